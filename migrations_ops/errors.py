@@ -1,0 +1,223 @@
+"""The engine's exceptions: one base, subclasses that carry their data.
+
+The message is built in ``__init__`` (as Alembic's ``script/revision.py``
+does), ``str(exc)`` is what a DBA reads, ``explanation`` says what it means
+and what to do, and ``data()`` is what the portal stores next to the run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class OpsError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+    code = "error"
+    explanation = ""
+    retryable = False
+
+    def __init__(self, message: str, *, explanation: str | None = None, **fields: Any) -> None:
+        super().__init__(message)
+        if explanation is not None:
+            self.explanation = explanation
+        self.fields = fields
+
+    def data(self) -> dict[str, Any]:
+        """The fields worth storing, JSON-serialisable."""
+        return {"code": self.code, "message": str(self), "explanation": self.explanation, **self.fields}
+
+
+# --- configuration and input ------------------------------------------------
+
+
+class BadDSN(OpsError):
+    code = "bad_dsn"
+    explanation = "The connection settings are malformed; fix the target's host, port, database or user."
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"Bad connection settings: {problem}", problem=problem)
+
+
+class ProjectNotFound(OpsError):
+    code = "project_not_found"
+    explanation = "The Alembic project's path or repository does not exist or has no script directory."
+
+    def __init__(self, location: str, reason: str) -> None:
+        super().__init__(f"Alembic project {location!r}: {reason}", location=location, reason=reason)
+
+
+class RevisionNotFound(OpsError):
+    code = "revision_not_found"
+    explanation = (
+        "No revision file in the project has this id. Check the id (a unique prefix is enough), "
+        "or whether the project's scripts are the ones the target was migrated with."
+    )
+
+    def __init__(self, revision: str, detail: str = "") -> None:
+        msg = f"Can't locate revision identified by {revision!r}"
+        super().__init__(msg + (f": {detail}" if detail else ""), revision=revision)
+
+
+class MultipleHeads(OpsError):
+    code = "multiple_heads"
+    explanation = (
+        "The project has more than one head, so 'head' is ambiguous. Upgrade to 'heads', to one "
+        "head by id, or add a merge revision (alembic merge) that joins them."
+    )
+
+    def __init__(self, heads: tuple[str, ...] | list[str]) -> None:
+        heads = tuple(heads)
+        super().__init__(
+            f"Multiple head revisions are present: {', '.join(heads)}", heads=list(heads)
+        )
+
+
+class PlanError(OpsError):
+    code = "plan_error"
+    explanation = "The requested revision cannot be reached from where the target is now."
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message, **fields)
+
+
+class RevisionImportError(OpsError):
+    code = "revision_import_error"
+    explanation = (
+        "A revision file of the plan cannot be imported (a missing package or a syntax error). "
+        "Nothing was run; install what it needs on the workers or fix the file."
+    )
+
+    def __init__(self, revision: str, path: str, error: str) -> None:
+        super().__init__(
+            f"Revision {revision} ({path}) cannot be imported: {error}",
+            revision=revision,
+            path=path,
+            error=error,
+        )
+
+
+# --- the target ---------------------------------------------------------------
+
+
+class TargetUnreachable(OpsError):
+    code = "target_unreachable"
+    explanation = "The database server did not answer. Check host, port, TLS mode and the network."
+    retryable = True
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"Cannot connect to {where}: {reason}", where=where, reason=reason)
+
+
+class AuthenticationFailed(OpsError):
+    code = "authentication_failed"
+    explanation = "The server refused the user or password. Update the target's credentials."
+
+    def __init__(self, where: str, user: str) -> None:
+        super().__init__(f"Password authentication failed for user {user!r} at {where}", where=where, user=user)
+
+
+class TargetBusy(OpsError):
+    code = "target_busy"
+    explanation = (
+        "Another operation holds this target's advisory lock. Only one operation runs on a target "
+        "at a time; wait for it to finish or cancel it."
+    )
+    retryable = True
+
+    def __init__(self, holder_pid: int | None, holder_application: str | None) -> None:
+        who = f"backend pid {holder_pid} ({holder_application or 'unknown application'})"
+        super().__init__(
+            f"Target is busy: another operation holds its lock: {who}",
+            holder_pid=holder_pid,
+            holder_application=holder_application,
+        )
+
+
+class LockTimeout(OpsError):
+    code = "lock_timeout"
+    explanation = (
+        "The migration waited longer than lock_timeout for a lock another session holds. Nothing "
+        "of the failed step was applied. End or wait for the blocking session, then run again."
+    )
+    retryable = True
+
+    def __init__(
+        self,
+        revision: str | None,
+        blocker_pid: int | None,
+        blocker_application: str | None,
+        blocker_query: str | None,
+        blocker_state: str | None = None,
+    ) -> None:
+        if blocker_pid is None:
+            who = "a session that had already gone when we looked"
+        else:
+            who = (
+                f"pid {blocker_pid} (application {blocker_application or '?'!s}, state {blocker_state or '?'}, "
+                f"query: {(blocker_query or '').strip()[:200]!r})"
+            )
+        super().__init__(
+            f"Lock timeout{' in revision ' + revision if revision else ''}: blocked by {who}",
+            revision=revision,
+            blocker_pid=blocker_pid,
+            blocker_application=blocker_application,
+            blocker_query=blocker_query,
+            blocker_state=blocker_state,
+        )
+
+
+class StatementTimeout(OpsError):
+    code = "statement_timeout"
+    explanation = "A statement ran longer than statement_timeout and was cancelled; its step rolled back."
+
+    def __init__(self, revision: str | None, detail: str) -> None:
+        super().__init__(f"Statement timeout in revision {revision}: {detail}", revision=revision)
+
+
+class Cancelled(OpsError):
+    code = "cancelled"
+    explanation = "The run was cancelled on request; the step in flight rolled back."
+
+    def __init__(self, revision: str | None = None) -> None:
+        super().__init__(
+            "Cancelled" + (f" during revision {revision}" if revision else ""), revision=revision
+        )
+
+
+class TargetMoved(OpsError):
+    code = "target_moved"
+    explanation = (
+        "The target's revision changed between the plan the DBA confirmed and the run. Nothing was "
+        "run; preview the plan again."
+    )
+
+    def __init__(self, expected: tuple[str, ...], actual: tuple[str, ...]) -> None:
+        super().__init__(
+            f"Target moved: planned from {list(expected) or ['base']}, now at {list(actual) or ['base']}",
+            expected=list(expected),
+            actual=list(actual),
+        )
+
+
+class VersionMismatch(OpsError):
+    code = "version_mismatch"
+    explanation = "After the run the version table does not show the planned revision(s)."
+
+    def __init__(self, expected: tuple[str, ...], actual: tuple[str, ...]) -> None:
+        super().__init__(
+            f"Version table check failed: expected {list(expected) or ['base']}, found {list(actual) or ['base']}",
+            expected=list(expected),
+            actual=list(actual),
+        )
+
+
+class MigrationFailed(OpsError):
+    code = "migration_failed"
+    explanation = (
+        "A statement of the revision failed; its transaction rolled back, so the target stays at the "
+        "last revision that completed. Read the database error, fix the revision, run again."
+    )
+
+    def __init__(self, revision: str | None, error: str) -> None:
+        super().__init__(f"Revision {revision} failed: {error}", revision=revision, error=error)
