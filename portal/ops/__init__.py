@@ -1,0 +1,1 @@
+"""The portal's one app: targets, projects, runs and the audit trail."""

@@ -1,0 +1,324 @@
+"""The portal's records: Alembic projects, targets, runs with their log, and the audit trail.
+
+Business rules live in ``services.py`` and the engine (``migrations_ops``);
+models hold state and small helpers to turn rows into engine arguments.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.timezone import now
+
+from migrations_ops.project import ProjectSource
+from migrations_ops.target import TargetConn
+
+from . import secrets
+
+
+class AlembicProject(models.Model):
+    """A script directory on the server, or a git repository at a ref."""
+
+    class Kind(models.TextChoices):
+        PATH = "path", "Directory on the server"
+        GIT = "git", "Git repository"
+
+    class EnvMode(models.TextChoices):
+        PORTAL = "portal", "Portal-managed environment (recommended)"
+        PROJECT = "project", "Project's own env.py (must accept a passed connection)"
+
+    name = models.CharField(max_length=100, unique=True, help_text="Short name shown in lists.")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PATH, help_text="Where the scripts live.")
+    location = models.CharField(
+        max_length=500,
+        help_text="Directory (with alembic.ini or env.py/versions) or a git URL / local repository path.",
+    )
+    ref = models.CharField(max_length=200, blank=True, help_text="Git branch, tag or commit (git projects only).")
+    subdir = models.CharField(max_length=300, blank=True, help_text="Folder of the Alembic project inside the repository.")
+    version_table = models.CharField(max_length=63, default="alembic_version", help_text="Alembic's version table name.")
+    version_table_schema = models.CharField(
+        max_length=63, blank=True, help_text="Schema of the version table; empty means the search_path default."
+    )
+    env_mode = models.CharField(
+        max_length=10,
+        choices=EnvMode.choices,
+        default=EnvMode.PORTAL,
+        help_text="How revisions run: in the portal's environment bound to the chosen target, or via env.py.",
+    )
+    description = models.TextField(blank=True, help_text="What this project manages.")
+    created_at = models.DateTimeField(default=now, help_text="When the project was registered.")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "Alembic project"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def source(self) -> ProjectSource:
+        """The engine's view of this project."""
+        return ProjectSource(
+            location=self.location,
+            kind=self.kind,  # type: ignore[arg-type]
+            ref=self.ref or None,
+            subdir=self.subdir,
+            version_table=self.version_table,
+            version_table_schema=self.version_table_schema or None,
+            env_mode=self.env_mode,  # type: ignore[arg-type]
+        )
+
+
+class Target(models.Model):
+    """A PostgreSQL database the portal migrates. Its password is never stored in plain text."""
+
+    class Environment(models.TextChoices):
+        DEVELOPMENT = "development", "Development"
+        STAGING = "staging", "Staging"
+        PRODUCTION = "production", "Production"
+
+    class SSLMode(models.TextChoices):
+        DISABLE = "disable", "disable"
+        ALLOW = "allow", "allow"
+        PREFER = "prefer", "prefer"
+        REQUIRE = "require", "require"
+        VERIFY_CA = "verify-ca", "verify-ca"
+        VERIFY_FULL = "verify-full", "verify-full"
+
+    name = models.SlugField(max_length=100, unique=True, help_text="Unique name; typed back to confirm dangerous runs.")
+    environment = models.CharField(
+        max_length=20, choices=Environment.choices, default=Environment.DEVELOPMENT,
+        help_text="Production targets need the name typed back for every run.",
+    )
+    project = models.ForeignKey(
+        AlembicProject, on_delete=models.PROTECT, related_name="targets", help_text="The Alembic project that manages it."
+    )
+    host = models.CharField(max_length=255, help_text="Host name, IP address or socket directory.")
+    port = models.PositiveIntegerField(default=5432, help_text="TCP port.")
+    dbname = models.CharField("database", max_length=63, help_text="Database name.")
+    user = models.CharField(max_length=63, help_text="Role the migrations run as.")
+    sslmode = models.CharField(
+        "TLS mode", max_length=12, choices=SSLMode.choices, default=SSLMode.PREFER, help_text="libpq sslmode."
+    )
+    sslrootcert = models.CharField(
+        max_length=500, blank=True, help_text="Path of the CA certificate on the workers (verify-ca / verify-full)."
+    )
+    password_encrypted = models.TextField(
+        blank=True, editable=False, help_text="Fernet token of the password (key from MOP_FERNET_KEYS)."
+    )
+    password_env = models.CharField(
+        max_length=100, blank=True,
+        help_text="Alternatively, the name of an environment variable holding the password on web and workers.",
+    )
+    lock_timeout_ms = models.PositiveIntegerField(
+        default=1000, help_text="lock_timeout for migration sessions (ms); fail fast instead of queueing."
+    )
+    statement_timeout_ms = models.PositiveIntegerField(
+        default=15 * 60 * 1000, help_text="statement_timeout for migration sessions (ms)."
+    )
+    is_active = models.BooleanField(default=True, help_text="Inactive targets are kept for the record but not run.")
+    created_at = models.DateTimeField(default=now, help_text="When the target was registered.")
+    updated_at = models.DateTimeField(default=now, help_text="Last change of its settings.")
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [
+            ("cancel_backend", "Can cancel a backend's query on a target"),
+            ("terminate_backend", "Can terminate a backend on a target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_environment_display()})"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == self.Environment.PRODUCTION
+
+    def set_password(self, raw: str) -> None:
+        """Encrypt and keep the password; clears any environment reference."""
+        self.password_encrypted = secrets.encrypt(raw) if raw else ""
+        if raw:
+            self.password_env = ""
+
+    def password(self) -> str:
+        if self.password_env:
+            return secrets.from_env(self.password_env)
+        if self.password_encrypted:
+            return secrets.decrypt(self.password_encrypted)
+        return ""
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password_encrypted or self.password_env)
+
+    def conn(self) -> TargetConn:
+        """The engine's connection settings, password decrypted in memory only."""
+        return TargetConn(
+            host=self.host, port=self.port, dbname=self.dbname, user=self.user,
+            password=self.password(), sslmode=self.sslmode, sslrootcert=self.sslrootcert or None,
+        )
+
+    def where(self) -> str:
+        return f"{self.host}:{self.port}/{self.dbname}"
+
+
+class Run(models.Model):
+    """One operation on one target, from request to outcome."""
+
+    class Operation(models.TextChoices):
+        UPGRADE = "upgrade", "Upgrade"
+        DOWNGRADE = "downgrade", "Downgrade"
+        STAMP = "stamp", "Stamp"
+        COPY = "copy", "SQLite copy"
+        VERIFY = "verify", "Verification"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        INTERRUPTED = "interrupted", "Interrupted"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    target = models.ForeignKey(Target, on_delete=models.PROTECT, related_name="runs", help_text="Where it runs.")
+    operation = models.CharField(max_length=20, choices=Operation.choices, help_text="What it does.")
+    revision = models.CharField(
+        max_length=200, blank=True, help_text="Requested revision: head, an id, +N, -N, base, label@head."
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, help_text="Where it stands.")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", help_text="The person who asked for it (empty for a schedule).",
+    )
+    actor = models.CharField(max_length=150, help_text="Who asked: a username, or schedule:<name>.")
+    params = models.JSONField(default=dict, blank=True, help_text="Parameters as requested (timeouts, options).")
+    from_heads = models.JSONField(default=list, blank=True, help_text="Target revision(s) when the plan was made.")
+    to_heads = models.JSONField(default=list, blank=True, help_text="Revision(s) the plan ends at.")
+    result_heads = models.JSONField(
+        null=True, blank=True, help_text="Revision(s) read from the target's version table at the end."
+    )
+    plan_steps = models.JSONField(default=list, blank=True, help_text="Ordered steps: revision, direction, message.")
+    sql = models.TextField(blank=True, help_text="The SQL previewed for this plan (offline, from the live revision).")
+    sql_hash = models.CharField(max_length=64, blank=True, help_text="sha256 of the previewed SQL.")
+    project_fingerprint = models.CharField(
+        max_length=100, blank=True, help_text="git:<commit> or sha256:<hash> of the scripts that ran."
+    )
+    steps_done = models.PositiveIntegerField(default=0, help_text="Steps completed (progress bar).")
+    steps_total = models.PositiveIntegerField(default=0, help_text="Steps planned (progress bar).")
+    current_step = models.CharField(max_length=200, blank=True, help_text="What runs right now.")
+    step_timings = models.JSONField(default=list, blank=True, help_text="Per step: revision, direction, seconds.")
+    progress_data = models.JSONField(default=dict, blank=True, help_text="Operation-specific live figures.")
+    created_at = models.DateTimeField(default=now, help_text="When it was requested.")
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When a worker claimed it.")
+    finished_at = models.DateTimeField(null=True, blank=True, help_text="When it ended, whatever the outcome.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life from its worker.")
+    cancel_requested_at = models.DateTimeField(null=True, blank=True, help_text="When someone asked to cancel it.")
+    cancel_requested_by = models.CharField(max_length=150, blank=True, help_text="Who asked to cancel it.")
+    worker = models.CharField(max_length=200, blank=True, help_text="Celery worker host name that ran it.")
+    celery_task_id = models.CharField(max_length=64, blank=True, help_text="Celery task id.")
+    error = models.TextField(blank=True, help_text="The error, as the engine worded it.")
+    error_code = models.CharField(max_length=50, blank=True, help_text="Machine-readable error kind.")
+    error_explanation = models.TextField(blank=True, help_text="What the error means and what to do.")
+    error_data = models.JSONField(default=dict, blank=True, help_text="The error's fields (blocker pid, heads, ...).")
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [
+            ("schedule_run", "Can schedule runs (upgrade, downgrade, stamp, copy, verify)"),
+            ("cancel_run", "Can cancel runs"),
+        ]
+        indexes = [
+            # Used by the claim query and the reaper: only active runs are scanned.
+            models.Index(fields=["status"], name="run_active_status_idx", condition=Q(status__in=["queued", "running"])),
+            # Used by the target page: a target's latest runs.
+            models.Index(fields=["target", "-created_at"], name="run_target_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        rev = f" {self.revision}" if self.revision else ""
+        return f"#{self.pk} {self.operation}{rev} on {self.target.name} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def percent(self) -> int:
+        if not self.steps_total:
+            return 100 if self.status == self.Status.SUCCEEDED else 0
+        return min(100, round(100 * self.steps_done / self.steps_total))
+
+
+class RunLog(models.Model):
+    """One line of a run's live log."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="log_lines", help_text="The run it belongs to.")
+    created_at = models.DateTimeField(default=now, help_text="When it was written.")
+    level = models.CharField(max_length=10, default="info", help_text="info, warning or error.")
+    message = models.TextField(help_text="The line; passwords are redacted before it is written.")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # Used by the live log poll: lines of one run after a given id.
+            models.Index(fields=["run", "id"], name="runlog_run_id_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"[{self.level}] {self.message[:80]}"
+
+
+class AuditEvent(models.Model):
+    """An append-only, hash-chained record of every action.
+
+    The database refuses UPDATE and DELETE on this table (a trigger, see the
+    migrations); each row's ``hash`` covers its fields and the previous row's
+    hash, so an edited or missing row breaks the chain (``audit.verify_chain``).
+    """
+
+    class ActorKind(models.TextChoices):
+        USER = "user", "Person"
+        SCHEDULE = "schedule", "Schedule"
+        SYSTEM = "system", "System"
+
+    created_at = models.DateTimeField(default=now, help_text="When it happened.")
+    actor = models.CharField(max_length=150, help_text="Username, schedule name or 'system'.")
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices, help_text="Person, schedule or system.")
+    action = models.CharField(
+        max_length=50, help_text="What happened: target.created, run.scheduled, run.started, run.finished, ..."
+    )
+    target = models.ForeignKey(
+        Target, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="+", help_text="Target concerned (kept as an id even if the target goes).",
+    )
+    target_name = models.CharField(max_length=100, blank=True, help_text="Target name at the time.")
+    run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="+", help_text="Run concerned.",
+    )
+    operation = models.CharField(max_length=20, blank=True, help_text="upgrade, downgrade, stamp, copy, verify, ...")
+    from_revision = models.CharField(max_length=500, blank=True, help_text="Revision(s) before.")
+    to_revision = models.CharField(max_length=500, blank=True, help_text="Revision(s) after, or requested.")
+    params = models.JSONField(default=dict, blank=True, help_text="Parameters of the action.")
+    sql_hash = models.CharField(max_length=64, blank=True, help_text="sha256 of the SQL that ran or was planned.")
+    outcome = models.CharField(max_length=20, blank=True, help_text="succeeded, failed, cancelled, interrupted, ...")
+    error = models.TextField(blank=True, help_text="Error message, if any.")
+    prev_hash = models.CharField(max_length=64, help_text="hash of the previous event (chain).")
+    hash = models.CharField(max_length=64, unique=True, help_text="sha256 over this event's fields and prev_hash.")
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [
+            ("verify_audit_chain", "Can verify the audit hash chain"),
+            ("export_audit", "Can export audit events"),
+        ]
+        indexes = [
+            # Used by the audit filters: a target's history by time.
+            models.Index(fields=["target", "-created_at"], name="audit_target_created_idx"),
+            models.Index(fields=["created_at"], name="audit_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.target_name}"
