@@ -79,6 +79,11 @@ ensure_postgres() {
   bin=$(pg_bindir)
   data="$MOP_VAR_DIR/pg/data"
   sup_pw_file="$MOP_VAR_DIR/pg/superuser.pw"
+  if pg_ready && [ ! -S "$MOP_VAR_DIR/pg/run/.s.PGSQL.$MOP_PG_PORT" ] && ! portal_db_login; then
+    log "a PostgreSQL that is not this checkout's answers on port $MOP_PG_PORT and refuses DATABASE_URL;"
+    log "set MOP_PG_PORT to a free port (and remove .env to regenerate it), or fix DATABASE_URL"
+    return 1
+  fi
   if ! pg_ready; then
     mkdir -p "$MOP_VAR_DIR/pg/run"
     chmod 755 "$MOP_VAR_DIR"
@@ -95,6 +100,30 @@ ensure_postgres() {
       -o "-p $MOP_PG_PORT -k $MOP_VAR_DIR/pg/run -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" >/dev/null
   fi
   ensure_roles
+}
+
+portal_db_login() {
+  # Can the portal's role log in with DATABASE_URL? (It may not exist yet.)
+  PGCONNECT_TIMEOUT=3 "$(pg_bindir)/psql" -X -q -d "$DATABASE_URL" -c 'select 1' >/dev/null 2>&1
+}
+
+stop_postgres() {
+  # Stop this checkout's cluster (CI cleans up after itself).
+  [ -f "$MOP_VAR_DIR/pg/data/postmaster.pid" ] || return 0
+  as_pg "$(pg_bindir)/pg_ctl" -D "$MOP_VAR_DIR/pg/data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+free_port() {
+  # First port from $1 up that nothing listens on.
+  python3 - "$1" <<'PY'
+import socket, sys
+p = int(sys.argv[1])
+while True:
+    with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", p)) != 0:
+            print(p); break
+    p += 1
+PY
 }
 
 pg_admin_psql() {

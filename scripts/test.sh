@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# One command: install what the tests need (PostgreSQL, Redis, Chromium,
+# Python packages), start the services if they are not running, lint, and run
+# the whole suite. Extra arguments go to pytest.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+source "$ROOT/scripts/lib.sh"
+
+ensure_env_file
+load_env_file
+ensure_postgres
+ensure_redis
+ensure_venv
+ensure_browser
+
+mkdir -p test-artifacts
+"$ROOT/.venv/bin/ruff" check .
+exec "$ROOT/.venv/bin/python" -m pytest "$@"
