@@ -1,0 +1,58 @@
+"""Safety findings on plan SQL: the portal's pglast rules and squawk."""
+
+from migrations_ops.safety import check_plan_sql, split_steps
+
+PLAN = """BEGIN;
+-- Running upgrade  -> a1
+CREATE TABLE t (id int PRIMARY KEY, c text);
+CREATE INDEX ix_t_c ON t (c);
+UPDATE alembic_version SET version_num='a1';
+COMMIT;
+BEGIN;
+-- Running upgrade a1 -> b2
+ALTER TABLE t DROP COLUMN c;
+ALTER TABLE t ADD COLUMN n int NOT NULL;
+ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (id) REFERENCES u(id) ON DELETE CASCADE;
+ALTER TABLE t RENAME COLUMN id TO ident;
+DELETE FROM t;
+COMMIT;
+"""
+
+
+def test_it_ties_findings_to_the_revision_that_emits_them():
+    found = check_plan_sql(PLAN, use_squawk=False)
+    by_rule = {f.rule: f for f in found}
+    assert by_rule["index-not-concurrent"].revision == "a1"
+    for rule in ("data-loss-drop-column", "not-null-without-default", "fk-validated-under-lock",
+                 "fk-cascade", "rename", "data-loss-delete-all"):
+        assert by_rule[rule].revision == "b2", rule
+    assert found[0].level == "danger"
+
+
+def test_it_does_not_flag_the_safe_forms():
+    safe = """-- Running upgrade  -> a1
+COMMIT;
+CREATE INDEX CONCURRENTLY ix ON t (c);
+ALTER TABLE t ADD COLUMN n int NOT NULL DEFAULT 0;
+ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (id) REFERENCES u(id) NOT VALID;
+UPDATE t SET n = 1 WHERE id BETWEEN 1 AND 1000;
+"""
+    assert check_plan_sql(safe, use_squawk=False) == ()
+
+
+def test_it_runs_squawk_and_leaves_out_what_the_runner_enforces():
+    found = [f for f in check_plan_sql(PLAN) if f.source == "squawk"]
+    rules = {f.rule for f in found}
+    assert {"ban-drop-column", "adding-required-field", "renaming-column"} <= rules
+    assert not rules & {"require-lock-timeout", "require-statement-timeout", "prefer-robust-stmts"}
+    assert {f.revision for f in found} <= {"a1", "b2"}
+
+
+def test_it_reports_unparsable_sql_instead_of_crashing():
+    found = check_plan_sql("-- Running upgrade  -> a1\nALTER TABLE WHAT;", use_squawk=False)
+    assert [f.rule for f in found] == ["unparsable-sql"]
+
+
+def test_it_splits_downgrade_steps_by_the_revision_undone():
+    sql = "-- Running downgrade b2 -> a1\nDROP TABLE x;\n-- Running downgrade a1 -> \nDROP TABLE y;"
+    assert [c.revision for c in split_steps(sql)] == ["b2", "a1"]
