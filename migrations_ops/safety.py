@@ -16,6 +16,7 @@ Findings are tied to the revision whose SQL produced them, using the
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
@@ -214,3 +215,49 @@ def squawk_findings(sql_text: str, chunks: list[SqlChunk]) -> list[Finding]:
             revision=owner[-1].revision if owner else None, help=item.get("help") or "", source="squawk",
         ))
     return out
+
+
+
+_DATA_LOSS_MARK = re.compile(r"data[- ]loss|loses data|destructive", re.IGNORECASE)
+
+
+def review_revision_source(path: Path, revision: str | None = None) -> tuple[Finding, ...]:
+    """The review checklist on one revision file, read statically (never imported).
+
+    Flags a ``downgrade()`` that does nothing (seed 003: ``pass`` downgrades
+    make rollback plans lie) and a downgrade that drops data without saying
+    so in the module docstring (seed 002: mark data loss).
+    """
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, SyntaxError, UnicodeDecodeError) as exc:
+        return (Finding("unreadable-revision", WARNING, f"{path.name} cannot be read: {exc}", revision),)
+    funcs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    down = funcs.get("downgrade")
+    out: list[Finding] = []
+    if down is None or _is_empty_body(down.body):
+        out.append(Finding("downgrade-not-implemented", DANGER,
+                           "downgrade() does nothing: a rollback to before this revision would only move the "
+                           "version table, not the schema.", revision))
+    elif _calls_any(down, {"drop_table", "drop_column"}) and not _DATA_LOSS_MARK.search(ast.get_docstring(tree) or ""):
+        out.append(Finding("unmarked-data-loss", WARNING,
+                           "downgrade() drops tables or columns but the docstring does not mark the data loss.",
+                           revision))
+    return tuple(out)
+
+
+def _is_empty_body(body: list[Any]) -> bool:
+    for node in body:
+        if isinstance(node, ast.Pass):
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # docstring or ...
+        return False
+    return True
+
+
+def _calls_any(func: Any, names: set[str]) -> bool:
+    for node in ast.walk(func):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in names:
+            return True
+    return False

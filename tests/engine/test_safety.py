@@ -1,6 +1,6 @@
 """Safety findings on plan SQL: the portal's pglast rules and squawk."""
 
-from migrations_ops.safety import check_plan_sql, split_steps
+from migrations_ops.safety import check_plan_sql, review_revision_source, split_steps
 
 PLAN = """BEGIN;
 -- Running upgrade  -> a1
@@ -56,3 +56,25 @@ def test_it_reports_unparsable_sql_instead_of_crashing():
 def test_it_splits_downgrade_steps_by_the_revision_undone():
     sql = "-- Running downgrade b2 -> a1\nDROP TABLE x;\n-- Running downgrade a1 -> \nDROP TABLE y;"
     assert [c.revision for c in split_steps(sql)] == ["b2", "a1"]
+
+
+def _revision(tmp_path, name, doc, downgrade_body):
+    path = tmp_path / f"{name}.py"
+    path.write_text(
+        f'"""{doc}"""\nfrom alembic import op\nrevision = "{name}"\ndown_revision = None\n\n'
+        f"def upgrade():\n    op.add_column('t', None)\n\ndef downgrade():\n{downgrade_body}\n"
+    )
+    return path
+
+
+def test_it_flags_a_downgrade_that_does_nothing(tmp_path):
+    found = review_revision_source(_revision(tmp_path, "a1", "Add c", '    """Nothing."""\n    pass'), "a1")
+    assert [(f.rule, f.level, f.revision) for f in found] == [("downgrade-not-implemented", "danger", "a1")]
+
+
+def test_it_wants_data_loss_marked_in_the_docstring(tmp_path):
+    body = "    op.drop_column('t', 'c')"
+    unmarked = review_revision_source(_revision(tmp_path, "b1", "Add c", body))
+    marked = review_revision_source(_revision(tmp_path, "b2", "Add c\n\nData loss on downgrade: drops c.", body))
+    assert [f.rule for f in unmarked] == ["unmarked-data-loss"]
+    assert marked == ()
