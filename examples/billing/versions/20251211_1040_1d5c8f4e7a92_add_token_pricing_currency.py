@@ -1,8 +1,8 @@
 """add token_pricing.currency
 
 Second side of the branch that starts at c41d7e2a9b53 (the other side is
-e2a96b3f0c17); merged by f08b3a5d6e21. Label: ``pricing`` (``alembic
-history`` shows it; ``pricing@base`` and ``pricing@+1`` address this side).
+e2a96b3f0c17); merged by f08b3a5d6e21. Label: ``pricing``, so
+``alembic upgrade pricing`` applies this revision without the devices side.
 
 The currency the provider bills the model in, ISO 4217. With a constant
 default, PostgreSQL 11+ adds the column without rewriting the table, and
