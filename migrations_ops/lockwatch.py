@@ -1,0 +1,96 @@
+"""Name the session that blocks a migration, while it is still blocking.
+
+After ``lock_timeout`` fires, the blocker may have moved on and the lock
+graph no longer shows who it was; so a small thread with its own autocommit
+connection samples ``pg_blocking_pids(<our pid>)`` while our backend waits on
+a lock, and the runner reads the last sample when ``LockNotAvailable`` arrives.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from psycopg import sql
+from psycopg.rows import kwargs_row
+
+from .target import TargetConn, connect
+
+# -- the sessions blocking one backend, only while that backend waits on a lock
+BLOCKERS = sql.SQL(
+    """
+    SELECT b.pid, b.application_name, b.state, b.query, b.usename
+    FROM pg_stat_activity w
+    CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS bp(pid)
+    JOIN pg_stat_activity b ON b.pid = bp.pid
+    WHERE w.pid = %(pid)s AND w.wait_event_type = 'Lock'
+    ORDER BY b.backend_start
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockingBackend:
+    """A backend that holds a lock our migration waits for."""
+
+    pid: int
+    application_name: str | None
+    state: str | None
+    query: str | None
+    usename: str | None
+
+
+class BlockerWatch:
+    """Sample our backend's blockers every ``interval`` seconds until closed."""
+
+    def __init__(self, target: TargetConn, application_name: str, pid: int, interval: float) -> None:
+        self._target = target
+        self._app = application_name
+        self._pid = pid
+        self._interval = interval
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._seen: tuple[float, tuple[BlockingBackend, ...]] | None = None
+        self._thread = threading.Thread(target=self._run, name=f"blockers-{pid}", daemon=True)
+
+    def __enter__(self) -> BlockerWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def blockers_since(self, since: float) -> tuple[BlockingBackend, ...]:
+        """The last blockers seen after monotonic time ``since`` (empty if none)."""
+        with self._lock:
+            if self._seen is None or self._seen[0] < since:
+                return ()
+            return self._seen[1]
+
+    def _run(self) -> None:
+        try:
+            conn = connect(self._target, self._app, autocommit=True)
+        except Exception:  # noqa: BLE001 - diagnostics must never fail the run
+            return
+        with conn:
+            cur = conn.cursor(row_factory=kwargs_row(BlockingBackend))
+            while not self._stop.is_set():
+                try:
+                    rows = tuple(cur.execute(BLOCKERS, {"pid": self._pid}).fetchall())
+                except Exception:  # noqa: BLE001
+                    return
+                if rows:
+                    with self._lock:
+                        self._seen = (time.monotonic(), rows)
+                self._stop.wait(self._interval)
+
+
+def poll_interval(lock_timeout_ms: int) -> float:
+    """Sample at least ~4 times within lock_timeout, but not more often than every 20 ms.
+
+    >>> poll_interval(1000), poll_interval(40), poll_interval(60000)
+    (0.25, 0.02, 0.25)
+    """
+    return max(0.02, min(lock_timeout_ms / 4000, 0.25))

@@ -1,0 +1,181 @@
+"""Plans: the ordered steps and the SQL of an upgrade, downgrade or stamp, before it runs.
+
+The steps come from the target's *live* version table through the same
+``ScriptDirectory`` calls ``alembic.command`` makes, and the SQL preview is
+rendered offline from those very steps and heads (``starting_rev``), so the
+DBA reviews what will run rather than what would run from base (alembic#935).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from alembic.runtime.migration import MigrationStep, RevisionStep
+from alembic.script import ScriptDirectory
+
+from .alembic_env import (
+    PortalEnvironment,
+    as_resolved,
+    compute_steps,
+    load_script,
+    simulate_heads,
+    step_direction,
+    step_revision,
+)
+from .project import ProjectSource, ResolvedProject
+from .state import live_heads
+from .target import TargetConn
+
+
+@dataclass(frozen=True, slots=True)
+class PlanStep:
+    """One revision step; ``from_revisions``/``to_revisions`` are the version-table move."""
+
+    revision: str
+    direction: str
+    message: str
+    down_revisions: tuple[str, ...]
+    from_revisions: tuple[str, ...] = ()
+    to_revisions: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "revision": self.revision, "direction": self.direction, "message": self.message,
+            "down_revisions": list(self.down_revisions), "from_revisions": list(self.from_revisions),
+            "to_revisions": list(self.to_revisions),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a run will do; ``sql_error`` says why the offline SQL is incomplete, if it is."""
+
+    operation: str
+    requested: str
+    from_heads: tuple[str, ...]
+    to_heads: tuple[str, ...]
+    steps: tuple[PlanStep, ...]
+    sql: str
+    sql_hash: str
+    sql_error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "operation": self.operation, "requested": self.requested, "from_heads": list(self.from_heads),
+            "to_heads": list(self.to_heads), "steps": [s.to_json() for s in self.steps], "sql": self.sql,
+            "sql_hash": self.sql_hash, "sql_error": self.sql_error,
+        }
+
+
+def make_plan(
+    target: TargetConn,
+    project: ResolvedProject | ProjectSource,
+    operation: str,
+    revision: str,
+    with_sql: bool = True,
+) -> Plan:
+    """Plan ``alembic <operation> <revision>`` on the target, from its live revision.
+
+    :param target: the database; only its version table is read.
+    :param project: the Alembic project (every revision file is imported).
+    :param operation: ``upgrade``, ``downgrade`` or ``stamp``.
+    :param revision: ``head``, ``heads``, ``base``, ``+N``, ``-N``, an id or unique prefix, ``label@head``.
+    :param with_sql: render the offline SQL preview too.
+    """
+    resolved = as_resolved(project)
+    script = load_script(resolved)
+    from_heads, _ = live_heads(target, resolved, "mop:plan")
+    return plan_from_heads(resolved, script, operation, revision, from_heads, with_sql=with_sql)
+
+
+def plan_from_heads(
+    project: ResolvedProject,
+    script: ScriptDirectory,
+    operation: str,
+    revision: str,
+    from_heads: Sequence[str],
+    *,
+    with_sql: bool = True,
+) -> Plan:
+    """The plan from given heads (the runner calls this with the heads it read under its lock)."""
+    from_heads = tuple(sorted(from_heads))
+    steps = compute_steps(script, operation, revision, from_heads)
+    to_heads = simulate_heads(from_heads, steps)
+    sql, sql_error = render_sql(project, script, steps, from_heads, revision) if with_sql else ("", None)
+    return Plan(
+        operation=operation,
+        requested=revision,
+        from_heads=from_heads,
+        to_heads=to_heads,
+        steps=tuple(plan_step(s) for s in steps),
+        sql=sql,
+        sql_hash=hashlib.sha256(sql.encode()).hexdigest() if with_sql else "",
+        sql_error=sql_error,
+    )
+
+
+def plan_step(step: MigrationStep) -> PlanStep:
+    """Describe an Alembic step for the progress bar and the plan page."""
+    if isinstance(step, RevisionStep):
+        rev = step.revision
+        message = rev.doc or ""
+        down = tuple(rev._normalized_down_revisions)
+    else:
+        message = f"stamp {', '.join(step.from_revisions_no_deps) or 'base'} -> " \
+                  f"{', '.join(step.to_revisions_no_deps) or 'base'}"
+        down = ()
+    return PlanStep(
+        revision=step_revision(step),
+        direction=step_direction(step),
+        message=message,
+        down_revisions=down,
+        from_revisions=tuple(step.from_revisions_no_deps),
+        to_revisions=tuple(step.to_revisions_no_deps),
+    )
+
+
+def render_sql(
+    project: ResolvedProject,
+    script: ScriptDirectory,
+    steps: Sequence[MigrationStep],
+    from_heads: tuple[str, ...],
+    destination: str,
+) -> tuple[str, str | None]:
+    """Render the steps offline (``--sql``) starting from ``from_heads``; returns (sql, error).
+
+    A revision that needs a live connection (``op.get_bind()`` queries) cannot
+    be rendered; the SQL so far is kept and the error is returned with it.
+    """
+    buf = io.StringIO()
+    src = project.source
+    env = PortalEnvironment(
+        project.config(),
+        script,
+        forced={
+            "dialect_name": "postgresql",
+            "output_buffer": buf,
+            "literal_binds": True,
+            "transaction_per_migration": True,
+            "version_table": src.version_table,
+            "version_table_schema": src.version_table_schema,
+        },
+        fn=lambda _rev, _ctx: list(steps),
+        as_sql=True,
+        starting_rev=from_heads or None,
+        destination_rev=destination,
+    )
+    error = None
+    try:
+        with env:
+            env.configure(dialect_name="postgresql")
+            with env.begin_transaction():
+                env.run_migrations()
+    except Exception as exc:  # noqa: BLE001 - any error of a revision rendered offline
+        error = f"{type(exc).__name__}: {exc}"
+        buf.write(f"\n-- SQL preview stopped: {error}\n")
+    return buf.getvalue(), error
+

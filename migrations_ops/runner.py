@@ -1,0 +1,349 @@
+"""Run an upgrade, downgrade or stamp on a target, one revision per transaction.
+
+The steps of ``run_plan``:
+
+1. import every revision file of the project (a broken one stops us here);
+2. connect with ``application_name = mop:run:<id>``, set ``lock_timeout``,
+   ``statement_timeout`` and ``client_connection_check_interval``, take the
+   target's session advisory lock and commit (no outer transaction stays
+   open, so ``autocommit_block()`` works);
+3. read the live heads, compare with ``expected_from``, compute the steps;
+4. run them in a portal-managed ``EnvironmentContext`` (or the project's own
+   ``env.py``, whose ``configure()`` is forced onto our connection), reporting
+   progress at every step boundary and checking ``should_cancel`` between steps;
+5. read the version table again and compare with the planned heads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from alembic import util as alembic_util
+from alembic.runtime.migration import MigrationContext, MigrationStep
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, create_engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
+
+from . import advisory
+from .alembic_env import PortalEnvironment, as_resolved, compute_steps, load_script, simulate_heads
+from .errors import (
+    Cancelled,
+    LockTimeout,
+    MigrationFailed,
+    OpsError,
+    PlanError,
+    StatementTimeout,
+    TargetBusy,
+    TargetMoved,
+    VersionMismatch,
+)
+from .lockwatch import BlockerWatch, poll_interval
+from .plan import PlanStep, plan_step
+from .progress import CancelFn, Progress, ProgressFn, never_cancel, no_progress
+from .project import ProjectSource, ResolvedProject
+from .target import TargetConn, connect, redact_text
+
+ALEMBIC_LOGGER = "alembic.runtime.migration"
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """One step that committed, and how long it took (from the previous boundary)."""
+
+    revision: str
+    direction: str
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What a run did: the version table before and after, and each committed step."""
+
+    from_heads: tuple[str, ...]
+    to_heads: tuple[str, ...]
+    steps: tuple[StepResult, ...]
+
+
+def application_name(run_id: int | str) -> str:
+    """The ``application_name`` of a run's backend, as ``pg_stat_activity`` shows it.
+
+    >>> application_name(42)
+    'mop:run:42'
+    """
+    return f"mop:run:{run_id}"[:63]
+
+
+def run_plan(
+    target: TargetConn,
+    project: ResolvedProject | ProjectSource,
+    operation: str,
+    revision: str,
+    *,
+    run_id: int | str,
+    expected_from: Sequence[str] | None = None,
+    lock_timeout_ms: int = 1000,
+    statement_timeout_ms: int = 900000,
+    progress: ProgressFn = no_progress,
+    should_cancel: CancelFn = never_cancel,
+) -> RunResult:
+    """Upgrade, downgrade or stamp the target to ``revision``, one transaction per revision.
+
+    :param target: the database the DBA chose; the only one ever touched.
+    :param project: the Alembic project; ``source.env_mode`` picks portal or project env.py.
+    :param operation: ``upgrade``, ``downgrade`` or ``stamp``.
+    :param revision: as ``alembic`` accepts it (``head``, ``+1``, ``-1``, ``base``, an id...).
+    :param run_id: names the backend (``mop:run:<id>``) for cancels and lock views.
+    :param expected_from: the heads the DBA previewed; ``TargetMoved`` if the target differs.
+    :param progress: receives a ``Progress`` per log line and step boundary.
+    :param should_cancel: polled between steps, and after a cancelled statement.
+    """
+    for name, value in (("lock_timeout_ms", lock_timeout_ms), ("statement_timeout_ms", statement_timeout_ms)):
+        if not isinstance(value, int) or value <= 0:
+            raise PlanError(f"{name} must be a positive number of milliseconds, not {value!r}")
+    resolved = as_resolved(project)
+    script = load_script(resolved)
+    app = application_name(run_id)
+    with _session(target, app, lock_timeout_ms, statement_timeout_ms) as (conn, pid):
+        from_heads = _current_heads(conn, resolved)
+        if expected_from is not None and set(expected_from) != set(from_heads):
+            raise TargetMoved(tuple(sorted(expected_from)), from_heads)
+        steps = compute_steps(script, operation, revision, from_heads)
+        to_heads = simulate_heads(from_heads, steps)
+        run = _Run(steps, from_heads, progress, should_cancel, statement_timeout_ms)
+        with BlockerWatch(target, f"{app}:watch", pid, poll_interval(lock_timeout_ms)) as watch:
+            run.execute(resolved, script, conn, revision, watch, target.password)
+        after = _current_heads(conn, resolved)
+    if set(after) != set(to_heads):
+        raise VersionMismatch(to_heads, after)
+    return RunResult(from_heads, after, tuple(run.results))
+
+
+@contextmanager
+def _session(
+    target: TargetConn, app: str, lock_timeout_ms: int, statement_timeout_ms: int
+) -> Iterator[tuple[Connection, int]]:
+    """A SQLAlchemy connection holding the target's advisory lock, with the run's settings.
+
+    The settings and the lock are taken on the driver connection and committed
+    at once: ``set_config(..., false)`` is session level but would vanish with
+    a rollback, and no transaction may stay open around the migrations.
+    """
+    engine = create_engine(
+        "postgresql+psycopg://", creator=lambda: connect(target, app, autocommit=False), poolclass=NullPool
+    )
+    conn = engine.connect()
+    raw: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
+    try:
+        pid, version, _, _ = raw.execute(
+            "SELECT pg_backend_pid(), current_setting('server_version_num')::int,"
+            " set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
+            [str(lock_timeout_ms), str(statement_timeout_ms)],
+        ).fetchone()  # type: ignore[misc]
+        if version >= 140000:
+            # a killed worker's backend notices its client is gone within a second
+            raw.execute("SELECT set_config('client_connection_check_interval', '1s', false)")
+        locked = advisory.try_lock(lambda q, p: raw.execute(q, p).fetchone())
+        holder = None if locked else advisory.holder(lambda q, p: raw.execute(q, p).fetchone())
+        raw.commit()
+        if holder is not None:
+            raise TargetBusy(holder.pid, holder.application_name)
+        try:
+            yield conn, pid
+        finally:
+            _release(conn, raw)
+    finally:
+        conn.close()
+        engine.dispose()
+
+
+def _release(conn: Connection, raw: psycopg.Connection) -> None:
+    """Give the lock back (closing the session would too); never mask the run's own error."""
+    try:
+        conn.rollback()
+        advisory.unlock(lambda q, p: raw.execute(q, p).fetchone())
+        raw.commit()
+    except Exception:  # noqa: BLE001 - the backend may be gone; the lock went with it
+        pass
+
+
+def _current_heads(conn: Connection, project: ResolvedProject) -> tuple[str, ...]:
+    """The version table as Alembic's ``current`` reads it, without leaving a transaction open."""
+    src = project.source
+    ctx = MigrationContext.configure(
+        connection=conn,
+        opts={"version_table": src.version_table, "version_table_schema": src.version_table_schema},
+    )
+    heads = tuple(sorted(ctx.get_current_heads()))
+    conn.commit()
+    return heads
+
+
+class _Run:
+    """The state of one run while Alembic drives it: current step, timings, log capture."""
+
+    def __init__(self, steps: list[MigrationStep], from_heads: tuple[str, ...], progress: ProgressFn,
+                 should_cancel: CancelFn, statement_timeout_ms: int) -> None:
+        self.steps = steps
+        self.plan: list[PlanStep] = [plan_step(s) for s in steps]
+        self.from_heads = from_heads
+        self.progress = progress
+        self.should_cancel = should_cancel
+        self.statement_timeout_ms = statement_timeout_ms
+        self.results: list[StepResult] = []
+        self.current: PlanStep | None = None
+        self.step_started = time.monotonic()
+
+    @property
+    def total(self) -> int:
+        return len(self.steps)
+
+    def report(self, message: str, level: str = "info", **data: Any) -> None:
+        step = self.current.revision if self.current else None
+        self.progress(Progress(len(self.results), self.total, message, level, step, data))
+
+    def execute(self, project: ResolvedProject, script: ScriptDirectory, conn: Connection, revision: str,
+                watch: BlockerWatch, password: str) -> None:
+        """Run the steps through Alembic; map what goes wrong to our errors."""
+        src = project.source
+        cfg = project.config()
+        env = PortalEnvironment(
+            cfg, script,
+            forced={"connection": conn, "transaction_per_migration": True, "version_table": src.version_table,
+                    "version_table_schema": src.version_table_schema},
+            on_apply=self.on_apply, fn=self.steps_fn, destination_rev=revision,
+        )
+        self.report(f"{len(self.steps)} step(s) to run from {', '.join(self.from_heads) or 'base'}",
+                    event="start", steps=[s.to_json() for s in self.plan])
+        handler = _CaptureAlembicLog(self.report)
+        try:
+            with handler.installed():
+                self.step_started = time.monotonic()
+                with env:
+                    if src.env_mode == "project":
+                        cfg.attributes["connection"] = conn
+                        script.run_env()
+                    else:
+                        env.configure(connection=conn)
+                        with env.begin_transaction():
+                            env.run_migrations()
+        except OpsError as exc:
+            self.report(str(exc), "error", event="failed", code=exc.code)
+            raise
+        except Exception as exc:  # noqa: BLE001 - everything else becomes a named failure
+            err = self.translate(exc, watch, password)
+            self.report(str(err), "error", event="failed", code=err.code)
+            raise err from None
+
+    def steps_fn(self, heads: Sequence[str], _ctx: Any) -> Iterator[MigrationStep]:
+        """Alembic's ``fn``: hand out the planned steps; resuming after a yield means it committed."""
+        if set(heads) != set(self.from_heads):
+            raise TargetMoved(self.from_heads, tuple(sorted(heads)))
+        return self._iterate()
+
+    def _iterate(self) -> Iterator[MigrationStep]:
+        for step, info in zip(self.steps, self.plan, strict=True):
+            if self.should_cancel():
+                raise Cancelled(None)
+            self.current = info
+            self.report(f"Step {len(self.results) + 1}/{self.total}: {info.direction} {info.revision}"
+                        f"{' - ' + info.message if info.message else ''}", event="step_started")
+            yield step
+            now = time.monotonic()
+            self.results.append(StepResult(info.revision, info.direction, round(now - self.step_started, 6)))
+            self.report(f"Committed {info.direction} {info.revision} in {now - self.step_started:.3f} s",
+                        event="step_committed", seconds=now - self.step_started)
+            self.step_started = now
+        self.current = None
+
+    def on_apply(self, *, ctx: Any, step: Any, heads: set[str], run_args: Any) -> None:
+        """Alembic's ``on_version_apply``: the step's work and version row are done, commit follows."""
+        self.report(f"Applied {', '.join(step.up_revision_ids)} (version table now "
+                    f"{', '.join(sorted(heads)) or 'empty'})", "debug", event="step_applied", heads=sorted(heads))
+
+    def translate(self, exc: BaseException, watch: BlockerWatch, password: str) -> OpsError:
+        """Name what happened: lock timeout and its blocker, statement timeout, cancel, or a failure."""
+        rev = self.current.revision if self.current else None
+        orig = exc.orig if isinstance(exc, DBAPIError) else exc
+        text = redact_text(str(orig).strip(), password)
+        if isinstance(orig, psycopg.errors.LockNotAvailable):
+            blockers = watch.blockers_since(self.step_started)
+            if not blockers:
+                return LockTimeout(rev, None, None, None)
+            b = blockers[0]
+            return LockTimeout(rev, b.pid, b.application_name, redact_text(b.query or "", password), b.state)
+        if isinstance(orig, psycopg.errors.QueryCanceled):
+            if self.should_cancel():
+                return Cancelled(rev)
+            elapsed_ms = (time.monotonic() - self.step_started) * 1000
+            if "statement timeout" in text or elapsed_ms >= self.statement_timeout_ms:
+                return StatementTimeout(rev, text.splitlines()[0])
+            return Cancelled(rev)
+        if isinstance(exc, alembic_util.CommandError | DBAPIError):
+            return MigrationFailed(rev, text)
+        return MigrationFailed(rev, f"{type(orig).__name__}: {text}")
+
+
+class _CaptureAlembicLog(logging.Handler):
+    """Forward Alembic's ``Running upgrade a -> b`` lines of *this* thread to the progress log."""
+
+    def __init__(self, report: Any) -> None:
+        super().__init__(logging.INFO)
+        self._report = report
+        self._thread = threading.get_ident()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self._thread:
+            self._report(record.getMessage(), record.levelname.lower(), event="alembic_log")
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        """Attach to Alembic's logger, at INFO while any run in this process is active."""
+        logger = logging.getLogger(ALEMBIC_LOGGER)
+        with _LOG_LOCK:
+            if not _LOG_USERS:
+                _LOG_USERS.append(logger.level)
+            _LOG_USERS.append(None)
+            if not logger.isEnabledFor(logging.INFO):
+                logger.setLevel(logging.INFO)
+            logger.addHandler(self)
+        try:
+            yield
+        finally:
+            with _LOG_LOCK:
+                logger.removeHandler(self)
+                _LOG_USERS.pop()
+                if len(_LOG_USERS) == 1:
+                    logger.setLevel(_LOG_USERS.pop())
+
+
+_LOG_LOCK = threading.Lock()
+_LOG_USERS: list[Any] = []  # [saved level, one entry per active run]
+
+
+# -- the backends of one run (its migration connection), by application_name
+CANCEL_RUN = (
+    "SELECT count(*) FROM pg_stat_activity"
+    " WHERE application_name = %s AND pid <> pg_backend_pid() AND pg_cancel_backend(pid)"
+)
+
+
+def cancel_run_backend(target: TargetConn, run_id: int | str) -> int:
+    """Cancel the statement a run's backend is executing; its step rolls back.
+
+    Returns how many backends were signalled (0 when the run is between
+    statements: ``should_cancel`` then stops it at the next step boundary).
+
+    :param target: the run's target.
+    :param run_id: the run whose backend (``mop:run:<id>``) to cancel.
+    """
+    with connect(target, f"mop:cancel:{run_id}"[:63], autocommit=True) as conn:
+        row = conn.execute(CANCEL_RUN, [application_name(run_id)]).fetchone()
+    return int(row[0]) if row else 0
