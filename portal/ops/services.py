@@ -1,0 +1,440 @@
+"""The portal's business rules: who may do what, and how a run is asked for.
+
+Views, the admin, the CLI and the tasks call these functions; none of them
+holds a rule of its own. Input a DBA can fix raises ``ValidationError`` with
+a message naming the fix; engine errors (``OpsError``) pass through unchanged,
+so callers show ``str(exc)`` and ``exc.explanation``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.timezone import now
+
+from migrations_ops.errors import BadDSN, OpsError
+from migrations_ops.project import ResolvedProject, resolve_project
+from migrations_ops.target import redact_text
+
+from . import audit
+from .models import AlembicProject, AuditEvent, Run, Target
+
+log = logging.getLogger(__name__)
+
+
+def _engine(module: str):
+    """The engine module ``migrations_ops.<module>``, imported on first use (keeps Django start-up light)."""
+    return importlib.import_module(f"migrations_ops.{module}")
+
+
+RUN_OPERATIONS = (Run.Operation.UPGRADE, Run.Operation.DOWNGRADE, Run.Operation.STAMP)
+# Target fields whose changes are named in the audit trail (never the password itself).
+_AUDITED_TARGET_FIELDS = (
+    "name", "environment", "project_id", "host", "port", "dbname", "user", "sslmode", "sslrootcert",
+    "password_env", "lock_timeout_ms", "statement_timeout_ms", "is_active",
+)
+
+
+def require(user, perm: str) -> None:
+    """Raise PermissionDenied unless ``user`` is active and holds ``perm`` (e.g. ``ops.schedule_run``)."""
+    if user is None or not getattr(user, "is_active", False) or not user.has_perm(perm):
+        name = getattr(user, "username", None) or "anonymous"
+        raise PermissionDenied(f"User {name!r} lacks the permission {perm!r}")
+
+
+def _actor(user, actor: str | None) -> str:
+    if actor:
+        return actor
+    if user is not None:
+        return user.get_username()
+    return "system"
+
+
+def resolve(project: AlembicProject) -> ResolvedProject:
+    """Pin the project's scripts (checking out git refs into MOP_PROJECT_CACHE)."""
+    return resolve_project(project.source(), cache_dir=settings.MOP_PROJECT_CACHE)
+
+
+def project_listing(project: AlembicProject):
+    """Every revision of the project, read statically (no revision file imported)."""
+    return _engine("revisions").list_revisions(resolve(project))
+
+
+def target_status(target: Target):
+    """The target's live revision(s), pending steps and problems (connects to the target)."""
+    return _engine("state").target_status(target.conn(), resolve(target.project))
+
+
+def _check_operation(operation: str, revision: str) -> None:
+    if operation not in RUN_OPERATIONS:
+        raise ValidationError(
+            f"Operation {operation!r} is not one of {', '.join(RUN_OPERATIONS)}", code="bad_operation"
+        )
+    if not (revision or "").strip():
+        raise ValidationError(
+            "A revision is required: head, heads, a revision id, +N, -N, base or a branch label",
+            code="no_revision",
+        )
+
+
+def preview_plan(target: Target, operation: str, revision: str):
+    """The plan and its offline SQL, from the target's live revision (connects to the target)."""
+    _check_operation(operation, revision)
+    return _engine("plan").make_plan(target.conn(), resolve(target.project), operation, revision.strip(), with_sql=True)
+
+
+def needs_confirmation(target: Target, operation: str) -> bool:
+    """Downgrades and anything on a production target need the target's name typed back."""
+    return operation == Run.Operation.DOWNGRADE or target.is_production
+
+
+def _check_confirmation(target: Target, operation: str, confirm_name: str | None) -> None:
+    if not needs_confirmation(target, operation):
+        return
+    why = "a production target" if target.is_production else "a downgrade"
+    if not confirm_name:
+        raise ValidationError(
+            f"This is {why}: type the target's name ({target.name}) to confirm", code="confirm_required"
+        )
+    if confirm_name.strip() != target.name:
+        raise ValidationError(
+            f"Confirmation {confirm_name.strip()!r} does not match the target's name ({target.name}); nothing was scheduled",
+            code="confirm_mismatch",
+        )
+
+
+def _timeout(value, default: int, name: str) -> int:
+    if value is None or value == "":
+        return int(default)
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{name} must be a whole number of milliseconds, not {value!r}") from None
+    if value <= 0:
+        raise ValidationError(f"{name} must be positive, not {value}")
+    return value
+
+
+def schedule_run(
+    *,
+    target: Target,
+    operation: str,
+    revision: str,
+    user=None,
+    actor: str | None = None,
+    actor_kind: str = "user",
+    expected_from: list[str] | None = None,
+    confirm_name: str | None = None,
+    lock_timeout_ms=None,
+    statement_timeout_ms=None,
+) -> Run:
+    """Plan ``operation`` to ``revision`` from the target's live revision, record it, and queue it.
+
+    Steps: 1 check permission, operation, confirmation and timeouts, 2 make the
+    plan (with SQL) from the live revision, 3 refuse if it no longer starts
+    where the DBA previewed it (``expected_from``), 4 create the Run and its
+    audit event, 5 enqueue the task once the transaction commits.
+    """
+    if user is not None:
+        require(user, "ops.schedule_run")
+    _check_operation(operation, revision)
+    if not target.is_active:
+        raise ValidationError(f"Target {target.name} is inactive; activate it before running anything on it")
+    _check_confirmation(target, operation, confirm_name)
+    lock_ms = _timeout(lock_timeout_ms, target.lock_timeout_ms, "lock_timeout_ms")
+    stmt_ms = _timeout(statement_timeout_ms, target.statement_timeout_ms, "statement_timeout_ms")
+    resolved = resolve(target.project)
+    plan = _engine("plan").make_plan(target.conn(), resolved, operation, revision.strip(), with_sql=True)
+    if expected_from is not None and sorted(expected_from) != sorted(plan.from_heads):
+        raise ValidationError(
+            f"Target {target.name} moved since the plan was previewed: it was at "
+            f"{', '.join(expected_from) or 'base'}, it is now at {', '.join(plan.from_heads) or 'base'}. "
+            "Preview the plan again; nothing was scheduled.",
+            code="target_moved",
+        )
+    who = _actor(user, actor)
+    params = {
+        "lock_timeout_ms": lock_ms,
+        "statement_timeout_ms": stmt_ms,
+        "confirmed": bool(confirm_name),
+    }
+    with transaction.atomic():
+        run = Run.objects.create(
+            target=target,
+            operation=operation,
+            revision=revision.strip(),
+            requested_by=user if user is not None and user.pk else None,
+            actor=who,
+            params=params,
+            from_heads=list(plan.from_heads),
+            to_heads=list(plan.to_heads),
+            plan_steps=[_step_json(s) for s in plan.steps],
+            steps_total=len(plan.steps),
+            sql=plan.sql or "",
+            sql_hash=plan.sql_hash or "",
+            project_fingerprint=resolved.fingerprint,
+            celery_task_id=str(uuid.uuid4()),
+        )
+        audit.record(
+            actor=who, actor_kind=actor_kind, action="run.scheduled", target=target, run=run,
+            operation=operation, from_revision=run.from_heads, to_revision=run.to_heads,
+            params={**params, "requested": run.revision, "steps": run.steps_total,
+                    "project_fingerprint": run.project_fingerprint},
+            sql_hash=run.sql_hash,
+        )
+        transaction.on_commit(lambda: _enqueue(run))
+    return run
+
+
+def _enqueue(run: Run) -> None:
+    from .tasks import run_operation
+
+    run_operation.apply_async((run.pk,), task_id=run.celery_task_id)
+
+
+def _step_json(step) -> dict:
+    return {
+        "revision": step.revision,
+        "direction": step.direction,
+        "message": step.message,
+        "down_revisions": list(step.down_revisions or ()),
+    }
+
+
+def cancel_run(run: Run, *, user=None, actor: str | None = None) -> Run:
+    """Cancel a queued run at once, or ask a running one to stop (cancels its statement on the target)."""
+    if user is not None:
+        require(user, "ops.cancel_run")
+    who = _actor(user, actor)
+    kind = AuditEvent.ActorKind.USER if user is not None or actor else AuditEvent.ActorKind.SYSTEM
+    at = now()
+    with transaction.atomic():
+        cancelled = Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(
+            status=Run.Status.CANCELLED, finished_at=at, cancel_requested_at=at, cancel_requested_by=who,
+            error="Cancelled before it started", error_code="cancelled",
+        )
+        if not cancelled:
+            asked = Run.objects.filter(
+                pk=run.pk, status=Run.Status.RUNNING, cancel_requested_at__isnull=True
+            ).update(cancel_requested_at=at, cancel_requested_by=who)
+            run.refresh_from_db()
+            if not asked and run.status != Run.Status.RUNNING:
+                raise ValidationError(f"Run #{run.pk} has already ended ({run.get_status_display().lower()})")
+        audit.record(
+            actor=who, actor_kind=kind, action="run.cancel_requested", target=run.target, run=run,
+            operation=run.operation, from_revision=run.from_heads, to_revision=run.to_heads,
+            outcome="cancelled" if cancelled else "requested",
+        )
+    run.refresh_from_db()
+    if run.status == Run.Status.RUNNING:
+        # The worker's should_cancel() stops between steps; this cancels the statement in flight.
+        try:
+            _engine("runner").cancel_run_backend(run.target.conn(), run.pk)
+        except OpsError as exc:
+            log.warning("cancel of run %s backend failed: %s", run.pk, exc, extra={"run_id": run.pk})
+    return run
+
+
+def save_target(
+    target: Target, *, user=None, actor: str | None = None, password: str | None = None, created: bool
+) -> Target:
+    """Validate and save a target, encrypting a new password; audit which fields changed."""
+    if user is not None:
+        require(user, "ops.add_target" if created else "ops.change_target")
+    try:
+        target.conn()
+    except BadDSN as exc:
+        raise ValidationError(str(exc), code="bad_dsn") from None
+    except Exception:  # noqa: BLE001 - a missing password variable is checked at run time, not here
+        pass
+    old = None if created or not target.pk else Target.objects.filter(pk=target.pk).first()
+    if password:
+        target.set_password(password)
+    if old is None:
+        changed = [f for f in _AUDITED_TARGET_FIELDS if getattr(target, f) not in ("", None)]
+    else:
+        changed = [f for f in _AUDITED_TARGET_FIELDS if getattr(old, f) != getattr(target, f)]
+    if password:
+        changed.append("password")
+    target.updated_at = now()
+    who = _actor(user, actor)
+    with transaction.atomic():
+        target.save()
+        audit.record(
+            actor=who,
+            actor_kind=AuditEvent.ActorKind.USER if (user is not None or actor) else AuditEvent.ActorKind.SYSTEM,
+            action="target.created" if old is None else "target.changed",
+            target=target,
+            params={"changed": [c.removesuffix("_id") for c in changed],
+                    **({"note": "password changed"} if password else {})},
+        )
+    return target
+
+
+def current_heads(target: Target) -> list[str] | None:
+    """The target's version table right now, or None if it cannot be read (connects to the target)."""
+    try:
+        return list(_engine("state").live_heads(target.conn(), resolve(target.project)))
+    except (OpsError, ImproperlyConfigured) as exc:
+        log.warning("cannot read the revision of %s: %s", target.name, exc)
+        return None
+
+
+def reap_stale_runs(stale_seconds: int | None = None) -> list[Run]:
+    """Mark RUNNING runs whose worker stopped sending heartbeats as INTERRUPTED (writes the DB).
+
+    Never re-runs anything (migrations are not idempotent): it records the
+    target's actual revision in ``result_heads`` so the DBA sees where it stopped.
+    """
+    stale = settings.MOP_REAPER_STALE_SECONDS if stale_seconds is None else stale_seconds
+    cutoff = now() - timedelta(seconds=stale)
+    candidates = Run.objects.filter(status=Run.Status.RUNNING).select_related("target", "target__project")
+    reaped: list[Run] = []
+    for run in candidates:
+        last = run.heartbeat_at or run.started_at or run.created_at
+        if last >= cutoff:
+            continue
+        # Conditional on the heartbeat we saw: one that arrives meanwhile keeps the run alive.
+        if mark_interrupted(
+            run,
+            error=f"The worker stopped sending heartbeats (last at {last:%Y-%m-%d %H:%M:%S %Z}); "
+                  "the run was interrupted and will not be retried automatically.",
+            extra_filter={"heartbeat_at": run.heartbeat_at},
+        ):
+            reaped.append(run)
+    return reaped
+
+
+# --- The run lifecycle, as the worker drives it ---------------------------------
+
+
+def _run_actor_kind(run: Run) -> str:
+    if run.actor.startswith("schedule:"):
+        return AuditEvent.ActorKind.SCHEDULE
+    if run.actor == "system":
+        return AuditEvent.ActorKind.SYSTEM
+    return AuditEvent.ActorKind.USER
+
+
+def claim(run_id: int, worker: str) -> str:
+    """Claim a queued run for this worker; returns ``claimed`` or why not (writes the DB).
+
+    A run that already has ``started_at`` was claimed by an attempt that died
+    (a redelivered task): it is marked INTERRUPTED, never run again.
+    """
+    at = now()
+    if Run.objects.filter(pk=run_id, status=Run.Status.QUEUED, started_at__isnull=True).update(
+        status=Run.Status.RUNNING, started_at=at, heartbeat_at=at, worker=worker
+    ):
+        return "claimed"
+    run = Run.objects.select_related("target", "target__project").filter(pk=run_id).first()
+    if run is None:
+        log.warning("run %s does not exist; task dropped", run_id, extra={"run_id": run_id})
+        return "missing"
+    if run.started_at is not None and run.status in Run.ACTIVE:
+        mark_interrupted(
+            run,
+            error=f"The task of run #{run.pk} was delivered again after it had started on "
+                  f"{run.worker or 'a worker'}; the earlier attempt died. It is not run a second time.",
+            statuses=Run.ACTIVE,
+            actor=worker,
+        )
+        return "interrupted"
+    log.info("run %s is %s; nothing to do", run_id, run.status, extra={"run_id": run_id})
+    return run.status
+
+
+def mark_interrupted(run: Run, *, error: str, statuses=(Run.Status.RUNNING,), actor: str = "system",
+                     extra_filter: dict | None = None) -> bool:
+    """Mark a run INTERRUPTED and record where the target really is (connects to the target)."""
+    claimed = Run.objects.filter(pk=run.pk, status__in=list(statuses), **(extra_filter or {})).update(
+        status=Run.Status.INTERRUPTED, finished_at=now(), error_code="interrupted", error=error,
+        current_step="",
+        error_explanation=(
+            "The worker process died or lost its host while the run was in progress. Each revision runs "
+            "in its own transaction, so the target is at the last revision that committed (shown as the "
+            "result). Nothing is retried automatically: check the target's state, then schedule a new run."
+        ),
+    )
+    if not claimed:
+        return False
+    heads = current_heads(run.target)
+    Run.objects.filter(pk=run.pk).update(result_heads=heads)
+    run.refresh_from_db()
+    audit.record(
+        actor=actor, actor_kind=AuditEvent.ActorKind.SYSTEM, action="run.interrupted",
+        target=run.target, run=run, operation=run.operation, from_revision=run.from_heads,
+        to_revision=heads if heads is not None else "", outcome=Run.Status.INTERRUPTED,
+        error=run.error, sql_hash=run.sql_hash,
+    )
+    return True
+
+
+def record_started(run: Run) -> None:
+    """Audit that a worker started the run (writes the DB)."""
+    audit.record(
+        actor=run.actor, actor_kind=_run_actor_kind(run), action="run.started", target=run.target, run=run,
+        operation=run.operation, from_revision=run.from_heads, to_revision=run.to_heads,
+        sql_hash=run.sql_hash, params={"worker": run.worker or "", "requested": run.revision},
+    )
+
+
+def _outcome_fields(run: Run, result, error: BaseException | None, secret: str) -> tuple[str, dict]:
+    from migrations_ops.errors import Cancelled
+
+    if error is None and result is not None:
+        return Run.Status.SUCCEEDED, {
+            "result_heads": list(result.to_heads),
+            "steps_done": len(result.steps),
+            "step_timings": [
+                {"revision": s.revision, "direction": s.direction, "seconds": round(s.seconds, 3)}
+                for s in result.steps
+            ],
+        }
+    if isinstance(error, OpsError):
+        status = Run.Status.CANCELLED if isinstance(error, Cancelled) else Run.Status.FAILED
+        data = json.loads(json.dumps(audit.clean_params(error.data()), default=str))
+        return status, {
+            "error": redact_text(str(error), secret), "error_code": error.code,
+            "error_explanation": error.explanation, "error_data": data,
+        }
+    if error is None:
+        message, code = "The worker stopped before the run finished", "worker_stopped"
+    else:
+        message, code = f"{type(error).__name__}: {redact_text(str(error), secret)}", "internal_error"
+    return Run.Status.FAILED, {
+        "error": message, "error_code": code,
+        "error_explanation": "An unexpected error in the portal or the engine. The log shows how far the "
+                             "run got; the target is at the last revision that committed.",
+    }
+
+
+def record_outcome(run: Run, *, result=None, error: BaseException | None = None, timings=(), secret: str = "") -> str:
+    """Write the run's final state and audit it; returns the status (writes the DB, may read the target)."""
+    status, fields = _outcome_fields(run, result, error, secret)
+    if status != Run.Status.SUCCEEDED:
+        fields["result_heads"] = current_heads(run.target)
+        if timings:
+            fields["step_timings"] = list(timings)
+    if error is not None:
+        log.warning("run %s %s: %s", run.pk, status, fields.get("error", ""), extra={"run_id": run.pk})
+    # A run the reaper declared interrupted while it was alive still gets its true outcome.
+    Run.objects.filter(pk=run.pk, status__in=[Run.Status.RUNNING, Run.Status.INTERRUPTED]).update(
+        status=status, finished_at=now(), current_step="", **fields
+    )
+    run.refresh_from_db()
+    audit.record(
+        actor=run.actor, actor_kind=_run_actor_kind(run), action="run.finished", target=run.target, run=run,
+        operation=run.operation, from_revision=run.from_heads,
+        to_revision=run.result_heads if run.result_heads is not None else run.to_heads,
+        sql_hash=run.sql_hash, outcome=status, error=run.error,
+        params={"worker": run.worker, "steps_done": run.steps_done, "steps_total": run.steps_total},
+    )
+    return status

@@ -1,0 +1,125 @@
+"""Celery tasks: thin. Load the run, claim it, call one engine function, record the outcome.
+
+The rules (who may run what, what a plan is, how an outcome is worded) live
+in ``services.py`` and the engine; this module only wires a worker to them.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+from celery import shared_task
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, close_old_connections, connection
+from django.utils.timezone import now
+
+from migrations_ops.progress import Progress
+from migrations_ops.target import redact_text
+
+from . import services
+from .models import Run, RunLog
+
+log = logging.getLogger(__name__)
+
+
+class Heartbeat(threading.Thread):
+    """Writes ``heartbeat_at`` every MOP_HEARTBEAT_SECONDS on its own DB connection."""
+
+    def __init__(self, run_id: int, interval: float) -> None:
+        super().__init__(name=f"heartbeat-run-{run_id}", daemon=True)
+        self.run_id, self.interval, self.stopped = run_id, interval, threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(self.interval):
+                try:
+                    close_old_connections()
+                    Run.objects.filter(pk=self.run_id, status=Run.Status.RUNNING).update(heartbeat_at=now())
+                except (DatabaseError, InterfaceError) as exc:
+                    log.warning("heartbeat of run %s failed: %s", self.run_id, exc, extra={"run_id": self.run_id})
+        finally:
+            connection.close()  # this thread's own connection
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=self.interval + 5)
+
+
+class Reporter:
+    """The engine's ``progress`` and ``should_cancel`` callbacks, writing to the run's row."""
+
+    CANCEL_POLL_SECONDS = 0.5
+
+    def __init__(self, run: Run, secret: str) -> None:
+        self.run_id, self.secret = run.pk, secret
+        self.timings: list[dict] = []
+        self._cancel_checked, self._cancelled = 0.0, False
+
+    def progress(self, p: Progress) -> None:
+        fields: dict = {"steps_done": p.done, "current_step": (p.step or "")[:200]}
+        if p.total:
+            fields["steps_total"] = p.total
+        if "seconds" in p.data and p.step:
+            self.timings.append(
+                {"revision": p.step, "direction": p.data.get("direction", ""), "seconds": p.data["seconds"]}
+            )
+            fields["step_timings"] = self.timings
+        Run.objects.filter(pk=self.run_id).update(heartbeat_at=now(), **fields)
+        self.log(p.message, p.level)
+
+    def log(self, message: str, level: str = "info") -> None:
+        RunLog.objects.create(run_id=self.run_id, level=level, message=redact_text(message, self.secret))
+
+    def should_cancel(self) -> bool:
+        if self._cancelled:
+            return True
+        if time.monotonic() - self._cancel_checked >= self.CANCEL_POLL_SECONDS:
+            self._cancel_checked = time.monotonic()
+            self._cancelled = Run.objects.filter(pk=self.run_id, cancel_requested_at__isnull=False).exists()
+        return self._cancelled
+
+
+@shared_task(name="ops.run_operation", bind=True, ignore_result=True, acks_late=False)
+def run_operation(self, run_id: int) -> str:
+    """Run one upgrade, downgrade or stamp; never retried (migrations are not idempotent)."""
+    close_old_connections()
+    worker = (self.request.hostname or socket.gethostname())[:200]
+    claim = services.claim(run_id, worker)
+    if claim != "claimed":
+        return claim
+    run = Run.objects.select_related("target", "target__project").get(pk=run_id)
+    reporter = Reporter(run, secret="")
+    heartbeat = Heartbeat(run.pk, settings.MOP_HEARTBEAT_SECONDS)
+    heartbeat.start()
+    result = error = None
+    try:
+        services.record_started(run)
+        conn = run.target.conn()
+        reporter.secret = conn.password
+        reporter.log(f"{run.operation} {run.revision} on {run.target.name} ({conn.redacted()}), worker {worker}")
+        result = services._engine("runner").run_plan(
+            conn, services.resolve(run.target.project), run.operation, run.revision, run_id=run.pk,
+            expected_from=tuple(run.from_heads),
+            lock_timeout_ms=run.params.get("lock_timeout_ms", run.target.lock_timeout_ms),
+            statement_timeout_ms=run.params.get("statement_timeout_ms", run.target.statement_timeout_ms),
+            progress=reporter.progress, should_cancel=reporter.should_cancel,
+        )
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the run, never left RUNNING
+        error = exc
+    finally:
+        heartbeat.stop()
+        outcome = services.record_outcome(
+            run, result=result, error=error, timings=reporter.timings, secret=reporter.secret
+        )
+        reporter.log(f"Run {outcome}", "info" if outcome == Run.Status.SUCCEEDED else "error")
+    return outcome
+
+
+@shared_task(name="ops.reap_stale_runs", ignore_result=True)
+def reap_stale_runs_task() -> int:
+    """Mark runs whose worker stopped sending heartbeats as interrupted (periodic, django-celery-beat)."""
+    close_old_connections()
+    return len(services.reap_stale_runs())
