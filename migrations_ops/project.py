@@ -135,11 +135,13 @@ def tree_hash(directory: Path) -> str:
     return h.hexdigest()
 
 
-def _git(args: list[str], cwd: Path | None = None) -> str:
+def _git(args: list[str], location: str, cwd: Path | None = None) -> str:
+    """Run git; a failure names the project's URL and the git command (not an option or path)."""
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
     proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
     if proc.returncode != 0:
-        raise ProjectNotFound(args[-1], f"git {args[0]} failed: {proc.stderr.strip()[-300:]}")
+        command = args[2] if args[0] == "--git-dir" else args[0]
+        raise ProjectNotFound(location, f"git {command} failed: {proc.stderr.strip()[-300:]}")
     return proc.stdout.strip()
 
 
@@ -155,10 +157,10 @@ def _checkout(url: str, ref: str, cache_dir: Path) -> tuple[Path, str]:
     mirror = cache_dir / key / "mirror.git"
     if not mirror.exists():
         mirror.parent.mkdir(parents=True, exist_ok=True)
-        _git(["clone", "--quiet", "--mirror", "--", url, str(mirror)])
+        _git(["clone", "--quiet", "--mirror", "--", url, str(mirror)], url)
     else:
-        _git(["--git-dir", str(mirror), "fetch", "--quiet", "--prune", "origin"])
-    commit = _git(["--git-dir", str(mirror), "rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}"])
+        _git(["--git-dir", str(mirror), "fetch", "--quiet", "--prune", "origin"], url)
+    commit = _git(["--git-dir", str(mirror), "rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}"], url)
     dest = cache_dir / key / commit
     if not dest.exists():
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
