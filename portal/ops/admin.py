@@ -1,0 +1,428 @@
+"""The DBA's interface: projects, targets, runs and the audit trail in the Django admin.
+
+No business rule lives here (STYLE 2, 11): permissions, plans, scheduling,
+cancelling and auditing are ``services`` calls; the full pages (revision
+graph, target status, schedule flow, live run) are in ``admin_views``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.db.models import Count, OuterRef, Subquery
+from django.http import HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import admin_views, services
+from .forms import TargetForm, password_state
+from .models import AlembicProject, AuditEvent, Run, Target
+
+admin.site.site_header = "Migration Ops Portal"
+admin.site.site_title = "Migration Ops"
+admin.site.index_title = "Targets, revisions, runs and audit"
+
+
+def status_badge(status: str, label: str | None = None) -> str:
+    return format_html('<span class="mop-badge mop-status-{}">{}</span>', status, label or status)
+
+
+def env_badge(environment: str, label: str) -> str:
+    return format_html('<span class="mop-badge mop-env-{}">{}</span>', environment, label)
+
+
+class OpsMedia:
+    css = {"all": ["ops/ops.css"]}
+
+
+# --- projects -------------------------------------------------------------------
+
+
+@admin.register(AlembicProject)
+class AlembicProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "location", "ref", "target_count", "revisions_link"]
+    list_filter = ["kind", "env_mode"]
+    search_fields = ["name", "location", "description"]
+    Media = OpsMedia
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_target_count=Count("targets"))
+
+    @admin.display(description="targets", ordering="_target_count")
+    def target_count(self, obj: AlembicProject) -> int:
+        return obj._target_count
+
+    @admin.display(description="revisions")
+    def revisions_link(self, obj: AlembicProject) -> str:
+        url = reverse("admin:ops_alembicproject_revisions", args=[obj.pk])
+        return format_html('<a href="{}">Revisions &amp; graph</a>', url)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/revisions/", view(self.revisions_view), name="ops_alembicproject_revisions"),
+            *super().get_urls(),
+        ]
+
+    def revisions_view(self, request, pk: int):
+        return admin_views.project_revisions(self, request, pk)
+
+
+# --- targets --------------------------------------------------------------------
+
+
+class LastKnownRevision(admin.SimpleListFilter):
+    """Targets by whether a run has ever ended on them (cheap: no connection to the target)."""
+
+    title = "runs"
+    parameter_name = "has_runs"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Has runs"), ("no", "Never run")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(runs__isnull=False).distinct()
+        if self.value() == "no":
+            return queryset.filter(runs__isnull=True)
+        return queryset
+
+
+@admin.register(Target)
+class TargetAdmin(admin.ModelAdmin):
+    form = TargetForm
+    list_display = [
+        "name", "environment_badge", "project", "where", "password_display", "last_known_revision", "links",
+    ]
+    list_filter = ["environment", "project", "is_active", LastKnownRevision]
+    list_select_related = ["project"]
+    search_fields = ["name", "host", "dbname"]
+    readonly_fields = ["password_display", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "environment", "project", "is_active"]}),
+        ("Connection", {"fields": ["host", "port", "dbname", "user", "sslmode", "sslrootcert"]}),
+        ("Password (write-only)", {
+            "fields": ["password_display", "password", "password_env"],
+            "description": "The password is encrypted with MOP_FERNET_KEYS and never shown. "
+                           "Alternatively name an environment variable set on web and workers.",
+        }),
+        ("Timeouts", {"fields": ["lock_timeout_ms", "statement_timeout_ms"]}),
+        ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+    Media = OpsMedia
+
+    def get_queryset(self, request):
+        # The list shows what the last finished run found, so that it never connects to targets.
+        last = Run.objects.filter(target=OuterRef("pk"), result_heads__isnull=False).order_by("-finished_at")
+        return super().get_queryset(request).annotate(
+            _last_heads=Subquery(last.values("result_heads")[:1]),
+            _last_at=Subquery(last.values("finished_at")[:1]),
+        )
+
+    @admin.display(description="environment", ordering="environment")
+    def environment_badge(self, obj: Target) -> str:
+        return env_badge(obj.environment, obj.get_environment_display())
+
+    @admin.display(description="where")
+    def where(self, obj: Target) -> str:
+        return obj.where()
+
+    @admin.display(description="password")
+    def password_display(self, obj: Target | None) -> str:
+        return password_state(obj) if obj and obj.pk else "not set"
+
+    @admin.display(description="last known revision")
+    def last_known_revision(self, obj: Target) -> str:
+        heads = getattr(obj, "_last_heads", None)
+        if heads is None:
+            return format_html('<span class="mop-muted">{}</span>', "no run yet")
+        label = ", ".join(h[:12] for h in heads) or "base"
+        return format_html('<code>{}</code> <span class="mop-muted">(after last run)</span>', label)
+
+    @admin.display(description="")
+    def links(self, obj: Target) -> str:
+        return format_html(
+            '{} · <a href="{}">Schedule</a>', self.view_links(obj), reverse("admin:ops_target_schedule", args=[obj.pk])
+        )
+
+    @admin.display(description="")
+    def view_links(self, obj: Target) -> str:
+        return format_html(
+            '<a href="{}">Status</a> · <a href="{}">Revisions</a>',
+            reverse("admin:ops_target_status", args=[obj.pk]),
+            reverse("admin:ops_alembicproject_revisions", args=[obj.project_id]),
+        )
+
+    def get_list_display(self, request):
+        # The Schedule link only for those who may schedule (the view says 403 to the others anyway).
+        if request.user.has_perm("ops.schedule_run"):
+            return self.list_display
+        return [("view_links" if c == "links" else c) for c in self.list_display]
+
+    def save_model(self, request, obj, form, change):
+        services.save_target(obj, user=request.user, password=form.new_password(), created=not change)
+
+    def has_delete_permission(self, request, obj=None):
+        # A target with runs is part of the record: the runs and audit point at it.
+        if obj is not None and obj.runs.exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/status/", view(self.status_view), name="ops_target_status"),
+            path("<int:pk>/schedule/", view(self.schedule_view), name="ops_target_schedule"),
+            *super().get_urls(),
+        ]
+
+    def status_view(self, request, pk: int):
+        return admin_views.target_status(self, request, pk)
+
+    def schedule_view(self, request, pk: int):
+        return admin_views.schedule(self, request, pk)
+
+
+# --- runs -----------------------------------------------------------------------
+
+
+class ActiveFilter(admin.SimpleListFilter):
+    title = "activity"
+    parameter_name = "active"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Queued or running"), ("no", "Ended")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(status__in=Run.ACTIVE)
+        if self.value() == "no":
+            return queryset.exclude(status__in=Run.ACTIVE)
+        return queryset
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    """Runs are a record: nobody adds, edits or deletes them here. The change view is the live page."""
+
+    list_display = [
+        "id", "operation", "revision", "target_link", "environment", "status_display", "progress_bar",
+        "actor", "created_at", "duration",
+    ]
+    list_display_links = ["id", "operation"]
+    list_filter = [ActiveFilter, "status", "operation", "target", "target__environment"]
+    list_select_related = ["target"]
+    search_fields = ["=id", "revision", "actor", "target__name", "error"]
+    date_hierarchy = "created_at"
+    Media = OpsMedia
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="target", ordering="target__name")
+    def target_link(self, obj: Run) -> str:
+        return format_html('<a href="{}">{}</a>', reverse("admin:ops_target_status", args=[obj.target_id]),
+                           obj.target.name)
+
+    @admin.display(description="environment", ordering="target__environment")
+    def environment(self, obj: Run) -> str:
+        return env_badge(obj.target.environment, obj.target.get_environment_display())
+
+    @admin.display(description="status", ordering="status")
+    def status_display(self, obj: Run) -> str:
+        return status_badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="progress")
+    def progress_bar(self, obj: Run) -> str:
+        return format_html(
+            '<progress class="mop-progress-small" max="{}" value="{}" title="{} / {}"></progress>',
+            obj.steps_total or 1, obj.steps_done if obj.steps_total else (1 if obj.percent == 100 else 0),
+            obj.steps_done, obj.steps_total,
+        )
+
+    @admin.display(description="duration")
+    def duration(self, obj: Run) -> str:
+        if not obj.started_at:
+            return "-"
+        seconds = ((obj.finished_at or now()) - obj.started_at) / timedelta(seconds=1)
+        return f"{seconds:.1f} s"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/live/", view(self.live_view), name="ops_run_live"),
+            path("<int:pk>/cancel/", view(self.cancel_view), name="ops_run_cancel"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return admin_views.run_page(self, request, object_id)
+
+    def live_view(self, request, pk: int):
+        return admin_views.run_live(self, request, pk)
+
+    def cancel_view(self, request, pk: int):
+        return admin_views.run_cancel(self, request, pk)
+
+
+# --- audit ----------------------------------------------------------------------
+
+
+class DistinctValueFilter(admin.SimpleListFilter):
+    """Filter on the distinct values of one column (actors, targets) present in the trail."""
+
+    field = ""
+
+    def lookups(self, request, model_admin):
+        values = (
+            model_admin.get_queryset(request).exclude(**{self.field: ""})
+            .order_by(self.field).values_list(self.field, flat=True).distinct()[:200]
+        )
+        return [(v, v) for v in values]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(**{self.field: self.value()})
+        return queryset
+
+
+class ActorFilter(DistinctValueFilter):
+    title = "actor"
+    parameter_name = "actor"
+    field = "actor"
+
+
+class TargetNameFilter(DistinctValueFilter):
+    title = "target"
+    parameter_name = "target_name"
+    field = "target_name"
+
+
+class ActionFilter(DistinctValueFilter):
+    title = "action"
+    parameter_name = "action"
+    field = "action"
+
+
+class OutcomeFilter(DistinctValueFilter):
+    title = "outcome"
+    parameter_name = "outcome"
+    field = "outcome"
+
+
+EXPORT_FIELDS = [
+    "id", "created_at", "actor", "actor_kind", "action", "target_id", "target_name", "run_id", "operation",
+    "from_revision", "to_revision", "params", "sql_hash", "outcome", "error", "prev_hash", "hash",
+]
+
+
+def audit_rows(queryset) -> list[dict]:
+    """The events as plain dicts in id order, as both exports write them."""
+    rows = []
+    for event in queryset.order_by("id"):
+        row = {f: getattr(event, f) for f in EXPORT_FIELDS}
+        row["created_at"] = event.created_at.isoformat()
+        rows.append(row)
+    return rows
+
+
+def export_csv(queryset) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS)
+    writer.writeheader()
+    for row in audit_rows(queryset):
+        row["params"] = json.dumps(row["params"], sort_keys=True)
+        writer.writerow(row)
+    return buf.getvalue()
+
+
+def export_json(queryset) -> str:
+    return json.dumps(audit_rows(queryset), indent=2, sort_keys=True)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The append-only trail: read-only here, and the database refuses UPDATE and DELETE."""
+
+    list_display = [
+        "id", "created_at", "actor", "actor_kind", "action", "target_name", "run_link", "operation",
+        "from_revision", "to_revision", "outcome_display",
+    ]
+    list_filter = [ActorFilter, "actor_kind", ActionFilter, TargetNameFilter, OutcomeFilter, "created_at"]
+    search_fields = ["actor", "action", "target_name", "operation", "from_revision", "to_revision", "error",
+                     "sql_hash", "hash"]
+    date_hierarchy = "created_at"
+    actions = ["export_selected_csv", "export_selected_json"]
+    change_list_template = "admin/ops/auditevent/change_list.html"
+    Media = OpsMedia
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_export_permission(self, request) -> bool:
+        return request.user.has_perm("ops.export_audit")
+
+    def has_verify_permission(self, request) -> bool:
+        return request.user.has_perm("ops.verify_audit_chain")
+
+    @admin.display(description="run")
+    def run_link(self, obj: AuditEvent) -> str:
+        if not obj.run_id:
+            return ""
+        return format_html('<a href="{}">#{}</a>', reverse("admin:ops_run_change", args=[obj.run_id]), obj.run_id)
+
+    @admin.display(description="outcome", ordering="outcome")
+    def outcome_display(self, obj: AuditEvent) -> str:
+        return status_badge(obj.outcome, obj.outcome) if obj.outcome else ""
+
+    @admin.action(permissions=["export"], description=_("Export selected as CSV"))
+    def export_selected_csv(self, request, queryset):
+        return self._export(request, queryset, export_csv(queryset), "text/csv", "csv")
+
+    @admin.action(permissions=["export"], description=_("Export selected as JSON"))
+    def export_selected_json(self, request, queryset):
+        return self._export(request, queryset, export_json(queryset), "application/json", "json")
+
+    def _export(self, request, queryset, body: str, content_type: str, ext: str) -> HttpResponse:
+        services.require(request.user, "ops.export_audit")
+        count = queryset.count()
+        self.message_user(
+            request, ngettext("Exported %d audit event.", "Exported %d audit events.", count) % count,
+            messages.SUCCESS,
+        )
+        response = HttpResponse(body, content_type=f"{content_type}; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="audit-{now():%Y%m%d-%H%M%S}.{ext}"'
+        return response
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_verify_chain": self.has_verify_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("verify-chain/", view(self.verify_chain_view), name="ops_auditevent_verify_chain"),
+            *super().get_urls(),
+        ]
+
+    def verify_chain_view(self, request):
+        return admin_views.verify_chain(self, request)
