@@ -201,3 +201,9 @@ class PortalEnvironment(EnvironmentContext):
         opts.update(self._forced)
         opts["on_version_apply"] = callbacks
         super().configure(**opts)
+
+
+# ``with env:`` installs the ``alembic.context`` proxies registered for the
+# instance's exact class; a subclass must share EnvironmentContext's, or the
+# project's env.py would find an empty ``alembic.context``.
+PortalEnvironment._setups[PortalEnvironment] = EnvironmentContext._setups[EnvironmentContext]
