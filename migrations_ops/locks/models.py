@@ -71,6 +71,9 @@ class Session:
     def run_id(self) -> int | None:
         return run_id_of(self.application_name)
 
+    def to_json(self) -> dict[str, Any]:
+        return to_jsonable(self)
+
 
 @dataclass(frozen=True, slots=True)
 class BlockingRow:
@@ -204,6 +207,9 @@ class ActivitySummary:
     def connections_ratio(self) -> float:
         """Share of max_connections in use, 0..1."""
         return self.connections / self.max_connections if self.max_connections else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return to_jsonable(self)
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,3 +53,18 @@ def test_it_cuts_off_a_slow_diagnostic_query(lock_db: LockDB, tmp_path, monkeypa
 @pytest.mark.parametrize("module", [queries, models, render, connection])
 def test_it_passes_its_doctests(module) -> None:
     assert doctest.testmod(module).failed == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [("activity_summary", None), ("blocking_sessions", None), ("waiting_pids", {"pids": [1, 2]})],
+)
+def test_it_calls_pg_blocking_pids_only_for_sessions_waiting_on_a_lock(
+    lock_db: LockDB, name: str, params: dict | None
+) -> None:
+    with diag_connection(lock_db.diag) as conn:
+        plan = [r[0] for r in conn.execute("EXPLAIN (VERBOSE) " + queries.get(name), params).fetchall()]
+    calls = [line for line in plan if "pg_blocking_pids(" in line]
+    assert calls, plan
+    for line in calls:
+        assert line.count("pg_blocking_pids(") == line.count("wait_event_type = 'Lock'::text) THEN "), line
