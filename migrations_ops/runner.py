@@ -330,9 +330,12 @@ _LOG_USERS: list[Any] = []  # [saved level, one entry per active run]
 
 # -- the backends of one run (its migration connection), by application_name
 CANCEL_RUN = (
-    "SELECT count(*) FROM pg_stat_activity"
-    " WHERE application_name = %s AND pid <> pg_backend_pid() AND pg_cancel_backend(pid)"
+    "WITH run AS MATERIALIZED (SELECT pid FROM pg_stat_activity"
+    " WHERE application_name = %s AND pid <> pg_backend_pid())"
+    " SELECT count(*) FILTER (WHERE pg_cancel_backend(pid)) FROM run"
 )
+# MATERIALIZED: the filter must run before pg_cancel_backend(), or the
+# planner may call it on every backend, our own included.
 
 
 def cancel_run_backend(target: TargetConn, run_id: int | str) -> int:
