@@ -2,10 +2,36 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def _name_db_connections(role: str) -> None:
+    """Show the process's role in pg_stat_activity (healthchecks' "sendalerts" idea).
+
+    The settings default to ``mop-web``; an explicit MOP_APPLICATION_NAME wins.
+    Runs before the process opens any connection of its own.
+    """
+    if os.environ.get("MOP_APPLICATION_NAME"):
+        return
+    from django.db import connections
+
+    for alias in connections:
+        options = connections[alias].settings_dict.setdefault("OPTIONS", {})
+        options["application_name"] = role
+        connections[alias].close()
+
+
+@signals.celeryd_init.connect
+def _worker_starting(**_kwargs) -> None:
+    _name_db_connections("mop-worker")
+
+
+@signals.beat_init.connect
+def _beat_starting(**_kwargs) -> None:
+    _name_db_connections("mop-beat")

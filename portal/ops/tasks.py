@@ -55,6 +55,7 @@ class Reporter:
 
     def __init__(self, run: Run, secret: str) -> None:
         self.run_id, self.secret = run.pk, secret
+        self.directions = {s.get("revision"): s.get("direction", "") for s in run.plan_steps}
         self.timings: list[dict] = []
         self._cancel_checked, self._cancelled = 0.0, False
 
@@ -62,13 +63,15 @@ class Reporter:
         fields: dict = {"steps_done": p.done, "current_step": (p.step or "")[:200]}
         if p.total:
             fields["steps_total"] = p.total
-        if "seconds" in p.data and p.step:
-            self.timings.append(
-                {"revision": p.step, "direction": p.data.get("direction", ""), "seconds": p.data["seconds"]}
-            )
+        if p.data.get("event") == "step_committed" and p.step:
+            self.timings.append({
+                "revision": p.step, "direction": self.directions.get(p.step, ""),
+                "seconds": round(float(p.data.get("seconds", 0)), 3),
+            })
             fields["step_timings"] = self.timings
         Run.objects.filter(pk=self.run_id).update(heartbeat_at=now(), **fields)
-        self.log(p.message, p.level)
+        # The model keeps info/warning/error; Alembic's debug lines are still worth reading.
+        self.log(p.message, "info" if p.level == "debug" else p.level)
 
     def log(self, message: str, level: str = "info") -> None:
         RunLog.objects.create(run_id=self.run_id, level=level, message=redact_text(message, self.secret))

@@ -1,0 +1,226 @@
+"""Portal fixtures: personas, a real Celery worker process, and audit-safe flushes.
+
+``celery_worker_proc`` starts ``celery -A portal worker`` as a subprocess on
+the pytest-django test database, a private Redis database and a queue of its
+own, and points this process's Celery app at the same broker and queue. Tests
+that use it need ``transactional_db`` so the worker sees committed rows.
+Other test packages import it: ``from tests.portal.conftest import celery_worker_proc``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+import urllib.parse
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.db.backends.postgresql.operations import DatabaseOperations
+
+from tests.factories import UserFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+CELERY = ROOT / ".venv" / "bin" / "celery"
+
+
+# --- Flushes between transactional tests -------------------------------------
+# The audit table refuses TRUNCATE (migration 0002). Django flushes the test
+# database with TRUNCATE after each transactional test, so that flush runs
+# with session_replication_role = replica (ordinary triggers do not fire; only
+# a superuser may set it, as the test role is).
+_orig_sql_flush = DatabaseOperations.sql_flush
+
+
+def _sql_flush_past_audit_trigger(self, style, tables, *args, **kwargs):
+    statements = _orig_sql_flush(self, style, tables, *args, **kwargs)
+    if statements and "ops_auditevent" in tables:
+        return ["SET LOCAL session_replication_role = replica", *statements]
+    return statements
+
+
+DatabaseOperations.sql_flush = _sql_flush_past_audit_trigger
+
+
+# --- Personas ------------------------------------------------------------------
+
+
+@pytest.fixture
+def dba(db):
+    """A DBA: the admin role (targets, runs, audit checks, backends)."""
+    return UserFactory(username="dba", roles=["admin"])
+
+
+@pytest.fixture
+def operator(db):
+    """An operator: may schedule and cancel runs, not manage targets."""
+    return UserFactory(username="olga", roles=["operator"])
+
+
+@pytest.fixture
+def auditor(db):
+    """An auditor: reads everything, verifies and exports the audit trail."""
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory(username="audrey", roles=["viewer"])
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="ops", codename__in=["verify_audit_chain", "export_audit"])
+    )
+    return user
+
+
+@pytest.fixture
+def viewer(db):
+    """A viewer: may look, nothing else."""
+    return UserFactory(username="vera", roles=["viewer"])
+
+
+# --- A real Celery worker ----------------------------------------------------------
+
+
+def _with_db(url: str, db: str | int) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{db}"))
+
+
+def _reset_broker_pool(app) -> None:
+    app._pool = None
+    if "amqp" in app.__dict__:
+        app.__dict__["amqp"]._producer_pool = None
+
+
+class WorkerProcess:
+    """One ``celery worker`` subprocess; ``kill()`` is SIGKILL of its whole process group."""
+
+    def __init__(self, *, database_url: str, broker_url: str, queue: str, log_path: Path,
+                 concurrency: int = 2, extra_env: dict[str, str] | None = None) -> None:
+        self.queue, self.log_path, self.broker_url = queue, log_path, broker_url
+        self.hostname = f"{queue}-{uuid.uuid4().hex[:6]}@%h"
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": broker_url,
+            "MOP_CELERY_QUEUE": queue,
+            "MOP_APPLICATION_NAME": "mop-worker",
+            "MOP_HEARTBEAT_SECONDS": "1",
+            "PYTHONUNBUFFERED": "1",
+            **(extra_env or {}),
+        }
+        self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [str(CELERY), "-A", "portal", "worker", "-Q", queue, "-c", str(concurrency), "-l", "info",
+             "-n", self.hostname, "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def wait_ready(self, app, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"celery worker exited ({self.proc.returncode}):\n{self.log_text()[-3000:]}")
+            if " ready." in self.log_text():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"celery worker not ready after {timeout}s:\n{self.log_text()[-3000:]}")
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool children, as the OOM killer would."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def celery_broker(django_db_setup) -> Iterator[dict[str, str]]:
+    """Point this process's Celery app at a private Redis DB and queue; yields their names."""
+    from django.conf import settings
+
+    from portal.celery import app
+
+    broker = _with_db(settings.CELERY_BROKER_URL, os.environ.get("MOP_TEST_REDIS_DB", "14"))
+    queue = f"mop-test-{uuid.uuid4().hex[:8]}"
+    saved = (app.conf.broker_url, app.conf.task_default_queue)
+    app.conf.broker_url, app.conf.task_default_queue = broker, queue
+    _reset_broker_pool(app)
+    yield {"broker_url": broker, "queue": queue}
+    app.conf.broker_url, app.conf.task_default_queue = saved
+    _reset_broker_pool(app)
+
+
+@pytest.fixture(scope="session")
+def make_worker(celery_broker, tmp_path_factory) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start extra workers on the test database and the test queue (stopped at session end)."""
+    from django.db import connection
+
+    from portal.celery import app
+
+    database_url = _with_db(os.environ["DATABASE_URL"], connection.settings_dict["NAME"])
+    started: list[WorkerProcess] = []
+
+    def _make(queue: str | None = None, **kw) -> WorkerProcess:
+        logs = tmp_path_factory.mktemp("worker")
+        worker = WorkerProcess(database_url=database_url, broker_url=celery_broker["broker_url"],
+                               queue=queue or celery_broker["queue"], log_path=logs / "worker.log", **kw)
+        started.append(worker)
+        worker.wait_ready(app)
+        return worker
+
+    yield _make
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_proc(make_worker) -> WorkerProcess:
+    """One real worker shared by the session (2 processes). Use with ``transactional_db``."""
+    return make_worker()
+
+
+@contextlib.contextmanager
+def publishing_to(queue: str) -> Iterator[None]:
+    """Send this process's tasks to ``queue`` for a while (a worker of its own, e.g. one to kill)."""
+    from portal.celery import app
+
+    saved, app.conf.task_default_queue = app.conf.task_default_queue, queue
+    try:
+        yield
+    finally:
+        app.conf.task_default_queue = saved
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 60, interval: float = 0.2, what: str = ""):
+    """Poll until ``predicate()`` is truthy; return its value or fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+
+
+def wait_run_finished(run, timeout: float = 90):
+    """Poll a run until it leaves queued/running; returns it refreshed."""
+
+    def done():
+        run.refresh_from_db()
+        return not run.is_active
+
+    wait_for(done, timeout, what=f"run #{run.pk} to finish")
+    return run
