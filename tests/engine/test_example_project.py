@@ -22,6 +22,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
+from migrations_ops.project import ProjectSource
+from migrations_ops.runner import run_plan
 from migrations_ops.target import TargetConn
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "billing"
@@ -176,6 +178,17 @@ def test_it_reads_the_url_from_the_environment(
     buf = io.StringIO()
     command.upgrade(make_config(buf), "3f1c9a2b7d40")
     assert applied(engine) == {"3f1c9a2b7d40"}
+
+
+@pytest.mark.parametrize("env_mode", ["portal", "project"])
+def test_it_runs_through_the_portal_runner(target_db: TargetConn, engine: sa.Engine, env_mode: str) -> None:
+    """The portal's runner leaves no outer transaction open, so the
+    autocommit blocks (batches, CONCURRENTLY) work in both env modes."""
+    source = ProjectSource(location=str(EXAMPLE), env_mode=env_mode)
+    up = run_plan(target_db, source, "upgrade", "heads", run_id=1)
+    assert up.to_heads == (HEAD,) and len(up.steps) == 9
+    down = run_plan(target_db, source, "downgrade", "base", run_id=2)
+    assert down.to_heads == () and applied(engine) == set()
 
 
 def last_transaction_word_before(script: str, statement: str) -> str:

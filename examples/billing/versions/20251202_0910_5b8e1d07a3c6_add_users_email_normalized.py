@@ -6,8 +6,8 @@ normalised copy. The column is nullable and has no default, so adding it is
 a catalog-only change that does not rewrite or long-lock ``users``. The next
 revision fills it in batches; c41d7e2a9b53 indexes it.
 
-The downgrade drops a derived column only: its values are recomputed from
-``email`` by the next revision, so nothing is lost.
+No data loss on downgrade: it drops a derived column, whose values the
+next revision recomputes from ``email``.
 
 Revision ID: 5b8e1d07a3c6
 Revises: 3f1c9a2b7d40

@@ -33,7 +33,12 @@ def upgrade() -> None:
         "token_pricing",
         sa.Column("currency", sa.CHAR(3), nullable=False, server_default="USD", comment="ISO 4217 code"),
     )
-    op.create_check_constraint("ck_token_pricing_currency_iso4217", "token_pricing", "currency ~ '^[A-Z]{3}$'")
+    # NOT VALID, then VALIDATE: the scan of existing rows runs under a lock
+    # that lets reads and writes go on, instead of ACCESS EXCLUSIVE.
+    op.create_check_constraint(
+        "ck_token_pricing_currency_iso4217", "token_pricing", "currency ~ '^[A-Z]{3}$'", postgresql_not_valid=True
+    )
+    op.execute("ALTER TABLE token_pricing VALIDATE CONSTRAINT ck_token_pricing_currency_iso4217")
 
 
 def downgrade() -> None:
