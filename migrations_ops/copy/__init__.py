@@ -1,0 +1,30 @@
+"""SQLite to PostgreSQL copy: pre-flight, planned key ranges, atomic range copies, post-load phases.
+
+One Celery task per unit of work: ``plan_ranges`` (once), ``copy_range``
+(per range, in a group/chord), ``finish_copy`` (chord callback).
+``copy_database`` runs them all in-process.
+"""
+
+from .errors import (
+    CopyIncomplete,
+    CopyInProgress,
+    SchemaMismatch,
+    SourceUnreadable,
+    TooManyRejects,
+    UnknownCopy,
+)
+from .finish import finish_copy
+from .options import ColumnPlan, CopyOptions, RangeSpec
+from .preflight import PreflightReport, preflight
+from .ranges import plan_ranges
+from .rejects import RejectRow, list_rejects
+from .run import copy_database
+from .summary import CopySummary, format_summary
+from .writer import RangeResult, copy_range
+
+__all__ = [
+    "ColumnPlan", "CopyIncomplete", "CopyInProgress", "CopyOptions", "CopySummary", "PreflightReport",
+    "RangeResult", "RangeSpec", "RejectRow", "SchemaMismatch", "SourceUnreadable", "TooManyRejects",
+    "UnknownCopy", "copy_database", "copy_range", "finish_copy", "format_summary", "list_rejects",
+    "plan_ranges", "preflight",
+]

@@ -1,0 +1,95 @@
+"""Options of a copy run and the unit of work (a key range), both JSON-serialisable for Celery."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .typemap import TargetType
+
+TEXT_POLICIES = ("reject", "replace")
+
+
+@dataclass(frozen=True, slots=True)
+class CopyOptions:
+    """How to copy.
+
+    :param tables: source tables to copy (default: every table not skipped).
+    :param schema: target schema holding the tables.
+    :param create_missing_tables: create absent target tables from the SQLite schema with mapped types.
+    :param allow_missing_columns: copy even if a source column has no target column (its data is not copied).
+    :param text_policy: ``reject`` rows with NUL / invalid UTF-8, or ``replace`` by U+FFFD and report.
+    :param max_rejects: stop the copy once more rows than this are rejected (None: never).
+    :param drop_secondary_indexes: drop plain indexes of empty target tables during the load, rebuild after.
+    :param batch_rows: rows read and converted at a time (bounds memory).
+    :param range_rows: rows per key range (one range = one target transaction = one task).
+    :param workers: ranges copied at once by ``copy_database`` (processes).
+    """
+
+    tables: tuple[str, ...] | None = None
+    schema: str = "public"
+    create_missing_tables: bool = False
+    allow_missing_columns: bool = False
+    text_policy: str = "reject"
+    max_rejects: int | None = None
+    drop_secondary_indexes: bool = False
+    batch_rows: int = 5000
+    range_rows: int = 250_000
+    workers: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["tables"] = list(self.tables) if self.tables is not None else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CopyOptions:
+        d = dict(d)
+        if d.get("tables") is not None:
+            d["tables"] = tuple(d["tables"])
+        return cls(**d)
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnPlan:
+    """One copied column: source name, target name and type, epoch unit for timestamp targets."""
+
+    source: str
+    target: str
+    type: TargetType
+    epoch_unit: str = "s"
+
+
+@dataclass(frozen=True, slots=True)
+class RangeSpec:
+    """One unit of work: rows ``lo <= key <= hi`` of one table (keys are SQLite rowids)."""
+
+    copy_id: str
+    table: str
+    schema: str
+    target_table: str
+    key: str | None
+    pk_columns: tuple[str, ...]
+    columns: tuple[ColumnPlan, ...] = field(default=())
+    lo: int = 0
+    hi: int = 0
+    est_rows: int = 0
+    index: int = 0
+    count: int = 1
+
+    @property
+    def binary(self) -> bool:
+        return all(c.type.binary for c in self.columns)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RangeSpec:
+        d = dict(d)
+        d["columns"] = tuple(
+            ColumnPlan(c["source"], c["target"], TargetType(**c["type"]), c.get("epoch_unit", "s"))
+            for c in d["columns"]
+        )
+        d["pk_columns"] = tuple(d["pk_columns"])
+        return cls(**d)

@@ -1,0 +1,224 @@
+"""Reading the SQLite source: its tables, a storage-class profile, keyset batches.
+
+The file is opened read-only. Text comes back through ``decode_text`` so that
+invalid UTF-8 is a value we can report, not an exception that stops the read.
+Identifiers are quoted with ``qi()`` (double quotes doubled), never trusted.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import SourceUnreadable
+from .typemap import MS_THRESHOLD, decode_text
+
+STORAGE_CLASSES = ("integer", "real", "text", "blob", "null")
+_SHADOW_SUFFIXES = ("_data", "_idx", "_content", "_docsize", "_config", "_segments", "_segdir", "_stat",
+                    "_node", "_rowid", "_parent")
+KEY_MIN = -(2**63)
+KEY_MAX = 2**63 - 1
+
+
+def qi(name: str) -> str:
+    """Quote a SQLite identifier.
+
+    >>> qi('we"ird name')
+    '"we""ird name"'
+    """
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Raw(str):
+    """A fragment ``sq`` inserts as it is: SQL we composed ourselves with ``sq``."""
+
+
+def sq(template: str, *parts: str) -> str:
+    """Fill each ``{}`` of a SQLite statement with a quoted identifier (``Raw`` fragments as they are).
+
+    The SQLite counterpart of ``sql.SQL(...).format(sql.Identifier(...))``.
+
+    >>> sq("SELECT {} FROM {}", "a b", 'x"y')
+    'SELECT "a b" FROM "x""y"'
+    >>> sq("SELECT {} FROM {}", Raw("count(*)"), "t")
+    'SELECT count(*) FROM "t"'
+    """
+    pieces = template.split("{}")
+    if len(pieces) != len(parts) + 1:
+        raise ValueError("template slots and parts differ")
+    out = [pieces[0]]
+    for part, piece in zip(parts, pieces[1:], strict=True):
+        out.append(part if isinstance(part, Raw) else qi(part))
+        out.append(piece)
+    return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceColumn:
+    name: str
+    decl_type: str
+    not_null: bool
+    pk: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceTable:
+    """A SQLite table: its columns, its key for keyset reads (a rowid alias) or None."""
+
+    name: str
+    columns: tuple[SourceColumn, ...]
+    key: str | None
+    skip_reason: str | None = None
+
+    @property
+    def pk_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in sorted((c for c in self.columns if c.pk), key=lambda c: c.pk))
+
+
+def open_source(path: str | Path) -> sqlite3.Connection:
+    """Open the SQLite file read-only, text decoded by ``decode_text``."""
+    p = Path(path)
+    if not p.is_file():
+        raise SourceUnreadable(str(path), "no such file")
+    try:
+        conn = sqlite3.connect(p.resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False)
+        conn.text_factory = decode_text
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise SourceUnreadable(str(path), str(exc)) from None
+    return conn
+
+
+def list_tables(conn: sqlite3.Connection) -> list[SourceTable]:
+    """Every table of the main schema, with a skip reason for those not copied."""
+    rows = conn.execute(
+        "SELECT name, type, wr FROM pragma_table_list WHERE schema = 'main' "
+        "AND name NOT IN ('sqlite_schema', 'sqlite_master')"
+    ).fetchall()
+    virtual = {str(r[0]) for r in rows if r[1] == "virtual"}
+    out = []
+    for name, kind, without_rowid in sorted(rows, key=lambda r: str(r[0])):
+        name = str(name)
+        reason = None
+        if kind == "virtual":
+            reason = "virtual table (e.g. FTS5): rebuild it in PostgreSQL (tsvector, pg_trgm)"
+        elif kind == "shadow" or any(name == v + s for v in virtual for s in _SHADOW_SUFFIXES):
+            reason = "shadow table of a virtual table"
+        elif name.startswith("sqlite_"):
+            reason = "SQLite internal table (sequences are reset from max(id) after the load)"
+        elif kind != "table":
+            continue
+        cols = () if reason else _columns(conn, name)
+        key = None if without_rowid or reason else _rowid_alias(cols)
+        out.append(SourceTable(name, cols, key, reason))
+    return out
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> tuple[SourceColumn, ...]:
+    rows = conn.execute("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?)", (table,)).fetchall()
+    return tuple(SourceColumn(str(r[0]), str(r[1] or ""), bool(r[2]), int(r[3])) for r in rows)
+
+
+def _rowid_alias(cols: Sequence[SourceColumn]) -> str | None:
+    names = {c.name.lower() for c in cols}
+    return next((a for a in ("rowid", "_rowid_", "oid") if a not in names), None)
+
+
+def count_rows(conn: sqlite3.Connection, table: str) -> int:
+    return int(conn.execute(sq("SELECT count(*) FROM {}", table)).fetchone()[0])
+
+
+def storage_profile(conn: sqlite3.Connection, table: SourceTable) -> dict[str, dict[str, int]]:
+    """Per column, how many values of each storage class are present (one scan)."""
+    if not table.columns:
+        return {}
+    parts = []
+    for c in table.columns:
+        for cls in STORAGE_CLASSES:
+            parts.append(sq("sum(typeof({}) = {})", c.name, Raw("'" + cls + "'")))
+    row = conn.execute(sq("SELECT {} FROM {}", Raw(", ".join(parts)), table.name)).fetchone()
+    out: dict[str, dict[str, int]] = {}
+    for i, c in enumerate(table.columns):
+        counts = row[i * 5 : i * 5 + 5]
+        out[c.name] = {cls: int(n or 0) for cls, n in zip(STORAGE_CLASSES, counts, strict=True) if n}
+    return out
+
+
+def epoch_unit(conn: sqlite3.Connection, table: str, column: str) -> str:
+    """``ms`` if the column's numeric values are epoch milliseconds, else ``s`` (by the largest one)."""
+    q = sq("SELECT max(abs(CAST({} AS REAL))) FROM {} WHERE typeof({}) IN ('integer', 'real') "
+           "OR (typeof({}) = 'text' AND {} GLOB '[0-9]*' AND {} NOT GLOB '*[^0-9.]*')",
+           column, table, column, column, column, column)
+    top = conn.execute(q).fetchone()[0]
+    return "ms" if top is not None and top >= MS_THRESHOLD else "s"
+
+
+def key_ranges(conn: sqlite3.Connection, table: SourceTable, range_rows: int) -> list[tuple[int, int, int]]:
+    """Split the table into ``(lo, hi, rows)`` key ranges covering every possible key.
+
+    The first range starts at the smallest int64 and the last ends at the
+    largest, so a row can never fall between ranges. Tables without a rowid
+    are one range.
+    """
+    if table.key is None:
+        return [(KEY_MIN, KEY_MAX, count_rows(conn, table.name))]
+    cur = conn.execute(sq("SELECT {} FROM {} ORDER BY 1", Raw(table.key), table.name))
+    bounds: list[tuple[int, int, int]] = []
+    lo, n, last = KEY_MIN, 0, None
+    for (k,) in cur:
+        if n == range_rows:
+            bounds.append((lo, last, n))  # type: ignore[arg-type]
+            lo, n = last + 1, 0  # type: ignore[operator]
+        n += 1
+        last = k
+    bounds.append((lo, KEY_MAX, n))
+    return bounds
+
+
+def read_batches(
+    conn: sqlite3.Connection, table: str, key: str | None, columns: Sequence[str], lo: int, hi: int,
+    batch_rows: int,
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Yield rows ``(key, *columns)`` of the key range in keyset batches of ``batch_rows``.
+
+    Each batch is its own query (``key >= next AND key <= hi ORDER BY key
+    LIMIT n``) so no SQLite statement stays open between batches.
+    """
+    cols = Raw(", ".join(qi(c) for c in columns))
+    if key is None:
+        cur = conn.execute(sq("SELECT NULL, {} FROM {}", cols, table))
+        while batch := cur.fetchmany(batch_rows):
+            yield batch
+        return
+    if key not in ("rowid", "_rowid_", "oid"):
+        raise ValueError(f"not a rowid alias: {key!r}")
+    k = Raw(key)
+    q = sq("SELECT {}, {} FROM {} WHERE {} >= ? AND {} <= ? ORDER BY {} LIMIT ?", k, cols, table, k, k, k)
+    nxt = lo
+    while True:
+        batch = conn.execute(q, (nxt, hi, batch_rows)).fetchall()
+        if not batch:
+            return
+        yield batch
+        if len(batch) < batch_rows or batch[-1][0] >= hi:
+            return
+        nxt = batch[-1][0] + 1
+
+
+def integrity_check(conn: sqlite3.Connection) -> list[str]:
+    return [str(r[0]) for r in conn.execute("PRAGMA integrity_check").fetchall()]
+
+
+def foreign_key_orphans(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """``PRAGMA foreign_key_check`` grouped per (table, parent): orphan counts and a sample."""
+    groups: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for table, rowid, parent, fkid in conn.execute("PRAGMA foreign_key_check").fetchall():
+        g = groups.setdefault((str(table), str(parent), int(fkid)),
+                              {"table": str(table), "parent": str(parent), "orphans": 0, "sample_rowids": []})
+        g["orphans"] += 1
+        if len(g["sample_rowids"]) < 5:
+            g["sample_rowids"].append(rowid)
+    return list(groups.values())
