@@ -103,7 +103,12 @@ def portal_rules(chunk: SqlChunk) -> list[Finding]:
     except ParseError as exc:
         return [Finding("unparsable-sql", WARNING, f"SQL could not be parsed for review: {exc}", chunk.revision)]
     out: list[Finding] = []
+    # Locks on a table created in the same step block nobody: nothing else can see it yet.
+    created = {s.stmt.relation.relname for s in stmts if type(s.stmt).__name__ == "CreateStmt"}
     for raw in stmts:
+        relation = getattr(raw.stmt, "relation", None)
+        if relation is not None and getattr(relation, "relname", None) in created:
+            continue
         text = chunk.sql[raw.stmt_location: raw.stmt_location + raw.stmt_len].strip() if raw.stmt_len else ""
         for rule, level, message in _statement_rules(raw.stmt):
             out.append(Finding(rule, level, message, chunk.revision, text[:500]))

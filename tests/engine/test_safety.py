@@ -78,3 +78,9 @@ def test_it_wants_data_loss_marked_in_the_docstring(tmp_path):
     marked = review_revision_source(_revision(tmp_path, "b2", "Add c\n\nData loss on downgrade: drops c.", body))
     assert [f.rule for f in unmarked] == ["unmarked-data-loss"]
     assert marked == ()
+
+
+def test_it_does_not_flag_locks_on_a_table_created_in_the_same_step():
+    sql = "-- Running upgrade  -> a1\nCREATE TABLE n (id int, u int);\nCREATE INDEX ix ON n (u);\n" \
+          "ALTER TABLE n ADD CONSTRAINT fk FOREIGN KEY (u) REFERENCES x(id);\n"
+    assert check_plan_sql(sql, use_squawk=False) == ()
