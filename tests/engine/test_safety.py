@@ -5,7 +5,7 @@ from migrations_ops.safety import check_plan_sql, review_revision_source, split_
 PLAN = """BEGIN;
 -- Running upgrade  -> a1
 CREATE TABLE t (id int PRIMARY KEY, c text);
-CREATE INDEX ix_t_c ON t (c);
+CREATE INDEX ix_u_c ON u (c);
 UPDATE alembic_version SET version_num='a1';
 COMMIT;
 BEGIN;
