@@ -10,7 +10,6 @@ from migrations_ops.errors import MultipleHeads, PlanError, ProjectNotFound, Rev
 from migrations_ops.plan import make_plan
 from migrations_ops.project import ProjectSource
 from migrations_ops.runner import run_plan
-
 from tests.engine.alembic_factory import Factory, branched, linear
 
 
