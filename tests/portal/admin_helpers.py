@@ -1,7 +1,7 @@
-"""Fixtures for the admin UI tests: personas by role, the billing example on a throwaway target.
+"""Fixtures for the admin UI tests: logged-in clients, the billing example on a throwaway target.
 
-Imported by ``tests/portal/test_admin_*.py`` and ``tests/browser``; roles are
-the groups that migration 0003 creates (viewer, operator, admin).
+Imported by ``tests/portal/test_admin_*.py`` and ``tests/browser`` (each of
+those files says ``# ruff: noqa: F811``: pytest fixtures are imported by name).
 """
 
 from __future__ import annotations
@@ -10,24 +10,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.test import Client
 
 from migrations_ops.target import TargetConn
 from portal.ops.models import AlembicProject, Target
+from tests.factories import BILLING, AlembicProjectFactory, target_for
 
-ROOT = Path(__file__).resolve().parents[2]
-BILLING = ROOT / "examples" / "billing"
 BILLING_HEAD = "6e7a2c9d4b38"
 BILLING_MERGE = "f08b3a5d6e21"
-PASSWORD = "pw-for-tests-0"
-
-
-def make_user(role: str, username: str | None = None) -> User:
-    """A staff user in the role's group (no superuser shortcut: permissions come from the role)."""
-    user = User.objects.create_user(username=username or role, password=PASSWORD, is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    return user
 
 
 def client_for(user: User) -> Client:
@@ -36,16 +27,7 @@ def client_for(user: User) -> Client:
     return client
 
 
-@pytest.fixture
-def dba(db) -> User:
-    return make_user("admin", "dba")
-
-
-@pytest.fixture
-def viewer(db) -> User:
-    return make_user("viewer", "vera")
-
-
+# Personas (dba, operator, viewer, auditor) come from tests/portal/conftest.py.
 @pytest.fixture
 def dba_client(dba: User) -> Client:
     return client_for(dba)
@@ -85,28 +67,15 @@ def target_password(pg_admin: TargetConn) -> str:
 
 @pytest.fixture
 def billing_project(db) -> AlembicProject:
-    return AlembicProject.objects.create(name="billing", location=str(BILLING))
-
-
-@pytest.fixture
-def target_conn(make_database: Callable[..., TargetConn]) -> TargetConn:
-    return make_database("ui")
+    return AlembicProjectFactory(name="billing", location=str(BILLING))
 
 
 @pytest.fixture
 def make_target(make_database: Callable[..., TargetConn]) -> Callable[..., Target]:
     """Targets on throwaway databases, the password stored encrypted as the form would."""
 
-    def _make(project: AlembicProject, name: str = "dev-billing", environment: str = "development",
-              conn: TargetConn | None = None) -> Target:
-        conn = conn or make_database("ui")
-        target = Target(
-            name=name, environment=environment, project=project, host=conn.host, port=conn.port,
-            dbname=conn.dbname, user=conn.user, sslmode=conn.sslmode,
-        )
-        target.set_password(conn.password)
-        target.save()
-        return target
+    def _make(project: AlembicProject, name: str = "dev-billing", environment: str = "development") -> Target:
+        return target_for(make_database("ui"), project, name=name, environment=environment)
 
     return _make
 

@@ -1,4 +1,5 @@
 """Every admin page renders for a DBA, and none shows a target's password."""
+# ruff: noqa: F811 - pytest fixtures are imported by name
 
 from __future__ import annotations
 
@@ -6,18 +7,15 @@ import pytest
 from django.urls import reverse
 
 from portal.ops.models import Run, RunLog
-
 from tests.portal.admin_helpers import (  # noqa: F401 - fixtures
     BILLING_HEAD,
     BILLING_MERGE,
     assert_no_password,
     billing_project,
     billing_target,
-    dba,
     dba_client,
     make_target,
     target_password,
-    viewer,
     viewer_client,
 )
 
