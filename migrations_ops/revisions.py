@@ -252,8 +252,10 @@ def _script_files(project: ResolvedProject) -> tuple[list[Path], bool]:
         files: list[Path] = []
         seen: set[Path] = set()
         for vers in locations:
+            real_vers = vers.resolve()
             for path in Script._list_py_dir(script, vers):
-                real = path.resolve()
+                real = real_vers / path.relative_to(vers)
+                real = real.resolve() if real.is_symlink() else real
                 if real not in seen:
                     seen.add(real)
                     files.append(real)
@@ -494,11 +496,66 @@ def _revisions_of(revmap: RevisionMap) -> list[Revision]:
 
 
 def _history_order(revmap: RevisionMap) -> list[Revision]:
-    """Newest first, as ``alembic history`` walks (``heads`` down to ``base``)."""
-    ordered = list(revmap.iterate_revisions("heads", "base", inclusive=True, assert_relative_length=False))
-    seen = {r.revision for r in ordered}
-    ordered.extend(r for r in _revisions_of(revmap) if r.revision not in seen)
-    return ordered
+    """Newest first, in the order ``alembic history`` prints.
+
+    Alembic's walk (``RevisionMap._topological_sort``): follow one line down
+    from the first head (heads in file order); before printing a revision,
+    switch to any other open line that still has it as an ancestor; a merge
+    opens a line per parent. Alembic recomputes each line's ancestor set at
+    every branch and merge, which dominates at hundreds of revisions; here
+    every ancestor set is computed once, as a bitset.
+    """
+    revs = _revisions_of(revmap)
+    by_id = {r.revision: r for r in revs}
+    bit = {r.revision: 1 << i for i, r in enumerate(revs)}
+    ancestors = _ancestor_bits(revs, by_id, bit)
+    lines = sorted(revmap.heads, key=lambda h: bit[h])
+    line_anc = [ancestors[h] for h in lines]
+    todo = set(by_id)
+    out: list[Revision] = []
+    i = 0
+    while lines:
+        candidate = lines[i]
+        b = bit[candidate]
+        other = next((j for j, anc in enumerate(line_anc) if j != i and anc & b), None)
+        if other is not None:
+            i = other
+            continue
+        if candidate in todo:
+            out.append(by_id[candidate])
+            todo.discard(candidate)
+        more = [r for r in by_id[candidate]._normalized_down_revisions if r in todo and r not in lines]
+        if not more:
+            del lines[i], line_anc[i]
+            i = max(i - 1, 0)
+        else:
+            lines[i], line_anc[i] = more[0], ancestors[more[0]]
+            lines.extend(more[1:])
+            line_anc.extend(ancestors[r] for r in more[1:])
+    out.extend(r for r in revs if r.revision in todo)
+    return out
+
+
+def _ancestor_bits(revs: list[Revision], by_id: dict[str, Revision], bit: dict[str, int]) -> dict[str, int]:
+    """Each revision's ancestors (itself, parents and dependencies) as an int bitset, iteratively."""
+    anc: dict[str, int] = {}
+    for start in revs:
+        stack = [start.revision]
+        while stack:
+            rev_id = stack[-1]
+            if rev_id in anc:
+                stack.pop()
+                continue
+            pending = [p for p in by_id[rev_id]._normalized_down_revisions if p not in anc]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            value = bit[rev_id]
+            for p in by_id[rev_id]._normalized_down_revisions:
+                value |= anc[p]
+            anc[rev_id] = value
+    return anc
 
 
 def _info(rev: Revision, root: Path, position: dict[str, int]) -> RevisionInfo:
@@ -526,4 +583,7 @@ def _info(rev: Revision, root: Path, position: dict[str, int]) -> RevisionInfo:
 
 def _rel(path: Path, root: Path) -> str:
     """Path relative to the script location (``..`` when a version location lies outside)."""
+    text, prefix = str(path), str(root) + os.sep
+    if text.startswith(prefix):
+        return text[len(prefix):].replace(os.sep, "/")
     return Path(os.path.relpath(path, root)).as_posix()

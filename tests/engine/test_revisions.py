@@ -180,28 +180,30 @@ def test_it_agrees_with_alembic_on_a_rich_history(tmp_path: Path) -> None:
     assert "core" in listing.get("h1").branch_names
 
 
-def test_it_agrees_with_alembic_on_a_long_generated_history(tmp_path: Path) -> None:
+@pytest.mark.parametrize("seed", [7, 8, 9])
+def test_it_agrees_with_alembic_on_a_long_generated_history(tmp_path: Path, seed: int) -> None:
     root = make_project(tmp_path)
     versions = root / "alembic" / "versions"
-    rng = random.Random(7)
-    tips = ["r0000"]
+    rng = random.Random(seed)
     write_script(versions, "r0000", None)
     write_script(versions, "q0000", None, labels="other")
-    tips.append("q0000")
-    for i in range(1, 250):
+    tips, done = ["r0000", "q0000"], ["r0000", "q0000"]
+    for i in range(1, 200):
         rev = f"r{i:04d}"
         roll = rng.random()
-        if roll < 0.08 and len(tips) >= 3:
+        if roll < 0.05 and len(tips) >= 3:
             parents = tuple(rng.sample(tips, 3))
-        elif roll < 0.2 and len(tips) >= 2:
+        elif roll < 0.15 and len(tips) >= 2:
             parents = tuple(rng.sample(tips, 2))
         else:
             parents = (rng.choice(tips),)
-        for p in parents:
-            if p in tips and rng.random() > 0.15:
+        if not (len(parents) == 1 and len(tips) < 6 and rng.random() < 0.15):  # else: a branch point
+            for p in parents:
                 tips.remove(p)
         tips.append(rev)
-        write_script(versions, rev, parents if len(parents) > 1 else parents[0])
+        depends = rng.choice(done) if rng.random() < 0.08 else None
+        done.append(rev)
+        write_script(versions, rev, parents if len(parents) > 1 else parents[0], depends=depends)
     assert_same_as_alembic(root)
 
 
@@ -295,6 +297,9 @@ def test_it_gives_plans_a_static_map_with_alembic_resolution(tmp_path: Path) -> 
     assert revmap.get_revisions("search@head")[0].revision == "s3"
     up = [r.revision for r in revmap.iterate_revisions("m1", "a2", inclusive=False)]
     assert up[0] == "m1" and set(up) == {"m1", "b1", "b2", "b3"}
+    assert [r.revision for r in revmap.iterate_revisions("+1", "a1", implicit_base=True)] == ["a2"]
+    down = revmap.iterate_revisions("h1", "-1", select_for_downgrade=True)
+    assert [r.revision for r in down] == ["h1"]
     assert revmap.get_revision("a2").path.name.startswith("a2_")
     assert "package_that_does_not_exist" not in sys.modules
 
