@@ -26,6 +26,7 @@ import pytest
 from psycopg import sql
 
 from migrations_ops.target import TargetConn
+from tests.conftest import admin_conn
 
 APP_ROLE = "mopt_app"
 APP_PASSWORD = "mopt_app_pw"  # a test role on the local test server only
@@ -83,10 +84,21 @@ def open_backend(target: TargetConn, name: str, application_name: str, *, autoco
 
 
 def activity_of(target: TargetConn, pid: int) -> dict[str, Any] | None:
-    """The backend's pg_stat_activity row, read as the superuser."""
-    with psycopg.connect(**target.connect_kwargs("mop-tests"), autocommit=True) as c:
+    """The backend's pg_stat_activity row, read as the superuser.
+
+    Read from the portal's own database, so that these short-lived sessions never
+    appear among the test database's sessions that the assertions count.
+    """
+    del target  # pg_stat_activity is server-wide
+    with psycopg.connect(**admin_conn().connect_kwargs("mop-tests"), autocommit=True) as c:
         c.row_factory = psycopg.rows.dict_row
         return c.execute("SELECT * FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+
+
+def _no_sessions_in(dbname: str) -> None:
+    with psycopg.connect(**admin_conn().connect_kwargs("mop-tests"), autocommit=True) as c:
+        row = c.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (dbname,)).fetchone()
+    assert row is not None and row[0] == 0, row
 
 
 def is_waiting(target: TargetConn, pid: int) -> None:
@@ -134,6 +146,7 @@ def lock_db(make_database: Callable[..., TargetConn], app_role: str) -> Iterator
         c.execute("INSERT INTO t (id) SELECT generate_series(1, 3)")
         c.execute(sql.SQL("ALTER TABLE t OWNER TO {}").format(sql.Identifier(app_role)))
     db = LockDB(diag=target, app=replace(target, user=app_role, password=APP_PASSWORD))
+    retry(lambda: _no_sessions_in(target.dbname))  # the setup session's backend exits asynchronously
     yield db
     with psycopg.connect(**target.connect_kwargs("mop-tests"), autocommit=True) as c:
         for b in db.backends:
