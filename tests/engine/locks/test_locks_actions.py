@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from migrations_ops.errors import OpsError
 from migrations_ops.locks import blocking_tree, cancel_backend, terminate_backend
+from migrations_ops.locks.actions import _check_victim
+from migrations_ops.locks.connection import diag_connection
 from migrations_ops.locks.errors import BackendGone, BackendProtected, BackendReused, BadActionRequest
 
-from .conftest import Chain, LockDB, activity_of
+from .conftest import APP_PASSWORD, Chain, LockDB, activity_of
 
 
 def test_it_terminates_the_root_blocker_and_the_chain_clears(chain: Chain) -> None:
@@ -108,3 +112,31 @@ def test_it_says_so_when_the_backend_is_gone(lock_db: LockDB) -> None:
 def test_it_validates_the_request_first(lock_db: LockDB, start: object, note: str, problem: str) -> None:
     with pytest.raises(BadActionRequest, match=problem):
         cancel_backend(lock_db.diag, 123, start, note)  # type: ignore[arg-type]
+
+
+def test_it_refuses_replication_backends(lock_db: LockDB, pg_admin) -> None:
+    with psycopg.connect(**pg_admin.connect_kwargs("mop-tests"), autocommit=True) as c:
+        if not c.execute("SELECT 1 FROM pg_roles WHERE rolname = 'mopt_repl'").fetchone():
+            try:
+                c.execute(
+                    sql.SQL("CREATE ROLE {} LOGIN REPLICATION NOSUPERUSER PASSWORD {}").format(
+                        sql.Identifier("mopt_repl"), sql.Literal(APP_PASSWORD)
+                    )
+                )
+            except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+                pass
+    repl_target = replace(lock_db.diag, user="mopt_repl", password=APP_PASSWORD)
+    with psycopg.connect(**repl_target.connect_kwargs("standby"), replication="database", autocommit=True) as repl:
+        start = activity_of(lock_db.diag, repl.info.backend_pid)["backend_start"]
+
+        with pytest.raises(BackendProtected, match="replication"):
+            terminate_backend(lock_db.diag, repl.info.backend_pid, start, "no")
+
+        assert activity_of(lock_db.diag, repl.info.backend_pid) is not None
+
+
+def test_it_refuses_its_own_session(lock_db: LockDB) -> None:
+    with diag_connection(lock_db.diag) as conn:
+        start = activity_of(lock_db.diag, conn.info.backend_pid)["backend_start"]
+        with pytest.raises(BackendProtected, match="this diagnostic session"):
+            _check_victim(conn, conn.info.backend_pid, start)
