@@ -281,7 +281,8 @@ def save_target(
 def current_heads(target: Target) -> list[str] | None:
     """The target's version table right now, or None if it cannot be read (connects to the target)."""
     try:
-        return list(_engine("state").live_heads(target.conn(), resolve(target.project)))
+        heads, _has_table = _engine("state").live_heads(target.conn(), resolve(target.project), "mop:reaper")
+        return sorted(heads)
     except (OpsError, ImproperlyConfigured) as exc:
         log.warning("cannot read the revision of %s: %s", target.name, exc)
         return None

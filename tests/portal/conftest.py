@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 from django.db.backends.postgresql.operations import DatabaseOperations
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
 
 from tests.factories import UserFactory
 
@@ -44,6 +46,15 @@ def _sql_flush_past_audit_trigger(self, style, tables, *args, **kwargs):
 
 
 DatabaseOperations.sql_flush = _sql_flush_past_audit_trigger
+
+
+@receiver(post_migrate, dispatch_uid="tests-restore-roles")
+def _restore_roles_after_flush(sender, **kwargs):
+    """A flush (transactional tests) empties auth_group; permissions come back by post_migrate, roles here."""
+    if getattr(sender, "label", "") == "ops":
+        from portal.ops.roles import ensure_roles
+
+        ensure_roles()
 
 
 # --- Personas ------------------------------------------------------------------

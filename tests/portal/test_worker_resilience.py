@@ -1,0 +1,108 @@
+"""Runs on a real worker that dies, collides or is cancelled: the run's state stays honest."""
+
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+import pytest
+
+from portal.ops import services
+from portal.ops.models import AuditEvent, Run, RunLog
+from tests.engine.alembic_factory import alembic_current, slow_middle
+from tests.factories import AlembicProjectFactory, target_for
+from tests.portal.conftest import publishing_to, wait_for, wait_run_finished
+
+pytestmark = pytest.mark.worker
+
+
+def run_backends(conn) -> list[int]:
+    """pids of run sessions (application_name mop:run:...) on the target."""
+    with psycopg.connect(**conn.connect_kwargs("mop-tests"), autocommit=True) as c:
+        return [r[0] for r in c.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND application_name LIKE 'mop:run:%%'",
+            [conn.dbname],
+        )]
+
+
+def slow_target(tmp_path, make_database, seconds: float, name: str):
+    project_dir = tmp_path / "slow"
+    slow_middle(project_dir, seconds)
+    conn = make_database("slow")
+    project = AlembicProjectFactory(name=f"slow-{uuid.uuid4().hex[:6]}", location=str(project_dir))
+    return conn, project_dir, target_for(conn, project, name=name)
+
+
+def wait_step(run, revision: str):
+    def at_step():
+        run.refresh_from_db()
+        return run.current_step == revision and run.status == Run.Status.RUNNING
+    wait_for(at_step, 60, what=f"run #{run.pk} to reach {revision}")
+
+
+def test_it_interrupts_a_run_whose_worker_was_killed_and_a_new_run_completes(
+    transactional_db, celery_worker_proc, make_worker, make_database, tmp_path, dba
+):
+    conn, project_dir, target = slow_target(tmp_path, make_database, 5, "doomed")
+    queue = f"mop-kill-{uuid.uuid4().hex[:6]}"
+    doomed_worker = make_worker(queue=queue)
+    with publishing_to(queue):
+        run = services.schedule_run(target=target, operation="upgrade", revision="head", user=dba)
+    wait_step(run, "s2")
+
+    doomed_worker.kill()
+    reaped = wait_for(lambda: services.reap_stale_runs(stale_seconds=2), 30, what="the reaper")
+
+    run.refresh_from_db()
+    assert [r.pk for r in reaped] == [run.pk]
+    assert run.status == Run.Status.INTERRUPTED and run.finished_at
+    assert run.result_heads == ["s1"] == sorted(alembic_current(project_dir, conn))
+    assert "heartbeat" in run.error
+    assert AuditEvent.objects.filter(run=run, action="run.interrupted", outcome="interrupted").count() == 1
+    assert not services.reap_stale_runs(stale_seconds=2), "a reaped run is not reaped twice"
+
+    # The killed worker's backend ends when its statement does (the client is gone).
+    wait_for(lambda: not run_backends(conn), 30, what="the orphaned backend to go")
+    again = wait_run_finished(services.schedule_run(target=target, operation="upgrade", revision="head", user=dba))
+    assert again.status == Run.Status.SUCCEEDED, again.error
+    assert again.from_heads == ["s1"] and again.result_heads == ["s3"]
+    assert alembic_current(project_dir, conn) == {"s3"}
+    run.refresh_from_db()
+    assert run.status == Run.Status.INTERRUPTED, "the interrupted run was not re-executed"
+
+
+def test_it_runs_exactly_one_of_two_runs_on_one_target(
+    transactional_db, celery_worker_proc, make_database, tmp_path, dba
+):
+    conn, project_dir, target = slow_target(tmp_path, make_database, 3, "contended")
+    first = services.schedule_run(target=target, operation="upgrade", revision="head", user=dba)
+    second = services.schedule_run(target=target, operation="upgrade", revision="head", user=dba)
+    runs = [wait_run_finished(first), wait_run_finished(second)]
+
+    statuses = sorted(r.status for r in runs)
+    assert statuses == [Run.Status.FAILED, Run.Status.SUCCEEDED], [(r.status, r.error) for r in runs]
+    winner = next(r for r in runs if r.status == Run.Status.SUCCEEDED)
+    loser = next(r for r in runs if r.status == Run.Status.FAILED)
+    assert loser.error_code == "target_busy", loser.error
+    assert f"mop:run:{winner.pk}" in loser.error
+    assert loser.steps_done == 0 and not RunLog.objects.filter(run=loser, message__startswith="Committed").exists()
+    assert RunLog.objects.filter(run=winner, message__startswith="Committed").count() == 3
+    assert alembic_current(project_dir, conn) == {"s3"}
+
+
+def test_it_cancels_a_running_run_and_its_statement_in_flight(
+    transactional_db, celery_worker_proc, make_database, tmp_path, dba
+):
+    conn, project_dir, target = slow_target(tmp_path, make_database, 60, "cancelled")
+    run = services.schedule_run(target=target, operation="upgrade", revision="head", user=dba)
+    wait_step(run, "s2")
+
+    services.cancel_run(run, user=dba)
+    run = wait_run_finished(run, timeout=20)
+
+    assert run.status == Run.Status.CANCELLED, run.error
+    assert run.cancel_requested_by == "dba" and run.cancel_requested_at
+    assert run.error_code == "cancelled"
+    assert run.result_heads == ["s1"] and alembic_current(project_dir, conn) == {"s1"}
+    assert AuditEvent.objects.filter(run=run, action="run.cancel_requested").exists()
+    assert AuditEvent.objects.get(run=run, action="run.finished").outcome == "cancelled"
