@@ -1,0 +1,515 @@
+"""The canonical text form of a value, identical for SQLite and PostgreSQL.
+
+Checksums only agree across two databases if both sides print every value
+the same way; PostgreSQL prints ``2024-01-01 00:00:00+00``, SQLite holds
+``2024-01-01T00:00:00Z`` or ``1704067200``. So each value is first read as
+the *target* column's type (``adapt_sqlite``), then printed by one rule per
+type (``canonical``). On the PostgreSQL side the same rules are SQL
+expressions (``pg_field``), so the server hashes rows without sending them.
+
+Rules, by the target column's kind:
+
+- NULL: no text; a field is ``N``, a value is ``<length>:<text>`` so that
+  neither ``NULL`` vs ``'N'`` nor text containing the separator can collide;
+- bool: ``0`` / ``1``; int: decimal;
+- float: shortest round-trip digits in PostgreSQL's ``float8out`` layout
+  (``0.1``, ``16777217``, ``1e+20``), so the server needs no conversion;
+- numeric: at the column's scale (``12.50``), unconstrained ones without
+  trailing zeros (``trim_scale``);
+- timestamptz: UTC ISO with microseconds and ``Z``; timestamp the same
+  without ``Z``; date ``YYYY-MM-DD``;
+- text: exact; bytea: lowercase hex; uuid: lowercase with hyphens;
+- json / jsonb: PostgreSQL's ``jsonb`` text form (keys sorted by length then
+  bytes, duplicate keys last-wins, ``", "`` / ``": "`` separators, numbers as
+  numeric). That is sorted and whitespace-canonical, and it is the one
+  canonical JSON the server can print without a user-defined function, which
+  a read-only verification may not create.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import struct
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from psycopg import sql
+
+UTC = dt.UTC
+KINDS = (
+    "bool", "int", "float", "float4", "numeric", "text", "bytea",
+    "timestamptz", "timestamp", "date", "time", "json", "uuid", "other",
+)
+_PG_KIND = {
+    "bool": "bool", "int2": "int", "int4": "int", "int8": "int", "oid": "int",
+    "float8": "float", "float4": "float4", "numeric": "numeric",
+    "text": "text", "varchar": "text", "bpchar": "text", "name": "text", "citext": "text",
+    "bytea": "bytea", "timestamptz": "timestamptz", "timestamp": "timestamp", "date": "date",
+    "time": "time", "json": "json", "jsonb": "json", "uuid": "uuid",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnType:
+    """How a target column's values are read and printed."""
+
+    kind: str
+    scale: int | None = None
+
+    @classmethod
+    def from_pg(cls, typname: str, atttypmod: int = -1) -> ColumnType:
+        """Kind from ``pg_type.typname`` and ``pg_attribute.atttypmod``.
+
+        >>> ColumnType.from_pg("numeric", (10 << 16 | 2) + 4)
+        ColumnType(kind='numeric', scale=2)
+        >>> ColumnType.from_pg("int8"), ColumnType.from_pg("tsvector")
+        (ColumnType(kind='int', scale=None), ColumnType(kind='other', scale=None))
+        """
+        kind = _PG_KIND.get(typname, "other")
+        scale = ((atttypmod - 4) & 0xFFFF) if kind == "numeric" and atttypmod >= 4 else None
+        return cls(kind, scale)
+
+
+class Unconvertible(ValueError):
+    """A source value that cannot be read as the target type (the copy rejects such rows)."""
+
+
+# --- printing target-typed values ------------------------------------------
+
+
+def pg_float_text(v: float) -> str:
+    """Shortest round-trip digits laid out as PostgreSQL's float8out does.
+
+    >>> [pg_float_text(x) for x in (0.1, 16777217.0, 1e20, 1e15, 1e14, 1.5e-5, 0.0001, -0.0, 2.5)]
+    ['0.1', '16777217', '1e+20', '1e+15', '100000000000000', '1.5e-05', '0.0001', '-0', '2.5']
+    >>> pg_float_text(float("inf")), pg_float_text(float("nan"))
+    ('Infinity', 'NaN')
+    """
+    if v != v:
+        return "NaN"
+    if math.isinf(v):
+        return "Infinity" if v > 0 else "-Infinity"
+    if v == 0:
+        return "-0" if math.copysign(1.0, v) < 0 else "0"
+    if 1e-4 <= abs(v) < 1e15:  # fixed-point in both repr() and float8out
+        r = repr(v)
+        return r[:-2] if r.endswith(".0") else r
+    sign = "-" if v < 0 else ""
+    mant, _, e = repr(abs(v)).partition("e")
+    ip, _, fp = mant.partition(".")
+    digits = ip + fp
+    point = len(ip) + (int(e) if e else 0)
+    stripped = digits.lstrip("0")
+    point -= len(digits) - len(stripped)
+    digits = stripped.rstrip("0") or "0"
+    x = point - 1
+    if -4 <= x < 15:
+        if point <= 0:
+            return f"{sign}0.{'0' * -point}{digits}"
+        if point >= len(digits):
+            return sign + digits + "0" * (point - len(digits))
+        return f"{sign}{digits[:point]}.{digits[point:]}"
+    frac = f".{digits[1:]}" if len(digits) > 1 else ""
+    return f"{sign}{digits[0]}{frac}e{'+' if x >= 0 else '-'}{abs(x):02d}"
+
+
+def numeric_text(d: Decimal, scale: int | None) -> str:
+    """A decimal at the column's scale, or without trailing zeros when unconstrained.
+
+    >>> numeric_text(Decimal("12.5"), 2), numeric_text(Decimal("12.500"), None), numeric_text(Decimal("1E+2"), None)
+    ('12.50', '12.5', '100')
+    >>> numeric_text(Decimal("-0.00"), None), numeric_text(Decimal("0.125"), 2)
+    ('0', '0.13')
+    """
+    if d.is_nan():
+        return "NaN"
+    if d.is_infinite():
+        return "Infinity" if d > 0 else "-Infinity"
+    if scale is not None:
+        d = d.quantize(Decimal(1).scaleb(-scale), rounding="ROUND_HALF_UP")
+    else:
+        d = d.normalize()
+    text = format(d, "f")
+    return text[1:] if d.is_zero() and text.startswith("-") else text
+
+
+def jsonb_text(obj: Any) -> str:
+    """PostgreSQL's jsonb output for a parsed JSON value.
+
+    >>> jsonb_text({"b": 1, "aa": [True, None, Decimal("1.10")], "a": "日本\\n"})
+    '{"a": "日本\\\\n", "b": 1, "aa": [true, null, 1.10]}'
+    """
+    if obj is None:
+        return "null"
+    if obj is True:
+        return "true"
+    if obj is False:
+        return "false"
+    if isinstance(obj, str):
+        return _json_str(obj)
+    if isinstance(obj, int):
+        return str(obj)
+    if isinstance(obj, float):
+        return numeric_text_json(Decimal(repr(obj)))
+    if isinstance(obj, Decimal):
+        return numeric_text_json(obj)
+    if isinstance(obj, dict):
+        keys = sorted(obj, key=_jsonb_key_order)
+        return "{" + ", ".join(f"{_json_str(k)}: {jsonb_text(obj[k])}" for k in keys) + "}"
+    if isinstance(obj, list | tuple):
+        return "[" + ", ".join(jsonb_text(x) for x in obj) + "]"
+    raise Unconvertible(f"not a JSON value: {type(obj).__name__}")
+
+
+_json_str = json.encoder.encode_basestring  # the C escaper json.dumps(ensure_ascii=False) uses
+
+
+def _jsonb_key_order(k: str) -> tuple[int, str]:
+    """jsonb orders keys by byte length, then bytes (code point order is the same in UTF-8)."""
+    return (len(k) if k.isascii() else len(k.encode("utf-8")), k)
+
+
+def numeric_text_json(d: Decimal) -> str:
+    """A JSON number as jsonb keeps it: numeric, display scale from the literal."""
+    text = format(d, "f")
+    return text[1:] if d.is_zero() and text.startswith("-") else text
+
+
+def _ts_text(v: dt.datetime) -> str:
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+        f".{v.microsecond:06d}"
+    )
+
+
+def canonical(value: Any, ct: ColumnType) -> str | None:
+    """The canonical text of a target-typed Python value (what psycopg returns).
+
+    >>> canonical(True, ColumnType("bool")), canonical(None, ColumnType("text"))
+    ('1', None)
+    >>> canonical(dt.datetime(2024, 1, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=9))), ColumnType("timestamptz"))
+    '2024-01-01T00:00:00.000000Z'
+    >>> canonical(b"\\x00\\xff", ColumnType("bytea")), canonical(0.1, ColumnType("float4"))
+    ('00ff', '0.10000000149011612')
+    """
+    if value is None:
+        return None
+    k = ct.kind
+    if k == "bool":
+        return "1" if value else "0"
+    if k == "int":
+        return str(int(value))
+    if k == "float":
+        return pg_float_text(float(value))
+    if k == "float4":
+        return pg_float_text(struct.unpack("f", struct.pack("f", float(value)))[0])
+    if k == "numeric":
+        return numeric_text(value if isinstance(value, Decimal) else Decimal(str(value)), ct.scale)
+    if k == "bytea":
+        return bytes(value).hex()
+    if k == "timestamptz":
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return _ts_text(value) + "Z"
+    if k == "timestamp":
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return _ts_text(value)
+    if k == "date":
+        return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+    if k == "time":
+        return f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
+    if k == "json":
+        return jsonb_text(value)
+    return str(value)
+
+
+def field(text: str | None) -> str:
+    """One field of a row's text: ``N`` for NULL, else ``<length>:<text>``.
+
+    >>> field(None), field("N"), field("a|b")
+    ('N', '1:N', '3:a|b')
+    """
+    return "N" if text is None else f"{len(text)}:{text}"
+
+
+def unfield(f: str) -> str | None:
+    """The canonical text back from a field (for reports).
+
+    >>> unfield("N"), unfield("3:a|b")
+    (None, 'a|b')
+    """
+    return None if f == "N" else f.partition(":")[2]
+
+
+def row_hash(row_text: str) -> int:
+    """First 60 bits of md5, as PostgreSQL computes ``('x'||substr(md5(t),1,15))::bit(60)::bigint``.
+
+    >>> hex(row_hash("1:1|1:a"))
+    '0xcd530a626d6915c'
+    """
+    return int.from_bytes(hashlib.md5(row_text.encode("utf-8", "surrogatepass"), usedforsecurity=False).digest()[:8], "big") >> 4
+
+
+# --- reading raw SQLite values as the target type --------------------------
+
+_TRUE = {"1", "t", "true", "y", "yes", "on"}
+_FALSE = {"0", "f", "false", "n", "no", "off"}
+
+
+def parse_timestamp(raw: Any, *, aware: bool) -> dt.datetime:
+    """ISO text (``Z``, offsets, no zone = UTC, date only) or epoch seconds / milliseconds.
+
+    >>> parse_timestamp("2024-03-01 12:00:00+09:00", aware=True).isoformat()
+    '2024-03-01T03:00:00+00:00'
+    >>> parse_timestamp(1709294400000, aware=True) == parse_timestamp("2024-03-01T12:00:00Z", aware=True)
+    True
+    """
+    if isinstance(raw, bool):
+        raise Unconvertible("boolean is not a timestamp")
+    if isinstance(raw, int | float):
+        secs = raw / 1000 if abs(raw) >= 1e11 else raw
+        value = dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(seconds=secs)
+    elif isinstance(raw, str):
+        text = raw.strip()
+        try:
+            value = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise Unconvertible(f"not an ISO-8601 timestamp: {raw!r}") from None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+    else:
+        raise Unconvertible(f"not a timestamp: {type(raw).__name__}")
+    value = value.astimezone(UTC)
+    return value if aware else value.replace(tzinfo=None)
+
+
+def adapt_sqlite(raw: Any, ct: ColumnType) -> Any:
+    """Read a raw SQLite value as the target column's Python type (None stays None).
+
+    >>> adapt_sqlite("true", ColumnType("bool")), adapt_sqlite(3.0, ColumnType("int"))
+    (True, 3)
+    >>> adapt_sqlite('{"b":1,"a":2}', ColumnType("json"))
+    {'b': 1, 'a': 2}
+    """
+    if raw is None:
+        return None
+    k = ct.kind
+    try:
+        if k == "bool":
+            if isinstance(raw, int | float) and raw in (0, 1):
+                return bool(raw)
+            if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
+                return raw.strip().lower() in _TRUE
+            raise Unconvertible(f"not a boolean: {raw!r}")
+        if k == "int":
+            if isinstance(raw, float) and not raw.is_integer():
+                raise Unconvertible(f"not an integer: {raw!r}")
+            return int(raw) if not isinstance(raw, bytes) else _bad(raw)
+        if k in ("float", "float4"):
+            return float(raw)
+        if k == "numeric":
+            return Decimal(repr(raw)) if isinstance(raw, float) else Decimal(str(raw).strip())
+        if k == "text":
+            return raw.decode("utf-8") if isinstance(raw, bytes) else (raw if isinstance(raw, str) else str(raw))
+        if k == "bytea":
+            return raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
+        if k in ("timestamptz", "timestamp"):
+            return parse_timestamp(raw, aware=k == "timestamptz")
+        if k == "date":
+            if isinstance(raw, str) and len(raw.strip()) == 10:
+                return dt.date.fromisoformat(raw.strip())
+            return parse_timestamp(raw, aware=True).date()
+        if k == "time":
+            return dt.time.fromisoformat(str(raw).strip())
+        if k == "json":
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+            return json.loads(text, parse_float=Decimal)
+        if k == "uuid":
+            return uuid.UUID(bytes=raw) if isinstance(raw, bytes) and len(raw) == 16 else uuid.UUID(str(raw))
+        return raw.hex() if isinstance(raw, bytes) else str(raw)
+    except (ValueError, TypeError, InvalidOperation, OverflowError, UnicodeDecodeError) as exc:
+        if isinstance(exc, Unconvertible):
+            raise
+        raise Unconvertible(f"{raw!r} is not a {k}: {exc}") from None
+
+
+def _bad(raw: Any) -> Any:
+    raise Unconvertible(f"{raw!r} is not an integer")
+
+
+def sqlite_field(raw: Any, ct: ColumnType) -> str:
+    """The field text of a raw SQLite value; a value the target type cannot hold prints as ``!<repr>``.
+
+    ``!`` never starts a canonical text of the target side, so such a row always
+    shows as changed (the copy rejected it, or the target holds something else).
+
+    >>> sqlite_field("2024-01-01T00:00:00Z", ColumnType("timestamptz"))
+    '27:2024-01-01T00:00:00.000000Z'
+    >>> sqlite_field("abc", ColumnType("int"))
+    "6:!'abc'"
+    """
+    try:
+        return field(canonical(adapt_sqlite(raw, ct), ct))
+    except Unconvertible:
+        return field(f"!{raw!r}")
+
+
+# --- the same rules as PostgreSQL expressions ------------------------------
+
+_TS = "YYYY-MM-DD\"T\"HH24:MI:SS.US"
+
+
+def pg_text(col: sql.Composable, ct: ColumnType) -> sql.Composable:
+    """SQL printing a column's canonical text (NULL stays NULL)."""
+    k = ct.kind
+    if k == "bool":
+        return sql.SQL("{}::int::text").format(col)
+    if k == "float4":
+        return sql.SQL("{}::float8::text").format(col)
+    if k == "numeric" and ct.scale is None:
+        return sql.SQL("trim_scale({})::text").format(col)
+    if k == "bytea":
+        return sql.SQL("encode({}, 'hex')").format(col)
+    if k == "timestamptz":
+        return sql.SQL("to_char({} AT TIME ZONE 'UTC', {})").format(col, sql.Literal(_TS + '"Z"'))
+    if k == "timestamp":
+        return sql.SQL("to_char({}, {})").format(col, sql.Literal(_TS))
+    if k == "date":
+        return sql.SQL("to_char({}, 'YYYY-MM-DD')").format(col)
+    if k == "time":
+        return sql.SQL("to_char('2000-01-01'::date + {}, 'HH24:MI:SS.US')").format(col)
+    if k == "json":
+        return sql.SQL("{}::jsonb::text").format(col)
+    return sql.SQL("{}::text").format(col)
+
+
+def pg_field(col: sql.Composable, ct: ColumnType) -> sql.Composable:
+    """SQL for ``field(canonical(col))``; needs extra_float_digits >= 1 and DateStyle ISO."""
+    t = pg_text(col, ct)
+    return sql.SQL("coalesce(length({t})::text || ':' || {t}, 'N')").format(t=t)
+
+
+def pg_row_text(fields: list[sql.Composable]) -> sql.Composable:
+    """Fields joined by ``|`` (operators, not concat_ws: no 100-argument limit)."""
+    return sql.SQL(" || '|' || ").join(fields) if fields else sql.SQL("''")
+
+
+def pg_row_hash(row_text: sql.Composable) -> sql.Composable:
+    """The 60-bit md5 prefix of a row's text; summed as numeric, never string_agg'd."""
+    return sql.SQL("('x' || substr(md5({}), 1, 15))::bit(60)::bigint").format(row_text)
+
+
+# --- SQLite: simple cases in SQL, the rest through lean Python functions --
+
+_DIGITS_TS = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][T ][0-9][0-9]:[0-9][0-9]:[0-9][0-9]"
+_SIX = "[0-9][0-9][0-9][0-9][0-9][0-9]"
+
+
+def _ts_fast(c: sql.Composable, zone: bool) -> sql.Composable:
+    """ISO text already at second or microsecond precision, with ``Z`` or no zone (taken as UTC)."""
+    z, n = (sql.SQL("'Z'"), sql.SQL("'27:'")) if zone else (sql.SQL("''"), sql.SQL("'26:'"))
+    secs = sql.SQL("'" + _DIGITS_TS + "'")
+    secs_z = sql.SQL("'" + _DIGITS_TS + "Z'")
+    micro = sql.SQL("'" + _DIGITS_TS + "." + _SIX + "'")
+    micro_z = sql.SQL("'" + _DIGITS_TS + "." + _SIX + "Z'")
+    return sql.SQL(
+        "WHEN typeof({c}) = 'text' AND ({c} GLOB {secs} OR {c} GLOB {secs_z}) "
+        "THEN {n} || substr({c}, 1, 10) || 'T' || substr({c}, 12, 8) || '.000000' || {z} "
+        "WHEN typeof({c}) = 'text' AND ({c} GLOB {micro} OR {c} GLOB {micro_z}) "
+        "THEN {n} || substr({c}, 1, 10) || 'T' || substr({c}, 12, 15) || {z} "
+    ).format(c=c, secs=secs, secs_z=secs_z, micro=micro, micro_z=micro_z, n=n, z=z)
+
+
+_SQLITE_FAST = {
+    "int": "WHEN typeof({c}) = 'integer' THEN length({c}) || ':' || {c} ",
+    "text": "WHEN typeof({c}) = 'text' THEN length({c}) || ':' || {c} ",
+    "bool": "WHEN typeof({c}) = 'integer' AND {c} IN (0, 1) THEN '1:' || {c} ",
+    "bytea": "WHEN typeof({c}) = 'blob' THEN (2 * length({c})) || ':' || lower(hex({c})) ",
+}
+
+
+def sqlite_field_sql(col: str, ct: ColumnType) -> sql.Composable:
+    """SQLite expression for a column's field; common storage classes stay in C.
+
+    Composed with ``psycopg.sql`` (SQLite quotes identifiers as PostgreSQL does)
+    from the quoted column, constant fragments and the integer scale; values never go in.
+
+    >>> print(sqlite_sql(sqlite_field_sql("id", ColumnType("int"))))
+    CASE WHEN "id" IS NULL THEN 'N' WHEN typeof("id") = 'integer' THEN length("id") || ':' || "id" ELSE mop_f_int("id") END
+    """
+    if ct.kind not in KINDS:
+        raise ValueError(f"unknown kind {ct.kind!r}")
+    c = sql.Identifier(col)
+    if ct.kind in ("timestamptz", "timestamp"):
+        fast: sql.Composable = _ts_fast(c, ct.kind == "timestamptz")
+    else:
+        fast = sql.SQL(_SQLITE_FAST.get(ct.kind, "")).format(c=c)
+    if ct.kind == "numeric":
+        scale = sql.SQL("NULL") if ct.scale is None else sql.SQL(str(int(ct.scale)))
+        call = sql.SQL("mop_f_numeric({}, {})").format(scale, c)
+    else:
+        call = sql.SQL("{}({})").format(sql.SQL("mop_f_" + ct.kind), c)
+    return sql.SQL("CASE WHEN {c} IS NULL THEN 'N' {fast}ELSE {call} END").format(c=c, fast=fast, call=call)
+
+
+def sqlite_sql(stmt: sql.Composable) -> str:
+    """A composed statement as text for SQLite (no connection needed: no values are inlined)."""
+    return stmt.as_string()
+
+
+def _lean(kind: str) -> Callable[[Any], str]:
+    ct = ColumnType(kind)
+
+    def generic(raw: Any) -> str:
+        return sqlite_field(raw, ct)
+
+    return generic
+
+
+def _f_float(raw: Any) -> str:
+    if type(raw) is float or type(raw) is int:
+        t = pg_float_text(float(raw))
+        return f"{len(t)}:{t}"
+    return sqlite_field(raw, ColumnType("float"))
+
+
+def _f_numeric(scale: int | None, raw: Any) -> str:
+    if type(raw) is float or type(raw) is int:
+        t = numeric_text(Decimal(repr(raw)), scale)
+        return f"{len(t)}:{t}"
+    return sqlite_field(raw, ColumnType("numeric", scale))
+
+
+def _f_json(raw: Any) -> str:
+    if type(raw) is str:
+        try:
+            t = jsonb_text(json.loads(raw, parse_float=Decimal))
+            return f"{len(t)}:{t}"
+        except (ValueError, Unconvertible, RecursionError):
+            pass
+    return sqlite_field(raw, ColumnType("json"))
+
+
+def sqlite_functions() -> dict[str, tuple[int, Callable[..., str]]]:
+    """The functions ``sqlite_field_sql`` calls: name -> (number of arguments, function)."""
+    funcs: dict[str, tuple[int, Callable[..., str]]] = {f"mop_f_{k}": (1, _lean(k)) for k in KINDS}
+    funcs.update({"mop_f_float": (1, _f_float), "mop_f_numeric": (2, _f_numeric), "mop_f_json": (1, _f_json)})
+    return funcs
+
+
+def quote_sqlite(name: str) -> str:
+    """Quote an SQLite identifier (double quotes, doubled inside), as ``sql.Identifier`` does.
+
+    >>> quote_sqlite('we"ird 名前')
+    '"we""ird 名前"'
+    """
+    if "\x00" in name:
+        raise ValueError("identifier contains NUL")
+    return sql.Identifier(name).as_string()

@@ -1,0 +1,316 @@
+"""``verify()``: one call that a Celery task (or a script) makes to produce a report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import sqlite3
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+
+from ..progress import CancelFn, Progress, ProgressFn, never_cancel, no_progress
+from ..target import TargetConn, connect
+from .bisect import BisectOptions, TableDiff, diff_table
+from .checks import (
+    PgCtx,
+    check_nulls,
+    check_orphans,
+    check_primary_key,
+    check_sequence,
+    hygiene,
+    not_null_check_column,
+    source_foreign_keys,
+    source_nulls,
+)
+from .checksum import PgSide, SqliteSide, open_sqlite
+from .errors import SourceUnreadable, TablesNotFound, VerifyCancelled
+from .report import FAIL, PASS, WARN, Finding, Report, ReportHeader, SourceInfo, TableReport, worst
+from .schema import HeadTable, PgTable, TargetSchema, load_schema, open_session, query, run
+
+ALL_CHECKS = frozenset({"counts", "checksums", "orphans", "nulls", "sequences", "hygiene"})
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyOptions:
+    """Settings of a verification; stored in the report header as given."""
+
+    schema: str = "public"
+    checks: frozenset[str] = ALL_CHECKS
+    batch_rows: int = 200_000
+    bisection_factor: int = 16
+    leaf_rows: int = 2_000
+    max_located: int = 1_000
+    sample_size: int = 10
+    statement_timeout_ms: int = 120_000
+    lock_timeout_ms: int = 2_000
+    integrity_check: str = "full"
+    hash_source: bool = True
+
+    def validate(self) -> None:
+        if not self.checks <= ALL_CHECKS:
+            raise ValueError(f"unknown checks: {sorted(self.checks - ALL_CHECKS)}")
+        if self.integrity_check not in ("full", "quick", "off"):
+            raise ValueError("integrity_check must be full, quick or off")
+        if min(self.batch_rows, self.leaf_rows, self.sample_size, self.statement_timeout_ms) < 1:
+            raise ValueError("batch_rows, leaf_rows, sample_size and statement_timeout_ms must be positive")
+        if self.bisection_factor < 2:
+            raise ValueError("bisection_factor must be at least 2")
+
+
+@dataclass
+class _Run:
+    """The open sessions and settings of one verification."""
+
+    ctx: PgCtx
+    schema: TargetSchema
+    opts: VerifyOptions
+    lite: sqlite3.Connection | None
+    pool: ThreadPoolExecutor
+    progress: ProgressFn
+    source_tables: dict[str, list[str]] = field(default_factory=dict)
+
+
+def verify(
+    target: TargetConn,
+    sqlite_path: str | os.PathLike[str] | None = None,
+    tables: list[str] | None = None,
+    options: VerifyOptions = VerifyOptions(),  # noqa: B008 (frozen)
+    head_schema: Mapping[str, HeadTable] | None = None,
+    *,
+    run_id: int | str | None = None,
+    progress: ProgressFn = no_progress,
+    should_cancel: CancelFn = never_cancel,
+) -> Report:
+    """Verify a target against its SQLite source (or alone) and return the report.
+
+    With a source: row counts, content checksums and bisection to the differing
+    rows, plus the source's NULLs and foreign-key orphans. Always: orphaned
+    foreign keys, NULLs in NOT NULL columns, primary keys the target does not
+    enforce, sequences behind ``max(id)``, and hygiene. Only reads: read-only
+    autocommit session, one short statement per batch, cancel between batches.
+
+    :param target: the PostgreSQL database.
+    :param sqlite_path: the SQLite source; None for target-only mode (checks 4-7).
+    :param tables: restrict to these tables (default: every table of the schema).
+    :param options: batch sizes, timeouts, which checks.
+    :param head_schema: NOT NULL columns and primary keys the project's head declares.
+    :param run_id: shown in ``pg_stat_activity`` as ``mop:verify:<run_id>``.
+    :param progress: receives a ``Progress`` per table and per checksum batch.
+    :param should_cancel: polled between batches; True raises ``VerifyCancelled``.
+    """
+    options.validate()
+    started = _now()
+    source = _source_info(sqlite_path, options) if sqlite_path is not None else None
+    lite = open_sqlite(os.fspath(sqlite_path)) if sqlite_path is not None else None
+    conn = connect(target, f"mop:verify:{run_id if run_id is not None else os.getpid()}")
+    try:
+        open_session(conn, options.statement_timeout_ms, options.lock_timeout_ms)
+        ctx = PgCtx(conn, options.schema, options.statement_timeout_ms, options.lock_timeout_ms,
+                    options.batch_rows, options.sample_size, should_cancel)
+        schema = load_schema(conn, options.schema, head_schema)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mop-verify-sqlite") as pool:
+            r = _Run(ctx, schema, options, lite, pool, progress, _sqlite_tables(lite) if lite else {})
+            names = _scope(r, tables)
+            reports, db_findings = _verify_tables(r, names)
+    finally:
+        conn.close()
+        if lite is not None:
+            lite.close()
+    header = ReportHeader(
+        target=target.redacted(), mode="source" if source else "target-only", server_version=schema.server_version,
+        started_at=started, finished_at=_now(), settings={**asdict(options), "checks": sorted(options.checks),
+                                                          "tables": tables}, source=source)
+    if source is not None and source.integrity_check not in (("ok",), ("skipped",)):
+        db_findings.insert(0, Finding("integrity", FAIL, "source PRAGMA integrity_check reports problems", None, (),
+                                      {"messages": list(source.integrity_check)}))
+    return Report(header, tuple(reports), tuple(db_findings))
+
+
+def _verify_tables(r: _Run, names: list[str]) -> tuple[list[TableReport], list[Finding]]:
+    """Run every check, table by table, and collect findings by table."""
+    opts, lite = r.opts, r.lite
+    extra: dict[str, list[Finding]] = {}
+    db_findings: list[Finding] = []
+    if lite is not None:
+        db_findings += [f for n in sorted(r.source_tables) if n not in r.schema.tables and n in names
+                        for f in [Finding("table", FAIL, f"table {n} is in the source but not in the target", n)]]
+        if "orphans" in opts.checks:
+            _merge(extra, source_foreign_keys(lite, set(names), opts.sample_size))
+    if "hygiene" in opts.checks:
+        _merge(extra, hygiene(r.ctx, set(names)))
+    reports = []
+    present = [n for n in names if n in r.schema.tables]
+    for i, name in enumerate(present):
+        if r.ctx.should_cancel():
+            raise VerifyCancelled(name)
+        r.progress(Progress(i, len(present), f"verifying {name}", step=name, data={"table": name}))
+        t0 = time.monotonic()
+        table = r.schema.tables[name]
+        findings, diff = _check_table(r, table)
+        findings += extra.get(name, [])
+        reports.append(TableReport(
+            name, worst(f.status for f in findings), diff.source_rows if diff else None,
+            diff.target_rows if diff else None, tuple(findings), round(time.monotonic() - t0, 3)))
+    r.progress(Progress(len(present), len(present), "verification done", step=None))
+    return reports, db_findings
+
+
+def _check_table(r: _Run, table: PgTable) -> tuple[list[Finding], TableDiff | None]:
+    """All checks of one table; the source comparison first (it is the long one)."""
+    opts, name = r.opts, table.name
+    findings: list[Finding] = []
+    diff = None
+    must, why = _not_null_rules(r, table)
+    if r.lite is not None and name in r.source_tables:
+        findings_src, diff = _compare_source(r, table)
+        findings += findings_src
+        if "nulls" in opts.checks:
+            src_cols = [c for c in must if c in r.source_tables[name]]
+            key = table.primary_key[0] if len(table.primary_key) == 1 and table.primary_key[0] in r.source_tables[
+                name] else "rowid"
+            findings += source_nulls(r.lite, name, src_cols, key, why, opts.sample_size)
+    if "nulls" in opts.checks:
+        unenforced = [c for c in must if not table.column(c).not_null]
+        findings += check_nulls(r.ctx, table, unenforced, why)
+        head = r.schema.head.get(name)
+        if head and head.primary_key and not table.primary_key:
+            findings.append(check_primary_key(r.ctx, table, head.primary_key))
+    if "orphans" in opts.checks:
+        findings += [check_orphans(r.ctx, table, fk) for fk in r.schema.foreign_keys if fk.table == name]
+    if "sequences" in opts.checks:
+        findings += [check_sequence(r.ctx, s) for s in r.schema.sequences if s.table == name]
+    return findings, diff
+
+
+def _not_null_rules(r: _Run, table: PgTable) -> tuple[list[str], dict[str, str]]:
+    """Columns that must hold no NULL, and why: target NOT NULL, a NOT VALID check, the head schema."""
+    why: dict[str, str] = {c.name: "is NOT NULL in the target" for c in table.columns if c.not_null}
+    head = r.schema.head.get(table.name)
+    cols = {c.name for c in table.columns}
+    for c in sorted((head.not_null | set(head.primary_key)) if head else ()):
+        if c in cols and c not in why:
+            why[c] = "is NOT NULL in the head schema"
+    for name, definition in _not_valid_checks(r, table.name):
+        c = not_null_check_column(definition)
+        if c in cols and c not in why:
+            why[c] = f"is required by NOT VALID check {name}"
+    return [c.name for c in table.columns if c.name in why], why
+
+
+def _not_valid_checks(r: _Run, table: str) -> list[tuple[str, str]]:
+    rows = run(r.ctx.conn, query("not_valid_constraints"), {"schema": r.ctx.schema}, table=table,
+               what="NOT VALID constraints", timeout_ms=r.ctx.timeout_ms, dicts=True)
+    return [(x["name"], x["definition"]) for x in rows if x["table_name"] == table and x["contype"] == "c"]
+
+
+def _compare_source(r: _Run, table: PgTable) -> tuple[list[Finding], TableDiff]:
+    """Counts, checksums and located rows for one table present on both sides."""
+    assert r.lite is not None
+    opts, name = r.opts, table.name
+    src_cols = r.source_tables[name]
+    common = [c for c in table.columns if c.name in src_cols and not c.generated]
+    cols = [(c.name, c.type) for c in common]
+    key = table.int_key if table.int_key in src_cols else None
+    pg = PgSide(r.ctx.conn, r.ctx.schema, name, cols, key, opts.statement_timeout_ms, opts.lock_timeout_ms,
+                table.estimate)
+    lite = SqliteSide(r.lite, name, cols, key)
+    bis = BisectOptions(opts.batch_rows, opts.bisection_factor, opts.leaf_rows, opts.max_located, opts.sample_size)
+
+    def on_batch(done: int) -> None:
+        r.progress(Progress(done, max(table.estimate, done), f"{name}: {done} rows checksummed", step=name,
+                            data={"table": name, "rows": done}))
+
+    diff = diff_table(pg, lite, [c for c, _ in cols], bis, r.pool, r.ctx.should_cancel, on_batch)
+    return _diff_findings(name, diff, src_cols, table, opts), diff
+
+
+def _diff_findings(name: str, d: TableDiff, src_cols: list[str], table: PgTable, opts: VerifyOptions) -> list[Finding]:
+    out = []
+    missing_cols = [c for c in src_cols if c not in {x.name for x in table.columns}]
+    if missing_cols:
+        out.append(Finding("columns", WARN, f"source columns missing in the target: {', '.join(missing_cols)} "
+                           "(not compared)", name, tuple(missing_cols)))
+    if "counts" in opts.checks:
+        delta = d.target_rows - d.source_rows
+        out.append(Finding("counts", PASS if delta == 0 else FAIL,
+                           f"{d.source_rows} rows in source, {d.target_rows} in target" + (
+                               f" ({delta:+d})" if delta else ""), name, (),
+                           {"source": d.source_rows, "target": d.target_rows, "difference": delta}))
+    if "checksums" in opts.checks:
+        figures = {"ranges_compared": d.ranges_compared, "rows_compared": d.rows_compared, "located": d.located,
+                   "complete": d.complete}
+        if d.checksum_match:
+            out.append(Finding("checksum", PASS, "content checksums match", name, (), figures))
+        else:
+            out.append(Finding("checksum", FAIL, "content checksums differ" + (f": {d.reason}" if d.reason else ""),
+                               name, (), figures))
+        more = "" if d.complete else " (at least; locating stopped at max_located)"
+        for what, n, samples, msg in (
+            ("missing", d.missing_count, d.missing, "row(s) of the source missing in the target"),
+            ("extra", d.extra_count, d.extra, "row(s) in the target that the source does not have"),
+        ):
+            if n:
+                out.append(Finding(what, FAIL, f"{n} {msg}{more}", name, (), {"rows": n}, samples))
+        if d.changed_count:
+            cols = tuple(sorted(d.changed_columns))
+            out.append(Finding("changed", FAIL, f"{d.changed_count} row(s) differ in {', '.join(cols)}{more}", name,
+                               cols, {"rows": d.changed_count, "by_column": d.changed_columns}, d.changed))
+    return out
+
+
+def _scope(r: _Run, tables: list[str] | None) -> list[str]:
+    """The tables to verify: the requested ones, or every target table (and, with a source, source tables)."""
+    known = set(r.schema.tables) | set(r.source_tables)
+    if tables:
+        unknown = [t for t in tables if t not in known]
+        if unknown:
+            raise TablesNotFound(unknown, r.schema.schema)
+        return list(dict.fromkeys(tables))
+    return sorted(known)
+
+
+def _sqlite_tables(lite: sqlite3.Connection) -> dict[str, list[str]]:
+    """Ordinary tables of the source and their columns; virtual tables and their shadow tables are skipped."""
+    rows = lite.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").fetchall()
+    virtual = [n for n, s in rows if (s or "").upper().startswith("CREATE VIRTUAL")]
+    out = {}
+    for name, _ in rows:
+        if name in virtual or any(name.startswith(v + "_") for v in virtual):
+            continue
+        out[name] = [c[1] for c in lite.execute("SELECT * FROM pragma_table_info(?)", (name,))]
+    return out
+
+
+def _source_info(path: str | os.PathLike[str], opts: VerifyOptions) -> SourceInfo:
+    """Size, sha256 and integrity check of the source file (read in 1 MB chunks)."""
+    p = os.fspath(path)
+    if not os.path.isfile(p):
+        raise SourceUnreadable(p, "no such file")
+    h = hashlib.sha256()
+    if opts.hash_source:
+        with open(p, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+    try:
+        lite = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+        try:
+            pragma = {"full": "PRAGMA integrity_check", "quick": "PRAGMA quick_check"}.get(opts.integrity_check)
+            integrity = tuple(r[0] for r in lite.execute(pragma).fetchmany(100)) if pragma else ("skipped",)
+            version = lite.execute("SELECT sqlite_version()").fetchone()[0]
+        finally:
+            lite.close()
+    except sqlite3.DatabaseError as exc:
+        raise SourceUnreadable(p, str(exc)) from None
+    return SourceInfo(p, os.path.getsize(p), h.hexdigest() if opts.hash_source else "", integrity, version)
+
+
+def _merge(into: dict[str, list[Finding]], more: dict[str, list[Finding]]) -> None:
+    for k, v in more.items():
+        into.setdefault(k, []).extend(v)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
