@@ -12,22 +12,10 @@ import threading
 import time
 from dataclasses import dataclass
 
-from psycopg import sql
 from psycopg.rows import kwargs_row
 
+from . import queries
 from .target import TargetConn, connect
-
-# -- the sessions blocking one backend, only while that backend waits on a lock
-BLOCKERS = sql.SQL(
-    """
-    SELECT b.pid, b.application_name, b.state, b.query, b.usename
-    FROM pg_stat_activity w
-    CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS bp(pid)
-    JOIN pg_stat_activity b ON b.pid = bp.pid
-    WHERE w.pid = %(pid)s AND w.wait_event_type = 'Lock'
-    ORDER BY b.backend_start
-    """
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +66,7 @@ class BlockerWatch:
             cur = conn.cursor(row_factory=kwargs_row(BlockingBackend))
             while not self._stop.is_set():
                 try:
-                    rows = tuple(cur.execute(BLOCKERS, {"pid": self._pid}).fetchall())
+                    rows = tuple(cur.execute(queries.get("run_blockers"), {"pid": self._pid}).fetchall())
                 except Exception:  # noqa: BLE001
                     return
                 if rows:

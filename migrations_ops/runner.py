@@ -32,7 +32,7 @@ from sqlalchemy import Connection, create_engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from . import advisory
+from . import advisory, queries
 from .alembic_env import PortalEnvironment, as_resolved, compute_steps, load_script, simulate_heads
 from .errors import (
     Cancelled,
@@ -142,14 +142,9 @@ def _session(
     conn = engine.connect()
     raw: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
     try:
-        pid, version, _, _ = raw.execute(
-            "SELECT pg_backend_pid(), current_setting('server_version_num')::int,"
-            " set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
-            [str(lock_timeout_ms), str(statement_timeout_ms)],
-        ).fetchone()  # type: ignore[misc]
-        if version >= 140000:
-            # a killed worker's backend notices its client is gone within a second
-            raw.execute("SELECT set_config('client_connection_check_interval', '1s', false)")
+        query = queries.get("run_session_setup", raw.info.server_version)
+        pid = raw.execute(query, {"lock_timeout": str(lock_timeout_ms),
+                                  "statement_timeout": str(statement_timeout_ms)}).fetchone()[0]  # type: ignore[index]
         locked = advisory.try_lock(lambda q, p: raw.execute(q, p).fetchone())
         holder = None if locked else advisory.holder(lambda q, p: raw.execute(q, p).fetchone())
         raw.commit()
@@ -328,16 +323,6 @@ _LOG_LOCK = threading.Lock()
 _LOG_USERS: list[Any] = []  # [saved level, one entry per active run]
 
 
-# -- the backends of one run (its migration connection), by application_name
-CANCEL_RUN = (
-    "WITH run AS MATERIALIZED (SELECT pid FROM pg_stat_activity"
-    " WHERE application_name = %s AND pid <> pg_backend_pid())"
-    " SELECT count(*) FILTER (WHERE pg_cancel_backend(pid)) FROM run"
-)
-# MATERIALIZED: the filter must run before pg_cancel_backend(), or the
-# planner may call it on every backend, our own included.
-
-
 def cancel_run_backend(target: TargetConn, run_id: int | str) -> int:
     """Cancel the statement a run's backend is executing; its step rolls back.
 
@@ -348,5 +333,5 @@ def cancel_run_backend(target: TargetConn, run_id: int | str) -> int:
     :param run_id: the run whose backend (``mop:run:<id>``) to cancel.
     """
     with connect(target, f"mop:cancel:{run_id}"[:63], autocommit=True) as conn:
-        row = conn.execute(CANCEL_RUN, [application_name(run_id)]).fetchone()
+        row = conn.execute(queries.get("run_cancel"), {"app": application_name(run_id)}).fetchone()
     return int(row[0]) if row else 0
