@@ -224,6 +224,7 @@ class _Run:
                 with env:
                     if src.env_mode == "project":
                         cfg.attributes["connection"] = conn
+                        cfg.attributes["configure_logger"] = False  # cookbook: the worker keeps its logging
                         script.run_env()
                     else:
                         env.configure(connection=conn)
