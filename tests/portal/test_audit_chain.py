@@ -1,0 +1,130 @@
+"""The audit trail is append-only in the database and its hash chain shows edits and gaps."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from portal.ops import audit
+from portal.ops.models import AuditEvent
+
+
+def record_three():
+    return [audit.record(actor="dba", actor_kind="user", action=f"test.{i}", params={"i": i}) for i in range(3)]
+
+
+def without_trigger(sql: str, params=()):
+    """Tamper as a superuser would: disable the trigger, change the table, enable it again."""
+    with connection.cursor() as cur:
+        cur.execute("ALTER TABLE ops_auditevent DISABLE TRIGGER ops_auditevent_no_update_delete")
+        cur.execute(sql, params)
+        cur.execute("ALTER TABLE ops_auditevent ENABLE TRIGGER ops_auditevent_no_update_delete")
+
+
+@pytest.mark.django_db
+def test_it_chains_each_event_to_the_previous_one():
+    events = record_three()
+    assert events[0].prev_hash == AuditEvent.objects.exclude(pk__in=[e.pk for e in events]).values_list(
+        "hash", flat=True).order_by("-id").first() or audit.GENESIS_HASH
+    assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:-1]]
+    for e in events:
+        e.refresh_from_db()
+        assert audit.compute_hash(e) == e.hash
+    report = audit.verify_chain()
+    assert report.ok and report.checked >= 3 and report.first_bad_id is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("statement", [
+    "UPDATE ops_auditevent SET actor = 'mallory' WHERE id = %s",
+    "DELETE FROM ops_auditevent WHERE id = %s",
+    "TRUNCATE ops_auditevent",
+])
+def test_it_refuses_update_delete_and_truncate_in_the_database(statement):
+    event = record_three()[1]
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute(statement, [event.pk] if "%s" in statement else [])
+    event.refresh_from_db()
+    assert event.actor == "dba"
+
+
+@pytest.mark.django_db
+def test_it_refuses_orm_update_and_delete():
+    event = record_three()[0]
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).update(outcome="succeeded")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        event.delete()
+    assert AuditEvent.objects.filter(pk=event.pk, outcome="").exists()
+
+
+@pytest.mark.django_db
+def test_it_detects_an_edited_row():
+    events = record_three()
+    without_trigger("UPDATE ops_auditevent SET error = 'nothing happened' WHERE id = %s", [events[1].pk])
+    report = audit.verify_chain()
+    assert not report.ok
+    assert report.first_bad_id == events[1].pk
+    assert "edited" in report.reason
+
+
+@pytest.mark.django_db
+def test_it_detects_an_edited_row_whose_hash_was_recomputed():
+    events = record_three()
+    tampered = AuditEvent.objects.get(pk=events[1].pk)
+    tampered.actor = "mallory"
+    without_trigger("UPDATE ops_auditevent SET actor = 'mallory', hash = %s WHERE id = %s",
+                    [audit.compute_hash(tampered), tampered.pk])
+    report = audit.verify_chain()
+    assert not report.ok and report.first_bad_id == events[2].pk
+
+
+@pytest.mark.django_db
+def test_it_detects_a_deleted_row():
+    events = record_three()
+    without_trigger("DELETE FROM ops_auditevent WHERE id = %s", [events[1].pk])
+    report = audit.verify_chain()
+    assert not report.ok
+    assert report.first_bad_id == events[2].pk
+    assert "deleted" in report.reason
+
+
+@pytest.mark.django_db
+def test_it_never_stores_secrets_in_params():
+    event = audit.record(
+        actor="dba", actor_kind="user", action="target.changed",
+        params={"password": "hunter2", "dsn": "x", "note": "postgresql://app:hunter2@db/x", "nested": {"secret": 1}},
+        error="connect failed: password=hunter2",
+    )
+    event.refresh_from_db()
+    assert event.params == {"note": "postgresql://app:***@db/x", "nested": {}}
+    assert "hunter2" not in event.error and audit.verify_chain().ok
+
+
+@pytest.mark.django_db
+def test_it_refuses_an_unknown_actor_kind():
+    with pytest.raises(ValueError, match="actor_kind"):
+        audit.record(actor="x", actor_kind="robot", action="test")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_one_chain_under_concurrent_writers():
+    def write(n):
+        try:
+            for i in range(5):
+                audit.record(actor=f"w{n}", actor_kind="system", action="test.concurrent", params={"i": i})
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert AuditEvent.objects.filter(action="test.concurrent").count() == 20
+    report = audit.verify_chain()
+    assert report.ok, report.reason
+    assert len(set(AuditEvent.objects.values_list("prev_hash", flat=True))) == AuditEvent.objects.count()
