@@ -319,9 +319,15 @@ def parse_moment(v: Any, epoch_unit: str) -> dt.datetime:
     migrations_ops.copy.typemap.Reject: invalid_timestamp: '2024-02-30T00:00:00' is not a valid ISO-8601 date/time: day is out of range for month
     """
     t = type(v)
-    if t is str and _EPOCH_RE.match(v):
-        v = float(v) if "." in v else int(v)
-        t = type(v)
+    if t is str:
+        try:
+            return dt.datetime.fromisoformat(v)
+        except ValueError:
+            if not _EPOCH_RE.match(v):
+                v = v.strip()
+        if _EPOCH_RE.match(v):
+            v = float(v) if "." in v else int(v)
+            t = type(v)
     if t is int or t is float:
         try:
             if epoch_unit == "ms":
@@ -380,6 +386,9 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+_JSON = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def _has_nul(obj: Any) -> bool:
     if isinstance(obj, str):
         return "\x00" in obj
@@ -410,7 +419,7 @@ def to_json_text(v: Any, jsonb: bool, policy: str, notes: Notes) -> str:
         raise Reject("invalid_json", f"{v!r} is not JSON")
     s = text_of(v, policy, notes)
     try:
-        obj = json.loads(s, parse_constant=_no_constant)
+        obj = _JSON.decode(s)
     except ValueError as exc:
         raise Reject("invalid_json", str(exc)) from None
     if jsonb and "\\u0000" in s and _has_nul(obj):
@@ -492,7 +501,17 @@ def converter(target: TargetType, *, epoch_unit: str = "s", text_policy: str = "
     if name == "bool":
         return to_bool
     if name == "timestamptz":
-        return lambda v: to_timestamptz(v, epoch_unit)
+
+        def conv_tstz(v: Any) -> dt.datetime:
+            if type(v) is str:
+                try:
+                    d = dt.datetime.fromisoformat(v)
+                    return d if d.tzinfo is not None else d.replace(tzinfo=UTC)
+                except ValueError:
+                    pass
+            return to_timestamptz(v, epoch_unit)
+
+        return conv_tstz
     if name == "timestamp":
         return lambda v: to_timestamp(v, epoch_unit)
     if name == "date":
