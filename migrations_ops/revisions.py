@@ -167,7 +167,9 @@ class RevisionListing:
 class StaticRevision(Revision):
     """An Alembic ``Revision`` read from a file's source, with where it came from."""
 
-    def __init__(self, parsed: _Parsed, down: tuple[str, ...], deps: tuple[str, ...], labels: tuple[str, ...]):
+    def __init__(
+        self, parsed: _Parsed, down: tuple[str, ...], deps: tuple[str, ...], labels: tuple[str, ...]
+    ) -> None:
         super().__init__(parsed.revision or "", down or None, dependencies=deps or None, branch_labels=labels)
         self.parsed = parsed
         self.path = parsed.path
@@ -243,9 +245,10 @@ def _script_files(project: ResolvedProject) -> tuple[list[Path], bool]:
     """The files Alembic would load, in its order, and whether it is sourceless.
 
     ``ScriptDirectory.from_config`` prepends ``prepend_sys_path`` to
-    ``sys.path`` on every call; listing never imports, so we put it back.
+    ``sys.path`` on every call; listing never imports, so we take it out again
+    (only what it prepended, in case another thread changed ``sys.path``).
     """
-    saved = list(sys.path)
+    before = len(sys.path)
     try:
         script = project.script()
         locations = [v for v in script._version_locations if v.exists()]
@@ -263,7 +266,7 @@ def _script_files(project: ResolvedProject) -> tuple[list[Path], bool]:
     except CommandError as exc:
         raise ProjectNotFound(str(project.script_location), str(exc)) from exc
     finally:
-        sys.path[:] = saved
+        del sys.path[: max(len(sys.path) - before, 0)]
 
 
 def _wanted(path: Path, sourceless: bool) -> bool:
