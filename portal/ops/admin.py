@@ -357,10 +357,7 @@ def export_json(queryset) -> str:
 class AuditEventAdmin(admin.ModelAdmin):
     """The append-only trail: read-only here, and the database refuses UPDATE and DELETE."""
 
-    list_display = [
-        "id", "created_at", "actor", "actor_kind", "action", "target_name", "run_link", "operation",
-        "from_revision", "to_revision", "outcome_display",
-    ]
+    list_display = ["id", "created_at", "actor", "action", "outcome_display", "target_name", "run_link", "revisions"]
     list_filter = [ActorFilter, "actor_kind", ActionFilter, TargetNameFilter, OutcomeFilter, "created_at"]
     search_fields = ["actor", "action", "target_name", "operation", "from_revision", "to_revision", "error",
                      "sql_hash", "hash"]
@@ -389,6 +386,17 @@ class AuditEventAdmin(admin.ModelAdmin):
         if not obj.run_id:
             return ""
         return format_html('<a href="{}">#{}</a>', reverse("admin:ops_run_change", args=[obj.run_id]), obj.run_id)
+
+    @admin.display(description="operation: from → to")
+    def revisions(self, obj: AuditEvent) -> str:
+        if not (obj.operation or obj.from_revision or obj.to_revision):
+            return ""
+
+        def short(revs: str) -> str:
+            return ", ".join(r.strip()[:12] for r in revs.split(",")) if revs else "base"
+
+        return format_html("{} <code>{}</code> → <code>{}</code>", obj.operation, short(obj.from_revision),
+                           short(obj.to_revision))
 
     @admin.display(description="outcome", ordering="outcome")
     def outcome_display(self, obj: AuditEvent) -> str:

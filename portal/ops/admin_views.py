@@ -22,7 +22,9 @@ from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.dateformat import format as date_format
 from django.utils.safestring import mark_safe
+from django.utils.timezone import localtime
 
 from migrations_ops.errors import OpsError
 from migrations_ops.graph_svg import render_graph
@@ -225,6 +227,11 @@ def _steps(run: Run) -> list[dict[str, Any]]:
     return rows
 
 
+def _when(dt) -> str | None:
+    """A timestamp as the page prints it (the admin's time zone)."""
+    return date_format(localtime(dt), "Y-m-d H:i:s") if dt else None
+
+
 def live_payload(run: Run, after: int) -> dict[str, Any]:
     lines = list(RunLog.objects.filter(run=run, id__gt=after).order_by("id")[:LIVE_BATCH])
     return {
@@ -239,8 +246,8 @@ def live_payload(run: Run, after: int) -> dict[str, Any]:
         "steps": _steps(run),
         "step_timings": run.step_timings,
         "result_heads": run.result_heads,
-        "started_at": run.started_at.isoformat() if run.started_at else None,
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "started_at": _when(run.started_at),
+        "finished_at": _when(run.finished_at),
         "log": [
             {"id": ln.id, "at": ln.created_at.strftime("%H:%M:%S.%f")[:-3], "level": ln.level, "message": ln.message}
             for ln in lines

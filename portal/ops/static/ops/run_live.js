@@ -48,6 +48,18 @@
       box.hidden = false;
       document.getElementById("mop-error-message").textContent = data.error.message;
       document.getElementById("mop-error-explanation").textContent = data.error.explanation || "";
+      const extra = Object.entries(data.error.data || {}).filter(([k]) => !["code", "message", "explanation"].includes(k));
+      let table = document.getElementById("mop-error-data");
+      if (extra.length) {
+        if (!table) { table = el("table", { class: "mop-kv", id: "mop-error-data" }); box.append(table); }
+        table.replaceChildren(...extra.map(([k, v]) => {
+          const tr = el("tr");
+          const td = el("td");
+          td.append(el("code", {}, typeof v === "object" ? JSON.stringify(v) : v));
+          tr.append(el("th", {}, k), td);
+          return tr;
+        }));
+      }
     }
     if (data.finished_at) document.getElementById("mop-finished").textContent = data.finished_at;
     if (data.started_at) document.getElementById("mop-started").textContent = data.started_at;
