@@ -32,6 +32,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import re
 import struct
 import uuid
 from collections.abc import Callable
@@ -259,6 +260,7 @@ def row_hash(row_text: str) -> int:
 
 # --- reading raw SQLite values as the target type --------------------------
 
+_EPOCH = re.compile(r"^-?[0-9]{9,}(\.[0-9]+)?$")
 _TRUE = {"1", "t", "true", "y", "yes", "on"}
 _FALSE = {"0", "f", "false", "n", "no", "off"}
 
@@ -270,9 +272,14 @@ def parse_timestamp(raw: Any, *, aware: bool) -> dt.datetime:
     '2024-03-01T03:00:00+00:00'
     >>> parse_timestamp(1709294400000, aware=True) == parse_timestamp("2024-03-01T12:00:00Z", aware=True)
     True
+    >>> parse_timestamp("1709294400", aware=False).isoformat()
+    '2024-03-01T12:00:00'
+
     """
     if isinstance(raw, bool):
         raise Unconvertible("boolean is not a timestamp")
+    if isinstance(raw, str) and _EPOCH.match(raw.strip()):
+        raw = float(raw) if "." in raw else int(raw)  # a TEXT column stores epoch numbers as text
     if isinstance(raw, int | float):
         secs = raw / 1000 if abs(raw) >= 1e11 else raw
         value = dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(seconds=secs)
