@@ -57,7 +57,7 @@ class BrokenRevisionHistory(OpsError):
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         super().__init__(
             f"Revision history is broken: {first.path or first.revision}: {first.reason}{more}",
-            problems=[p.as_dict() for p in problems],
+            problems=[p.to_json() for p in problems],
         )
 
 
@@ -70,7 +70,7 @@ class RevisionProblem:
     reason: str
     revision: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {"code": self.code, "path": self.path, "revision": self.revision, "reason": self.reason}
 
 
@@ -94,7 +94,7 @@ class RevisionInfo:
     dependents: tuple[str, ...] = ()
     branch_names: tuple[str, ...] = ()
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "parents": list(self.parents),
@@ -148,20 +148,21 @@ class RevisionListing:
             raise RevisionNotFound(ident, f"prefix is ambiguous, it matches {', '.join(matches)}")
         raise RevisionNotFound(ident)
 
-    def as_dict(self) -> dict[str, Any]:
-        """The documented JSON document (docs/engine-api.md, Revisions) as plain data."""
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON document of ``ops revisions --json`` (docs/engine-api.md, Revisions),
+        as plain dicts and lists like the engine's other ``to_json()``; ``dumps()`` gives the text."""
         return {
             "schema": JSON_SCHEMA,
             "fingerprint": self.fingerprint,
             "heads": list(self.heads),
             "bases": list(self.bases),
-            "revisions": [r.as_dict() for r in self.revisions],
-            "problems": [p.as_dict() for p in self.problems],
+            "revisions": [r.to_json() for r in self.revisions],
+            "problems": [p.to_json() for p in self.problems],
         }
 
-    def to_json(self, indent: int | None = 2) -> str:
-        """The stable JSON of ``ops revisions --json``."""
-        return json.dumps(self.as_dict(), indent=indent, ensure_ascii=False)
+    def dumps(self, indent: int | None = 2) -> str:
+        """``to_json()`` as JSON text, for the command line."""
+        return json.dumps(self.to_json(), indent=indent, ensure_ascii=False)
 
 
 class StaticRevision(Revision):

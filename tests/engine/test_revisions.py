@@ -324,7 +324,8 @@ def test_it_emits_stable_json(tmp_path: Path) -> None:
     build_rich(root / "alembic" / "versions")
     (root / "alembic" / "versions" / "broken.py").write_text("revision = (\n")
     listing = list_revisions(resolved(root))
-    doc = json.loads(listing.to_json())
+    doc = json.loads(listing.dumps())
+    assert doc == listing.to_json()
     assert doc["schema"] == "mop.revisions/1"
     assert doc["fingerprint"].startswith("sha256:")
     assert list(doc) == ["schema", "fingerprint", "heads", "bases", "revisions", "problems"]
@@ -335,7 +336,7 @@ def test_it_emits_stable_json(tmp_path: Path) -> None:
         {"code": "syntax_error", "path": "versions/broken.py", "revision": None,
          "reason": doc["problems"][0]["reason"]}
     ]
-    assert listing.to_json() == list_revisions(resolved(root)).to_json()
+    assert listing.dumps() == list_revisions(resolved(root)).dumps()
 
 
 def test_it_lists_an_empty_project(tmp_path: Path) -> None:
