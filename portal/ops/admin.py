@@ -144,7 +144,7 @@ class TargetAdmin(admin.ModelAdmin):
         if heads is None:
             return format_html('<span class="mop-muted">{}</span>', "no run yet")
         label = ", ".join(h[:12] for h in heads) or "base"
-        return format_html('<code>{}</code> <span class="mop-muted">(after last run)</span>', label)
+        return format_html('<code title="what the last finished run found">{}</code>', label)
 
     @admin.display(description="")
     def links(self, obj: Target) -> str:
@@ -213,8 +213,8 @@ class RunAdmin(admin.ModelAdmin):
     """Runs are a record: nobody adds, edits or deletes them here. The change view is the live page."""
 
     list_display = [
-        "id", "operation", "revision", "target_link", "environment", "status_display", "progress_bar",
-        "actor", "created_at", "duration",
+        "id", "operation", "revision", "target_link", "status_display", "progress_bar", "actor", "created_at",
+        "duration",
     ]
     list_display_links = ["id", "operation"]
     list_filter = [ActiveFilter, "status", "operation", "target", "target__environment"]
@@ -234,12 +234,11 @@ class RunAdmin(admin.ModelAdmin):
 
     @admin.display(description="target", ordering="target__name")
     def target_link(self, obj: Run) -> str:
-        return format_html('<a href="{}">{}</a>', reverse("admin:ops_target_status", args=[obj.target_id]),
-                           obj.target.name)
-
-    @admin.display(description="environment", ordering="target__environment")
-    def environment(self, obj: Run) -> str:
-        return env_badge(obj.target.environment, obj.target.get_environment_display())
+        # Only the environments where a mistake costs something get a badge in this narrow column.
+        badge = "" if obj.target.environment == Target.Environment.DEVELOPMENT else env_badge(
+            obj.target.environment, obj.target.get_environment_display())
+        return format_html('<a href="{}">{}</a> {}', reverse("admin:ops_target_status", args=[obj.target_id]),
+                           obj.target.name, badge)
 
     @admin.display(description="status", ordering="status")
     def status_display(self, obj: Run) -> str:

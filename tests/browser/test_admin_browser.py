@@ -71,6 +71,13 @@ def test_it_schedules_an_upgrade_and_shows_it_finish(
     page.wait_for_selector("#result_list")
     assert "run.finished" in page.inner_text("#result_list")
     shot("6-audit")
+    page.goto(f"{live_server.url}/admin/ops/target/")
+    page.wait_for_selector("#result_list")
+    assert "set (encrypted)" in page.inner_text("#result_list")
+    shot("9-targets")
+    page.goto(f"{live_server.url}/admin/ops/run/")
+    page.wait_for_selector("#result_list progress")
+    shot("10-runs")
     assert all(p.stat().st_size > 10_000 for p in shots)
 
 
