@@ -1,0 +1,239 @@
+"""Benchmark the SQLite -> PostgreSQL copy against pgloader, raw COPY and row-by-row INSERTs.
+
+    python bench/bench_copy.py [--transactions 1000000] [--runs 3] [--orm-rows 100000] [--workers 2]
+
+Every method loads the same typed billing schema (bench/gen_billing_sqlite.py:
+TYPED_TARGET_DDL) in a fresh database, truncated between runs. Each method
+runs in a child process so its peak RSS (``os.wait4`` rusage) is its own.
+
+- portal (nasty file): ``copy_database`` with conversions and rejects on, on
+  the file with planted invalid values and epoch dates.
+- portal (clean file): the same on the clean variant.
+- pgloader (clean file): ``data only, prefetch rows = 10000``. pgloader cannot
+  load the nasty file (it drops a whole table on its first bad value), so it
+  gets the clean variant: its best case.
+- raw COPY from CSV: the rows as the portal loaded them, exported once to
+  CSV, loaded with COPY into the tables without foreign keys (the ceiling).
+- ORM-style: one INSERT per row (psycopg, commit every 1000) on ``--orm-rows``
+  transactions, extrapolated.
+
+Prints one JSON line per run and a table of medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from gen_billing_sqlite import TABLES, TYPED_TARGET_DDL, generate  # noqa: E402
+
+from migrations_ops.target import TargetConn  # noqa: E402
+
+PORTAL_CHILD = """
+import sys, json
+from migrations_ops.copy import CopyOptions, copy_database
+from migrations_ops.target import TargetConn
+t = TargetConn.from_url(sys.argv[2])
+s = copy_database(sys.argv[1], t, CopyOptions(drop_secondary_indexes=True, workers=int(sys.argv[3]),
+                  range_rows=int(sys.argv[4])), copy_id=sys.argv[5])
+print(json.dumps({"imported": s.rows_imported, "rejected": s.rows_rejected, "phases": dict(s.phases)}))
+"""
+
+CSV_CHILD = """
+import sys, psycopg
+from psycopg import sql
+with psycopg.connect(sys.argv[1]) as c:
+    for table in sys.argv[3:]:
+        with c.cursor().copy(sql.SQL("COPY {} FROM STDIN (FORMAT csv)").format(sql.Identifier(table))) as cp, \\
+                open(f"{sys.argv[2]}/{table}.csv", "rb") as f:
+            while chunk := f.read(1 << 20):
+                cp.write(chunk)
+"""
+
+ORM_CHILD = """
+import sqlite3, sys, psycopg
+src = sqlite3.connect(sys.argv[2])
+rows = src.execute("SELECT id, transaction_id, user_id, type, amount, description, metadata, created_at "
+                   "FROM transactions ORDER BY id LIMIT ?", (int(sys.argv[3]),))
+with psycopg.connect(sys.argv[1]) as c:
+    for i, r in enumerate(rows, 1):
+        c.execute("INSERT INTO transactions (id, transaction_id, user_id, type, amount, description, metadata, "
+                  "created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", r)
+        if i % 1000 == 0:
+            c.commit()
+"""
+
+
+def url(t: TargetConn) -> str:
+    return (f"postgresql://{urllib.parse.quote(t.user)}:{urllib.parse.quote(t.password)}@{t.host}:{t.port}/"
+            f"{urllib.parse.quote(t.dbname)}")
+
+
+def run_child(cmd: list[str]) -> tuple[float, int, str]:
+    """Run a child; return wall seconds, its peak RSS in MB (summed over its own children) and stdout."""
+    t0 = time.monotonic()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.monotonic() - t0
+        out.seek(0)
+        err.seek(0)
+        text = out.read().decode(errors="replace")
+        if proc.returncode != 0:
+            raise RuntimeError(f"{cmd[0]} failed: {err.read().decode(errors='replace')[-2000:]}")
+    return seconds, usage.ru_maxrss // 1024, text
+
+
+def reset(t: TargetConn, drop_fks: bool = False) -> None:
+    """Empty the tables and the copy state; optionally drop FKs (for the raw COPY ceiling)."""
+    with psycopg.connect(url(t), autocommit=True) as c:
+        c.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(sql.SQL(", ").join(map(sql.Identifier, TABLES))))
+        c.execute("DROP SCHEMA IF EXISTS mop CASCADE")
+        c.execute("DROP INDEX IF EXISTS ix_transactions_user_id, ix_transactions_created_at")
+        c.execute("CREATE INDEX ix_transactions_user_id ON transactions (user_id)")
+        c.execute("CREATE INDEX ix_transactions_created_at ON transactions (created_at)")
+        if drop_fks:
+            for table, name in c.execute("SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'f'"):
+                c.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(sql.Identifier(table), sql.Identifier(name)))
+        c.execute("CHECKPOINT")
+
+
+def restore_fks(t: TargetConn) -> None:
+    with psycopg.connect(url(t), autocommit=True) as c:
+        for table in ("device_auth", "credits", "token_balances", "transactions"):
+            name = f"{table}_user_id_fkey"
+            if not c.execute("SELECT 1 FROM pg_constraint WHERE conname = %s", (name,)).fetchone():
+                c.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY (user_id) REFERENCES users (user_id) "
+                                  "ON DELETE CASCADE NOT VALID").format(sql.Identifier(table), sql.Identifier(name)))
+
+
+def count_rows(t: TargetConn) -> int:
+    with psycopg.connect(url(t)) as c:
+        return sum(c.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(x))).fetchone()[0] for x in TABLES)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="SQLite -> PostgreSQL copy benchmark")
+    ap.add_argument("--transactions", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--orm-rows", type=int, default=100_000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--range-rows", type=int, default=250_000)
+    ap.add_argument("--workdir", default="/tmp/mop_bench")
+    a = ap.parse_args()
+    work = Path(a.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for kind in ("nasty", "clean"):
+        files[kind] = work / f"billing_{kind}_{a.transactions}.sqlite"
+        if not files[kind].exists():
+            m = generate(files[kind], a.transactions, seed=0, clean=kind == "clean")
+            print(json.dumps({"generated": str(files[kind]), "rows": m.total_rows, "rejects": len(m.rejects)}), flush=True)
+
+    admin = TargetConn.from_url(os.environ.get("DATABASE_URL", "").replace("postgres://", "postgresql://", 1))
+    dbname = f"mop_bench_{os.getpid()}"
+    with psycopg.connect(url(admin), autocommit=True) as c:
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    t = TargetConn(admin.host, dbname, admin.user, admin.password, admin.port, admin.sslmode)
+    try:
+        with psycopg.connect(url(t), autocommit=True) as c:
+            c.execute(TYPED_TARGET_DDL)  # type: ignore[arg-type]
+        results = bench_all(a, t, files, work)
+    finally:
+        with psycopg.connect(url(admin), autocommit=True) as c:
+            c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+    report(results)
+
+
+def bench_all(a: argparse.Namespace, t: TargetConn, files: dict[str, Path], work: Path) -> dict[str, list[dict]]:
+    py = sys.executable
+    load = work / "pgloader.load"
+    load.write_text(f"LOAD DATABASE FROM sqlite://{files['clean']} INTO {url(t)}\n"
+                    "WITH data only, prefetch rows = 10000;\n")
+    csv_dir = work / "csv"
+    results: dict[str, list[dict]] = {}
+
+    def record(name: str, seconds: float, rss: int, rows: int, extra: dict | None = None) -> None:
+        row = {"method": name, "seconds": round(seconds, 2), "rows": rows, "rows_per_s": round(rows / seconds),
+               "peak_rss_mb": rss, **(extra or {})}
+        results.setdefault(name, []).append(row)
+        print(json.dumps(row), flush=True)
+
+    for run in range(a.runs):
+        for kind in ("nasty", "clean"):
+            reset(t)
+            secs, rss, out = run_child([py, "-c", PORTAL_CHILD, str(files[kind]), url(t), str(a.workers),
+                                        str(a.range_rows), f"bench{run}{kind}"])
+            info = json.loads(out.strip().splitlines()[-1])
+            record(f"portal ({kind} file, {a.workers} workers)", secs, rss, info["imported"] + info["rejected"],
+                   {"imported": info["imported"], "rejected": info["rejected"]})
+            if kind == "clean" and not csv_dir.exists():
+                export_csv(t, csv_dir)
+        reset(t)
+        secs, rss, out = run_child(["pgloader", "--quiet", str(load)])
+        record("pgloader (clean file)", secs, rss, count_rows(t))
+        reset(t, drop_fks=True)
+        secs, rss, _ = run_child([py, "-c", CSV_CHILD, url(t), str(csv_dir), *TABLES])
+        record("raw COPY from CSV (no FKs)", secs, rss, count_rows(t))
+        restore_fks(t)
+    reset(t)
+    with psycopg.connect(url(t), autocommit=True) as c:
+        c.execute("ALTER TABLE transactions DROP CONSTRAINT transactions_user_id_fkey")
+    secs, rss, _ = run_child([py, "-c", ORM_CHILD, url(t), str(files["clean"]), str(a.orm_rows)])
+    record("one INSERT per row (ORM-style)", secs, rss, a.orm_rows,
+           {"extrapolated_seconds_for_all": round(secs / a.orm_rows * count_source_rows(files["clean"]))})
+    restore_fks(t)
+    return results
+
+
+def count_source_rows(path: Path) -> int:
+    import sqlite3
+
+    c = sqlite3.connect(path)
+    n = sum(c.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(x)).as_string()).fetchone()[0]
+            for x in TABLES)
+    c.close()
+    return n
+
+
+def export_csv(t: TargetConn, csv_dir: Path) -> None:
+    csv_dir.mkdir(parents=True, exist_ok=True)
+    with psycopg.connect(url(t)) as c:
+        for table in TABLES:
+            with open(csv_dir / f"{table}.csv", "wb") as f, c.cursor().copy(
+                    sql.SQL("COPY {} TO STDOUT (FORMAT csv)").format(sql.Identifier(table))) as cp:
+                for chunk in cp:
+                    f.write(chunk)
+
+
+def report(results: dict[str, list[dict]]) -> None:
+    med = {name: {"rows_per_s": statistics.median(r["rows_per_s"] for r in runs),
+                  "seconds": statistics.median(r["seconds"] for r in runs),
+                  "peak_rss_mb": max(r["peak_rss_mb"] for r in runs), "runs": len(runs)}
+           for name, runs in results.items()}
+    base = next((v["rows_per_s"] for k, v in med.items() if k.startswith("pgloader")), None)
+    print(f"\n{'method':<40} {'runs':>4} {'median s':>9} {'rows/s':>10} {'peak RSS MB':>12} {'x pgloader':>10}")
+    for name, v in med.items():
+        ratio = f"{v['rows_per_s'] / base:.2f}" if base else "-"
+        print(f"{name:<40} {v['runs']:>4} {v['seconds']:>9.2f} {v['rows_per_s']:>10.0f} {v['peak_rss_mb']:>12} {ratio:>10}")
+    print(json.dumps({"medians": med}))
+
+
+if __name__ == "__main__":
+    main()
