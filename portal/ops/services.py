@@ -175,7 +175,7 @@ def schedule_run(
             params=params,
             from_heads=list(plan.from_heads),
             to_heads=list(plan.to_heads),
-            plan_steps=[_step_json(s) for s in plan.steps],
+            plan_steps=[s.to_json() for s in plan.steps],
             steps_total=len(plan.steps),
             sql=plan.sql or "",
             sql_hash=plan.sql_hash or "",
@@ -197,15 +197,6 @@ def _enqueue(run: Run) -> None:
     from .tasks import run_operation
 
     run_operation.apply_async((run.pk,), task_id=run.celery_task_id)
-
-
-def _step_json(step) -> dict:
-    return {
-        "revision": step.revision,
-        "direction": step.direction,
-        "message": step.message,
-        "down_revisions": list(step.down_revisions or ()),
-    }
 
 
 def cancel_run(run: Run, *, user=None, actor: str | None = None) -> Run:

@@ -1,0 +1,93 @@
+"""``manage.py ops``: every button of the portal, from the command line.
+
+Subcommands are declared here; what each does is in ``portal/ops/cli.py`` and
+the rules are the services'. Output formats are documented in docs/cli.md.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from migrations_ops.errors import OpsError
+from portal.ops import cli
+
+ENVIRONMENTS = ("development", "staging", "production")
+
+
+class Command(BaseCommand):
+    help = "Run, inspect and audit Alembic migrations on registered targets (see docs/cli.md)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--user", default=os.environ.get("MOP_CLI_USER", ""),
+            help="Portal user to act as (default: $MOP_CLI_USER); required for commands that change anything.",
+        )
+        sub = parser.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
+
+        p = sub.add_parser("targets", help="List registered targets.")
+        p.add_argument("--json", action="store_true")
+
+        p = sub.add_parser("revisions", help="List a project's revisions (static read, nothing imported).")
+        where = p.add_mutually_exclusive_group(required=True)
+        where.add_argument("target", nargs="?", help="Target name (its project is listed).")
+        where.add_argument("--project", metavar="PATH", help="Alembic project directory.")
+        p.add_argument("--json", action="store_true")
+
+        p = sub.add_parser("status", help="A target's current revision, pending revisions and problems.")
+        p.add_argument("target")
+        p.add_argument("--json", action="store_true")
+
+        for op, text in (("upgrade", "Upgrade"), ("downgrade", "Downgrade"), ("stamp", "Stamp")):
+            p = sub.add_parser(op, help=f"{text} a target to REV (head, an id, +N, -N, base, label@head).")
+            p.add_argument("target")
+            p.add_argument("revision")
+            if op != "stamp":
+                p.add_argument("--sql", action="store_true", help="Print the plan's SQL (from the live revision) and exit.")
+            p.add_argument("--wait", action="store_true", help="Wait for the run; exit 0 succeeded, 1 failed, 2 cancelled/interrupted.")
+            p.add_argument("--confirm", "--yes-i-typed", dest="confirm", metavar="NAME",
+                           help="The target's name, typed back (downgrades and production targets).")
+            p.add_argument("--expect-from", metavar="REV[,REV]", help="Refuse unless the target is at these heads now.")
+            p.add_argument("--lock-timeout-ms", type=int)
+            p.add_argument("--statement-timeout-ms", type=int)
+            p.add_argument("--timeout", type=float, default=None, help="With --wait: give up waiting after N seconds.")
+            p.add_argument("--json", action="store_true", help="Print the run as JSON (with --wait: once it ended).")
+
+        p = sub.add_parser("cancel", help="Cancel a queued or running run.")
+        p.add_argument("run_id", type=int)
+
+        p = sub.add_parser("runs", help="Recent runs.")
+        p.add_argument("--target")
+        p.add_argument("--limit", type=int, default=20)
+        p.add_argument("--json", action="store_true")
+
+        p = sub.add_parser("audit", help="Audit events, newest first.")
+        p.add_argument("--target")
+        p.add_argument("--limit", type=int, default=50)
+        p.add_argument("--json", action="store_true")
+
+        sub.add_parser("verify-audit", help="Check the audit hash chain; exit 1 if it is broken.")
+
+        p = sub.add_parser("add-target", help="Register a target from a connection URL held in an environment variable.")
+        p.add_argument("name")
+        p.add_argument("--dsn-env", required=True, metavar="VAR", help="Environment variable holding postgresql://...")
+        p.add_argument("--project", required=True, metavar="PATH", help="Alembic project directory.")
+        p.add_argument("--project-name", help="Name for a newly registered project (default: the directory name).")
+        p.add_argument("--environment", choices=ENVIRONMENTS, default="development")
+
+        sub.add_parser("reap", help="Mark runs whose worker stopped sending heartbeats as interrupted.")
+        sub.add_parser("bootstrap-example", help="Create the billing example project, its targets and an admin user.")
+
+    def handle(self, *args, **options):
+        handler = getattr(cli, "cmd_" + options["subcommand"].replace("-", "_"))
+        try:
+            handler(self, options)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages), returncode=2) from None
+        except PermissionDenied as exc:
+            raise CommandError(f"Permission denied: {exc}", returncode=2) from None
+        except OpsError as exc:
+            hint = f" ({exc.explanation})" if exc.explanation else ""
+            raise CommandError(f"{exc}{hint}", returncode=2) from None
