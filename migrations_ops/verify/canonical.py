@@ -77,6 +77,16 @@ class ColumnType:
         return cls(kind, scale)
 
 
+class _JsonNull:
+    """A JSON ``null`` document, which is not an SQL NULL (both would be None in Python)."""
+
+    def __repr__(self) -> str:
+        return "JSON_NULL"
+
+
+JSON_NULL = _JsonNull()
+
+
 class Unconvertible(ValueError):
     """A source value that cannot be read as the target type (the copy rejects such rows)."""
 
@@ -89,8 +99,8 @@ def pg_float_text(v: float) -> str:
 
     >>> [pg_float_text(x) for x in (0.1, 16777217.0, 1e20, 1e15, 1e14, 1.5e-5, 0.0001, -0.0, 2.5)]
     ['0.1', '16777217', '1e+20', '1e+15', '100000000000000', '1.5e-05', '0.0001', '-0', '2.5']
-    >>> pg_float_text(float("inf")), pg_float_text(float("nan"))
-    ('Infinity', 'NaN')
+    >>> pg_float_text(float("inf")), pg_float_text(float("nan")), pg_float_text(2.9388404737557112e16)
+    ('Infinity', 'NaN', '2.9388404737557112e+16')
     """
     if v != v:
         return "NaN"
@@ -102,7 +112,7 @@ def pg_float_text(v: float) -> str:
         r = repr(v)
         return r[:-2] if r.endswith(".0") else r
     sign = "-" if v < 0 else ""
-    mant, _, e = repr(abs(v)).partition("e")
+    mant, _, e = _shortest(abs(v)).partition("e")
     ip, _, fp = mant.partition(".")
     digits = ip + fp
     point = len(ip) + (int(e) if e else 0)
@@ -118,6 +128,27 @@ def pg_float_text(v: float) -> str:
         return f"{sign}{digits[:point]}.{digits[point:]}"
     frac = f".{digits[1:]}" if len(digits) > 1 else ""
     return f"{sign}{digits[0]}{frac}e{'+' if x >= 0 else '-'}{abs(x):02d}"
+
+
+def _shortest(v: float) -> str:
+    """repr(v), unless it lies exactly halfway to a neighbour double.
+
+    Python's repr accepts such a tie (it reads back by round-half-even);
+    PostgreSQL's Ryu does not and prints one more digit. Ties only exist where
+    doubles are integers two or more apart (|v| >= 2**53), so the check is exact
+    integer arithmetic and the common case costs one comparison.
+    """
+    r = repr(v)
+    if v < 2.0**53 or math.isinf(v):
+        return r
+    exact, half_ulp2 = int(v), math.ulp(v)
+    if abs(int(Decimal(r)) - exact) * 2 != half_ulp2:
+        return r
+    for digits in range(len(r.partition("e")[0].replace(".", "").strip("0")) + 1, 18):
+        cand = f"{v:.{digits - 1}e}"
+        if float(cand) == v and abs(int(Decimal(cand)) - exact) * 2 != half_ulp2:
+            return cand
+    return f"{v:.16e}"
 
 
 def numeric_text(d: Decimal, scale: int | None) -> str:
@@ -201,6 +232,8 @@ def canonical(value: Any, ct: ColumnType) -> str | None:
     """
     if value is None:
         return None
+    if value is JSON_NULL:
+        return "null"
     k = ct.kind
     if k == "bool":
         return "1" if value else "0"
@@ -337,7 +370,8 @@ def adapt_sqlite(raw: Any, ct: ColumnType) -> Any:
             return dt.time.fromisoformat(str(raw).strip())
         if k == "json":
             text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-            return json.loads(text, parse_float=Decimal)
+            parsed = json.loads(text, parse_float=Decimal)
+            return JSON_NULL if parsed is None else parsed
         if k == "uuid":
             return uuid.UUID(bytes=raw) if isinstance(raw, bytes) and len(raw) == 16 else uuid.UUID(str(raw))
         return raw.hex() if isinstance(raw, bytes) else str(raw)
