@@ -131,3 +131,13 @@ def test_it_hides_schedule_and_cancel_buttons_from_a_viewer(viewer_client, billi
     listing = viewer_client.get(reverse("admin:ops_target_changelist")).content.decode()
     assert ">Schedule<" not in listing
     assert viewer_client.get(reverse("admin:ops_target_schedule", args=[billing_target.pk])).status_code == 403
+
+
+def test_it_searches_and_filters_runs(dba_client, failed_run):
+    url = reverse("admin:ops_run_changelist")
+    for params in ({"q": "head"}, {"q": str(failed_run.pk)}, {"active": "no"}, {"status__exact": "failed"},
+                   {"target__environment": "development"}):
+        response = dba_client.get(url, params)
+        assert response.status_code == 200, params
+        assert [r.pk for r in response.context["cl"].result_list] == [failed_run.pk], params
+    assert list(dba_client.get(url, {"active": "yes"}).context["cl"].result_list) == []
