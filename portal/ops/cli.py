@@ -286,7 +286,7 @@ def cmd_add_target(command, options) -> None:
     services.require(user, "ops.add_target")
     var, name = options["dsn_env"], options["name"]
     if not os.environ.get(var):
-        raise ValidationError(f"Environment variable {var} is not set (it must hold postgresql://user:pw@host/db)")
+        raise ValidationError(f"Environment variable {var} is not set (it must hold postgresql://USER:PASSWORD@HOST:PORT/DBNAME)")
     conn = TargetConn.from_url(os.environ[var])
     if Target.objects.filter(name=name).exists():
         raise ValidationError(f"A target named {name!r} already exists")
