@@ -110,7 +110,7 @@ def verify(
         open_session(conn, options.statement_timeout_ms, options.lock_timeout_ms)
         ctx = PgCtx(conn, options.schema, options.statement_timeout_ms, options.lock_timeout_ms,
                     options.batch_rows, options.sample_size, should_cancel)
-        schema = load_schema(conn, options.schema, head_schema)
+        schema = load_schema(conn, options.schema, head_schema, options.statement_timeout_ms)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mop-verify-sqlite") as pool:
             r = _Run(ctx, schema, options, lite, pool, progress, _sqlite_tables(lite) if lite else {})
             names = _scope(r, tables)

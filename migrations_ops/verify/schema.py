@@ -151,14 +151,13 @@ def run(
         raise VerifyTimeout(table, what, timeout_ms) from None
 
 
-def load_schema(conn: psycopg.Connection, schema: str, head: Mapping[str, HeadTable] | None = None) -> TargetSchema:
+def load_schema(conn: psycopg.Connection, schema: str, head: Mapping[str, HeadTable] | None = None,
+                timeout_ms: int = 0) -> TargetSchema:
     """Read tables, columns, keys, foreign keys and owned sequences of ``schema``."""
     p = {"schema": schema}
 
     def q(name: str) -> list[dict[str, Any]]:
-        with conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(query(name), p)
-            return cur.fetchall()
+        return run(conn, query(name), p, table="(catalog)", what=name, timeout_ms=timeout_ms, dicts=True)
 
     cols: dict[str, list[PgColumn]] = {}
     for r in q("columns"):
