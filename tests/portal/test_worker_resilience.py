@@ -9,7 +9,7 @@ import pytest
 
 from portal.ops import services
 from portal.ops.models import AuditEvent, Run, RunLog
-from tests.engine.alembic_factory import alembic_current, slow_middle
+from tests.engine.alembic_factory import Factory, alembic_current, slow_middle
 from tests.factories import AlembicProjectFactory, target_for
 from tests.portal.conftest import publishing_to, wait_for, wait_run_finished
 
@@ -23,6 +23,15 @@ def run_backends(conn) -> list[int]:
             "SELECT pid FROM pg_stat_activity WHERE datname = %s AND application_name LIKE 'mop:run:%%'",
             [conn.dbname],
         )]
+
+
+def portal_application_names() -> set[str]:
+    """application_name of every session on the portal (test) database."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT application_name FROM pg_stat_activity WHERE datname = current_database()")
+        return {r[0] for r in cur.fetchall()}
 
 
 def slow_target(tmp_path, make_database, seconds: float, name: str):
@@ -96,6 +105,9 @@ def test_it_cancels_a_running_run_and_its_statement_in_flight(
     conn, project_dir, target = slow_target(tmp_path, make_database, 60, "cancelled")
     run = services.schedule_run(target=target, operation="upgrade", revision="head", user=dba)
     wait_step(run, "s2")
+    beat = run.heartbeat_at
+    wait_for(lambda: Run.objects.get(pk=run.pk).heartbeat_at > beat, 10, what="a heartbeat during a long statement")
+    assert "mop-worker" in portal_application_names()
 
     services.cancel_run(run, user=dba)
     run = wait_run_finished(run, timeout=20)
@@ -106,3 +118,30 @@ def test_it_cancels_a_running_run_and_its_statement_in_flight(
     assert run.result_heads == ["s1"] and alembic_current(project_dir, conn) == {"s1"}
     assert AuditEvent.objects.filter(run=run, action="run.cancel_requested").exists()
     assert AuditEvent.objects.get(run=run, action="run.finished").outcome == "cancelled"
+
+
+def test_it_fails_within_the_lock_timeout_naming_the_blocker(
+    transactional_db, celery_worker_proc, make_database, tmp_path, dba
+):
+    conn = make_database("locked")
+    factory = Factory(tmp_path / "locked")
+    factory.table_rev("r1", None, "t1")
+    factory.rev("r2", "r1", "add a column", upgrade='op.add_column("t1", sa.Column("n", sa.Integer))',
+                downgrade='op.drop_column("t1", "n")')
+    target = target_for(conn, AlembicProjectFactory(name="locked", location=str(factory.root)), name="locked")
+    first = wait_run_finished(services.schedule_run(target=target, operation="upgrade", revision="r1", user=dba))
+    assert first.status == Run.Status.SUCCEEDED, first.error
+
+    with psycopg.connect(**conn.connect_kwargs("held-by-test")) as holder:
+        holder.execute("LOCK TABLE t1 IN ACCESS SHARE MODE")
+        holder_pid = holder.info.backend_pid
+        run = services.schedule_run(target=target, operation="upgrade", revision="head", user=dba,
+                                    lock_timeout_ms=300)
+        run = wait_run_finished(run, timeout=30)
+        holder.rollback()
+
+    assert run.status == Run.Status.FAILED and run.error_code == "lock_timeout", run.error
+    assert str(holder_pid) in run.error and "held-by-test" in run.error
+    assert run.error_data["blocker_pid"] == holder_pid and run.error_explanation
+    assert run.result_heads == ["r1"] and alembic_current(factory.root, conn) == {"r1"}
+    assert (run.finished_at - run.started_at).total_seconds() < 10
