@@ -106,7 +106,8 @@ def diff_table(
     st = _State(columns, opts)
     totals = [0, 0]
     differing: list[tuple[int, int, int]] = []
-    for a, b in split_range(lo, hi, -(-est // opts.batch_rows) or 1):
+    # at least `factor` top ranges, so that a difference costs ~1/factor of the table to re-read
+    for a, b in split_range(lo, hi, max(-(-est // opts.batch_rows), opts.factor)):
         if should_cancel():
             raise VerifyCancelled(pg.table)
         s, t = _both(pool, lite.summary, pg.summary, a, b)

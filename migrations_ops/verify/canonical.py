@@ -73,8 +73,10 @@ class ColumnType:
         (ColumnType(kind='int', scale=None), ColumnType(kind='other', scale=None))
         """
         kind = _PG_KIND.get(typname, "other")
-        scale = ((atttypmod - 4) & 0xFFFF) if kind == "numeric" and atttypmod >= 4 else None
-        return cls(kind, scale)
+        if kind != "numeric" or atttypmod < 4:
+            return cls(kind)
+        scale = (atttypmod - 4) & 0x7FF  # 11-bit signed since PostgreSQL 15 (numeric(2, -3))
+        return cls(kind, scale - 0x800 if scale & 0x400 else scale)
 
 
 class _JsonNull:

@@ -39,15 +39,19 @@ class Summary:
     hashsum: int
 
 
+def _md5(data: bytes) -> Any:
+    return hashlib.md5(data, usedforsecurity=False)
+
+
 class _HashSum:
     """SQLite aggregate: sum of 60-bit md5 prefixes, returned as text (it exceeds 64 bits)."""
 
     def __init__(self) -> None:
         self.total = 0
 
-    def step(self, text: str) -> None:
-        digest = hashlib.md5(text.encode("utf-8", "surrogatepass"), usedforsecurity=False).digest()
-        self.total += int.from_bytes(digest[:8], "big") >> 4
+    def step(self, data: bytes) -> None:
+        # the row text arrives as a BLOB: its UTF-8 bytes, with no decode/encode round trip
+        self.total += int.from_bytes(_md5(data).digest()[:8], "big") >> 4
 
     def finalize(self) -> str:
         return str(self.total)
@@ -134,7 +138,7 @@ class SqliteSide:
 
     def summary(self, lo: int | None, hi: int | None) -> Summary:
         where, params = self._where(lo, hi)
-        n, s = self._one(sql.SQL("SELECT count(*), mop_hashsum({h}) FROM {t} WHERE {w}").format(
+        n, s = self._one(sql.SQL("SELECT count(*), mop_hashsum(CAST({h} AS BLOB)) FROM {t} WHERE {w}").format(
             h=self.row_text, t=self.rel, w=where), params)
         return Summary(n, int(s))
 

@@ -1,0 +1,168 @@
+"""Benchmark of the verification engine (issue 4).
+
+For each size (default 200,000 and 1,000,000 rows of the typed ``events``
+table: bigint key, int, numeric(12,2), float8, text, boolean, timestamptz,
+jsonb; SQLite holds REAL, ISO text, 0/1 and JSON text with another key order):
+
+1. ``count(*)`` on both sides (warm, median of 3);
+2. a full verification of the matching table (``verify(..., tables=["events"])``);
+3. the same after one value changed in the target: time to locate it by bisection;
+4. a full row-by-row comparison (every row of both sides streamed in key batches
+   and compared), the baseline bisection avoids;
+
+each measured in a fresh child process, so its peak RSS is its own.
+
+Usage: .venv/bin/python bench/bench_verify.py [--sizes 200000,1000000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "engine" / "verify"))
+
+import psycopg  # noqa: E402
+from psycopg import sql  # noqa: E402
+from verify_dataset import build_events, pg_connect  # noqa: E402
+
+from migrations_ops.target import TargetConn, connect  # noqa: E402
+from migrations_ops.verify import VerifyOptions, verify  # noqa: E402
+from migrations_ops.verify.checksum import PgSide, SqliteSide, open_sqlite  # noqa: E402
+from migrations_ops.verify.schema import load_schema, open_session, split_range  # noqa: E402
+from tests.conftest import admin_conn  # noqa: E402
+
+OPTIONS = VerifyOptions(integrity_check="off", hash_source=False)
+
+
+def child(phase: str, target: TargetConn, src: str, rows: int) -> dict:
+    """One measured phase; returns seconds, peak RSS and what it found."""
+    t0 = time.perf_counter()
+    out: dict = {}
+    if phase == "count":
+        with pg_connect(target) as c:
+            c.execute("SELECT count(*) FROM events").fetchone()
+        lite = sqlite3.connect(src)
+        lite.execute("SELECT count(*) FROM events").fetchone()
+        lite.close()
+    elif phase in ("verify", "locate"):
+        report = verify(target, src, tables=["events"], options=OPTIONS)
+        f = [x for x in report.all_findings() if x.check == "changed"]
+        cs = next(x for x in report.all_findings() if x.check == "checksum")
+        out = {"status": report.status, "changed": [list(x.samples) for x in f], **cs.figures}
+    elif phase == "rowbyrow":
+        out = row_by_row(target, src)
+    out["seconds"] = time.perf_counter() - t0
+    out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def row_by_row(target: TargetConn, src: str, batch: int = 50_000) -> dict:
+    """Stream every row of both sides in key batches, canonical text per column, and compare them all."""
+    conn = connect(target, "mop:bench:rowbyrow")
+    open_session(conn, 600_000, 2_000)
+    table = load_schema(conn, "public").tables["events"]
+    cols = [(c.name, c.type) for c in table.columns]
+    pg = PgSide(conn, "public", "events", cols, "id", 600_000, 2_000)
+    lite = SqliteSide(open_sqlite(src), "events", cols, "id")
+    lo, hi = pg.bounds()
+    differ = 0
+    with ThreadPoolExecutor(1) as pool:
+        for a, b in split_range(lo, hi + 1, -(-(hi + 1 - lo) // batch)):
+            fut = pool.submit(lite.rows, a, b)
+            t_rows = pg.rows(a, b)
+            differ += sum(1 for x, y in zip(fut.result(), t_rows, strict=True) if x != y)
+    conn.close()
+    return {"differing_rows": differ}
+
+
+def run_child(phase: str, target: TargetConn, src: str, rows: int) -> dict:
+    cmd = [sys.executable, __file__, "--child", phase, "--db", target.dbname, "--src", src, "--rows", str(rows)]
+    res = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def median(results: list[dict], key: str = "seconds") -> float:
+    return statistics.median(r[key] for r in results)
+
+
+def bench_size(adm: TargetConn, rows: int, runs: int, tmp: Path) -> dict:
+    name = f"mopb_verify_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(**adm.connect_kwargs("mop-bench"), autocommit=True) as c:
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    target = TargetConn(host=adm.host, port=adm.port, dbname=name, user=adm.user, password=adm.password,
+                        sslmode=adm.sslmode)
+    src = str(tmp / f"events_{rows}.sqlite")
+    try:
+        t0 = time.perf_counter()
+        build_events(target, Path(src), rows)
+        built = time.perf_counter() - t0
+        run_child("count", target, src, rows)  # warm caches
+        count = [run_child("count", target, src, rows) for _ in range(runs)]
+        matching = [run_child("verify", target, src, rows) for _ in range(runs)]
+        assert all(r["status"] == "pass" for r in matching), matching
+        with pg_connect(target) as c:
+            c.execute("UPDATE events SET note = 'changed' WHERE id = %s", (rows * 2 // 3,))
+        locate = [run_child("locate", target, src, rows) for _ in range(runs)]
+        assert locate[0]["changed"] == [[{"key": rows * 2 // 3, "columns": ["note"]}]], locate[0]
+        rowbyrow = [run_child("rowbyrow", target, src, rows) for _ in range(max(1, runs // 2))]
+        assert rowbyrow[0]["differing_rows"] == 1
+    finally:
+        with psycopg.connect(**adm.connect_kwargs("mop-bench"), autocommit=True) as c:
+            c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    m, loc, rbr, cnt = median(matching), median(locate), median(rowbyrow), median(count)
+    return {
+        "rows": rows, "build_s": built, "count_both_s": cnt, "verify_matching_s": m, "ratio_to_count": m / cnt,
+        "locate_one_changed_s": loc, "locate_vs_matching": loc / m, "row_by_row_s": rbr,
+        "row_by_row_vs_locate": rbr / loc, "ranges_compared": locate[0]["ranges_compared"],
+        "rows_compared": locate[0]["rows_compared"],
+        "rss_mb": {"count": max(r["rss_mb"] for r in count), "verify": max(r["rss_mb"] for r in matching),
+                   "locate": max(r["rss_mb"] for r in locate), "row_by_row": max(r["rss_mb"] for r in rowbyrow)},
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="200000,1000000")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--child")
+    ap.add_argument("--db")
+    ap.add_argument("--src")
+    ap.add_argument("--rows", type=int)
+    a = ap.parse_args()
+    adm = admin_conn()
+    if a.child:
+        target = TargetConn(host=adm.host, port=adm.port, dbname=a.db, user=adm.user, password=adm.password,
+                            sslmode=adm.sslmode)
+        print(json.dumps(child(a.child, target, a.src, a.rows)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for rows in (int(x) for x in a.sizes.split(",")):
+            r = bench_size(adm, rows, a.runs, Path(tmp))
+            print(f"\n{rows:,} rows (median of {a.runs}; build {r['build_s']:.1f} s)")
+            print(f"  count(*) both sides          {r['count_both_s']:8.3f} s")
+            print(f"  verify, matching table       {r['verify_matching_s']:8.3f} s   "
+                  f"= {r['ratio_to_count']:.1f}x count(*) (goal <= 10x)")
+            print(f"  verify, one changed row      {r['locate_one_changed_s']:8.3f} s   "
+                  f"= {r['locate_vs_matching']:.2f}x matching (goal < 2x); {r['ranges_compared']} ranges, "
+                  f"{r['rows_compared']} rows fetched")
+            print(f"  full row-by-row comparison   {r['row_by_row_s']:8.3f} s   "
+                  f"= {r['row_by_row_vs_locate']:.1f}x the bisection")
+            print("  peak RSS (MB): " + ", ".join(f"{k} {v:.0f}" for k, v in r["rss_mb"].items()))
+            print("  json: " + json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()
