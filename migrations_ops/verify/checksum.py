@@ -140,7 +140,7 @@ class SqliteSide:
         where, params = self._where(lo, hi)
         n, s = self._one(sql.SQL("SELECT count(*), mop_hashsum(CAST({h} AS BLOB)) FROM {t} WHERE {w}").format(
             h=self.row_text, t=self.rel, w=where), params)
-        return Summary(n, int(s))
+        return Summary(n, int(s or 0))  # no row: the aggregate is never created
 
     def rows(self, lo: int | None, hi: int | None) -> list[tuple[Any, ...]]:
         where, params = self._where(lo, hi)
