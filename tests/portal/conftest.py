@@ -108,7 +108,8 @@ class WorkerProcess:
     """One ``celery worker`` subprocess; ``kill()`` is SIGKILL of its whole process group."""
 
     def __init__(self, *, database_url: str, broker_url: str, queue: str, log_path: Path,
-                 concurrency: int = 2, extra_env: dict[str, str] | None = None) -> None:
+                 concurrency: int = 2, extra_env: dict[str, str] | None = None,
+                 application_name: str | None = "mop-worker") -> None:
         self.queue, self.log_path, self.broker_url = queue, log_path, broker_url
         self.hostname = f"{queue}-{uuid.uuid4().hex[:6]}@%h"
         env = {
@@ -121,6 +122,8 @@ class WorkerProcess:
             "PYTHONUNBUFFERED": "1",
             **(extra_env or {}),
         }
+        if application_name is None:  # let portal/celery.py name the connections, as in production
+            env.pop("MOP_APPLICATION_NAME", None)
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [str(CELERY), "-A", "portal", "worker", "-Q", queue, "-c", str(concurrency), "-l", "info",

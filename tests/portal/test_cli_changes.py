@@ -123,10 +123,11 @@ def test_it_waits_for_the_run_and_exits_by_outcome(
     data = json.loads(ops("downgrade", "lin-dev", "base", "--confirm", "lin-dev", "--wait", "--json"))
     assert data["status"] == "succeeded" and data["result_heads"] == [] and data["target"] == "lin-dev"
 
-    everything = "".join(RunLog.objects.values_list("message", flat=True)) + json.dumps(
-        list(AuditEvent.objects.values())
-    , default=str) + out + caplog.text + celery_worker_proc.log_text()
-    assert conn.password not in everything
+    logs = "".join(RunLog.objects.values_list("message", flat=True))
+    events = json.dumps(list(AuditEvent.objects.values()), default=str)
+    runs = json.dumps(list(Run.objects.values()), default=str)
+    for text in (logs, events, runs, out, caplog.text, celery_worker_proc.log_text()):
+        assert conn.password not in text
 
 
 @pytest.mark.worker

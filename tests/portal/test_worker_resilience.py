@@ -54,10 +54,11 @@ def test_it_interrupts_a_run_whose_worker_was_killed_and_a_new_run_completes(
 ):
     conn, project_dir, target = slow_target(tmp_path, make_database, 5, "doomed")
     queue = f"mop-kill-{uuid.uuid4().hex[:6]}"
-    doomed_worker = make_worker(queue=queue)
+    doomed_worker = make_worker(queue=queue, application_name=None)
     with publishing_to(queue):
         run = services.schedule_run(target=target, operation="upgrade", revision="head", user=dba)
     wait_step(run, "s2")
+    assert "mop-worker" in portal_application_names(), "the worker names its own connections"
 
     doomed_worker.kill()
     reaped = wait_for(lambda: services.reap_stale_runs(stale_seconds=2), 30, what="the reaper")
