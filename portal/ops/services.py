@@ -8,6 +8,7 @@ so callers show ``str(exc)`` and ``exc.explanation``.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import logging
@@ -60,6 +61,35 @@ def _actor(user, actor: str | None) -> str:
 def resolve(project: AlembicProject) -> ResolvedProject:
     """Pin the project's scripts (checking out git refs into MOP_PROJECT_CACHE)."""
     return resolve_project(project.source(), cache_dir=settings.MOP_PROJECT_CACHE)
+
+
+class ScriptsChanged(OpsError):
+    """The project's scripts are not the ones the run was planned with."""
+
+    code = "scripts_changed"
+    explanation = (
+        "The Alembic scripts changed between the preview the DBA confirmed and the run (a file was edited, "
+        "or the git ref moved). Nothing was run; preview the plan again and schedule a new run."
+    )
+
+    def __init__(self, planned: str, found: str) -> None:
+        super().__init__(f"Scripts changed since the plan was made: planned {planned}, found {found}",
+                         planned=planned, found=found)
+
+
+def resolve_for_run(run: Run) -> ResolvedProject:
+    """The exact scripts the run was planned with: the same git commit, or the same content hash.
+
+    Raises ``ScriptsChanged`` rather than run revisions nobody previewed.
+    """
+    source = run.target.project.source()
+    planned = run.project_fingerprint
+    if planned.startswith("git:") and source.kind == "git":
+        source = dataclasses.replace(source, ref=planned.removeprefix("git:"))
+    resolved = resolve_project(source, cache_dir=settings.MOP_PROJECT_CACHE)
+    if planned and resolved.fingerprint != planned:
+        raise ScriptsChanged(planned, resolved.fingerprint)
+    return resolved
 
 
 def project_listing(project: AlembicProject):

@@ -19,7 +19,7 @@ from django.utils.timezone import now
 from migrations_ops.progress import Progress
 from migrations_ops.target import redact_text
 
-from . import services
+from . import diagnostics, services
 from .models import Run, RunLog
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def run_operation(self, run_id: int) -> str:
         reporter.secret = conn.password
         reporter.log(f"{run.operation} {run.revision} on {run.target.name} ({conn.redacted()}), worker {worker}")
         result = services._engine("runner").run_plan(
-            conn, services.resolve(run.target.project), run.operation, run.revision, run_id=run.pk,
+            conn, services.resolve_for_run(run), run.operation, run.revision, run_id=run.pk,
             expected_from=tuple(run.from_heads),
             lock_timeout_ms=run.params.get("lock_timeout_ms", run.target.lock_timeout_ms),
             statement_timeout_ms=run.params.get("statement_timeout_ms", run.target.statement_timeout_ms),
@@ -118,6 +118,8 @@ def run_operation(self, run_id: int) -> str:
             run, result=result, error=error, timings=reporter.timings, secret=reporter.secret
         )
         reporter.log(f"Run {outcome}", "info" if outcome == Run.Status.SUCCEEDED else "error")
+        if outcome == Run.Status.FAILED:
+            diagnostics.snapshot_after_failure(run)  # keeps what blocked a lock_timeout; never raises
     return outcome
 
 
@@ -126,3 +128,10 @@ def reap_stale_runs_task() -> int:
     """Mark runs whose worker stopped sending heartbeats as interrupted (periodic, django-celery-beat)."""
     close_old_connections()
     return len(services.reap_stale_runs())
+
+
+@shared_task(name="ops.snapshot_all_targets", ignore_result=True, acks_late=True)
+def snapshot_all_targets() -> dict:
+    """Keep a lock snapshot of every active target and purge old ones (periodic; idempotent, so acks_late)."""
+    close_old_connections()
+    return diagnostics.snapshot_all_targets()
