@@ -108,3 +108,23 @@ def test_it_checks_the_permissions_of_the_user_it_acts_as(target, viewer):
         ops("--user", "vera", "upgrade", "billing-dev", "head")
     with pytest.raises(CommandError, match="ops.verify_audit_chain"):
         ops("--user", "vera", "verify-audit")
+
+
+@pytest.mark.parametrize(("change", "args", "words"), [
+    ({"port": 1}, ["status", "billing-dev"], "Cannot connect to"),
+    ({"password": "wrong-password"}, ["status", "billing-dev"], "Password authentication failed"),
+    ({}, ["downgrade", "billing-dev", "+1", "--sql"], "cannot be reached from where the target is now"),
+    ({}, ["upgrade", "billing-dev", "-1", "--sql"], "cannot be reached from where the target is now"),
+])
+def test_it_explains_what_is_wrong_with_the_target_or_the_range(target, change, args, words):
+    target, conn = target
+    if "password" in change:
+        target.set_password(change.pop("password"))
+    for field, value in change.items():
+        setattr(target, field, value)
+    target.save()
+    with pytest.raises(CommandError) as err:
+        ops(*args)
+    message = str(err.value)
+    assert words in message and err.value.returncode == 2 and "\n" not in message
+    assert conn.password not in message and "wrong-password" not in message
