@@ -118,6 +118,9 @@ MOP_HEARTBEAT_SECONDS = env.int("MOP_HEARTBEAT_SECONDS", default=5)
 MOP_REAPER_STALE_SECONDS = env.int("MOP_REAPER_STALE_SECONDS", default=60)
 MOP_DEFAULT_LOCK_TIMEOUT_MS = env.int("MOP_DEFAULT_LOCK_TIMEOUT_MS", default=1000)
 MOP_DEFAULT_STATEMENT_TIMEOUT_MS = env.int("MOP_DEFAULT_STATEMENT_TIMEOUT_MS", default=15 * 60 * 1000)
+# Lock and activity snapshots (issue 5): how often beat takes them, how long they are kept.
+MOP_SNAPSHOT_INTERVAL_SECONDS = env.int("MOP_SNAPSHOT_INTERVAL_SECONDS", default=300)
+MOP_SNAPSHOT_RETENTION_DAYS = env.int("MOP_SNAPSHOT_RETENTION_DAYS", default=30)
 
 # --- Celery -------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("REDIS_URL")

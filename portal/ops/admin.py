@@ -21,7 +21,7 @@ from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import admin_views, services
+from . import activity_views, admin_views, services
 from .forms import TargetForm, password_state
 from .models import AlembicProject, AuditEvent, Run, Target
 
@@ -155,9 +155,10 @@ class TargetAdmin(admin.ModelAdmin):
     @admin.display(description="")
     def view_links(self, obj: Target) -> str:
         return format_html(
-            '<a href="{}">Status</a> · <a href="{}">Revisions</a>',
+            '<a href="{}">Status</a> · <a href="{}">Revisions</a> · <a href="{}">Locks</a>',
             reverse("admin:ops_target_status", args=[obj.pk]),
             reverse("admin:ops_alembicproject_revisions", args=[obj.project_id]),
+            reverse("admin:ops_target_activity", args=[obj.pk]),
         )
 
     def get_list_display(self, request):
@@ -180,6 +181,13 @@ class TargetAdmin(admin.ModelAdmin):
         return [
             path("<int:pk>/status/", view(self.status_view), name="ops_target_status"),
             path("<int:pk>/schedule/", view(self.schedule_view), name="ops_target_schedule"),
+            # Issue 5: activity and locks, snapshots, cancel/terminate a backend.
+            path("<int:pk>/activity/", view(self.activity_view), name="ops_target_activity"),
+            path("<int:pk>/activity/live/", view(self.activity_live_view), name="ops_target_activity_live"),
+            path("<int:pk>/snapshots/", view(self.snapshots_view), name="ops_target_snapshots"),
+            path("<int:pk>/snapshots/take/", view(self.snapshot_take_view), name="ops_target_snapshot_take"),
+            path("<int:pk>/snapshots/<int:sid>/", view(self.snapshot_view), name="ops_target_snapshot"),
+            path("<int:pk>/backend/<str:action>/", view(self.backend_view), name="ops_target_backend"),
             *super().get_urls(),
         ]
 
@@ -188,6 +196,24 @@ class TargetAdmin(admin.ModelAdmin):
 
     def schedule_view(self, request, pk: int):
         return admin_views.schedule(self, request, pk)
+
+    def activity_view(self, request, pk: int):
+        return activity_views.activity(self, request, pk)
+
+    def activity_live_view(self, request, pk: int):
+        return activity_views.activity_live(self, request, pk)
+
+    def snapshots_view(self, request, pk: int):
+        return activity_views.snapshots(self, request, pk)
+
+    def snapshot_take_view(self, request, pk: int):
+        return activity_views.snapshot_take(self, request, pk)
+
+    def snapshot_view(self, request, pk: int, sid: int):
+        return activity_views.snapshot(self, request, pk, sid)
+
+    def backend_view(self, request, pk: int, action: str):
+        return activity_views.backend_action(self, request, pk, action)
 
 
 # --- runs -----------------------------------------------------------------------

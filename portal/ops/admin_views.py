@@ -271,6 +271,9 @@ def run_page(model_admin, request, object_id):
         can_cancel=request.user.has_perm("ops.cancel_run") and run.is_active,
         error_data=[(k, v) for k, v in (run.error_data or {}).items() if k not in {"message", "explanation", "code"}],
     )
+    from .activity_views import lock_snapshot_of_run  # issue 5: what was blocking when it failed
+
+    ctx["lock_snapshot"] = lock_snapshot_of_run(run)
     return TemplateResponse(request, "admin/ops/run/live.html", ctx)
 
 
@@ -282,7 +285,11 @@ def run_live(model_admin, request, pk: int):
         after = int(request.GET.get("after", "0"))
     except ValueError:
         after = 0
-    return JsonResponse(live_payload(run, after))
+    payload = live_payload(run, after)
+    from .activity_views import run_blockers_payload  # issue 5: who blocks the run's backend, live
+
+    payload["blockers"] = run_blockers_payload(request, run)
+    return JsonResponse(payload)
 
 
 def run_cancel(model_admin, request, pk: int):

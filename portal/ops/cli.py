@@ -311,6 +311,66 @@ def cmd_reap(command, options) -> None:
     command.stdout.write(f"{len(reaped)} run(s) reaped")
 
 
+# --- locks and activity (issue 5) -------------------------------------------------------
+
+
+def cmd_locks(command, options) -> None:
+    """Who blocks whom on a target now: root blockers first, waiters indented under them."""
+    from . import diagnostics
+
+    user = _user(options, required=False, what="locks")
+    _check_view(user, "ops.view_target")
+    snap = diagnostics.look(_target(options["target"]), user=user)
+    tree = snap.tree
+    if options["json"]:
+        return _dump(command, {
+            "target": options["target"], "taken_at": _iso(snap.taken_at),
+            "root_blockers": sum(1 for r in tree.roots if r.blocks_transitively),
+            "blocked": tree.blocked_count, "roots": tree.to_json()["roots"],
+        })
+    if not tree:
+        command.stdout.write(f"{options['target']}: no session is blocked")
+        return
+    for depth, n in tree.walk():
+        waits = f" waits {n.lock_mode} on {n.relation or n.lock_type}" if n.lock_mode else ""
+        blocks = f" blocks {n.blocks_directly}/{n.blocks_transitively}" if n.blocks_transitively else ""
+        xact = f"{n.xact_seconds:.1f}s" if n.xact_seconds is not None else "-"
+        query = " ".join(n.query.split())[:80]
+        command.stdout.write(
+            f"{'  ' * depth}{n.pid} [{n.state or n.backend_type}, xact {xact}]{blocks}{waits} "
+            f"{n.application_name or '-'} {n.usename or '-'}: {query}"
+        )
+
+
+def cmd_activity(command, options) -> None:
+    """A target's summary strip and its long, idle-in-transaction and xmin-holding sessions."""
+    from . import diagnostics
+
+    user = _user(options, required=False, what="activity")
+    _check_view(user, "ops.view_target")
+    snap = diagnostics.look(_target(options["target"]), user=user)
+    if options["json"]:
+        data = snap.to_json()
+        return _dump(command, {
+            "target": options["target"], "taken_at": data["taken_at"], "server_version": data["server_version"],
+            "summary": data["summary"], "long_transactions": data["long_transactions"],
+            "idle_in_transaction": data["idle_in_transaction"], "xmin_holders": data["xmin_holders"],
+        })
+    s = snap.summary
+    command.stdout.write(
+        f"{options['target']}: {s.connections}/{s.max_connections} connections; {s.active} active, {s.idle} idle, "
+        f"{s.idle_in_transaction} idle in transaction, {s.waiting} waiting, {s.blocked} blocked"
+    )
+    for title, sessions in (("long transactions", snap.long_transactions),
+                            ("idle in transaction", snap.idle_in_transaction),
+                            ("xmin holders", snap.xmin_holders)):
+        command.stdout.write(f"{title}: {len(sessions)}")
+        for x in sessions:
+            xact = f"{x.xact_seconds:.1f}s" if x.xact_seconds is not None else "-"
+            command.stdout.write(f"  {x.pid} [{x.state}, xact {xact}] {x.application_name or '-'} "
+                                 f"{x.usename or '-'}: {' '.join(x.query.split())[:80]}")
+
+
 # --- first start ------------------------------------------------------------------------
 
 
@@ -340,6 +400,7 @@ def cmd_bootstrap_example(command, options) -> None:
         services.save_target(target, actor="bootstrap", password=conn.password or None, created=True)
         command.stdout.write(f"Example target {name} ({environment}): {conn.redacted()}")
     _reaper_schedule()
+    _snapshot_schedule()
     _admin_user(command)
 
 
@@ -349,6 +410,19 @@ def _reaper_schedule() -> None:
     every, _ = IntervalSchedule.objects.get_or_create(every=30, period=IntervalSchedule.SECONDS)
     PeriodicTask.objects.get_or_create(
         name="Reap runs whose worker died", defaults={"task": "ops.reap_stale_runs", "interval": every},
+    )
+
+
+def _snapshot_schedule() -> None:
+    """Periodic lock snapshots of every active target, every MOP_SNAPSHOT_INTERVAL_SECONDS (issue 5)."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    every, _ = IntervalSchedule.objects.get_or_create(
+        every=settings.MOP_SNAPSHOT_INTERVAL_SECONDS, period=IntervalSchedule.SECONDS
+    )
+    PeriodicTask.objects.update_or_create(
+        name="Snapshot locks and activity of every target",
+        defaults={"task": "ops.snapshot_all_targets", "interval": every},
     )
 
 

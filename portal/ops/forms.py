@@ -102,3 +102,23 @@ class ConfirmForm(ScheduleForm):
     def expected_heads(self) -> list[str]:
         raw = self.cleaned_data.get("expected_from") or ""
         return [h for h in raw.split(",") if h]
+
+
+class BackendActionForm(forms.Form):
+    """Cancel / terminate a backend: first the pid and the start it had on the page, then a reason.
+
+    The reason is required only on the confirming POST (``post=yes``); the
+    services refuse an empty one anyway.
+    """
+
+    pid = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    backend_start = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    reason = forms.CharField(
+        required=False, max_length=500, label="Reason",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80, "placeholder": "e.g. idle in transaction for 2 h, "
+                                     "blocks the 02:00 migration; owner informed"}),
+    )
+
+    def __init__(self, *args, confirming: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = confirming

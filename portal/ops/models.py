@@ -322,3 +322,44 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.target_name}"
+
+
+class LockSnapshot(models.Model):
+    """What a target's locks and activity looked like at one moment (issue 5).
+
+    ``snapshot`` is the engine's ``Snapshot.to_json()``; ``Snapshot.from_json``
+    rebuilds it to render the blocking tree as it was. ``summary``,
+    ``root_blockers`` and ``blocked`` are copied out for the history list.
+    """
+
+    class Reason(models.TextChoices):
+        MANUAL = "manual", "On demand"
+        PERIODIC = "periodic", "Periodic"
+        RUN_FAILED = "run_failed", "Run failed on lock_timeout"
+
+    target = models.ForeignKey(
+        Target, on_delete=models.CASCADE, related_name="lock_snapshots", help_text="The target looked at."
+    )
+    taken_at = models.DateTimeField(default=now, help_text="When the snapshot was read from the target.")
+    reason = models.CharField(max_length=20, choices=Reason.choices, help_text="Why it was taken.")
+    actor = models.CharField(max_length=150, blank=True, help_text="Who asked: a username, schedule:<name> or system.")
+    run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="lock_snapshots",
+        help_text="The run whose failure it records (reason run_failed).",
+    )
+    summary = models.JSONField(default=dict, help_text="The summary strip (ActivitySummary.to_json()).")
+    snapshot = models.JSONField(default=dict, help_text="The whole snapshot (Snapshot.to_json()).")
+    root_blockers = models.PositiveIntegerField(default=0, help_text="Sessions that block others and wait on nobody.")
+    blocked = models.PositiveIntegerField(default=0, help_text="Sessions waiting behind another one.")
+
+    class Meta:
+        ordering = ["-taken_at"]
+        indexes = [
+            # Used by the history view: a target's snapshots, newest first.
+            models.Index(fields=["target", "-taken_at"], name="locksnap_target_taken_idx"),
+            # Used by the retention purge: snapshots older than a cutoff.
+            models.Index(fields=["taken_at"], name="locksnap_taken_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target.name} at {self.taken_at:%Y-%m-%d %H:%M:%S} ({self.reason}, {self.blocked} blocked)"

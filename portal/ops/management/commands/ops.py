@@ -77,6 +77,14 @@ class Command(BaseCommand):
         p.add_argument("--project-name", help="Name for a newly registered project (default: the directory name).")
         p.add_argument("--environment", choices=ENVIRONMENTS, default="development")
 
+        p = sub.add_parser("locks", help="Who blocks whom on a target now (the blocking tree).")
+        p.add_argument("target")
+        p.add_argument("--json", action="store_true")
+
+        p = sub.add_parser("activity", help="A target's sessions: summary, long and idle-in-transaction, xmin holders.")
+        p.add_argument("target")
+        p.add_argument("--json", action="store_true")
+
         sub.add_parser("reap", help="Mark runs whose worker stopped sending heartbeats as interrupted.")
         sub.add_parser("bootstrap-example", help="Create the billing example project, its targets and an admin user.")
 

@@ -64,6 +64,15 @@
     if (data.finished_at) document.getElementById("mop-finished").textContent = data.finished_at;
     if (data.started_at) document.getElementById("mop-started").textContent = data.started_at;
     if (data.result_heads) document.getElementById("mop-result").textContent = data.result_heads.join(", ") || "base";
+    // Issue 5: who blocks the run's backend; server-rendered, escaped HTML from the live endpoint.
+    const blockers = document.getElementById("mop-run-blockers");
+    if (blockers && "blockers" in data) {
+      const b = data.blockers;
+      blockers.hidden = !(b && (b.count || b.error));
+      const frag = blockers.querySelector(".mop-fragment");
+      if (b && b.error) frag.textContent = b.error.message;
+      else frag.innerHTML = (b && b.html) || "";
+    }
     if (!data.active) {
       const cancel = document.getElementById("mop-cancel");
       if (cancel) cancel.hidden = true;
