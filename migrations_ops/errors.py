@@ -137,8 +137,10 @@ class TargetBusy(OpsError):
 class LockTimeout(OpsError):
     code = "lock_timeout"
     explanation = (
-        "The migration waited longer than lock_timeout for a lock another session holds. Nothing "
-        "of the failed step was applied. End or wait for the blocking session, then run again."
+        "The migration waited longer than lock_timeout for a lock another session holds, on every "
+        "attempt the run was allowed. Nothing of the failed step was applied; the steps before it stay "
+        "committed. End or wait for the blocking session, then run again: the new plan starts where "
+        "the target is."
     )
     retryable = True
 
@@ -149,22 +151,36 @@ class LockTimeout(OpsError):
         blocker_application: str | None,
         blocker_query: str | None,
         blocker_state: str | None = None,
+        *,
+        attempts: int = 1,
     ) -> None:
         if blocker_pid is None:
-            who = "a session that had already gone when we looked"
+            # The blocker is sampled while we wait; a wait shorter than the
+            # sampling interval leaves nothing to name, which says nothing
+            # about whether the blocker is still there.
+            who = "blocker not identified (the lock wait ended before it was sampled)"
         else:
             who = (
-                f"pid {blocker_pid} (application {blocker_application or '?'!s}, state {blocker_state or '?'}, "
-                f"query: {(blocker_query or '').strip()[:200]!r})"
+                f"blocked by pid {blocker_pid} (application {blocker_application or '?'!s}, "
+                f"state {blocker_state or '?'}, query: {(blocker_query or '').strip()[:200]!r})"
             )
+        where = f" in revision {revision}" if revision else ""
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
         super().__init__(
-            f"Lock timeout{' in revision ' + revision if revision else ''}: blocked by {who}",
+            f"Lock timeout{where}{tries}: {who}",
             revision=revision,
             blocker_pid=blocker_pid,
             blocker_application=blocker_application,
             blocker_query=blocker_query,
             blocker_state=blocker_state,
+            attempts=attempts,
         )
+
+    def with_attempts(self, attempts: int) -> LockTimeout:
+        """The same timeout (the last attempt's blocker), saying how many attempts were made."""
+        f = self.fields
+        return LockTimeout(f["revision"], f["blocker_pid"], f["blocker_application"], f["blocker_query"],
+                           f["blocker_state"], attempts=attempts)
 
 
 class StatementTimeout(OpsError):

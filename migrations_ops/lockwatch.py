@@ -4,6 +4,14 @@ After ``lock_timeout`` fires, the blocker may have moved on and the lock
 graph no longer shows who it was; so a small thread with its own autocommit
 connection samples ``pg_blocking_pids(<our pid>)`` while our backend waits on
 a lock, and the runner reads the last sample when ``LockNotAvailable`` arrives.
+
+Sampling cannot be done after the fact: once ``lock_timeout`` fires our backend
+no longer waits, so ``pg_blocking_pids`` has nothing to say, and the error does
+not name the relation for relation-level waits (only tuple waits get a
+CONTEXT line), so ``pg_locks`` cannot be asked either. What can be closed is
+the start-up gap: ``__enter__`` waits (briefly) until the watch has connected
+and taken its first sample, so a migration that blocks on its very first
+statement is watched from the start, even on a target slow to connect.
 """
 
 from __future__ import annotations
@@ -29,21 +37,28 @@ class BlockingBackend:
     usename: str | None
 
 
+READY_TIMEOUT_S = 2.0  # how long a run waits for its watch to connect before going ahead anyway
+
+
 class BlockerWatch:
     """Sample our backend's blockers every ``interval`` seconds until closed."""
 
-    def __init__(self, target: TargetConn, application_name: str, pid: int, interval: float) -> None:
+    def __init__(self, target: TargetConn, application_name: str, pid: int, interval: float,
+                 ready_timeout: float = READY_TIMEOUT_S) -> None:
         self._target = target
         self._app = application_name
         self._pid = pid
         self._interval = interval
         self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._ready_timeout = ready_timeout
         self._lock = threading.Lock()
         self._seen: tuple[float, tuple[BlockingBackend, ...]] | None = None
         self._thread = threading.Thread(target=self._run, name=f"blockers-{pid}", daemon=True)
 
     def __enter__(self) -> BlockerWatch:
         self._thread.start()
+        self._ready.wait(self._ready_timeout)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -59,6 +74,12 @@ class BlockerWatch:
 
     def _run(self) -> None:
         try:
+            self._watch()
+        finally:
+            self._ready.set()  # never keep the run waiting for a watch that gave up
+
+    def _watch(self) -> None:
+        try:
             conn = connect(self._target, self._app, autocommit=True)
         except Exception:  # noqa: BLE001 - diagnostics must never fail the run
             return
@@ -72,6 +93,7 @@ class BlockerWatch:
                 if rows:
                     with self._lock:
                         self._seen = (time.monotonic(), rows)
+                self._ready.set()
                 self._stop.wait(self._interval)
 
 

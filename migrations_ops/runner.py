@@ -11,12 +11,17 @@ The steps of ``run_plan``:
 4. run them in a portal-managed ``EnvironmentContext`` (or the project's own
    ``env.py``, whose ``configure()`` is forced onto our connection), reporting
    progress at every step boundary and checking ``should_cancel`` between steps;
-5. read the version table again and compare with the planned heads.
+5. on ``LockTimeout``, with retries left: log the attempt and its blocker, wait
+   (exponential backoff, full jitter, cancellable), re-read the live heads and
+   resume at the failed step towards the same absolute destination, still
+   holding the advisory lock (``retry.py``);
+6. read the version table again and compare with the planned heads.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -49,6 +54,7 @@ from .lockwatch import BlockerWatch, poll_interval
 from .plan import PlanStep, plan_step
 from .progress import CancelFn, Progress, ProgressFn, never_cancel, no_progress
 from .project import ProjectSource, ResolvedProject
+from .retry import RetryPolicy, Rng, SleepFn, absolute_destination, blocker_of, wait
 from .target import TargetConn, connect, redact_text
 
 ALEMBIC_LOGGER = "alembic.runtime.migration"
@@ -91,8 +97,13 @@ def run_plan(
     expected_from: Sequence[str] | None = None,
     lock_timeout_ms: int = 1000,
     statement_timeout_ms: int = 900000,
+    lock_retries: int = 3,
+    retry_backoff_s: float = 1.0,
+    retry_backoff_max_s: float = 30.0,
     progress: ProgressFn = no_progress,
     should_cancel: CancelFn = never_cancel,
+    sleep: SleepFn = time.sleep,
+    rng: Rng | None = None,
 ) -> RunResult:
     """Upgrade, downgrade or stamp the target to ``revision``, one transaction per revision.
 
@@ -102,12 +113,18 @@ def run_plan(
     :param revision: as ``alembic`` accepts it (``head``, ``+1``, ``-1``, ``base``, an id...).
     :param run_id: names the backend (``mop:run:<id>``) for cancels and lock views.
     :param expected_from: the heads the DBA previewed; ``TargetMoved`` if the target differs.
+    :param lock_retries: retries after a ``LockTimeout`` (0: none); each resumes at the failed step.
+    :param retry_backoff_s: the first backoff cap; it doubles per attempt (full jitter below it).
+    :param retry_backoff_max_s: the largest backoff cap.
     :param progress: receives a ``Progress`` per log line and step boundary.
-    :param should_cancel: polled between steps, and after a cancelled statement.
+    :param should_cancel: polled between steps, after a cancelled statement and during a backoff.
+    :param sleep: how a backoff waits (tests pass their own); called in slices of 0.1 s at most.
+    :param rng: the jitter's random source (``uniform(a, b)``); a fresh ``random.Random`` by default.
     """
     for name, value in (("lock_timeout_ms", lock_timeout_ms), ("statement_timeout_ms", statement_timeout_ms)):
         if not isinstance(value, int) or value <= 0:
             raise PlanError(f"{name} must be a positive number of milliseconds, not {value!r}")
+    policy = RetryPolicy(lock_retries, retry_backoff_s, retry_backoff_max_s)
     resolved = as_resolved(project)
     script = load_script(resolved)
     app = application_name(run_id)
@@ -118,8 +135,10 @@ def run_plan(
         steps = compute_steps(script, operation, revision, from_heads)
         to_heads = simulate_heads(from_heads, steps)
         run = _Run(steps, from_heads, progress, should_cancel, statement_timeout_ms)
+        retry = _Retry(policy, operation, absolute_destination(operation, revision, steps, to_heads), to_heads,
+                       sleep, rng or random.Random())
         with BlockerWatch(target, f"{app}:watch", pid, poll_interval(lock_timeout_ms)) as watch:
-            run.execute(resolved, script, conn, revision, watch, target.password)
+            run.execute_with_retries(resolved, script, conn, revision, watch, target.password, retry)
         after = _current_heads(conn, resolved)
     if set(after) != set(to_heads):
         raise VersionMismatch(to_heads, after)
@@ -181,14 +200,33 @@ def _current_heads(conn: Connection, project: ResolvedProject) -> tuple[str, ...
     return heads
 
 
+@dataclass(frozen=True, slots=True)
+class _Retry:
+    """What stays fixed across a run's attempts: the limits, and where the run is going."""
+
+    policy: RetryPolicy
+    operation: str
+    destination: str  # absolute (retry.absolute_destination): re-planned from wherever a retry starts
+    to_heads: tuple[str, ...]
+    sleep: SleepFn
+    rng: Rng
+
+
 class _Run:
-    """The state of one run while Alembic drives it: current step, timings, log capture."""
+    """The state of one run while Alembic drives it: current step, timings, log capture.
+
+    ``steps`` / ``plan`` / ``from_heads`` are those of the current attempt (a
+    retry replaces them with what is left); ``results`` and ``total`` span the
+    whole run, so the progress bar and the timings carry on across attempts.
+    """
 
     def __init__(self, steps: list[MigrationStep], from_heads: tuple[str, ...], progress: ProgressFn,
                  should_cancel: CancelFn, statement_timeout_ms: int) -> None:
         self.steps = steps
         self.plan: list[PlanStep] = [plan_step(s) for s in steps]
         self.from_heads = from_heads
+        self.committed_heads = from_heads  # the version table as the committed steps left it
+        self.total = len(steps)
         self.progress = progress
         self.should_cancel = should_cancel
         self.statement_timeout_ms = statement_timeout_ms
@@ -196,17 +234,80 @@ class _Run:
         self.current: PlanStep | None = None
         self.step_started = time.monotonic()
 
-    @property
-    def total(self) -> int:
-        return len(self.steps)
-
     def report(self, message: str, level: str = "info", **data: Any) -> None:
         step = self.current.revision if self.current else None
         self.progress(Progress(len(self.results), self.total, message, level, step, data))
 
+    def execute_with_retries(self, project: ResolvedProject, script: ScriptDirectory, conn: Connection,
+                             revision: str, watch: BlockerWatch, password: str, retry: _Retry) -> None:
+        """Run the plan; after a ``LockTimeout`` with attempts left, wait and resume at the failed step.
+
+        The advisory lock belongs to ``conn``'s session, which is kept across
+        attempts, so no other operation can start on the target in between.
+        Every failure that ends the run is reported once, as ``failed``.
+        """
+        self.report(f"{len(self.steps)} step(s) to run from {', '.join(self.from_heads) or 'base'}",
+                    event="start", steps=[s.to_json() for s in self.plan])
+        attempt = 1
+        try:
+            while True:
+                try:
+                    self.execute(project, script, conn, revision if attempt == 1 else retry.destination,
+                                 watch, password)
+                    return
+                except LockTimeout as exc:
+                    if attempt >= retry.policy.attempts:
+                        raise exc.with_attempts(attempt) from None
+                    self.back_off(exc, attempt, retry)
+                attempt += 1
+                try:
+                    conn.rollback()  # Alembic rolled the step back; make sure no transaction is left
+                    live = _current_heads(conn, project)
+                except DBAPIError as exc:  # e.g. our backend was terminated during the wait
+                    raise self.translate(exc, watch, password) from None
+                self.resume(script, retry, live, attempt)
+        except OpsError as exc:
+            extra = {"attempts": exc.fields["attempts"], "blocker": blocker_of(exc)} if isinstance(exc, LockTimeout) else {}
+            self.report(str(exc), "error", event="failed", code=exc.code, **extra)
+            raise
+
+    def back_off(self, exc: LockTimeout, attempt: int, retry: _Retry) -> None:
+        """Log the failed attempt and its blocker, then wait; ``Cancelled`` if asked to stop meanwhile."""
+        delay = retry.policy.delay(attempt, retry.rng)
+        self.report(f"{exc} (attempt {attempt} of {retry.policy.attempts}); retrying in {delay:.2f} s",
+                    "warning", event="lock_retry", attempt=attempt, max_attempts=retry.policy.attempts,
+                    delay_s=round(delay, 3), revision=exc.fields.get("revision"), blocker=blocker_of(exc))
+        if wait(delay, retry.sleep, self.should_cancel):
+            raise Cancelled(exc.fields.get("revision"))
+
+    def resume(self, script: ScriptDirectory, retry: _Retry, live: tuple[str, ...], attempt: int) -> None:
+        """Re-plan from the live heads to the run's absolute destination; refuse if anything moved.
+
+        The failed step rolled back, so the live heads must be those the
+        committed steps left, and the new plan must end where the first one
+        did; anything else means another tool touched the version table.
+        """
+        if set(live) != set(self.committed_heads):
+            raise PlanError(
+                f"Cannot resume after the lock timeout: the target should be at "
+                f"{list(self.committed_heads) or ['base']}, it is at {list(live) or ['base']}",
+                explanation="Another tool changed the version table while the run waited; "
+                            "nothing more was run. Check the target and plan again.",
+                expected=list(self.committed_heads), actual=list(live))
+        steps = compute_steps(script, retry.operation, retry.destination, live)
+        if set(simulate_heads(live, steps)) != set(retry.to_heads):
+            raise PlanError(f"Cannot resume: from {list(live) or ['base']} to {retry.destination!r} Alembic now "
+                            f"plans {[plan_step(s).revision for s in steps]}, which does not end at "
+                            f"{list(retry.to_heads) or ['base']}", destination=retry.destination)
+        self.steps, self.plan, self.from_heads = steps, [plan_step(s) for s in steps], live
+        first = self.plan[0].revision if self.plan else "the end"
+        self.report(f"Attempt {attempt} of {retry.policy.attempts}: resuming at {first} from "
+                    f"{', '.join(live) or 'base'}, {len(steps)} step(s) left", event="resume",
+                    attempt=attempt, steps=[s.to_json() for s in self.plan])
+
     def execute(self, project: ResolvedProject, script: ScriptDirectory, conn: Connection, revision: str,
                 watch: BlockerWatch, password: str) -> None:
-        """Run the steps through Alembic; map what goes wrong to our errors."""
+        """Run the current attempt's steps through Alembic; map what goes wrong to our errors."""
         src = project.source
         cfg = project.config()
         env = PortalEnvironment(
@@ -215,8 +316,6 @@ class _Run:
                     "version_table_schema": src.version_table_schema},
             on_apply=self.on_apply, fn=self.steps_fn, destination_rev=revision,
         )
-        self.report(f"{len(self.steps)} step(s) to run from {', '.join(self.from_heads) or 'base'}",
-                    event="start", steps=[s.to_json() for s in self.plan])
         handler = _CaptureAlembicLog(self.report)
         try:
             with handler.installed():
@@ -230,13 +329,10 @@ class _Run:
                         env.configure(connection=conn)
                         with env.begin_transaction():
                             env.run_migrations()
-        except OpsError as exc:
-            self.report(str(exc), "error", event="failed", code=exc.code)
+        except OpsError:
             raise
         except Exception as exc:  # noqa: BLE001 - everything else becomes a named failure
-            err = self.translate(exc, watch, password)
-            self.report(str(err), "error", event="failed", code=err.code)
-            raise err from None
+            raise self.translate(exc, watch, password) from None
 
     def steps_fn(self, heads: Sequence[str], _ctx: Any) -> Iterator[MigrationStep]:
         """Alembic's ``fn``: hand out the planned steps; resuming after a yield means it committed."""
@@ -252,6 +348,7 @@ class _Run:
             self.report(f"Step {len(self.results) + 1}/{self.total}: {info.direction} {info.revision}"
                         f"{' - ' + info.message if info.message else ''}", event="step_started")
             yield step
+            self.committed_heads = simulate_heads(self.committed_heads, [step])
             now = time.monotonic()
             self.results.append(StepResult(info.revision, info.direction, round(now - self.step_started, 6)))
             self.report(f"Committed {info.direction} {info.revision} in {now - self.step_started:.3f} s",
