@@ -81,7 +81,7 @@ def test_it_names_the_blocking_backend_on_lock_timeout(tmp_path, target_db):
         holder_pid = holder.info.backend_pid
         started = time.monotonic()
         with pytest.raises(LockTimeout) as exc:
-            run_plan(target_db, project, "upgrade", "head", run_id=9, lock_timeout_ms=800)
+            run_plan(target_db, project, "upgrade", "head", run_id=9, lock_timeout_ms=800, lock_retries=0)
         elapsed = time.monotonic() - started
     finally:
         holder.close()
@@ -107,7 +107,7 @@ def test_it_names_an_open_update_as_blocker(tmp_path, target_db):
         holder.execute("INSERT INTO t1 (id) VALUES (1)")
         holder.execute("UPDATE t1 SET id = 2 WHERE id = 1")
         with pytest.raises(LockTimeout) as exc:
-            run_plan(target_db, project, "upgrade", "head", run_id=11, lock_timeout_ms=500)
+            run_plan(target_db, project, "upgrade", "head", run_id=11, lock_timeout_ms=500, lock_retries=0)
     finally:
         holder.close()
     assert exc.value.fields["blocker_application"] == "app-writer"
