@@ -84,9 +84,10 @@ def diff_table(
     """Compare a table on both sides and locate differing rows.
 
     1. Key bounds and source row count (cheap) give the top-level ranges of about
-       ``batch_rows`` rows each.
-    2. For each range, in key order: count and hash sum on both sides at once
-       (SQLite in ``pool``, PostgreSQL here); cancel is checked between ranges.
+       ``batch_rows`` rows each (at least ``factor`` of them).
+    2. Count and hash sum of every range on both sides: SQLite's queued in ``pool``
+       (threads or processes), PostgreSQL's one statement at a time, in key order;
+       cancel is checked between statements.
     3. Ranges that differ are split in ``factor`` parts, recursively, down to
        ``leaf_rows`` rows, where rows are fetched from both sides and merged by key.
     4. Stop locating after ``max_located`` differences (the totals stay exact).
@@ -95,9 +96,9 @@ def diff_table(
         s, t = _both(pool, lite.summary, pg.summary, None, None)
         return TableDiff(s.rows, t.rows, s == t, located=False, complete=s == t, ranges_compared=1,
                          reason="no single integer primary key: checksum of the whole table, rows not located")
-    fut = pool.submit(lambda: (lite.bounds(), lite.count()))
+    fut = pool.submit(lite.bounds_and_count)
     t_lo, t_hi = pg.bounds()
-    (s_lo, s_hi), s_count = fut.result()
+    s_lo, s_hi, s_count = fut.result()
     lows = [x for x in (s_lo, t_lo) if x is not None]
     if not lows:
         return TableDiff(0, 0, True, located=True, complete=True)
@@ -107,16 +108,13 @@ def diff_table(
     totals = [0, 0]
     differing: list[tuple[int, int, int]] = []
     # at least `factor` top ranges, so that a difference costs ~1/factor of the table to re-read
-    for a, b in split_range(lo, hi, max(-(-est // opts.batch_rows), opts.factor)):
-        if should_cancel():
-            raise VerifyCancelled(pg.table)
-        s, t = _both(pool, lite.summary, pg.summary, a, b)
+    top = split_range(lo, hi, max(-(-est // opts.batch_rows), opts.factor))
+    for (a, b), (s, t) in zip(top, _summaries(pool, lite, pg, top, should_cancel, on_batch), strict=True):
         st.ranges += 1
         totals[0] += s.rows
         totals[1] += t.rows
         if s != t:
             differing.append((a, b, max(s.rows, t.rows)))
-        on_batch(totals[0])
     for a, b, n in differing:
         _locate(pg, lite, st, pool, should_cancel, a, b, n)
     match = not differing
@@ -130,6 +128,28 @@ def diff_table(
 
 def pg_estimate(pg: PgSide) -> int:
     return max(0, pg.estimate)
+
+
+def _summaries(pool: Executor, lite: SqliteSide, pg: PgSide, ranges: list[tuple[int, int]],
+               should_cancel: Callable[[], bool], on_batch: Callable[[int], None] | None = None,
+               ) -> list[tuple[Summary, Summary]]:
+    """Both sides' summaries of several ranges: the source's all queued at once (they run in the
+    pool's workers), the target's one statement at a time here, checking cancel in between."""
+    futures = [pool.submit(lite.summary, a, b) for a, b in ranges]
+    try:
+        done, out = 0, []
+        for a, b in ranges:
+            if should_cancel():
+                raise VerifyCancelled(pg.table)
+            t = pg.summary(a, b)
+            out.append(t)
+            done += t.rows
+            if on_batch:
+                on_batch(done)
+        return [(f.result(), t) for f, t in zip(futures, out, strict=True)]
+    finally:
+        for f in futures:
+            f.cancel()
 
 
 def _both(pool: Executor, left: Callable[..., Summary], right: Callable[..., Summary], *args: Any) -> Any:
@@ -148,8 +168,8 @@ def _locate(pg: PgSide, lite: SqliteSide, st: _State, pool: Executor, should_can
     if n <= st.opts.leaf_rows or hi - lo <= st.opts.leaf_rows:
         _compare_rows(pg, lite, st, pool, lo, hi)
         return
-    for a, b in split_range(lo, hi, st.opts.factor):
-        s, t = _both(pool, lite.summary, pg.summary, a, b)
+    parts = split_range(lo, hi, st.opts.factor)
+    for (a, b), (s, t) in zip(parts, _summaries(pool, lite, pg, parts, should_cancel), strict=True):
         st.ranges += 1
         if s != t:
             _locate(pg, lite, st, pool, should_cancel, a, b, max(s.rows, t.rows))

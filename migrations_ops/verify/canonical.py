@@ -179,25 +179,32 @@ def jsonb_text(obj: Any) -> str:
     >>> jsonb_text({"b": 1, "aa": [True, None, Decimal("1.10")], "a": "日本\\n"})
     '{"a": "日本\\\\n", "b": 1, "aa": [true, null, 1.10]}'
     """
+    t = type(obj)
+    if t is str:
+        return _json_str(obj)
+    if t is dict:
+        if "".join(obj).isascii():  # byte length is len(); sort by text, then (stably) by length
+            keys = sorted(sorted(obj), key=len)
+        else:
+            keys = sorted(obj, key=_jsonb_key_order)
+        return "{" + ", ".join([_json_str(k) + ": " + jsonb_text(obj[k]) for k in keys]) + "}"
+    if t is int:
+        return str(obj)
+    if t is list or t is tuple:
+        return "[" + ", ".join([jsonb_text(x) for x in obj]) + "]"
     if obj is None:
         return "null"
     if obj is True:
         return "true"
     if obj is False:
         return "false"
-    if isinstance(obj, str):
-        return _json_str(obj)
-    if isinstance(obj, int):
-        return str(obj)
-    if isinstance(obj, float):
+    if t is float:
         return numeric_text_json(Decimal(repr(obj)))
-    if isinstance(obj, Decimal):
+    if t is Decimal:
         return numeric_text_json(obj)
-    if isinstance(obj, dict):
-        keys = sorted(obj, key=_jsonb_key_order)
-        return "{" + ", ".join(f"{_json_str(k)}: {jsonb_text(obj[k])}" for k in keys) + "}"
-    if isinstance(obj, list | tuple):
-        return "[" + ", ".join(jsonb_text(x) for x in obj) + "]"
+    if isinstance(obj, str | int | dict | list):  # subclasses
+        return jsonb_text({str: str, int: int, dict: dict, list: list}[next(
+            b for b in (str, int, dict, list) if isinstance(obj, b))](obj))
     raise Unconvertible(f"not a JSON value: {type(obj).__name__}")
 
 
@@ -524,16 +531,44 @@ def _f_float(raw: Any) -> str:
 
 
 def _f_numeric(scale: int | None, raw: Any) -> str:
+    t = numeric_fast(raw, scale)
+    if t is not None:
+        return f"{len(t)}:{t}"
     if type(raw) is float or type(raw) is int:
         t = numeric_text(Decimal(repr(raw)), scale)
         return f"{len(t)}:{t}"
     return sqlite_field(raw, ColumnType("numeric", scale))
 
 
+def numeric_fast(raw: Any, scale: int | None) -> str | None:
+    """``numeric_text(Decimal(repr(raw)), scale)`` by string work when no rounding is needed, else None.
+
+    >>> numeric_fast(12.5, 2), numeric_fast(7.0, None), numeric_fast(100, 2), numeric_fast(0.125, 2)
+    ('12.50', '7', '100.00', None)
+    """
+    if type(raw) is int:
+        return str(raw) + ("." + "0" * scale if scale else "") if scale is None or scale >= 0 else None
+    if type(raw) is not float:
+        return None
+    r = repr(raw)
+    if "e" in r or "n" in r or r.startswith("-0.0") and raw == 0:
+        return None
+    ip, _, fp = r.partition(".")
+    if scale is None:
+        fp = fp.rstrip("0")
+        return ip + "." + fp if fp else ip
+    if len(fp) > scale or scale < 0:
+        return None
+    return ip + "." + fp + "0" * (scale - len(fp)) if scale else ip
+
+
+_JSON_DECODE = json.JSONDecoder(parse_float=Decimal).decode
+
+
 def _f_json(raw: Any) -> str:
     if type(raw) is str:
         try:
-            t = jsonb_text(json.loads(raw, parse_float=Decimal))
+            t = jsonb_text(_JSON_DECODE(raw))
             return f"{len(t)}:{t}"
         except (ValueError, Unconvertible, RecursionError):
             pass

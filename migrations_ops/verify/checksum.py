@@ -66,6 +66,16 @@ def open_sqlite(path: str) -> sqlite3.Connection:
     return conn
 
 
+_CONNS: dict[str, sqlite3.Connection] = {}
+
+
+def _process_conn(path: str) -> sqlite3.Connection:
+    """One read-only connection per source file in each worker process."""
+    if path not in _CONNS:
+        _CONNS[path] = open_sqlite(path)
+    return _CONNS[path]
+
+
 class PgSide:
     """Checksums of a target table, computed by the server in one statement per range."""
 
@@ -108,12 +118,23 @@ class SqliteSide:
     """The same figures from the SQLite source, values read as the target's types."""
 
     def __init__(self, conn: sqlite3.Connection, table: str, columns: Sequence[tuple[str, ColumnType]],
-                 key: str | None) -> None:
-        self.conn, self.table, self.key = conn, table, key
+                 key: str | None, path: str | None = None) -> None:
+        self.conn, self.table, self.key, self.path = conn, table, key, path
+        self.columns = list(columns)
         self.rel = sql.Identifier(table)
         self.fields = [sqlite_field_sql(c, ct) for c, ct in columns]
         self.row_text = sql.SQL(" || '|' || ").join(self.fields) if self.fields else sql.SQL("''")
         self.k = sql.Identifier(key) if key else sql.SQL("rowid")
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        """Sent to a worker process as the file's path; the worker opens its own connection."""
+        if self.path is None:
+            raise TypeError("an SqliteSide without a path cannot go to another process")
+        return (self.path, self.table, self.columns, self.key)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        path, table, columns, key = state
+        self.__init__(_process_conn(path), table, columns, key, path)  # type: ignore[misc]
 
     def _where(self, lo: int | None, hi: int | None) -> tuple[sql.Composable, list[int]]:
         if not self.key:
@@ -132,6 +153,10 @@ class SqliteSide:
 
     def bounds(self) -> tuple[int | None, int | None]:
         return self._one(sql.SQL("SELECT min({k}), max({k}) FROM {t}").format(k=self.k, t=self.rel))
+
+    def bounds_and_count(self) -> tuple[int | None, int | None, int]:
+        lo, hi = self.bounds()  # separate statements: each has its own fast path in SQLite
+        return lo, hi, self.count()
 
     def count(self) -> int:
         return self._one(sql.SQL("SELECT count(*) FROM {}").format(self.rel))[0]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import multiprocessing
 import os
 import sqlite3
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from ..progress import CancelFn, Progress, ProgressFn, never_cancel, no_progress
@@ -48,6 +49,7 @@ class VerifyOptions:
     lock_timeout_ms: int = 2_000
     integrity_check: str = "full"
     hash_source: bool = True
+    source_workers: int = 2
 
     def validate(self) -> None:
         if not self.checks <= ALL_CHECKS:
@@ -68,9 +70,48 @@ class _Run:
     schema: TargetSchema
     opts: VerifyOptions
     lite: sqlite3.Connection | None
-    pool: ThreadPoolExecutor
+    pool: SourcePool
     progress: ProgressFn
     source_tables: dict[str, list[str]] = field(default_factory=dict)
+    sqlite_path: str | None = None
+
+
+PROCESS_MIN_ROWS = 100_000
+"""Below this many source rows a table's SQLite side runs in one thread: starting processes costs more."""
+
+
+class SourcePool:
+    """Where the SQLite side's work runs: one thread, or processes for big tables.
+
+    The source's canonical form is computed in Python (per row), so it is
+    CPU-bound under the GIL; worker processes, each with its own read-only
+    connection, run ranges in parallel while PostgreSQL hashes its side.
+    Where processes cannot start (a daemonic Celery worker), one thread it is.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mop-verify-sqlite")
+        self.procs: ProcessPoolExecutor | None = None
+
+    def for_rows(self, rows: int) -> Executor:
+        if self.workers < 2 or rows < PROCESS_MIN_ROWS:
+            return self.thread
+        if self.procs is None:
+            try:
+                self.procs = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+                self.procs.submit(os.getpid).result(timeout=60)
+            except Exception:  # noqa: BLE001 (any failure to start means: stay in-process)
+                self.close()
+                self.workers = 1
+                return self.thread
+        return self.procs
+
+    def close(self) -> None:
+        self.thread.shutdown(wait=True, cancel_futures=True)
+        if self.procs is not None:
+            self.procs.shutdown(wait=True, cancel_futures=True)
+            self.procs = None
 
 
 def verify(
@@ -111,10 +152,14 @@ def verify(
         ctx = PgCtx(conn, options.schema, options.statement_timeout_ms, options.lock_timeout_ms,
                     options.batch_rows, options.sample_size, should_cancel)
         schema = load_schema(conn, options.schema, head_schema, options.statement_timeout_ms)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mop-verify-sqlite") as pool:
-            r = _Run(ctx, schema, options, lite, pool, progress, _sqlite_tables(lite) if lite else {})
+        pool = SourcePool(options.source_workers)
+        try:
+            r = _Run(ctx, schema, options, lite, pool, progress, _sqlite_tables(lite) if lite else {},
+                     os.fspath(sqlite_path) if sqlite_path is not None else None)
             names = _scope(r, tables)
             reports, db_findings = _verify_tables(r, names)
+        finally:
+            pool.close()
     finally:
         conn.close()
         if lite is not None:
@@ -216,14 +261,16 @@ def _compare_source(r: _Run, table: PgTable) -> tuple[list[Finding], TableDiff]:
     key = table.int_key if table.int_key in src_cols else None
     pg = PgSide(r.ctx.conn, r.ctx.schema, name, cols, key, opts.statement_timeout_ms, opts.lock_timeout_ms,
                 table.estimate)
-    lite = SqliteSide(r.lite, name, cols, key)
+    lite = SqliteSide(r.lite, name, cols, key, r.sqlite_path)
+    source_rows = lite.count()
     bis = BisectOptions(opts.batch_rows, opts.bisection_factor, opts.leaf_rows, opts.max_located, opts.sample_size)
 
     def on_batch(done: int) -> None:
         r.progress(Progress(done, max(table.estimate, done), f"{name}: {done} rows checksummed", step=name,
                             data={"table": name, "rows": done}))
 
-    diff = diff_table(pg, lite, [c for c, _ in cols], bis, r.pool, r.ctx.should_cancel, on_batch)
+    pool = r.pool.for_rows(max(source_rows, table.estimate))
+    diff = diff_table(pg, lite, [c for c, _ in cols], bis, pool, r.ctx.should_cancel, on_batch)
     return _diff_findings(name, diff, src_cols, table, opts), diff
 
 
