@@ -116,6 +116,11 @@ class Target(models.Model):
     statement_timeout_ms = models.PositiveIntegerField(
         default=15 * 60 * 1000, help_text="statement_timeout for migration sessions (ms)."
     )
+    lock_retries = models.PositiveIntegerField(
+        default=3,
+        help_text="How many times a run that fails on lock_timeout is retried (backoff with jitter, "
+                  "resuming at the failed step); 0 = fail at the first lock timeout.",
+    )
     is_active = models.BooleanField(default=True, help_text="Inactive targets are kept for the record but not run.")
     created_at = models.DateTimeField(default=now, help_text="When the target was registered.")
     updated_at = models.DateTimeField(default=now, help_text="Last change of its settings.")
@@ -202,6 +207,10 @@ class Run(models.Model):
     plan_steps = models.JSONField(default=list, blank=True, help_text="Ordered steps: revision, direction, message.")
     sql = models.TextField(blank=True, help_text="The SQL previewed for this plan (offline, from the live revision).")
     sql_hash = models.CharField(max_length=64, blank=True, help_text="sha256 of the previewed SQL.")
+    safety_findings = models.JSONField(
+        default=list, blank=True,
+        help_text="Safety findings of the previewed plan (squawk and the portal's review rules), most severe first.",
+    )
     project_fingerprint = models.CharField(
         max_length=100, blank=True, help_text="git:<commit> or sha256:<hash> of the scripts that ran."
     )
