@@ -124,7 +124,10 @@ MOP_SNAPSHOT_RETENTION_DAYS = env.int("MOP_SNAPSHOT_RETENTION_DAYS", default=30)
 
 # --- Celery -------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("REDIS_URL")
-CELERY_RESULT_BACKEND = None
+# The copy's ranges run as a chord (a group, then finish_copy): chords need a result backend.
+# Every other task ignores its result (CELERY_TASK_IGNORE_RESULT), so only chord parts are stored.
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
+CELERY_RESULT_EXPIRES = env.int("CELERY_RESULT_EXPIRES", default=24 * 3600)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
