@@ -64,19 +64,36 @@ def child(phase: str, target: TargetConn, src: str, rows: int) -> dict:
         out = {"status": report.status, "changed": [list(x.samples) for x in f], **cs.figures}
     elif phase == "rowbyrow":
         out = row_by_row(target, src)
+    elif phase in ("pg_pass", "lite_pass"):
+        out = one_side(target, src, phase)
     out["seconds"] = time.perf_counter() - t0
     out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["children_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return out
+
+
+def sides(target: TargetConn, src: str) -> tuple[PgSide, SqliteSide, object]:
+    conn = connect(target, "mop:bench:sides")
+    open_session(conn, 600_000, 2_000)
+    table = load_schema(conn, "public").tables["events"]
+    cols = [(c.name, c.type) for c in table.columns]
+    return (PgSide(conn, "public", "events", cols, "id", 600_000, 2_000),
+            SqliteSide(open_sqlite(src), "events", cols, "id"), conn)
+
+
+def one_side(target: TargetConn, src: str, phase: str) -> dict:
+    """One side's checksum pass alone, in 16 ranges, in this process: where the time goes."""
+    pg, lite, conn = sides(target, src)
+    side = pg if phase == "pg_pass" else lite
+    lo, hi = pg.bounds()
+    t0 = time.perf_counter()
+    rows = sum(side.summary(a, b).rows for a, b in split_range(lo, hi + 1, 16))
+    return {"rows": rows, "pass_s": time.perf_counter() - t0}
 
 
 def row_by_row(target: TargetConn, src: str, batch: int = 50_000) -> dict:
     """Stream every row of both sides in key batches, canonical text per column, and compare them all."""
-    conn = connect(target, "mop:bench:rowbyrow")
-    open_session(conn, 600_000, 2_000)
-    table = load_schema(conn, "public").tables["events"]
-    cols = [(c.name, c.type) for c in table.columns]
-    pg = PgSide(conn, "public", "events", cols, "id", 600_000, 2_000)
-    lite = SqliteSide(open_sqlite(src), "events", cols, "id")
+    pg, lite, conn = sides(target, src)
     lo, hi = pg.bounds()
     differ = 0
     with ThreadPoolExecutor(1) as pool:
@@ -118,6 +135,8 @@ def bench_size(adm: TargetConn, rows: int, runs: int, tmp: Path) -> dict:
         locate = [run_child("locate", target, src, rows) for _ in range(runs)]
         assert locate[0]["changed"] == [[{"key": rows * 2 // 3, "columns": ["note"]}]], locate[0]
         rowbyrow = [run_child("rowbyrow", target, src, rows) for _ in range(max(1, runs // 2))]
+        pg_pass = [run_child("pg_pass", target, src, rows) for _ in range(runs)]
+        lite_pass = [run_child("lite_pass", target, src, rows) for _ in range(runs)]
         assert rowbyrow[0]["differing_rows"] == 1
     finally:
         with psycopg.connect(**adm.connect_kwargs("mop-bench"), autocommit=True) as c:
@@ -128,6 +147,8 @@ def bench_size(adm: TargetConn, rows: int, runs: int, tmp: Path) -> dict:
         "locate_one_changed_s": loc, "locate_vs_matching": loc / m, "row_by_row_s": rbr,
         "row_by_row_vs_locate": rbr / loc, "ranges_compared": locate[0]["ranges_compared"],
         "rows_compared": locate[0]["rows_compared"],
+        "pg_pass_s": median(pg_pass, "pass_s"), "sqlite_pass_one_process_s": median(lite_pass, "pass_s"),
+        "workers_rss_mb": max(r["children_rss_mb"] for r in matching + locate),
         "rss_mb": {"count": max(r["rss_mb"] for r in count), "verify": max(r["rss_mb"] for r in matching),
                    "locate": max(r["rss_mb"] for r in locate), "row_by_row": max(r["rss_mb"] for r in rowbyrow)},
     }
@@ -160,7 +181,11 @@ def main() -> None:
                   f"{r['rows_compared']} rows fetched")
             print(f"  full row-by-row comparison   {r['row_by_row_s']:8.3f} s   "
                   f"= {r['row_by_row_vs_locate']:.1f}x the bisection")
-            print("  peak RSS (MB): " + ", ".join(f"{k} {v:.0f}" for k, v in r["rss_mb"].items()))
+            print(f"  where it goes: PostgreSQL's checksum pass alone {r['pg_pass_s']:.3f} s "
+                  f"({r['pg_pass_s'] / r['count_both_s']:.1f}x count(*)); SQLite's, one process, "
+                  f"{r['sqlite_pass_one_process_s']:.3f} s")
+            print("  peak RSS (MB): " + ", ".join(f"{k} {v:.0f}" for k, v in r["rss_mb"].items())
+                  + f"; each SQLite worker process {r['workers_rss_mb']:.0f}")
             print("  json: " + json.dumps(r))
 
 

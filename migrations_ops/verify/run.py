@@ -102,7 +102,9 @@ class SourcePool:
                 self.procs = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
                 self.procs.submit(os.getpid).result(timeout=60)
             except Exception:  # noqa: BLE001 (any failure to start means: stay in-process)
-                self.close()
+                if self.procs is not None:
+                    self.procs.shutdown(wait=False, cancel_futures=True)
+                self.procs = None
                 self.workers = 1
                 return self.thread
         return self.procs
