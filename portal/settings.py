@@ -151,5 +151,10 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("MOP_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Alembic's plugin set-up says INFO on every manage.py call. Runs still log their
+        # "Running upgrade" lines: the engine raises its own logger to INFO while a run is active.
+        "alembic": {"level": "WARNING"},
+    },
 }
