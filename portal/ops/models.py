@@ -372,3 +372,45 @@ class LockSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target.name} at {self.taken_at:%Y-%m-%d %H:%M:%S} ({self.reason}, {self.blocked} blocked)"
+
+
+class VerificationReport(models.Model):
+    """A stored verification report (issue 4): the engine's ``Report.to_json()`` and what lists need.
+
+    ``report`` rebuilds with ``migrations_ops.verify.Report.from_dict``; the
+    status, mode and source fingerprint are copied out for the list and for
+    comparing two reports of the same target.
+    """
+
+    class Status(models.TextChoices):
+        PASS = "pass", "Pass"
+        WARN = "warn", "Warn"
+        FAIL = "fail", "Fail"
+
+    run = models.OneToOneField(
+        Run, on_delete=models.PROTECT, related_name="verification_report", help_text="The verification run."
+    )
+    target = models.ForeignKey(
+        Target, on_delete=models.PROTECT, related_name="verification_reports", help_text="The target verified."
+    )
+    copy_run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The copy run this verification followed automatically, if any.",
+    )
+    created_at = models.DateTimeField(default=now, help_text="When the report was stored.")
+    status = models.CharField(max_length=10, choices=Status.choices, help_text="Worst verdict of all findings.")
+    mode = models.CharField(max_length=20, help_text="source (against a SQLite file) or target-only.")
+    report = models.JSONField(help_text="The whole report (Report.to_json()).")
+    source_path = models.CharField(max_length=500, blank=True, help_text="SQLite source, relative to MOP_IMPORT_DIR.")
+    source_sha256 = models.CharField(max_length=64, blank=True, help_text="sha256 of the SQLite source file.")
+    source_size = models.BigIntegerField(null=True, blank=True, help_text="Size of the SQLite source in bytes.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # Used by the report list and the compare picker: a target's reports, newest first.
+            models.Index(fields=["target", "-created_at"], name="verifyreport_target_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Report #{self.pk} of {self.target.name} ({self.status}, {self.created_at:%Y-%m-%d %H:%M})"
