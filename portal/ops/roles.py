@@ -6,7 +6,7 @@ puts them back where a database was flushed (tests) or set up by hand.
 
 from __future__ import annotations
 
-OPS_MODELS = ("alembicproject", "target", "run", "runlog", "auditevent")
+OPS_MODELS = ("alembicproject", "target", "run", "runlog", "auditevent", "verificationreport")
 VIEWER = [f"view_{m}" for m in OPS_MODELS]
 OPERATOR = [*VIEWER, "schedule_run", "cancel_run"]
 ADMIN = [
