@@ -60,7 +60,9 @@ def ranges(ctx: PgCtx, table: PgTable) -> Iterator[tuple[sql.Composable, list[in
                   None, table.name, "key bounds")[0]
     if row[0] is None:
         return
-    parts = -(-max(table.estimate, 1) // ctx.batch_rows)
+    # reltuples is -1 before the first ANALYZE: then assume the keys are dense
+    est = table.estimate if table.estimate > 0 else row[1] - row[0] + 1
+    parts = min(-(-est // ctx.batch_rows), 100_000)
     for lo, hi in split_range(row[0], row[1] + 1, parts):
         if ctx.should_cancel():
             raise VerifyCancelled(table.name)
