@@ -139,9 +139,18 @@ def snapshot(model_admin, request, pk: int, sid: int):
     row = get_object_or_404(LockSnapshot.objects.select_related("run"), pk=sid, target=target)
     ctx = _context(
         model_admin, request, f"Lock snapshot of {target.name}", original=target, row=row,
+        run_blocker=_run_blocker(row),
         **_fragment_context(request, target, diagnostics.snapshot_of(row), live=False),
     )
     return TemplateResponse(request, "admin/ops/activity/snapshot.html", ctx)
+
+
+def _run_blocker(row: LockSnapshot) -> dict[str, Any] | None:
+    """The blocker the failed run's LockTimeout named (the run's backend had gone when the snapshot was read)."""
+    data = (row.run.error_data or {}) if row.run_id and row.run else {}
+    if data.get("blocker_pid") is None:
+        return None
+    return {k: data.get(f"blocker_{k}") for k in ("pid", "application", "state", "query")}
 
 
 # --- cancel / terminate (the delete_selected pattern) --------------------------------
