@@ -113,7 +113,7 @@ class TargetAdmin(admin.ModelAdmin):
             "description": "The password is encrypted with MOP_FERNET_KEYS and never shown. "
                            "Alternatively name an environment variable set on web and workers.",
         }),
-        ("Timeouts", {"fields": ["lock_timeout_ms", "statement_timeout_ms"]}),
+        ("Timeouts", {"fields": ["lock_timeout_ms", "statement_timeout_ms", "lock_retries"]}),
         ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
     Media = OpsMedia

@@ -156,11 +156,25 @@ def _render_form(model_admin, request, target: Target, form: ScheduleForm):
     return TemplateResponse(request, "admin/ops/target/schedule.html", ctx)
 
 
+FINDING_LEVELS = (("danger", "Danger"), ("warning", "Warning"), ("info", "Info"))
+
+
+def findings_by_level(findings: list[dict]) -> list[dict[str, Any]]:
+    """Safety findings (their JSON) grouped danger, warning, info, for the confirm and run pages."""
+    groups = []
+    for level, label in FINDING_LEVELS:
+        items = [f for f in findings or () if f.get("level") == level]
+        if items:
+            groups.append({"level": level, "label": label, "findings": items})
+    return groups
+
+
 def _render_confirm(model_admin, request, target: Target, form: ScheduleForm, plan):
     data = form.cleaned_data
     confirm = ConfirmForm(initial={
         "operation": data["operation"], "revision": data["revision"],
         "lock_timeout_ms": data.get("lock_timeout_ms"), "statement_timeout_ms": data.get("statement_timeout_ms"),
+        "lock_retries": data.get("lock_retries"),
         "expected_from": ",".join(plan.from_heads), "sql_hash": plan.sql_hash,
     })
     ctx = _context(
@@ -168,7 +182,9 @@ def _render_confirm(model_admin, request, target: Target, form: ScheduleForm, pl
         plan=plan, form=confirm, operation=data["operation"], revision=data["revision"],
         lock_timeout_ms=data.get("lock_timeout_ms") or target.lock_timeout_ms,
         statement_timeout_ms=data.get("statement_timeout_ms") or target.statement_timeout_ms,
+        lock_retries=target.lock_retries if data.get("lock_retries") is None else data["lock_retries"],
         needs_name=services.needs_confirmation(target, data["operation"]),
+        findings=findings_by_level(plan.findings_json()),
     )
     return TemplateResponse(request, "admin/ops/target/schedule_confirm.html", ctx)
 
@@ -195,6 +211,7 @@ def schedule(model_admin, request, pk: int):
                 target=target, operation=data["operation"], revision=data["revision"], user=request.user,
                 expected_from=form.expected_heads(), confirm_name=data.get("confirm_name") or None,
                 lock_timeout_ms=data.get("lock_timeout_ms"), statement_timeout_ms=data.get("statement_timeout_ms"),
+                lock_retries=data.get("lock_retries"),
             )
         except ValidationError as exc:
             for msg in exc.messages:
@@ -270,6 +287,8 @@ def run_page(model_admin, request, object_id):
         live_url=reverse("admin:ops_run_live", args=[run.pk]),
         can_cancel=request.user.has_perm("ops.cancel_run") and run.is_active,
         error_data=[(k, v) for k, v in (run.error_data or {}).items() if k not in {"message", "explanation", "code"}],
+        # Copies and verifications have no plan to review.
+        findings=findings_by_level(run.safety_findings) if run.operation in services.RUN_OPERATIONS else None,
     )
     from .activity_views import lock_snapshot_of_run  # issue 5: what was blocking when it failed
 

@@ -153,14 +153,66 @@ def record(
     return event
 
 
-def verify_chain() -> ChainReport:
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """The newest event of the chain, as operators anchor it outside the portal (``ID:HASH``)."""
+
+    id: int
+    hash: str
+    created_at: datetime
+
+    @property
+    def anchor(self) -> str:
+        return f"{self.id}:{self.hash}"
+
+
+def chain_head() -> ChainHead | None:
+    """The newest audit event's id and hash, or None when the trail is empty (reads the DB)."""
+    row = AuditEvent.objects.order_by("-id").values_list("id", "hash", "created_at").first()
+    return ChainHead(*row) if row else None
+
+
+def parse_anchor(text: str) -> tuple[int, str]:
+    """``"41:ab12..."`` -> ``(41, "ab12...")``; raises ValueError naming the expected form."""
+    ident, sep, digest = (text or "").strip().partition(":")
+    digest = digest.strip().lower()
+    if not sep or not ident.strip().isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError(f"An anchor is ID:HASH as 'ops audit-head' prints it (e.g. 41:<64 hex digits>), not {text!r}")
+    return int(ident), digest
+
+
+def _check_anchor(expect_head: str, checked: int) -> ChainReport:
+    ident, digest = parse_anchor(expect_head)
+    stored = AuditEvent.objects.filter(pk=ident).values_list("hash", flat=True).first()
+    if stored is None:
+        return ChainReport(
+            False, checked, ident,
+            f"anchored event #{ident} is missing: events from #{ident} on were deleted "
+            "(or the anchor belongs to another portal)",
+        )
+    if stored != digest:
+        return ChainReport(
+            False, checked, ident,
+            f"anchored event #{ident} differs from the anchor: its hash is {stored[:16]}..., the anchor says "
+            f"{digest[:16]}...; the chain was rewritten from that event back",
+        )
+    return ChainReport(True, checked, None, f"{checked} events, chain intact, anchored event #{ident} matches")
+
+
+def verify_chain(expect_head: str | None = None) -> ChainReport:
     """Walk the whole chain in id order and recompute every hash (reads the DB).
 
     Steps: 1 the first row must point at the genesis hash, 2 each row's
     ``prev_hash`` must equal the hash of the row before it (a deleted row breaks
     this), 3 each row's stored hash must equal the recomputed one (an edited
-    row breaks this).
+    row breaks this), 4 with ``expect_head`` (``ID:HASH`` kept outside the
+    portal, see ``chain_head``), that event must still be there with that hash:
+    the chain alone cannot show that its newest events were deleted.
+
+    :param expect_head: an anchor from ``ops audit-head``; ValueError if malformed.
     """
+    if expect_head is not None:
+        parse_anchor(expect_head)  # malformed input fails before the walk
     prev = GENESIS_HASH
     checked = 0
     for event in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
@@ -175,4 +227,6 @@ def verify_chain() -> ChainReport:
                 False, checked, event.pk, f"event #{event.pk} was edited: its content no longer matches its hash"
             )
         prev = event.hash
+    if expect_head is not None:
+        return _check_anchor(expect_head, checked)
     return ChainReport(True, checked, None, f"{checked} events, chain intact")

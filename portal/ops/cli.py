@@ -78,6 +78,7 @@ def run_json(run: Run) -> dict[str, Any]:
         "project_fingerprint": run.project_fingerprint, "created_at": _iso(run.created_at),
         "started_at": _iso(run.started_at), "finished_at": _iso(run.finished_at), "worker": run.worker,
         "error": run.error, "error_code": run.error_code, "error_explanation": run.error_explanation,
+        "lock_retries": run.params.get("lock_retries"), "safety_findings": run.safety_findings,
     }
 
 
@@ -86,6 +87,7 @@ def target_json(t: Target) -> dict[str, Any]:
         "name": t.name, "environment": t.environment, "project": t.project.name, "host": t.host, "port": t.port,
         "dbname": t.dbname, "user": t.user, "sslmode": t.sslmode, "has_password": t.has_password,
         "active": t.is_active, "lock_timeout_ms": t.lock_timeout_ms, "statement_timeout_ms": t.statement_timeout_ms,
+        "lock_retries": t.lock_retries,
     }
 
 
@@ -181,10 +183,26 @@ def cmd_audit(command, options) -> None:
 
 def cmd_verify_audit(command, options) -> None:
     _check_view(_user(options, required=False, what="verify-audit"), "ops.verify_audit_chain")
-    report = audit.verify_chain()
+    try:
+        report = audit.verify_chain(expect_head=options.get("expect_head"))
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
     if not report.ok:
         raise CommandError(f"Audit chain broken at event #{report.first_bad_id}: {report.reason}", returncode=1)
     command.stdout.write(f"OK: {report.reason}")
+
+
+def cmd_audit_head(command, options) -> None:
+    """The newest audit event as ID:HASH, to keep outside the portal (ticket, log system)."""
+    _check_view(_user(options, required=False, what="audit-head"), "ops.view_auditevent")
+    head = audit.chain_head()
+    if options.get("json"):
+        return _dump(command, {"id": head.id, "hash": head.hash, "created_at": _iso(head.created_at),
+                               "anchor": head.anchor} if head else {"id": None, "hash": None, "created_at": None,
+                                                                    "anchor": None})
+    if head is None:
+        raise ValidationError("The audit trail is empty: nothing to anchor yet")
+    command.stdout.write(head.anchor)
 
 
 # --- changing things ---------------------------------------------------------------------
@@ -194,15 +212,18 @@ def _schedule(command, options, operation: str) -> None:
     target = _target(options["target"])
     if options.get("sql"):
         _check_view(_user(options, required=False, what=operation), "ops.view_target")
-        plan = services.preview_plan(target, operation, options["revision"])
-        command.stdout.write(plan.sql)
+        preview = services.preview_plan(target, operation, options["revision"])
+        if options.get("json"):
+            return _dump(command, {**preview.plan.to_json(), "findings": preview.findings_json()})
+        command.stdout.write(preview.sql)
+        command.stdout.write(findings_as_sql_comments(preview.findings_json()))
         return
     user = _user(options, required=True, what=operation)
     expected = options.get("expect_from")
     run = services.schedule_run(
         target=target, operation=operation, revision=options["revision"], user=user,
         confirm_name=options.get("confirm"), lock_timeout_ms=options.get("lock_timeout_ms"),
-        statement_timeout_ms=options.get("statement_timeout_ms"),
+        statement_timeout_ms=options.get("statement_timeout_ms"), lock_retries=options.get("lock_retries"),
         expected_from=None if expected is None else [r for r in expected.split(",") if r and r != "base"],
     )
     if not options.get("json"):
@@ -216,6 +237,19 @@ def _schedule(command, options, operation: str) -> None:
         _dump(command, run_json(run))
     if options.get("wait"):
         _exit_for(run)
+
+
+def findings_as_sql_comments(findings: list[dict]) -> str:
+    """Safety findings as SQL comments, to print after the plan's SQL (the output stays valid SQL)."""
+    counts = {lvl: sum(1 for f in findings if f["level"] == lvl) for lvl in ("danger", "warning", "info")}
+    texts = [f"Safety findings: {', '.join(f'{n} {lvl}' for lvl, n in counts.items() if n) or 'none'}"]
+    for f in findings:
+        where = f" (revision {f['revision']})" if f.get("revision") else ""
+        texts.append(f"[{f['level']}] {f['rule']}{where}: {f['message']}")
+        if f.get("help"):
+            texts.append(f"    help: {f['help']}")
+    # Every physical line starts with '--', so a message with a newline cannot end the comment.
+    return "\n" + "\n".join(f"-- {line}".rstrip() for text in texts for line in text.splitlines() or [""])
 
 
 def wait(command, run: Run, *, timeout: float | None = None, quiet: bool = False, poll: float = 0.5) -> Run:

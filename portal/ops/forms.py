@@ -47,8 +47,18 @@ class TargetForm(forms.ModelForm):
         fields = [
             "name", "environment", "project", "is_active",
             "host", "port", "dbname", "user", "sslmode", "sslrootcert",
-            "password_env", "lock_timeout_ms", "statement_timeout_ms",
+            "password_env", "lock_timeout_ms", "statement_timeout_ms", "lock_retries",
         ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Left empty (or posted by an older client without it): the model's default.
+        if "lock_retries" in self.fields:
+            self.fields["lock_retries"].required = False
+
+    def clean_lock_retries(self) -> int:
+        value = self.cleaned_data.get("lock_retries")
+        return Target._meta.get_field("lock_retries").default if value is None else value
 
     def clean(self):
         data = super().clean()
@@ -83,6 +93,10 @@ class ScheduleForm(forms.Form):
     statement_timeout_ms = forms.IntegerField(
         required=False, min_value=1, label="statement_timeout (ms)",
         help_text="Empty: the target's setting.",
+    )
+    lock_retries = forms.IntegerField(
+        required=False, min_value=0, label="Retries on lock_timeout",
+        help_text="Empty: the target's setting. 0: fail at the first lock timeout.",
     )
 
     def clean_revision(self) -> str:

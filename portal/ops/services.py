@@ -39,7 +39,7 @@ RUN_OPERATIONS = (Run.Operation.UPGRADE, Run.Operation.DOWNGRADE, Run.Operation.
 # Target fields whose changes are named in the audit trail (never the password itself).
 _AUDITED_TARGET_FIELDS = (
     "name", "environment", "project_id", "host", "port", "dbname", "user", "sslmode", "sslrootcert",
-    "password_env", "lock_timeout_ms", "statement_timeout_ms", "is_active",
+    "password_env", "lock_timeout_ms", "statement_timeout_ms", "lock_retries", "is_active",
 )
 
 
@@ -114,10 +114,57 @@ def _check_operation(operation: str, revision: str) -> None:
         )
 
 
-def preview_plan(target: Target, operation: str, revision: str):
-    """The plan and its offline SQL, from the target's live revision (connects to the target)."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class PlanPreview:
+    """A plan (``migrations_ops.plan.Plan``) with its safety findings, most severe first.
+
+    The plan's own fields (``steps``, ``sql``, ``sql_hash``, ``from_heads``, ...)
+    read through, so callers that only want the plan use it as one.
+    """
+
+    plan: object
+    findings: tuple = ()
+
+    def __getattr__(self, name: str):
+        if name.startswith("_") or name in ("plan", "findings"):
+            raise AttributeError(name)  # not set yet (copy, pickle): never recurse
+        return getattr(self.plan, name)
+
+    def findings_json(self) -> list[dict]:
+        return [f.to_json() for f in self.findings]
+
+
+def plan_findings(resolved: ResolvedProject, plan) -> tuple:
+    """Review a plan: its offline SQL, and the source of every revision file it steps through (reads files).
+
+    Steps: 1 ``safety.check_plan_sql`` on the plan's SQL (squawk and the
+    portal's rules), 2 ``safety.review_revision_source`` on the file of each
+    upgrade/downgrade step, found in the static listing (never imported),
+    3 most severe first, the plan's SQL findings before the files' at a level.
+    """
+    safety = _engine("safety")
+    findings = list(safety.check_plan_sql(plan.sql or ""))
+    listing = _engine("revisions").list_revisions(resolved)
+    seen: set[str] = set()
+    for step in plan.steps:
+        if step.direction == "stamp" or step.revision in seen:
+            continue
+        seen.add(step.revision)
+        try:
+            info = listing.get(step.revision)
+        except OpsError:
+            continue  # plans come from the same scripts; a vanished file shows when the run imports it
+        findings.extend(safety.review_revision_source(resolved.script_location / info.path, step.revision))
+    order = {safety.DANGER: 0, safety.WARNING: 1, safety.INFO: 2}
+    return tuple(sorted(findings, key=lambda f: order.get(f.level, 3)))
+
+
+def preview_plan(target: Target, operation: str, revision: str) -> PlanPreview:
+    """The plan, its offline SQL and its safety findings, from the target's live revision (connects to the target)."""
     _check_operation(operation, revision)
-    return _engine("plan").make_plan(target.conn(), resolve(target.project), operation, revision.strip(), with_sql=True)
+    resolved = resolve(target.project)
+    plan = _engine("plan").make_plan(target.conn(), resolved, operation, revision.strip(), with_sql=True)
+    return PlanPreview(plan, plan_findings(resolved, plan))
 
 
 def needs_confirmation(target: Target, operation: str) -> bool:
@@ -138,6 +185,18 @@ def _check_confirmation(target: Target, operation: str, confirm_name: str | None
             f"Confirmation {confirm_name.strip()!r} does not match the target's name ({target.name}); nothing was scheduled",
             code="confirm_mismatch",
         )
+
+
+def _retries(value, default: int) -> int:
+    if value is None or value == "":
+        return int(default)
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"lock_retries must be a whole number, not {value!r}") from None
+    if value < 0:
+        raise ValidationError(f"lock_retries must be 0 (no retry) or more, not {value}")
+    return value
 
 
 def _timeout(value, default: int, name: str) -> int:
@@ -164,6 +223,7 @@ def schedule_run(
     confirm_name: str | None = None,
     lock_timeout_ms=None,
     statement_timeout_ms=None,
+    lock_retries=None,
 ) -> Run:
     """Plan ``operation`` to ``revision`` from the target's live revision, record it, and queue it.
 
@@ -180,8 +240,10 @@ def schedule_run(
     _check_confirmation(target, operation, confirm_name)
     lock_ms = _timeout(lock_timeout_ms, target.lock_timeout_ms, "lock_timeout_ms")
     stmt_ms = _timeout(statement_timeout_ms, target.statement_timeout_ms, "statement_timeout_ms")
+    retries = _retries(lock_retries, target.lock_retries)
     resolved = resolve(target.project)
     plan = _engine("plan").make_plan(target.conn(), resolved, operation, revision.strip(), with_sql=True)
+    findings = plan_findings(resolved, plan)
     if expected_from is not None and sorted(expected_from) != sorted(plan.from_heads):
         raise ValidationError(
             f"Target {target.name} moved since the plan was previewed: it was at "
@@ -193,6 +255,7 @@ def schedule_run(
     params = {
         "lock_timeout_ms": lock_ms,
         "statement_timeout_ms": stmt_ms,
+        "lock_retries": retries,
         "confirmed": bool(confirm_name),
     }
     with transaction.atomic():
@@ -209,6 +272,7 @@ def schedule_run(
             steps_total=len(plan.steps),
             sql=plan.sql or "",
             sql_hash=plan.sql_hash or "",
+            safety_findings=[f.to_json() for f in findings],
             project_fingerprint=resolved.fingerprint,
             celery_task_id=str(uuid.uuid4()),
         )
@@ -216,11 +280,20 @@ def schedule_run(
             actor=who, actor_kind=actor_kind, action="run.scheduled", target=target, run=run,
             operation=operation, from_revision=run.from_heads, to_revision=run.to_heads,
             params={**params, "requested": run.revision, "steps": run.steps_total,
-                    "project_fingerprint": run.project_fingerprint},
+                    "project_fingerprint": run.project_fingerprint,
+                    "findings": _findings_count(findings)},
             sql_hash=run.sql_hash,
         )
         transaction.on_commit(lambda: _enqueue(run))
     return run
+
+
+def _findings_count(findings) -> dict[str, int]:
+    """Findings per level, e.g. ``{"danger": 1, "warning": 2}`` (what the audit keeps of them)."""
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f.level] = counts.get(f.level, 0) + 1
+    return counts
 
 
 def _enqueue(run: Run) -> None:
@@ -405,6 +478,27 @@ def record_started(run: Run) -> None:
         actor=run.actor, actor_kind=_run_actor_kind(run), action="run.started", target=run.target, run=run,
         operation=run.operation, from_revision=run.from_heads, to_revision=run.to_heads,
         sql_hash=run.sql_hash, params={"worker": run.worker or "", "requested": run.revision},
+    )
+
+
+def record_lock_retry(run: Run, data: dict, secret: str = "") -> None:
+    """Audit that a run hit lock_timeout and will try again, naming the blocker (writes the DB).
+
+    :param data: the engine's ``lock_retry`` progress data (``attempt``, ``max_attempts``,
+        ``delay_s``, ``revision``, ``blocker: {pid, application, state, query}``).
+    :param secret: the target's password, redacted from the blocker's query.
+    """
+    blocker = data.get("blocker") or {}
+    audit.record(
+        actor=run.actor, actor_kind=_run_actor_kind(run), action="run.lock_retry", target=run.target, run=run,
+        operation=run.operation, from_revision=run.from_heads, to_revision=run.to_heads, sql_hash=run.sql_hash,
+        outcome="retrying",
+        params={
+            "revision": data.get("revision"), "attempt": data.get("attempt"),
+            "max_attempts": data.get("max_attempts"), "delay_s": data.get("delay_s"),
+            "blocker": {"pid": blocker.get("pid"), "application": blocker.get("application"),
+                        "state": blocker.get("state"), "query": redact_text(blocker.get("query") or "", secret)[:2000] or None},
+        },
     )
 
 

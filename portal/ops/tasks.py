@@ -54,7 +54,7 @@ class Reporter:
     CANCEL_POLL_SECONDS = 0.5
 
     def __init__(self, run: Run, secret: str) -> None:
-        self.run_id, self.secret = run.pk, secret
+        self.run, self.run_id, self.secret = run, run.pk, secret
         self.directions = {s.get("revision"): s.get("direction", "") for s in run.plan_steps}
         self.timings: list[dict] = []
         self._cancel_checked, self._cancelled = 0.0, False
@@ -72,6 +72,8 @@ class Reporter:
         Run.objects.filter(pk=self.run_id).update(heartbeat_at=now(), **fields)
         # The model keeps info/warning/error; Alembic's debug lines are still worth reading.
         self.log(p.message, "info" if p.level == "debug" else p.level)
+        if p.data.get("event") == "lock_retry":
+            services.record_lock_retry(self.run, p.data, secret=self.secret)
 
     def log(self, message: str, level: str = "info") -> None:
         RunLog.objects.create(run_id=self.run_id, level=level, message=redact_text(message, self.secret))
@@ -108,6 +110,7 @@ def run_operation(self, run_id: int) -> str:
             expected_from=tuple(run.from_heads),
             lock_timeout_ms=run.params.get("lock_timeout_ms", run.target.lock_timeout_ms),
             statement_timeout_ms=run.params.get("statement_timeout_ms", run.target.statement_timeout_ms),
+            lock_retries=run.params.get("lock_retries", run.target.lock_retries),
             progress=reporter.progress, should_cancel=reporter.should_cancel,
         )
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the run, never left RUNNING

@@ -36,6 +36,7 @@ def test_it_lists_targets_as_json_without_secrets(target):
         "name": "billing-dev", "environment": "development", "project": "billing", "host": conn.host,
         "port": conn.port, "dbname": conn.dbname, "user": conn.user, "sslmode": conn.sslmode,
         "has_password": True, "active": True, "lock_timeout_ms": 1000, "statement_timeout_ms": 900000,
+        "lock_retries": 3,
     }]}
     assert conn.password not in ops("targets") + ops("targets", "--json")
 

@@ -52,6 +52,8 @@ class Command(BaseCommand):
             p.add_argument("--expect-from", metavar="REV[,REV]", help="Refuse unless the target is at these heads now.")
             p.add_argument("--lock-timeout-ms", type=int)
             p.add_argument("--statement-timeout-ms", type=int)
+            p.add_argument("--lock-retries", type=int, metavar="N",
+                           help="Retries after a lock_timeout for this run (default: the target's; 0 = none).")
             p.add_argument("--timeout", type=float, default=None, help="With --wait: give up waiting after N seconds.")
             p.add_argument("--json", action="store_true", help="Print the run as JSON (with --wait: once it ended).")
 
@@ -68,7 +70,13 @@ class Command(BaseCommand):
         p.add_argument("--limit", type=int, default=50)
         p.add_argument("--json", action="store_true")
 
-        sub.add_parser("verify-audit", help="Check the audit hash chain; exit 1 if it is broken.")
+        p = sub.add_parser("verify-audit", help="Check the audit hash chain; exit 1 if it is broken.")
+        p.add_argument("--expect-head", metavar="ID:HASH",
+                       help="An anchor from 'ops audit-head' kept outside the portal; exit 1 if that event is "
+                            "missing or differs (detects deleted newest events).")
+
+        p = sub.add_parser("audit-head", help="Print the newest audit event as ID:HASH, to anchor it externally.")
+        p.add_argument("--json", action="store_true")
 
         p = sub.add_parser("add-target", help="Register a target from a connection URL held in an environment variable.")
         p.add_argument("name")
