@@ -21,8 +21,6 @@ from pathlib import Path
 
 import pytest
 from django.db.backends.postgresql.operations import DatabaseOperations
-from django.db.models.signals import post_migrate
-from django.dispatch import receiver
 
 from tests.factories import UserFactory
 
@@ -48,13 +46,7 @@ def _sql_flush_past_audit_trigger(self, style, tables, *args, **kwargs):
 DatabaseOperations.sql_flush = _sql_flush_past_audit_trigger
 
 
-@receiver(post_migrate, dispatch_uid="tests-restore-roles")
-def _restore_roles_after_flush(sender, **kwargs):
-    """A flush (transactional tests) empties auth_group; permissions come back by post_migrate, roles here."""
-    if getattr(sender, "label", "") == "ops":
-        from portal.ops.roles import ensure_roles
-
-        ensure_roles()
+# A flush also empties auth_group; the roles come back by post_migrate (portal/ops/apps.py).
 
 
 # --- Personas ------------------------------------------------------------------
