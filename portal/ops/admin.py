@@ -13,6 +13,7 @@ import json
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpResponse
 from django.urls import path, reverse
@@ -21,9 +22,9 @@ from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import activity_views, admin_views, services
+from . import activity_views, admin_views, copy_views, services
 from .forms import TargetForm, password_state
-from .models import AlembicProject, AuditEvent, Run, Target
+from .models import AlembicProject, AuditEvent, Run, Target, VerificationReport
 
 admin.site.site_header = "Migration Ops Portal"
 admin.site.site_title = "Migration Ops"
@@ -149,7 +150,9 @@ class TargetAdmin(admin.ModelAdmin):
     @admin.display(description="")
     def links(self, obj: Target) -> str:
         return format_html(
-            '{} · <a href="{}">Schedule</a>', self.view_links(obj), reverse("admin:ops_target_schedule", args=[obj.pk])
+            '{} · <a href="{}">Schedule</a> · <a href="{}">Copy</a> · <a href="{}">Verify</a>', self.view_links(obj),
+            reverse("admin:ops_target_schedule", args=[obj.pk]), reverse("admin:ops_target_copy", args=[obj.pk]),
+            reverse("admin:ops_target_verify", args=[obj.pk]),
         )
 
     @admin.display(description="")
@@ -188,6 +191,9 @@ class TargetAdmin(admin.ModelAdmin):
             path("<int:pk>/snapshots/take/", view(self.snapshot_take_view), name="ops_target_snapshot_take"),
             path("<int:pk>/snapshots/<int:sid>/", view(self.snapshot_view), name="ops_target_snapshot"),
             path("<int:pk>/backend/<str:action>/", view(self.backend_view), name="ops_target_backend"),
+            # Issues 3 and 4: copy from SQLite (form, pre-flight, confirm) and verification.
+            path("<int:pk>/copy/", view(self.copy_view), name="ops_target_copy"),
+            path("<int:pk>/verify/", view(self.verify_view), name="ops_target_verify"),
             *super().get_urls(),
         ]
 
@@ -214,6 +220,12 @@ class TargetAdmin(admin.ModelAdmin):
 
     def backend_view(self, request, pk: int, action: str):
         return activity_views.backend_action(self, request, pk, action)
+
+    def copy_view(self, request, pk: int):
+        return copy_views.copy_start(self, request, pk)
+
+    def verify_view(self, request, pk: int):
+        return copy_views.verify_start(self, request, pk)
 
 
 # --- runs -----------------------------------------------------------------------
@@ -290,14 +302,40 @@ class RunAdmin(admin.ModelAdmin):
         return [
             path("<int:pk>/live/", view(self.live_view), name="ops_run_live"),
             path("<int:pk>/cancel/", view(self.cancel_view), name="ops_run_cancel"),
+            path("<int:pk>/rejects/", view(self.rejects_view), name="ops_run_rejects"),
+            path("<int:pk>/rejects.csv", view(self.rejects_csv_view), name="ops_run_rejects_csv"),
+            path("<int:pk>/resume/", view(self.resume_view), name="ops_run_resume"),
             *super().get_urls(),
         ]
 
+    def _data_run(self, request, pk) -> Run | None:
+        """The run if it is a copy or a verification (they have pages of their own), else None."""
+        run = Run.objects.select_related("target", "requested_by").filter(
+            pk=pk, operation__in=[Run.Operation.COPY, Run.Operation.VERIFY]).first() if str(pk).isdigit() else None
+        if run is not None and not self.has_view_permission(request, run):
+            raise PermissionDenied
+        return run
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self._data_run(request, object_id)
+        if run is not None:
+            return copy_views.run_page(self, request, run)
         return admin_views.run_page(self, request, object_id)
 
     def live_view(self, request, pk: int):
+        run = self._data_run(request, pk)
+        if run is not None:
+            return copy_views.run_live(self, request, run)
         return admin_views.run_live(self, request, pk)
+
+    def rejects_view(self, request, pk: int):
+        return copy_views.rejects(self, request, pk)
+
+    def rejects_csv_view(self, request, pk: int):
+        return copy_views.rejects(self, request, pk, csv=True)
+
+    def resume_view(self, request, pk: int):
+        return copy_views.resume(self, request, pk)
 
     def cancel_view(self, request, pk: int):
         return admin_views.run_cancel(self, request, pk)
@@ -459,3 +497,69 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def verify_chain_view(self, request):
         return admin_views.verify_chain(self, request)
+
+
+# --- verification reports (issue 4) ------------------------------------------------------
+
+
+@admin.register(VerificationReport)
+class VerificationReportAdmin(admin.ModelAdmin):
+    """Stored reports: read-only; the change view is the report page (download, compare)."""
+
+    list_display = ["id", "created_at", "target", "status_display", "mode", "run_link", "copy_link", "source_short"]
+    list_filter = ["status", "mode", "target"]
+    list_select_related = ["target", "run"]
+    search_fields = ["=id", "target__name", "source_path", "source_sha256"]
+    date_hierarchy = "created_at"
+    Media = OpsMedia
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="status", ordering="status")
+    def status_display(self, obj: VerificationReport) -> str:
+        return status_badge({"pass": "succeeded", "warn": "cancelled", "fail": "failed"}[obj.status], obj.status)
+
+    @admin.display(description="run")
+    def run_link(self, obj: VerificationReport) -> str:
+        return format_html('<a href="{}">#{}</a>', reverse("admin:ops_run_change", args=[obj.run_id]), obj.run_id)
+
+    @admin.display(description="after copy")
+    def copy_link(self, obj: VerificationReport) -> str:
+        if not obj.copy_run_id:
+            return ""
+        return format_html('<a href="{}">#{}</a>', reverse("admin:ops_run_change", args=[obj.copy_run_id]),
+                           obj.copy_run_id)
+
+    @admin.display(description="source")
+    def source_short(self, obj: VerificationReport) -> str:
+        if not obj.source_path:
+            return format_html('<span class="mop-muted">{}</span>', "target only")
+        return format_html('{} <code title="sha256">{}</code>', obj.source_path, obj.source_sha256[:12])
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/report.json", view(self.json_view), name="ops_verificationreport_json"),
+            path("<int:pk>/report.csv", view(self.csv_view), name="ops_verificationreport_csv"),
+            path("<int:pk>/compare/", view(self.compare_view), name="ops_verificationreport_compare"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return copy_views.report_page(self, request, object_id)
+
+    def json_view(self, request, pk: int):
+        return copy_views.report_download(self, request, pk, "json")
+
+    def csv_view(self, request, pk: int):
+        return copy_views.report_download(self, request, pk, "csv")
+
+    def compare_view(self, request, pk: int):
+        return copy_views.report_compare(self, request, pk)

@@ -138,3 +138,7 @@ def snapshot_all_targets() -> dict:
     """Keep a lock snapshot of every active target and purge old ones (periodic; idempotent, so acks_late)."""
     close_old_connections()
     return diagnostics.snapshot_all_targets()
+
+
+# Copy and verification runs (issues 3 and 4); imported here so that workers register them.
+from . import copy_tasks  # noqa: E402, F401

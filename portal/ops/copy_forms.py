@@ -1,0 +1,103 @@
+"""Forms of the copy and verification pages: they shape input, the services decide.
+
+Whether a path is inside MOP_IMPORT_DIR, whether the user may copy, and
+whether the typed-back name matches are ``copying`` / ``services`` rules.
+"""
+
+from __future__ import annotations
+
+from django import forms
+
+from migrations_ops.copy.options import TEXT_POLICIES
+
+TEXT_POLICY_CHOICES = [
+    ("reject", "Reject the row (NUL bytes, invalid UTF-8)"),
+    ("replace", "Replace by U+FFFD and report each replacement"),
+]
+assert {c for c, _ in TEXT_POLICY_CHOICES} == set(TEXT_POLICIES)
+
+
+def _file_choices(files: list[dict]) -> list[tuple[str, str]]:
+    return [("", "— choose a file —")] + [(f["name"], f"{f['name']} ({f['size'] / 1e6:.1f} MB)") for f in files]
+
+
+class CopyOptionsMixin(forms.Form):
+    tables = forms.CharField(
+        required=False, max_length=2000,
+        help_text="Source tables to copy, separated by commas or spaces. Empty: every table that can be copied.",
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+    create_missing_tables = forms.BooleanField(
+        required=False, help_text="Create target tables that do not exist, from the SQLite schema with mapped types.")
+    text_policy = forms.ChoiceField(choices=TEXT_POLICY_CHOICES, initial="reject", label="Bad text")
+    max_rejects = forms.IntegerField(
+        required=False, min_value=0, label="Stop after N rejects",
+        help_text="Empty: never stop; every rejected row is kept for review.")
+    drop_secondary_indexes = forms.BooleanField(
+        required=False, label="Drop indexes during the load",
+        help_text="Empty target tables only: drop plain indexes while loading and rebuild them after "
+                  "(foreign keys are always put back afterwards, NOT VALID where orphans exist).")
+
+    def options(self) -> dict:
+        d = self.cleaned_data
+        return {k: d.get(k) for k in ("create_missing_tables", "text_policy", "max_rejects", "drop_secondary_indexes")}
+
+
+class CopySourceForm(CopyOptionsMixin):
+    """Step 1: where the SQLite file comes from, and how to copy it."""
+
+    upload = forms.FileField(required=False, help_text="Stored in the import directory (uploads/).")
+    pick = forms.ChoiceField(required=False, label="Or a file in the import directory")
+    path = forms.CharField(
+        required=False, max_length=1000, label="Or its path",
+        help_text="Relative to the import directory (or absolute inside it).",
+        widget=forms.TextInput(attrs={"size": 60, "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, files_available: list[dict] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["pick"].choices = _file_choices(files_available or [])
+
+    def clean(self):
+        data = super().clean()
+        given = [bool(data.get("upload")), bool(data.get("pick")), bool((data.get("path") or "").strip())]
+        if sum(given) == 0:
+            raise forms.ValidationError("Upload a SQLite file, pick one from the import directory, or type its path.")
+        if sum(given) > 1:
+            raise forms.ValidationError("Give one source only: an upload, a picked file, or a path.")
+        return data
+
+
+class CopyConfirmForm(CopyOptionsMixin):
+    """Step 2, on the pre-flight page: the same choices carried hidden, plus the name typed back where needed."""
+
+    source = forms.CharField(max_length=1000, widget=forms.HiddenInput)
+    confirm_name = forms.CharField(
+        required=False, label="Type the target's name to confirm",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "size": 30}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("tables", "create_missing_tables", "text_policy", "max_rejects", "drop_secondary_indexes"):
+            self.fields[name].widget = forms.HiddenInput()
+
+
+class VerifyForm(forms.Form):
+    """A verification: against a SQLite file in the import directory, or of the target alone."""
+
+    pick = forms.ChoiceField(required=False, label="SQLite source in the import directory")
+    path = forms.CharField(required=False, max_length=1000, label="Or its path",
+                           widget=forms.TextInput(attrs={"size": 60, "autocomplete": "off"}))
+    tables = forms.CharField(required=False, max_length=2000, widget=forms.TextInput(attrs={"size": 60}),
+                             help_text="Tables to verify, separated by commas or spaces. Empty: all.")
+
+    def __init__(self, *args, files_available: list[dict] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["pick"].choices = _file_choices(files_available or [])
+
+    def source(self, target_only: bool) -> str | None:
+        if target_only:
+            return None
+        d = self.cleaned_data
+        return d.get("pick") or (d.get("path") or "").strip() or None

@@ -1,0 +1,159 @@
+"""Celery tasks of copy and verification runs: thin, as in ``tasks.py``.
+
+A copy run is three kinds of task, each calling one engine function:
+``copy_run`` claims the run and calls ``plan_ranges`` once, then starts a
+chord: one ``copy_range`` per range (a group: ranges and tables in parallel
+on every worker process), and ``finish_copy`` as the chord's callback.
+Range tasks never raise: a failure ends the run (the first one wins) and the
+others see the run is no longer RUNNING and stop between batches, so the
+callback runs in every case and only finishes a run that is still RUNNING.
+Early ack as everywhere: a range whose worker is killed is lost, the run goes
+INTERRUPTED by the reaper, and "Resume" redoes exactly the ranges that never
+committed (each range commits with its checkpoint in the target).
+
+``verify_run`` claims a verification run and calls ``verify`` once.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from celery import chord, group, shared_task
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils.timezone import now
+
+from migrations_ops.copy import RangeSpec
+
+from . import copying, services, verifying
+from .models import Run
+from .tasks import Heartbeat, Reporter
+
+
+def _worker(task) -> str:
+    return (task.request.hostname or socket.gethostname())[:200]
+
+
+def _load(run_id: int) -> Run:
+    return Run.objects.select_related("target", "target__project").get(pk=run_id)
+
+
+def _phase_progress(run_id: int, secret: str):
+    """Progress of the plan and finish steps: a log line and the current step."""
+
+    def progress(p) -> None:
+        Run.objects.filter(pk=run_id).update(current_step=(p.step or "")[:200], heartbeat_at=now())
+        copying.log_line(run_id, p.message, "info" if p.level == "debug" else p.level, secret)
+
+    return progress
+
+
+@shared_task(name="ops.copy_run", bind=True, ignore_result=True, acks_late=False)
+def copy_run(self, run_id: int) -> str:
+    """Claim a copy run, plan its ranges (``plan_ranges``), and start the chord of ranges then finish."""
+    close_old_connections()
+    worker = _worker(self)
+    claim = services.claim(run_id, worker)
+    if claim != "claimed":
+        return claim
+    run = _load(run_id)
+    secret = ""
+    try:
+        copying.record_started(run)
+        conn = run.target.conn()
+        secret = conn.password
+        path, opts = copying.engine_args(run)
+        copying.log_line(run.pk, f"Copy {run.params['source']} into {run.target.name} ({conn.redacted()}), "
+                                 f"copy id {run.params['copy_id']}, worker {worker}", secret=secret)
+        specs = services._engine("copy").plan_ranges(
+            path, conn, run.params["copy_id"], options=opts, progress=_phase_progress(run.pk, secret))
+        copying.start_copy_phase(run, specs)
+        copying.log_line(run.pk, f"{len(specs)} range(s) in {len({s.table for s in specs})} table(s) queued")
+    except Exception as exc:  # noqa: BLE001 - recorded on the run, never left RUNNING
+        copying.record_failure(run, exc, secret)
+        return "failed"
+    callback = finish_copy_task.si(run.pk)
+    if not specs:
+        callback.apply_async()
+    else:
+        chord(group(copy_range.si(run.pk, s.to_dict()) for s in specs))(callback)
+    return "planned"
+
+
+@shared_task(name="ops.copy_range", bind=True, ignore_result=False, acks_late=False)
+def copy_range(self, run_id: int, spec: dict) -> str:
+    """Copy one range (``copy_range``); its rows, checkpoint and rejects commit together in the target."""
+    close_old_connections()
+    if not copying.range_should_run(run_id):
+        return "skipped"
+    run = _load(run_id)
+    rs = RangeSpec.from_dict(spec)
+    reporter = copying.RangeReporter(run_id, rs)
+    heartbeat = Heartbeat(run_id, settings.MOP_HEARTBEAT_SECONDS)
+    heartbeat.start()
+    secret = ""
+    try:
+        conn = run.target.conn()
+        secret = conn.password
+        path, opts = copying.engine_args(run)
+        result = services._engine("copy").copy_range(path, conn, rs, opts, reporter.progress, reporter.should_cancel)
+        copying.record_range_done(run_id, result, secret)
+        return "done"
+    except Exception as exc:  # noqa: BLE001 - the first failure ends the run; the chord goes on to its callback
+        copying.record_failure(run, exc, secret)
+        return "failed"
+    finally:
+        heartbeat.stop()
+
+
+@shared_task(name="ops.finish_copy", bind=True, ignore_result=True, acks_late=False)
+def finish_copy_task(self, run_id: int) -> str:
+    """The chord's callback: post-load phases (``finish_copy``), summary, then the verification is queued."""
+    close_old_connections()
+    run = _load(run_id)
+    if run.status != Run.Status.RUNNING:
+        return run.status
+    heartbeat = Heartbeat(run_id, settings.MOP_HEARTBEAT_SECONDS)
+    heartbeat.start()
+    secret = ""
+    try:
+        conn = run.target.conn()
+        secret = conn.password
+        copying.log_line(run.pk, "All ranges done; post-load phases")
+        summary = services._engine("copy").finish_copy(conn, run.params["copy_id"], _phase_progress(run.pk, secret))
+        copying.record_succeeded(run, summary)
+        return "succeeded"
+    except Exception as exc:  # noqa: BLE001
+        copying.record_failure(run, exc, secret)
+        return "failed"
+    finally:
+        heartbeat.stop()
+
+
+@shared_task(name="ops.verify_run", bind=True, ignore_result=True, acks_late=False)
+def verify_run(self, run_id: int) -> str:
+    """Claim a verification run, call ``verify`` once, store the report."""
+    close_old_connections()
+    claim = services.claim(run_id, _worker(self))
+    if claim != "claimed":
+        return claim
+    run = _load(run_id)
+    reporter = Reporter(run, secret="")
+    heartbeat = Heartbeat(run_id, settings.MOP_HEARTBEAT_SECONDS)
+    heartbeat.start()
+    try:
+        copying.record_started(run)
+        conn = run.target.conn()
+        reporter.secret = conn.password
+        mode = f"against {run.params['source']}" if run.params.get("source") else "target only"
+        reporter.log(f"Verification of {run.target.name} ({conn.redacted()}), {mode}")
+        report = services._engine("verify").verify(
+            conn, **verifying.engine_args(run), run_id=run.pk, progress=reporter.progress,
+            should_cancel=reporter.should_cancel)
+        verifying.record_report(run, report)
+        return "succeeded"
+    except Exception as exc:  # noqa: BLE001
+        copying.record_failure(run, exc, reporter.secret)
+        return "failed"
+    finally:
+        heartbeat.stop()

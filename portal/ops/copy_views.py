@@ -1,0 +1,255 @@
+"""Admin pages of copies and verifications (issues 3 and 4).
+
+Copy flow (the ``delete_selected`` pattern): the form (upload or pick a
+file) -> POST renders the pre-flight report with a confirm form -> POST with
+``post=yes`` schedules the run. Then the run page (per table progress, log,
+summary, rejects, resume), and the verification reports (read, download,
+compare). Every rule is a ``copying`` / ``verifying`` / ``services`` call;
+permissions are checked on the request itself, so a crafted POST gets 403.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.timezone import now
+
+from migrations_ops.errors import OpsError
+
+from . import copying, services, verifying
+from .admin_views import _context, _error, _flash, live_payload
+from .copy_forms import CopyConfirmForm, CopySourceForm, VerifyForm
+from .models import Run, Target, VerificationReport
+
+REJECTS_SHOWN = 500
+
+
+def _target(pk: int) -> Target:
+    return get_object_or_404(Target.objects.select_related("project"), pk=pk)
+
+
+def _source_form(request, target: Target, data=None, files=None) -> CopySourceForm:
+    return CopySourceForm(data, files, files_available=copying.list_import_files())
+
+
+def _render_source(model_admin, request, target: Target, form):
+    ctx = _context(model_admin, request, f"Copy a SQLite file into {target.name}", target=target, original=target,
+                   form=form, import_dir=copying.import_dir(), busy=copying.active_copy(target))
+    return TemplateResponse(request, "admin/ops/copy/form.html", ctx)
+
+
+def copy_start(model_admin, request, pk: int):
+    """GET: the form. POST: pre-flight report with the confirm form. POST post=yes: schedule the copy."""
+    services.require(request.user, "ops.schedule_run")
+    target = _target(pk)
+    if request.method == "GET":
+        return _render_source(model_admin, request, target, _source_form(request, target))
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    if request.POST.get("post") == "yes":
+        return _confirm(model_admin, request, target)
+    form = _source_form(request, target, request.POST, request.FILES)
+    if not form.is_valid():
+        return _render_source(model_admin, request, target, form)
+    data = form.cleaned_data
+    try:
+        if data.get("upload"):
+            source = copying.save_upload(data["upload"])
+        else:
+            source = copying.relative_name(copying.resolve_source(data.get("pick") or data.get("path")))
+        tables = copying.parse_tables(data.get("tables"))
+        copying.copy_options(form.options(), tables)
+        report = copying.preflight(target, source, tables)
+    except ValidationError as exc:
+        for msg in exc.messages:
+            form.add_error(None, msg)
+        return _render_source(model_admin, request, target, form)
+    except (OpsError, ImproperlyConfigured) as exc:
+        _flash(request, exc)
+        return _render_source(model_admin, request, target, form)
+    confirm = CopyConfirmForm(initial={**form.options(), "source": source, "tables": " ".join(tables or [])})
+    ctx = _context(
+        model_admin, request, f"Pre-flight: {source} into {target.name}", target=target, original=target,
+        report=report, source=source, form=confirm, options=form.options(), tables=tables,
+        needs_name=services.needs_confirmation(target, Run.Operation.COPY), busy=copying.active_copy(target),
+        profile_rows=_profile_rows(report),
+    )
+    return TemplateResponse(request, "admin/ops/copy/preflight.html", ctx)
+
+
+def _profile_rows(report) -> list[dict]:
+    """One row per copied column: storage classes present, the target type, NULLs it will refuse."""
+    rows = []
+    for t in report.tables:
+        for col, classes in t.storage_classes.items():
+            rows.append({"table": t.name, "column": col, "classes": sorted(classes.items()),
+                         "target_type": t.target_types.get(col, ""), "nulls": t.nulls_in_not_null.get(col, 0),
+                         "missing": col in t.source_only_columns})
+    return rows
+
+
+def _confirm(model_admin, request, target: Target):
+    form = CopyConfirmForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The confirmation form was incomplete; start again.")
+        return redirect(reverse("admin:ops_target_copy", args=[target.pk]))
+    data = form.cleaned_data
+    try:
+        run = copying.schedule_copy(
+            target=target, source=data["source"], tables=copying.parse_tables(data.get("tables")),
+            options=form.options(), user=request.user, confirm_name=data.get("confirm_name") or None,
+        )
+    except ValidationError as exc:
+        for msg in exc.messages:
+            messages.error(request, msg)
+        return redirect(reverse("admin:ops_target_copy", args=[target.pk]))
+    messages.success(request, f"Copy run #{run.pk} scheduled: {run.params['source']} into {target.name}.")
+    return redirect(reverse("admin:ops_run_change", args=[run.pk]))
+
+
+# --- verification --------------------------------------------------------------------------
+
+
+def verify_start(model_admin, request, pk: int):
+    """GET: the form. POST: schedule a verification (with the source, or ``target_only``)."""
+    services.require(request.user, "ops.schedule_run")
+    target = _target(pk)
+    files = copying.list_import_files()
+    form = VerifyForm(request.POST or None, files_available=files)
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = verifying.schedule_verify(
+                target=target, source=form.source(bool(request.POST.get("target_only"))),
+                tables=form.cleaned_data.get("tables"), user=request.user,
+            )
+        except ValidationError as exc:
+            for msg in exc.messages:
+                form.add_error(None, msg)
+        else:
+            messages.success(request, f"Verification run #{run.pk} of {target.name} scheduled.")
+            return redirect(reverse("admin:ops_run_change", args=[run.pk]))
+    ctx = _context(model_admin, request, f"Verify {target.name}", target=target, original=target, form=form,
+                   import_dir=copying.import_dir(),
+                   reports=VerificationReport.objects.filter(target=target).select_related("run")[:10])
+    return TemplateResponse(request, "admin/ops/verify/form.html", ctx)
+
+
+# --- run pages ------------------------------------------------------------------------------
+
+
+def run_page(model_admin, request, run: Run):
+    """The live page of a copy or verification run."""
+    payload = live_payload(run, 0)
+    extra = _run_extra(run)
+    ctx = _context(
+        model_admin, request, f"Run #{run.pk}: {run.get_operation_display()} on {run.target.name}",
+        run=run, original=run, log_lines=run.log_lines.order_by("id"),
+        live_url=reverse("admin:ops_run_live", args=[run.pk]),
+        can_cancel=request.user.has_perm("ops.cancel_run") and run.is_active,
+        can_resume=request.user.has_perm("ops.schedule_run") and copying.can_resume(run),
+        needs_name=services.needs_confirmation(run.target, run.operation),
+        payload_json=json.dumps({**payload, **extra}, default=str), **extra,
+    )
+    template = "admin/ops/copy/run.html" if run.operation == Run.Operation.COPY else "admin/ops/verify/run.html"
+    return TemplateResponse(request, template, ctx)
+
+
+def _run_extra(run: Run) -> dict:
+    if run.operation == Run.Operation.COPY:
+        return {"copy": copying.live_figures(run)}
+    report = VerificationReport.objects.filter(run=run).only("pk", "status").first()
+    return {"verify": {"report_id": report.pk if report else None, "report_status": report.status if report else None,
+                       "report_url": reverse("admin:ops_verificationreport_change", args=[report.pk]) if report else None}}
+
+
+def run_live(model_admin, request, run: Run):
+    try:
+        after = int(request.GET.get("after", "0"))
+    except ValueError:
+        after = 0
+    return JsonResponse({**live_payload(run, after), **_run_extra(run)})
+
+
+def rejects(model_admin, request, pk: int, csv: bool = False):
+    """The copy's rejected rows, read from the target; ``csv`` streams all of them."""
+    run = get_object_or_404(Run.objects.select_related("target"), pk=pk, operation=Run.Operation.COPY)
+    if not model_admin.has_view_permission(request, run):
+        raise PermissionDenied
+    if csv:
+        response = StreamingHttpResponse(copying.rejects_csv_rows(run), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="rejects-run{run.pk}-{run.params["copy_id"]}.csv"'
+        return response
+    table = request.GET.get("table") or None
+    ctx = _context(model_admin, request, f"Rejects of copy run #{run.pk}", run=run, original=run, table=table,
+                   tables=sorted((run.progress_data or {}).get("tables", {})), limit=REJECTS_SHOWN)
+    try:
+        ctx["rows"] = copying.rejects(run, table, REJECTS_SHOWN)
+    except (OpsError, ImproperlyConfigured) as exc:
+        ctx["error"] = _error(exc)
+    return TemplateResponse(request, "admin/ops/copy/rejects.html", ctx)
+
+
+def resume(model_admin, request, pk: int):
+    """POST only: a new run with the same copy id."""
+    services.require(request.user, "ops.schedule_run")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    run = get_object_or_404(Run.objects.select_related("target"), pk=pk)
+    try:
+        new = copying.resume_copy(run, user=request.user, confirm_name=request.POST.get("confirm_name") or None)
+    except ValidationError as exc:
+        for msg in exc.messages:
+            messages.error(request, msg)
+        return redirect(reverse("admin:ops_run_change", args=[pk]))
+    messages.success(request, f"Copy resumed as run #{new.pk} (copy id {new.params['copy_id']}): "
+                              "committed ranges are skipped.")
+    return redirect(reverse("admin:ops_run_change", args=[new.pk]))
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+def report_page(model_admin, request, pk: int):
+    vr = get_object_or_404(VerificationReport.objects.select_related("run", "target", "copy_run"), pk=pk)
+    if not model_admin.has_view_permission(request, vr):
+        raise PermissionDenied
+    report = verifying.report_of(vr)
+    others = VerificationReport.objects.filter(target=vr.target).exclude(pk=vr.pk).order_by("-created_at")[:20]
+    settings_items = sorted((k, v) for k, v in report.header.settings.items())
+    ctx = _context(model_admin, request, f"Verification report #{vr.pk} of {vr.target.name}", vr=vr, original=vr,
+                   report=report, others=others, settings_items=settings_items,
+                   db_findings=[f for f in report.findings])
+    return TemplateResponse(request, "admin/ops/verify/report.html", ctx)
+
+
+def report_download(model_admin, request, pk: int, fmt: str):
+    vr = get_object_or_404(VerificationReport, pk=pk)
+    if not model_admin.has_view_permission(request, vr):
+        raise PermissionDenied
+    report = verifying.report_of(vr)
+    body, ctype = (report.to_json(indent=2), "application/json") if fmt == "json" else (report.to_csv(), "text/csv")
+    response = HttpResponse(body, content_type=f"{ctype}; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="verification-{vr.target.name}-{vr.pk}-{vr.created_at:%Y%m%d-%H%M%S}.{fmt}"')
+    return response
+
+
+def report_compare(model_admin, request, pk: int):
+    vr = get_object_or_404(VerificationReport.objects.select_related("target"), pk=pk)
+    if not model_admin.has_view_permission(request, vr):
+        raise PermissionDenied
+    other = get_object_or_404(VerificationReport, pk=request.GET.get("with") or 0)
+    try:
+        old, new, diff = verifying.compare(other, vr)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(reverse("admin:ops_verificationreport_change", args=[pk]))
+    ctx = _context(model_admin, request, f"Reports #{old.pk} → #{new.pk} of {vr.target.name}", vr=vr, original=vr,
+                   old=old, new=new, diff=diff, at=now())
+    return TemplateResponse(request, "admin/ops/verify/compare.html", ctx)

@@ -1,0 +1,537 @@
+"""SQLite to PostgreSQL copy runs (issue 3): the source file, pre-flight, scheduling, live figures, outcome.
+
+The engine (``migrations_ops.copy``) does the copying; this module holds the
+portal's rules around it:
+
+- A source is a file inside MOP_IMPORT_DIR (picked, typed, or uploaded there).
+  Anything that resolves outside it (``..``, an absolute path elsewhere, a
+  symlink pointing out) is refused before anything is created.
+- A copy run is one ``Run`` (operation COPY) with its parameters in
+  ``run.params`` and its live figures in ``run.progress_data``. The worker
+  plans it once, copies the ranges as a Celery chord and finishes it in the
+  chord's callback; ranges write their figures here concurrently, so every
+  write locks the run row (``select_for_update``) for the read-modify-write.
+- A second copy into a target with an active copy run is refused here; the
+  engine refuses it too (``CopyInProgress`` from its table in the target, and
+  the target's advisory lock), whichever portal asks.
+- A failed, cancelled or interrupted copy is resumed by a new run with the
+  same copy id: committed ranges are skipped, the others redone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.text import get_valid_filename
+from django.utils.timezone import now
+
+from migrations_ops.copy import CopyOptions, CopySummary, RangeResult, RangeSpec, format_summary
+from migrations_ops.copy.options import TEXT_POLICIES
+from migrations_ops.target import redact_text
+
+from . import audit, services
+from .models import AuditEvent, Run, RunLog, Target
+
+log = logging.getLogger(__name__)
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+UPLOAD_DIR = "uploads"
+# How often one range task writes its live figures (the final figures are always written).
+PROGRESS_EVERY_SECONDS = 0.5
+# Files listed in the "pick a file" choice of the copy form.
+MAX_LISTED_FILES = 500
+ENDED_FOR_RESUME = (Run.Status.FAILED, Run.Status.CANCELLED, Run.Status.INTERRUPTED)
+
+
+# --- the source file ----------------------------------------------------------------
+
+
+def import_dir() -> Path:
+    """MOP_IMPORT_DIR, symlinks resolved (the root every source must stay under)."""
+    return Path(settings.MOP_IMPORT_DIR).resolve()
+
+
+def _refuse(message: str, code: str = "source_refused") -> ValidationError:
+    return ValidationError(message, code=code)
+
+
+def resolve_source(path: str) -> Path:
+    """The SQLite file ``path`` names: relative to MOP_IMPORT_DIR, or absolute inside it.
+
+    Symlinks are followed before the check, so a link inside the directory that
+    points outside is refused like ``../x`` or ``/etc/x``. Reads the file system only.
+    """
+    raw = (path or "").strip()
+    if not raw:
+        raise _refuse("Choose a SQLite file: upload one, or pick one from the import directory", "no_source")
+    if "\x00" in raw:
+        raise _refuse("Refused: the path contains a NUL character")
+    root = import_dir()
+    given = Path(raw)
+    real = (given if given.is_absolute() else root / given).resolve()
+    if not real.is_relative_to(root):
+        raise _refuse(
+            f"Refused: {raw!r} is outside the import directory {root} (MOP_IMPORT_DIR). Only files inside it "
+            "can be copied; upload the file or place it there."
+        )
+    if not real.is_file():
+        raise _refuse(f"No SQLite file {raw!r} in the import directory {root}", "source_missing")
+    return real
+
+
+def relative_name(path: Path) -> str:
+    """How a source is recorded: its path relative to MOP_IMPORT_DIR."""
+    return str(path.relative_to(import_dir()))
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def list_import_files() -> list[dict[str, Any]]:
+    """SQLite files under MOP_IMPORT_DIR (by their header), newest first; links pointing out are left out."""
+    root = import_dir()
+    if not root.is_dir():
+        return []
+    found = []
+    for p in root.rglob("*"):
+        try:
+            real = p.resolve()
+            if not real.is_relative_to(root) or not real.is_file() or not _is_sqlite(real):
+                continue
+            st = real.stat()
+        except OSError:
+            continue
+        found.append({"name": str(p.relative_to(root)), "size": st.st_size, "mtime": st.st_mtime})
+        if len(found) >= MAX_LISTED_FILES:
+            break
+    return sorted(found, key=lambda f: -f["mtime"])
+
+
+def save_upload(uploaded) -> str:
+    """Store an uploaded SQLite file under MOP_IMPORT_DIR/uploads; returns its relative name (writes a file).
+
+    The name keeps only its last component (made safe) behind a timestamp and
+    a random part, so an upload can neither escape the directory nor replace
+    another file. A file that is not SQLite is refused and nothing is kept.
+    """
+    head = uploaded.read(len(SQLITE_MAGIC))
+    uploaded.seek(0)
+    if head != SQLITE_MAGIC:
+        raise _refuse(f"Refused: {uploaded.name!r} is not a SQLite 3 database (its header does not match)",
+                      "not_sqlite")
+    try:
+        base = get_valid_filename(Path(str(uploaded.name).replace("\\", "/")).name)
+    except Exception:  # noqa: BLE001 - Django raises SuspiciousFileOperation for names like ".."
+        base = "upload.sqlite"
+    root = import_dir()
+    folder = root / UPLOAD_DIR
+    dest = (folder / f"{now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}-{base}").resolve()
+    if not dest.is_relative_to(folder.resolve() if folder.exists() else root):
+        raise _refuse(f"Refused: the upload name {uploaded.name!r} would leave the import directory")
+    folder.mkdir(parents=True, exist_ok=True)
+    with dest.open("xb") as out:
+        for chunk in uploaded.chunks():
+            out.write(chunk)
+    return relative_name(dest)
+
+
+# --- options and pre-flight -----------------------------------------------------------
+
+
+def parse_tables(value) -> list[str] | None:
+    """Tables as typed (comma or space separated) or given as a list; None means every table.
+
+    >>> parse_tables("users, transactions  credits"), parse_tables(""), parse_tables(["a"])
+    (['users', 'transactions', 'credits'], None, ['a'])
+    """
+    if value is None:
+        return None
+    items = value if isinstance(value, (list, tuple)) else str(value).replace(",", " ").split()
+    names = [str(t).strip() for t in items if str(t).strip()]
+    return list(dict.fromkeys(names)) or None
+
+
+def copy_options(raw: dict[str, Any] | None, tables: list[str] | None = None) -> CopyOptions:
+    """The engine's options from what a form or the CLI asked; raises ValidationError on bad input."""
+    raw = dict(raw or {})
+    policy = raw.get("text_policy") or "reject"
+    if policy not in TEXT_POLICIES:
+        raise ValidationError(f"text_policy must be one of {', '.join(TEXT_POLICIES)}, not {policy!r}")
+    limit = raw.get("max_rejects")
+    if limit in ("", None):
+        limit = None
+    else:
+        try:
+            limit = int(limit)
+        except (TypeError, ValueError):
+            raise ValidationError(f"max_rejects must be a whole number, not {limit!r}") from None
+        if limit < 0:
+            raise ValidationError("max_rejects cannot be negative")
+    kw: dict[str, Any] = {
+        "tables": tuple(tables) if tables else None,
+        "create_missing_tables": bool(raw.get("create_missing_tables")),
+        "text_policy": policy,
+        "max_rejects": limit,
+        "drop_secondary_indexes": bool(raw.get("drop_secondary_indexes")),
+    }
+    for name in ("range_rows", "batch_rows"):
+        if raw.get(name):
+            kw[name] = max(1, int(raw[name]))
+    return CopyOptions(**kw)
+
+
+def preflight(target: Target, source: str, tables: list[str] | None = None):
+    """The engine's pre-flight report of ``source`` against the target (reads both, writes nothing)."""
+    path = resolve_source(source)
+    return services._engine("copy").preflight(path, target.conn(), tables or None)
+
+
+# --- scheduling -------------------------------------------------------------------------
+
+
+def active_copy(target: Target) -> Run | None:
+    return Run.objects.filter(target=target, operation=Run.Operation.COPY, status__in=Run.ACTIVE).first()
+
+
+def schedule_copy(
+    *,
+    target: Target,
+    source: str,
+    tables: list[str] | None = None,
+    options: dict[str, Any] | None = None,
+    user=None,
+    actor: str | None = None,
+    actor_kind: str = AuditEvent.ActorKind.USER,
+    confirm_name: str | None = None,
+    resume_of: Run | None = None,
+    preflight_summary: dict[str, Any] | None = None,
+) -> Run:
+    """Record a copy run and queue it (writes the DB; the worker does the rest).
+
+    Steps: 1 check permission, the source path, the target, the typed-back name
+    (production), the options; 2 refuse if a copy into this target is active;
+    3 create the Run (copy id new, or the resumed run's) and its audit event;
+    4 enqueue the plan task once the transaction commits.
+    """
+    if user is not None:
+        services.require(user, "ops.schedule_run")
+    path = resolve_source(source)
+    if not target.is_active:
+        raise ValidationError(f"Target {target.name} is inactive; activate it before copying into it")
+    services._check_confirmation(target, Run.Operation.COPY, confirm_name)
+    tables = parse_tables(tables)
+    opts = copy_options(options, tables)
+    busy = active_copy(target)
+    if busy is not None:
+        raise ValidationError(
+            f"Refused: copy run #{busy.pk} into {target.name} is still {busy.get_status_display().lower()}. "
+            "A second copy into the same target is not started; wait for it, or cancel it first.",
+            code="copy_in_progress",
+        )
+    copy_id = resume_of.params["copy_id"] if resume_of is not None else uuid.uuid4().hex[:12]
+    who = services._actor(user, actor)
+    params = {
+        "copy_id": copy_id, "source": relative_name(path), "source_size": path.stat().st_size,
+        "tables": tables, "options": opts.to_dict(), "confirmed": bool(confirm_name),
+        **({"resume_of": resume_of.pk} if resume_of is not None else {}),
+        **({"preflight": preflight_summary} if preflight_summary else {}),
+    }
+    with transaction.atomic():
+        run = Run.objects.create(
+            target=target, operation=Run.Operation.COPY, revision="", actor=who,
+            requested_by=user if user is not None and user.pk else None, params=params,
+            progress_data={"copy_id": copy_id, "phase": "queued"}, celery_task_id=str(uuid.uuid4()),
+        )
+        audit.record(
+            actor=who, actor_kind=actor_kind, action="run.scheduled", target=target, run=run,
+            operation=Run.Operation.COPY, params=_audit_params(params),
+        )
+        transaction.on_commit(lambda: _enqueue(run))
+    return run
+
+
+def _audit_params(params: dict[str, Any]) -> dict[str, Any]:
+    keep = ("copy_id", "source", "source_size", "tables", "options", "confirmed", "resume_of")
+    return audit.clean_params({k: params[k] for k in keep if k in params})
+
+
+def _enqueue(run: Run) -> None:
+    from .copy_tasks import copy_run
+
+    copy_run.apply_async((run.pk,), task_id=run.celery_task_id)
+
+
+def can_resume(run: Run) -> bool:
+    """A copy that ended without finishing, whose copy has not been finished by a later run (reads the DB)."""
+    if run.operation != Run.Operation.COPY or run.status not in ENDED_FOR_RESUME:
+        return False
+    later = Run.objects.filter(target=run.target_id, operation=Run.Operation.COPY, pk__gt=run.pk,
+                               params__copy_id=run.params.get("copy_id"))
+    return not later.filter(status__in=[*Run.ACTIVE, Run.Status.SUCCEEDED]).exists()
+
+
+def resume_copy(run: Run, *, user=None, actor: str | None = None, confirm_name: str | None = None) -> Run:
+    """A new copy run with the same copy id, source, tables and options: committed ranges are skipped."""
+    if user is not None:
+        services.require(user, "ops.schedule_run")
+    if not can_resume(run):
+        raise ValidationError(
+            f"Run #{run.pk} cannot be resumed: only a failed, cancelled or interrupted copy that no later "
+            "run finished or is running can be.", code="not_resumable")
+    return schedule_copy(
+        target=run.target, source=run.params["source"], tables=run.params.get("tables"),
+        options=run.params.get("options"), user=user, actor=actor, confirm_name=confirm_name, resume_of=run,
+    )
+
+
+# --- the worker's side: plan, ranges, finish ---------------------------------------------
+
+
+def engine_args(run: Run) -> tuple[Path, CopyOptions]:
+    """The source path (checked again on the worker) and options of a copy run."""
+    return resolve_source(run.params["source"]), CopyOptions.from_dict(run.params["options"])
+
+
+def log_line(run_id: int, message: str, level: str = "info", secret: str = "") -> None:
+    RunLog.objects.create(run_id=run_id, level=level, message=redact_text(message, secret))
+
+
+def start_copy_phase(run: Run, specs: list[RangeSpec]) -> None:
+    """Record the plan: per table rows and ranges, the step counts (writes the DB)."""
+    tables: dict[str, dict[str, Any]] = {}
+    for s in specs:
+        t = tables.setdefault(s.table, {"total": 0, "ranges": 0, "ranges_done": 0, "done": 0, "copied": 0,
+                                        "rejected": 0, "bytes": 0, "t0": None, "t1": None})
+        t["total"] += s.est_rows
+        t["ranges"] += 1
+    with transaction.atomic():
+        r = Run.objects.select_for_update().get(pk=run.pk)
+        pd = dict(r.progress_data or {})
+        pd.update(phase="copy", started=time.time(), tables=tables, ranges={})
+        Run.objects.filter(pk=run.pk).update(progress_data=pd, steps_total=len(specs) + 1, steps_done=0,
+                                             current_step="copy", heartbeat_at=now())
+
+
+def range_should_run(run_id: int) -> bool:
+    """False once the run ended, failed elsewhere or was asked to cancel (reads the DB)."""
+    return Run.objects.filter(pk=run_id, status=Run.Status.RUNNING, cancel_requested_at__isnull=True).exists()
+
+
+def record_range_figures(run_id: int, table: str, lo: int, *, done: int, copied: int, rejected: int,
+                         nbytes: int, finished: bool = False, seconds: float | None = None) -> bool:
+    """Write one range's figures and recompute its table's; returns True if the range just finished (writes the DB).
+
+    Ranges run in parallel tasks: the run row is locked for the read-modify-write.
+    """
+    key = f"{table}|{lo}"
+    at = time.time()
+    with transaction.atomic():
+        r = Run.objects.select_for_update().only("progress_data", "steps_done").get(pk=run_id)
+        pd = r.progress_data or {}
+        ranges = pd.setdefault("ranges", {})
+        before = ranges.get(key) or {}
+        if before.get("finished") and not finished:
+            return False
+        newly = finished and not before.get("finished")
+        ranges[key] = {"done": done, "copied": copied, "rejected": rejected, "bytes": nbytes, "finished": finished,
+                       "t0": before.get("t0") or (at - seconds if seconds else at)}
+        t = pd.setdefault("tables", {}).setdefault(table, {"total": 0, "ranges": 1, "t0": None})
+        mine = [v for k, v in ranges.items() if k.split("|", 1)[0] == table]
+        t.update(done=sum(v["done"] for v in mine), copied=sum(v["copied"] for v in mine),
+                 rejected=sum(v["rejected"] for v in mine), bytes=sum(v["bytes"] for v in mine),
+                 ranges_done=sum(1 for v in mine if v["finished"]), t1=at)
+        t["t0"] = min([v["t0"] for v in mine] + ([t["t0"]] if t.get("t0") else []))
+        Run.objects.filter(pk=run_id).update(
+            progress_data=pd, heartbeat_at=now(), steps_done=r.steps_done + (1 if newly else 0),
+        )
+    return newly
+
+
+class RangeReporter:
+    """The ``progress`` and ``should_cancel`` callbacks of one range task."""
+
+    CANCEL_POLL_SECONDS = 0.5
+
+    def __init__(self, run_id: int, spec: RangeSpec) -> None:
+        self.run_id, self.spec = run_id, spec
+        self._last = self._checked = 0.0
+        self._cancel = False
+
+    def progress(self, p) -> None:
+        if time.monotonic() - self._last < PROGRESS_EVERY_SECONDS:
+            return
+        self._last = time.monotonic()
+        d = p.data or {}
+        rate = float(d.get("rows_per_s") or 0)
+        nbytes = int(float(d.get("mb_per_s") or 0) * 1e6 * p.done / rate) if rate else 0
+        record_range_figures(self.run_id, self.spec.table, self.spec.lo, done=p.done, copied=int(d.get("copied", 0)),
+                             rejected=int(d.get("rejected", 0)), nbytes=nbytes)
+
+    def should_cancel(self) -> bool:
+        if not self._cancel and time.monotonic() - self._checked >= self.CANCEL_POLL_SECONDS:
+            self._checked = time.monotonic()
+            self._cancel = not range_should_run(self.run_id)
+        return self._cancel
+
+
+def record_range_done(run_id: int, result: RangeResult, secret: str = "") -> None:
+    """Final figures of a committed (or already committed) range, and a log line (writes the DB)."""
+    record_range_figures(run_id, result.table, result.lo, done=result.rows_read, copied=result.rows_copied,
+                         rejected=result.rows_rejected, nbytes=result.bytes, finished=True, seconds=result.seconds)
+    what = "already committed earlier, skipped" if result.skipped else (
+        f"{result.rows_copied} copied, {result.rows_rejected} rejected in {result.seconds:.2f} s")
+    log_line(run_id, f"{result.table} rows {result.lo}..{result.hi}: {what}", secret=secret)
+
+
+def record_failure(run: Run, error: BaseException, secret: str = "") -> str | None:
+    """End the run FAILED (or CANCELLED) unless another task ended it first; audit it (writes the DB)."""
+    status, fields = services._outcome_fields(run, None, error, secret)
+    if getattr(error, "code", "") == "cancelled":  # the verifier's VerifyCancelled too
+        status = Run.Status.CANCELLED
+    with transaction.atomic():
+        ended = Run.objects.filter(pk=run.pk, status__in=[Run.Status.RUNNING, Run.Status.QUEUED]).update(
+            status=status, finished_at=now(), current_step="", **fields)
+        if not ended:
+            return None
+        run.refresh_from_db()
+        pd = {**(run.progress_data or {}), "phase": status}
+        Run.objects.filter(pk=run.pk).update(progress_data=pd)
+        log_line(run.pk, f"{run.get_operation_display()} {status}: {fields.get('error', '')}", "error", secret)
+        audit.record(
+            actor=run.actor, actor_kind=services._run_actor_kind(run), action="run.finished", target=run.target,
+            run=run, operation=run.operation, outcome=status, error=run.error,
+            params={"copy_id": run.params.get("copy_id"), "worker": run.worker},
+        )
+    log.warning("%s run %s %s: %s", run.operation, run.pk, status, fields.get("error", ""), extra={"run_id": run.pk})
+    return status
+
+
+def record_succeeded(run: Run, summary: CopySummary) -> Run | None:
+    """End the copy SUCCEEDED with its summary, audit it, and queue the verification (writes the DB)."""
+    from . import verifying
+
+    data = summary.to_dict()
+    with transaction.atomic():
+        r = Run.objects.select_for_update().get(pk=run.pk)
+        if r.status != Run.Status.RUNNING:
+            return None
+        pd = {**(r.progress_data or {}), "phase": "done", "summary": data, "summary_text": format_summary(summary)}
+        Run.objects.filter(pk=run.pk).update(
+            status=Run.Status.SUCCEEDED, finished_at=now(), current_step="", steps_done=r.steps_total,
+            progress_data=pd)
+        run.refresh_from_db()
+        log_line(run.pk, "Copy finished:\n" + pd["summary_text"])
+        audit.record(
+            actor=run.actor, actor_kind=services._run_actor_kind(run), action="run.finished", target=run.target,
+            run=run, operation=run.operation, outcome=Run.Status.SUCCEEDED,
+            params={"copy_id": data["copy_id"], "rows_imported": summary.rows_imported,
+                    "rows_rejected": summary.rows_rejected, "tables": [t.table for t in summary.tables],
+                    "seconds": round(summary.total_seconds, 3), "worker": run.worker},
+        )
+        check = verifying.schedule_verify(
+            target=run.target, source=run.params["source"], tables=run.params.get("tables"), actor=run.actor,
+            actor_kind=services._run_actor_kind(run), after_copy=run,
+        )
+        Run.objects.filter(pk=run.pk).update(progress_data={**pd, "verify_run_id": check.pk})
+        log_line(run.pk, f"Verification run #{check.pk} queued")
+    return check
+
+
+def record_started(run: Run) -> None:
+    """Audit that a worker started the copy (or verification) run (writes the DB)."""
+    audit.record(
+        actor=run.actor, actor_kind=services._run_actor_kind(run), action="run.started", target=run.target,
+        run=run, operation=run.operation,
+        params={"worker": run.worker or "", **({"copy_id": run.params["copy_id"]} if "copy_id" in run.params else {})},
+    )
+
+
+# --- what pages show ------------------------------------------------------------------------
+
+
+def _rate(n: float, seconds: float) -> float:
+    return n / seconds if seconds > 0 else 0.0
+
+
+def live_figures(run: Run, at: float | None = None) -> dict[str, Any]:
+    """Per table and overall: rows done / total, percent, rows/s, MB/s, ETA (pure; from run.progress_data)."""
+    pd = run.progress_data or {}
+    at = at or time.time()
+    active = run.is_active
+    rows = []
+    for name, t in (pd.get("tables") or {}).items():
+        total, done = int(t.get("total") or 0), int(t.get("done") or 0)
+        finished = t.get("ranges_done", 0) >= t.get("ranges", 1) and t.get("ranges")
+        t0 = t.get("t0")
+        span = ((t.get("t1") or at) if (finished or not active) else at) - t0 if t0 else 0.0
+        rps = _rate(done, span)
+        state = "done" if finished else ("running" if t0 else "waiting")
+        rows.append({
+            "table": name, "done": done, "total": max(total, done), "copied": int(t.get("copied") or 0),
+            "rejected": int(t.get("rejected") or 0), "ranges": t.get("ranges", 0), "ranges_done": t.get("ranges_done", 0),
+            "percent": 100 if finished else (min(99, int(100 * done / total)) if total else 0),
+            "rows_per_s": round(rps), "mb_per_s": round(_rate(int(t.get("bytes") or 0), span) / 1e6, 2),
+            "eta_s": round((total - done) / rps) if rps and not finished and total > done else None,
+            "state": state if active or finished else "stopped",
+        })
+    total = sum(r["total"] for r in rows)
+    done = sum(r["done"] for r in rows)
+    started = pd.get("started")
+    last = max([t.get("t1") or 0 for t in (pd.get("tables") or {}).values()] or [0])
+    span = ((at if active else last or at) - started) if started else 0.0
+    rps = _rate(done, span)
+    all_done = bool(rows) and all(r["state"] == "done" for r in rows)
+    return {
+        "copy_id": pd.get("copy_id"), "phase": pd.get("phase", ""), "tables": rows,
+        "overall": {
+            "done": done, "total": total, "percent": 100 if all_done else (min(99, int(100 * done / total)) if total else 0),
+            "rows_per_s": round(rps), "mb_per_s": round(_rate(sum(int(t.get("bytes") or 0) for t in (pd.get("tables") or {}).values()), span) / 1e6, 2),
+            "eta_s": round((total - done) / rps) if rps and active and total > done else None,
+        },
+        "summary": pd.get("summary"), "summary_text": pd.get("summary_text", ""),
+        "verify_run_id": pd.get("verify_run_id"),
+    }
+
+
+def rejects(run: Run, table: str | None = None, limit: int | None = 500):
+    """The copy's rejected rows and replacement warnings, read from the target (connects to it)."""
+    return services._engine("copy").list_rejects(run.target.conn(), run.params["copy_id"], table or None, limit)
+
+
+def rejects_csv_rows(run: Run):
+    """CSV lines of every reject of the copy, header first (connects to the target)."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["table", "key", "column", "value_hex", "reason", "created_at"])
+    yield buf.getvalue()
+    for r in rejects(run, limit=None):
+        buf.seek(0)
+        buf.truncate()
+        w.writerow([r.table, r.key, r.column or "", r.value_hex, r.reason, r.created_at])
+        yield buf.getvalue()
+
+
+def preflight_summary(report) -> dict[str, Any]:
+    """What the run keeps of the pre-flight the DBA confirmed (JSON)."""
+    return json.loads(json.dumps({
+        "integrity_ok": report.integrity_ok, "problems": list(report.problems)[:50],
+        "rows": {t.name: t.rows for t in report.tables}, "skipped": [list(s) for s in report.skipped],
+        "orphans": len(report.fk_orphans),
+    }, default=str))
+
