@@ -9,8 +9,11 @@ expressions (``pg_field``), so the server hashes rows without sending them.
 
 Rules, by the target column's kind:
 
-- NULL: no text; a field is ``N``, a value is ``<length>:<text>`` so that
-  neither ``NULL`` vs ``'N'`` nor text containing the separator can collide;
+- NULL: no text. A row is its fields joined by ``,``, each field the text as
+  an SQL literal (``quote_nullable``: ``'it''s'``, ``E'a\\b'``, ``NULL``), so
+  neither NULL vs ``'NULL'`` nor text holding the separator can collide, and
+  PostgreSQL prints each field in one pass (a length prefix evaluated every
+  expression twice: 45 % slower);
 - bool: ``0`` / ``1``; int: decimal;
 - float: shortest round-trip digits in PostgreSQL's ``float8out`` layout
   (``0.1``, ``16777217``, ``1e+20``), so the server needs no conversion;
@@ -274,28 +277,36 @@ def canonical(value: Any, ct: ColumnType) -> str | None:
 
 
 def field(text: str | None) -> str:
-    """One field of a row's text: ``N`` for NULL, else ``<length>:<text>``.
+    r"""One field of a row's text, as PostgreSQL's ``quote_nullable`` prints it.
 
-    >>> field(None), field("N"), field("a|b")
-    ('N', '1:N', '3:a|b')
+    >>> field(None), field("NULL"), field("it's"), field("a\\b")
+    ('NULL', "'NULL'", "'it''s'", "E'a\\\\b'")
     """
-    return "N" if text is None else f"{len(text)}:{text}"
+    if text is None:
+        return "NULL"
+    if "\\" in text:
+        return "E'" + text.replace("'", "''").replace("\\", "\\\\") + "'"
+    return "'" + text.replace("'", "''") + "'"
 
 
 def unfield(f: str) -> str | None:
-    """The canonical text back from a field (for reports).
+    r"""The canonical text back from a field (for reports).
 
-    >>> unfield("N"), unfield("3:a|b")
-    (None, 'a|b')
+    >>> unfield("NULL"), unfield("'it''s'"), unfield(field("a\\b'"))
+    (None, "it's", "a\\b'")
     """
-    return None if f == "N" else f.partition(":")[2]
+    if f == "NULL":
+        return None
+    body = f[2:-1] if f.startswith("E") else f[1:-1]
+    body = body.replace("''", "'")
+    return body.replace("\\\\", "\\") if f.startswith("E") else body
 
 
 def row_hash(row_text: str) -> int:
     """First 60 bits of md5, as PostgreSQL computes ``('x'||substr(md5(t),1,15))::bit(60)::bigint``.
 
-    >>> hex(row_hash("1:1|1:a"))
-    '0xcd530a626d6915c'
+    >>> hex(row_hash("'1','a'"))
+    '0xca7154b7844ae23'
     """
     return int.from_bytes(hashlib.md5(row_text.encode("utf-8", "surrogatepass"), usedforsecurity=False).digest()[:8], "big") >> 4
 
@@ -401,9 +412,9 @@ def sqlite_field(raw: Any, ct: ColumnType) -> str:
     shows as changed (the copy rejected it, or the target holds something else).
 
     >>> sqlite_field("2024-01-01T00:00:00Z", ColumnType("timestamptz"))
-    '27:2024-01-01T00:00:00.000000Z'
+    "'2024-01-01T00:00:00.000000Z'"
     >>> sqlite_field("abc", ColumnType("int"))
-    "6:!'abc'"
+    "'!''abc'''"
     """
     try:
         return field(canonical(adapt_sqlite(raw, ct), ct))
@@ -442,13 +453,12 @@ def pg_text(col: sql.Composable, ct: ColumnType) -> sql.Composable:
 
 def pg_field(col: sql.Composable, ct: ColumnType) -> sql.Composable:
     """SQL for ``field(canonical(col))``; needs extra_float_digits >= 1 and DateStyle ISO."""
-    t = pg_text(col, ct)
-    return sql.SQL("coalesce(length({t})::text || ':' || {t}, 'N')").format(t=t)
+    return sql.SQL("quote_nullable({})").format(pg_text(col, ct))
 
 
 def pg_row_text(fields: list[sql.Composable]) -> sql.Composable:
-    """Fields joined by ``|`` (operators, not concat_ws: no 100-argument limit)."""
-    return sql.SQL(" || '|' || ").join(fields) if fields else sql.SQL("''")
+    """Fields joined by ``,`` (operators, not concat_ws: no 100-argument limit)."""
+    return sql.SQL(" || ',' || ").join(fields) if fields else sql.SQL("''")
 
 
 def pg_row_hash(row_text: sql.Composable) -> sql.Composable:
@@ -458,13 +468,15 @@ def pg_row_hash(row_text: sql.Composable) -> sql.Composable:
 
 # --- SQLite: simple cases in SQL, the rest through lean Python functions --
 
+_Q = "''''"  # an SQL literal holding one single quote
 _DIGITS_TS = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][T ][0-9][0-9]:[0-9][0-9]:[0-9][0-9]"
 _SIX = "[0-9][0-9][0-9][0-9][0-9][0-9]"
 
 
 def _ts_fast(c: sql.Composable, zone: bool) -> sql.Composable:
     """ISO text already at second or microsecond precision, with ``Z`` or no zone (taken as UTC)."""
-    z, n = (sql.SQL("'Z'"), sql.SQL("'27:'")) if zone else (sql.SQL("''"), sql.SQL("'26:'"))
+    z = sql.SQL("'Z'''" if zone else _Q)  # the closing quote of the literal
+    n = sql.SQL(_Q)
     secs = sql.SQL("'" + _DIGITS_TS + "'")
     secs_z = sql.SQL("'" + _DIGITS_TS + "Z'")
     micro = sql.SQL("'" + _DIGITS_TS + "." + _SIX + "'")
@@ -477,11 +489,14 @@ def _ts_fast(c: sql.Composable, zone: bool) -> sql.Composable:
     ).format(c=c, secs=secs, secs_z=secs_z, micro=micro, micro_z=micro_z, n=n, z=z)
 
 
+# Each branch prints ``field()``: an SQL literal. Backslashes are what PostgreSQL's
+# quote_literal escapes beyond SQLite's quote() (and marks with E).
 _SQLITE_FAST = {
-    "int": "WHEN typeof({c}) = 'integer' THEN length({c}) || ':' || {c} ",
-    "text": "WHEN typeof({c}) = 'text' THEN length({c}) || ':' || {c} ",
-    "bool": "WHEN typeof({c}) = 'integer' AND {c} IN (0, 1) THEN '1:' || {c} ",
-    "bytea": "WHEN typeof({c}) = 'blob' THEN (2 * length({c})) || ':' || lower(hex({c})) ",
+    "int": "WHEN typeof({c}) = 'integer' THEN " + _Q + " || {c} || " + _Q + " ",
+    "text": "WHEN typeof({c}) = 'text' THEN CASE WHEN instr({c}, '\\') > 0 "
+            "THEN 'E' || quote(replace({c}, '\\', '\\\\')) ELSE quote({c}) END ",
+    "bool": "WHEN typeof({c}) = 'integer' AND {c} IN (0, 1) THEN " + _Q + " || {c} || " + _Q + " ",
+    "bytea": "WHEN typeof({c}) = 'blob' THEN " + _Q + " || lower(hex({c})) || " + _Q + " ",
 }
 
 
@@ -492,7 +507,7 @@ def sqlite_field_sql(col: str, ct: ColumnType) -> sql.Composable:
     from the quoted column, constant fragments and the integer scale; values never go in.
 
     >>> print(sqlite_sql(sqlite_field_sql("id", ColumnType("int"))))
-    CASE WHEN "id" IS NULL THEN 'N' WHEN typeof("id") = 'integer' THEN length("id") || ':' || "id" ELSE mop_f_int("id") END
+    CASE WHEN "id" IS NULL THEN 'NULL' WHEN typeof("id") = 'integer' THEN '''' || "id" || '''' ELSE mop_f_int("id") END
     """
     if ct.kind not in KINDS:
         raise ValueError(f"unknown kind {ct.kind!r}")
@@ -506,7 +521,7 @@ def sqlite_field_sql(col: str, ct: ColumnType) -> sql.Composable:
         call = sql.SQL("mop_f_numeric({}, {})").format(scale, c)
     else:
         call = sql.SQL("{}({})").format(sql.SQL("mop_f_" + ct.kind), c)
-    return sql.SQL("CASE WHEN {c} IS NULL THEN 'N' {fast}ELSE {call} END").format(c=c, fast=fast, call=call)
+    return sql.SQL("CASE WHEN {c} IS NULL THEN 'NULL' {fast}ELSE {call} END").format(c=c, fast=fast, call=call)
 
 
 def sqlite_sql(stmt: sql.Composable) -> str:
@@ -525,18 +540,16 @@ def _lean(kind: str) -> Callable[[Any], str]:
 
 def _f_float(raw: Any) -> str:
     if type(raw) is float or type(raw) is int:
-        t = pg_float_text(float(raw))
-        return f"{len(t)}:{t}"
+        return "'" + pg_float_text(float(raw)) + "'"
     return sqlite_field(raw, ColumnType("float"))
 
 
 def _f_numeric(scale: int | None, raw: Any) -> str:
     t = numeric_fast(raw, scale)
     if t is not None:
-        return f"{len(t)}:{t}"
+        return "'" + t + "'"
     if type(raw) is float or type(raw) is int:
-        t = numeric_text(Decimal(repr(raw)), scale)
-        return f"{len(t)}:{t}"
+        return "'" + numeric_text(Decimal(repr(raw)), scale) + "'"
     return sqlite_field(raw, ColumnType("numeric", scale))
 
 
@@ -568,8 +581,7 @@ _JSON_DECODE = json.JSONDecoder(parse_float=Decimal).decode
 def _f_json(raw: Any) -> str:
     if type(raw) is str:
         try:
-            t = jsonb_text(_JSON_DECODE(raw))
-            return f"{len(t)}:{t}"
+            return field(jsonb_text(_JSON_DECODE(raw)))
         except (ValueError, Unconvertible, RecursionError):
             pass
     return sqlite_field(raw, ColumnType("json"))

@@ -123,7 +123,7 @@ class SqliteSide:
         self.columns = list(columns)
         self.rel = sql.Identifier(table)
         self.fields = [sqlite_field_sql(c, ct) for c, ct in columns]
-        self.row_text = sql.SQL(" || '|' || ").join(self.fields) if self.fields else sql.SQL("''")
+        self.row_text = pg_row_text(self.fields)  # the same SQL works in SQLite
         self.k = sql.Identifier(key) if key else sql.SQL("rowid")
 
     def __getstate__(self) -> tuple[Any, ...]:
