@@ -473,3 +473,7 @@ def _admin_user(command) -> None:
         fh.write(password + "\n")
     os.chmod(path, 0o600)
     command.stdout.write(f"Superuser created: admin / {password}  (also in {path}, mode 600; shown once)")
+
+
+# Copy and verification (issues 3 and 4) live in their own module; the command finds them here.
+from .cli_data import cmd_copy, cmd_verify  # noqa: E402, F401

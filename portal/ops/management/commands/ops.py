@@ -93,6 +93,29 @@ class Command(BaseCommand):
         p.add_argument("target")
         p.add_argument("--json", action="store_true")
 
+        p = sub.add_parser("copy", help="Copy a SQLite file into a target (pre-flight, then a run of ranges as a chord).")
+        p.add_argument("target")
+        p.add_argument("--sqlite", required=True, metavar="PATH",
+                       help="SQLite file relative to MOP_IMPORT_DIR (or absolute inside it); others are refused.")
+        p.add_argument("--tables", nargs="+", metavar="TABLE", help="Source tables to copy (default: all).")
+        p.add_argument("--preflight-only", action="store_true", help="Print the pre-flight report and stop.")
+        p.add_argument("--text-policy", choices=("reject", "replace"), default="reject")
+        p.add_argument("--max-rejects", type=int, help="Stop after N rejected rows (default: never).")
+        p.add_argument("--create-missing-tables", action="store_true")
+        p.add_argument("--drop-secondary-indexes", action="store_true")
+        p.add_argument("--confirm", metavar="NAME", help="The target's name, typed back (production targets).")
+        p.add_argument("--wait", action="store_true", help="Wait for the copy; exit 0 succeeded, 1 failed, 2 stopped.")
+        p.add_argument("--timeout", type=float, default=None, help="With --wait: give up waiting after N seconds.")
+        p.add_argument("--json", action="store_true")
+
+        p = sub.add_parser("verify", help="Verify a target against a SQLite file, or alone (target-only checks).")
+        p.add_argument("target")
+        p.add_argument("--sqlite", metavar="PATH", help="SQLite source inside MOP_IMPORT_DIR (default: target only).")
+        p.add_argument("--tables", nargs="+", metavar="TABLE")
+        p.add_argument("--wait", action="store_true", help="Wait for the report; exit 1 if it fails.")
+        p.add_argument("--timeout", type=float, default=None)
+        p.add_argument("--json", action="store_true", help="With --wait: print the report as JSON.")
+
         sub.add_parser("reap", help="Mark runs whose worker stopped sending heartbeats as interrupted.")
         sub.add_parser("bootstrap-example", help="Create the billing example project, its targets and an admin user.")
 

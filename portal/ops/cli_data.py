@@ -1,0 +1,92 @@
+"""``manage.py ops copy`` and ``ops verify`` (issues 3 and 4): small functions over ``copying`` / ``verifying``.
+
+Same contract as ``cli.py``: print to ``command.stdout``, raise
+``ValidationError`` / ``PermissionDenied`` / ``OpsError`` for a one-line
+message and exit code 2. JSON shapes: docs/cli.md.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import CommandError
+
+from . import copying, verifying
+from .cli import EXIT_FAILED, _check_view, _dump, _exit_for, _target, _user, run_json, wait
+from .models import Run, VerificationReport
+
+
+def _preflight_text(command, report) -> None:
+    out = command.stdout.write
+    out(f"Pre-flight of {report.sqlite_path} into {report.target}")
+    out(f"integrity_check: {'ok' if report.integrity_ok else '; '.join(report.integrity[:5])}")
+    for t in report.tables:
+        where = t.target_table or "MISSING in the target"
+        nulls = ", ".join(f"{c}: {n} NULL" for c, n in t.nulls_in_not_null.items())
+        out(f"  {t.name:<28} {t.rows:>10} rows -> {where}{'  (' + nulls + ')' if nulls else ''}")
+    for name, why in report.skipped:
+        out(f"  skipped {name}: {why}")
+    for o in report.fk_orphans:
+        out(f"  orphans: {o['orphans']} row(s) of {o['table']} reference missing {o['parent']} rows")
+    for p in report.problems:
+        out(f"problem: {p}")
+
+
+def copy_json(run: Run) -> dict[str, Any]:
+    figures = copying.live_figures(run)
+    return {**run_json(run), "copy_id": run.params.get("copy_id"), "source": run.params.get("source"),
+            "tables": figures["tables"], "summary": figures["summary"], "verify_run": figures["verify_run_id"]}
+
+
+def cmd_copy(command, options) -> None:
+    target = _target(options["target"])
+    tables = copying.parse_tables(options.get("tables"))
+    if options.get("preflight_only"):
+        _check_view(_user(options, required=False, what="copy --preflight-only"), "ops.view_target")
+        report = copying.preflight(target, options["sqlite"], tables)
+        if options.get("json"):
+            return _dump(command, report.to_dict())
+        _preflight_text(command, report)
+        return
+    user = _user(options, required=True, what="copy")
+    run = copying.schedule_copy(
+        target=target, source=options["sqlite"], tables=tables, user=user, confirm_name=options.get("confirm"),
+        options={k: options.get(k) for k in ("text_policy", "max_rejects", "create_missing_tables",
+                                             "drop_secondary_indexes")},
+    )
+    if not options.get("json"):
+        command.stdout.write(f"Scheduled copy run #{run.pk}: {run.params['source']} into {target.name}, "
+                             f"copy id {run.params['copy_id']}")
+    if options.get("wait"):
+        run = wait(command, run, timeout=options.get("timeout"), quiet=options.get("json"))
+        if not options.get("json") and run.progress_data.get("summary_text"):
+            command.stdout.write(run.progress_data["summary_text"])
+    if options.get("json"):
+        _dump(command, copy_json(run))
+    if options.get("wait"):
+        _exit_for(run)
+
+
+def cmd_verify(command, options) -> None:
+    target = _target(options["target"])
+    user = _user(options, required=True, what="verify")
+    run = verifying.schedule_verify(target=target, source=options.get("sqlite"), tables=options.get("tables"),
+                                    user=user)
+    if not options.get("wait"):
+        if options.get("json"):
+            return _dump(command, run_json(run))
+        command.stdout.write(f"Scheduled verification run #{run.pk} of {target.name} ({run.params['mode']})")
+        return
+    run = wait(command, run, timeout=options.get("timeout"), quiet=bool(options.get("json")))
+    _exit_for(run)
+    vr = VerificationReport.objects.get(run=run)
+    if options.get("json"):
+        command.stdout.write(json.dumps(vr.report, indent=2, ensure_ascii=False, default=str))
+    else:
+        command.stdout.write(f"Report #{vr.pk}: {vr.status}")
+        for t in vr.report["tables"]:
+            problems = [f["message"] for f in t["findings"] if f["status"] != "pass"]
+            command.stdout.write(f"  {t['status']:<5} {t['name']:<28} {'; '.join(problems)[:200]}")
+    if vr.status == VerificationReport.Status.FAIL:
+        raise CommandError(f"Verification report #{vr.pk} of {target.name}: fail", returncode=EXIT_FAILED)

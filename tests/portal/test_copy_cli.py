@@ -1,0 +1,59 @@
+"""``manage.py ops copy`` and ``ops verify``: pre-flight only, refusals in one line, a verification waited for."""
+
+# ruff: noqa: F811 - pytest fixtures are imported by name
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from portal.ops.models import AuditEvent, Run, VerificationReport
+from tests.portal.admin_helpers import billing_project  # noqa: F401
+from tests.portal.copy_helpers import fts_sqlite, fts_target, import_dir, pg_exec, rel  # noqa: F401
+
+
+def ops(*args) -> str:
+    out = io.StringIO()
+    call_command("ops", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def test_it_prints_the_preflight_and_writes_nothing(fts_target, fts_sqlite) -> None:
+    text = ops("copy", fts_target.name, "--sqlite", rel(fts_sqlite), "--preflight-only")
+    assert "integrity_check: ok" in text and "skipped docs_fts: " in text
+    assert "orphans: 1 row(s) of child reference missing parent rows" in text
+    data = json.loads(ops("copy", fts_target.name, "--sqlite", rel(fts_sqlite), "--preflight-only", "--json"))
+    assert data["integrity_ok"] and {t["name"] for t in data["tables"]} == {"parent", "child"}
+    assert Run.objects.count() == 0 and not AuditEvent.objects.filter(operation="copy").exists()
+
+
+def test_it_refuses_a_path_outside_the_import_dir(fts_target, dba, tmp_path) -> None:
+    for before, after in (([], ["--preflight-only"]), (["--user", dba.username], [])):
+        with pytest.raises(CommandError) as exc:
+            ops(*before, "copy", fts_target.name, "--sqlite", str(tmp_path / "x.sqlite"), *after)
+        assert exc.value.returncode == 2 and "outside the import directory" in str(exc.value)
+    with pytest.raises(CommandError) as exc:
+        ops("copy", fts_target.name, "--sqlite", "x.sqlite")
+    assert "--user" in str(exc.value)
+    assert Run.objects.count() == 0
+
+
+@pytest.mark.worker
+def test_it_waits_for_a_target_only_verification(transactional_db, celery_worker_proc, fts_target, dba) -> None:
+    pg_exec(fts_target.conn(), "ALTER TABLE child DROP CONSTRAINT child_parent_id_fkey;"
+                               "INSERT INTO child VALUES (7, 99, 1, 'orphan');"
+                               "ALTER TABLE child ADD FOREIGN KEY (parent_id) REFERENCES parent (id) NOT VALID")
+    out = io.StringIO()
+    with pytest.raises(CommandError) as exc:
+        call_command("ops", "--user", dba.username, "verify", fts_target.name, "--wait", "--json",
+                     stdout=out, stderr=io.StringIO())
+    report = json.loads(out.getvalue())
+    vr = VerificationReport.objects.get()
+    assert report["header"]["mode"] == "target-only" and report["status"] == vr.status
+    assert {t["name"] for t in report["tables"]} == {"parent", "child"}
+    assert vr.status == "fail" and exc.value.returncode == 1
+    child = next(t for t in report["tables"] if t["name"] == "child")
+    orphans = next(f for f in child["findings"] if f["check"] == "orphans")
+    assert orphans["status"] == "fail" and orphans["samples"][0]["key"] == 7
