@@ -143,6 +143,9 @@ class LockTimeout(OpsError):
         "the target is."
     )
     retryable = True
+    # The lock activity snapshot taken while the run waited (migrations_ops.locks.Snapshot), if any;
+    # an attribute rather than a field so the run's stored error stays small.
+    snapshot: object | None = None
 
     def __init__(
         self,
@@ -179,8 +182,10 @@ class LockTimeout(OpsError):
     def with_attempts(self, attempts: int) -> LockTimeout:
         """The same timeout (the last attempt's blocker), saying how many attempts were made."""
         f = self.fields
-        return LockTimeout(f["revision"], f["blocker_pid"], f["blocker_application"], f["blocker_query"],
-                           f["blocker_state"], attempts=attempts)
+        again = LockTimeout(f["revision"], f["blocker_pid"], f["blocker_application"], f["blocker_query"],
+                            f["blocker_state"], attempts=attempts)
+        again.snapshot = self.snapshot
+        return again
 
 
 class StatementTimeout(OpsError):

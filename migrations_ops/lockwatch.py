@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from psycopg.rows import kwargs_row
 
 from . import queries
+from .locks.models import Snapshot
+from .locks.snapshot import read_snapshot
 from .target import TargetConn, connect
 
 
@@ -54,6 +56,9 @@ class BlockerWatch:
         self._ready_timeout = ready_timeout
         self._lock = threading.Lock()
         self._seen: tuple[float, tuple[BlockingBackend, ...]] | None = None
+        # The whole picture (tree, summary, long transactions) when the blockers changed,
+        # so a run that fails on lock_timeout shows what was blocking *at that moment*.
+        self._picture: tuple[float, Snapshot] | None = None
         self._thread = threading.Thread(target=self._run, name=f"blockers-{pid}", daemon=True)
 
     def __enter__(self) -> BlockerWatch:
@@ -72,6 +77,13 @@ class BlockerWatch:
                 return ()
             return self._seen[1]
 
+    def snapshot_since(self, since: float) -> Snapshot | None:
+        """The activity snapshot taken while our backend waited, after ``since`` (None if none)."""
+        with self._lock:
+            if self._picture is None or self._picture[0] < since:
+                return None
+            return self._picture[1]
+
     def _run(self) -> None:
         try:
             self._watch()
@@ -85,16 +97,31 @@ class BlockerWatch:
             return
         with conn:
             cur = conn.cursor(row_factory=kwargs_row(BlockingBackend))
+            last_pids: set[int] = set()
             while not self._stop.is_set():
                 try:
                     rows = tuple(cur.execute(queries.get("run_blockers"), {"pid": self._pid}).fetchall())
                 except Exception:  # noqa: BLE001
                     return
+                pids = {r.pid for r in rows}
                 if rows:
                     with self._lock:
                         self._seen = (time.monotonic(), rows)
+                    if pids != last_pids:  # a new wait, or new blockers: take the picture now
+                        self._take_picture(conn)
+                last_pids = pids
                 self._ready.set()
                 self._stop.wait(self._interval)
+
+
+    def _take_picture(self, conn: object) -> None:
+        """Snapshot the target's activity while the wait is on (a few ms; only when blockers change)."""
+        try:
+            picture = read_snapshot(conn, self._target.where())  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 - diagnostics must never fail the run
+            return
+        with self._lock:
+            self._picture = (time.monotonic(), picture)
 
 
 def poll_interval(lock_timeout_ms: int) -> float:

@@ -369,9 +369,12 @@ class _Run:
         if isinstance(orig, psycopg.errors.LockNotAvailable):
             blockers = watch.blockers_since(self.step_started)
             if not blockers:
-                return LockTimeout(rev, None, None, None)
-            b = blockers[0]
-            return LockTimeout(rev, b.pid, b.application_name, redact_text(b.query or "", password), b.state)
+                timeout = LockTimeout(rev, None, None, None)
+            else:
+                b = blockers[0]
+                timeout = LockTimeout(rev, b.pid, b.application_name, redact_text(b.query or "", password), b.state)
+            timeout.snapshot = watch.snapshot_since(self.step_started)
+            return timeout
         if isinstance(orig, psycopg.errors.QueryCanceled):
             if self.should_cancel():
                 return Cancelled(rev)

@@ -99,7 +99,8 @@ def backend(target: Target, pid: int, *, user=None) -> BackendView | None:
 
 
 def store_snapshot(
-    target: Target, reason: str, *, user=None, actor: str | None = None, run: Run | None = None
+    target: Target, reason: str, *, user=None, actor: str | None = None, run: Run | None = None,
+    taken: locks.Snapshot | None = None,
 ) -> LockSnapshot:
     """Take a snapshot of the target and keep it (connects to the target, writes the DB).
 
@@ -110,7 +111,7 @@ def store_snapshot(
         raise ValidationError(f"Unknown snapshot reason {reason!r}")
     if user is not None:
         require(user, "ops.schedule_run")
-    snap = locks.take_snapshot(target.conn())
+    snap = taken if taken is not None else locks.take_snapshot(target.conn())
     who = _actor(user, actor)
     with transaction.atomic():
         row = LockSnapshot.objects.create(
@@ -140,17 +141,22 @@ def history(target: Target, *, user=None, limit: int = 200):
     return LockSnapshot.objects.filter(target=target).select_related("run").order_by("-taken_at")[:limit]
 
 
-def snapshot_after_failure(run: Run) -> LockSnapshot | None:
+def snapshot_after_failure(run: Run, error: BaseException | None = None) -> LockSnapshot | None:
     """If ``run`` failed on ``lock_timeout``, keep what was blocking; never raises (connects, writes the DB).
 
-    Called by the worker after the run's outcome is recorded: a snapshot that
-    fails is logged and forgotten, so it can never mask the run's own error.
+    The engine takes the picture while the run waits (``LockTimeout.snapshot``),
+    which shows the blocking tree as it was; only when it has none is a fresh
+    one taken now, after the wait ended. Called by the worker after the run's
+    outcome is recorded: a snapshot that fails is logged and forgotten, so it
+    can never mask the run's own error.
     """
     try:
         run.refresh_from_db()
         if run.status != Run.Status.FAILED or run.error_code != "lock_timeout":
             return None
-        row = store_snapshot(run.target, LockSnapshot.Reason.RUN_FAILED, actor="system", run=run)
+        taken = getattr(error, "snapshot", None)
+        row = store_snapshot(run.target, LockSnapshot.Reason.RUN_FAILED, actor="system", run=run,
+                             taken=taken if isinstance(taken, locks.Snapshot) else None)
         RunLog.objects.create(
             run=run, level="warning",
             message=f"Lock snapshot #{row.pk} kept: {row.root_blockers} root blocker(s), {row.blocked} "

@@ -122,7 +122,7 @@ def run_operation(self, run_id: int) -> str:
         )
         reporter.log(f"Run {outcome}", "info" if outcome == Run.Status.SUCCEEDED else "error")
         if outcome == Run.Status.FAILED:
-            diagnostics.snapshot_after_failure(run)  # keeps what blocked a lock_timeout; never raises
+            diagnostics.snapshot_after_failure(run, error)  # keeps what blocked a lock_timeout; never raises
     return outcome
 
 

@@ -92,6 +92,12 @@ def test_it_names_the_blocking_backend_on_lock_timeout(tmp_path, target_db):
     assert err.fields["blocker_state"] == "idle in transaction"
     assert err.fields["revision"] == "l2"
     assert f"pid {holder_pid}" in str(err) and "reporting-job" in str(err)
+    # The picture taken while the run waited shows the holder as the root blocking our backend.
+    assert err.snapshot is not None
+    roots = [r for r in err.snapshot.tree.roots if r.blocks_transitively]
+    assert [r.pid for r in roots] == [holder_pid]
+    assert [c.application_name for c in roots[0].children] == ["mop:run:9"]
+    assert "snapshot" not in err.data()
     assert elapsed < 5
     assert alembic_current(tmp_path, target_db) == {"l1"}
     assert run_plan(target_db, project, "upgrade", "head", run_id=10).to_heads == ("l2",)

@@ -51,6 +51,8 @@ def test_it_fails_on_lock_timeout_with_a_snapshot_then_succeeds_once_the_root_is
     assert row.reason == LockSnapshot.Reason.RUN_FAILED
     snap = diagnostics.snapshot_of(row)
     assert a.pid in [s.pid for s in snap.idle_in_transaction]
+    # Taken while the run waited, so the tree still shows the root blocking the run's backend.
+    assert [r.pid for r in snap.tree.roots if r.blocks_transitively] == [a.pid]
     client = client_for(dba)
     page = client.get(f"/admin/ops/run/{run.pk}/change/").content.decode()
     assert f"/admin/ops/target/{target.pk}/snapshots/{row.pk}/" in page
