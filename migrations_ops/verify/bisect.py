@@ -46,6 +46,12 @@ class TableDiff:
     ranges_compared: int = 0
     rows_compared: int = 0
     reason: str = ""
+    unlocated: tuple[dict[str, int], ...] = ()
+
+
+GROUP_LIMIT = 25
+"""A differing range that cannot be split (few key values, many rows each: a composite key) is compared
+row by row only up to GROUP_LIMIT x leaf_rows rows; beyond, it is reported as not located."""
 
 
 class _State:
@@ -58,6 +64,7 @@ class _State:
         self.changed_columns: dict[str, int] = {}
         self.ranges = 0
         self.rows = 0
+        self.unlocated: list[dict[str, int]] = []
 
     @property
     def found(self) -> int:
@@ -95,7 +102,8 @@ def diff_table(
     if pg.key is None or lite.key is None:
         s, t = _both(pool, lite.summary, pg.summary, None, None)
         return TableDiff(s.rows, t.rows, s == t, located=False, complete=s == t, ranges_compared=1,
-                         reason="no single integer primary key: checksum of the whole table, rows not located")
+                         reason="no primary key led by an integer column on both sides: whole-table checksum, "
+                                "rows not located")
     fut = pool.submit(lite.bounds_and_count)
     t_lo, t_hi = pg.bounds()
     s_lo, s_hi, s_count = fut.result()
@@ -119,7 +127,8 @@ def diff_table(
         _locate(pg, lite, st, pool, should_cancel, a, b, n)
     match = not differing
     return TableDiff(
-        totals[0], totals[1], match, located=True, complete=st.found < opts.max_located,
+        totals[0], totals[1], match, located=True, complete=st.found < opts.max_located and not st.unlocated,
+        unlocated=tuple(st.unlocated),
         missing_count=st.counts["missing"], extra_count=st.counts["extra"], changed_count=st.counts["changed"],
         missing=tuple(st.missing), extra=tuple(st.extra), changed=tuple(st.changed),
         changed_columns=st.changed_columns, ranges_compared=st.ranges, rows_compared=st.rows,
@@ -166,6 +175,9 @@ def _locate(pg: PgSide, lite: SqliteSide, st: _State, pool: Executor, should_can
     if should_cancel():
         raise VerifyCancelled(pg.table)
     if n <= st.opts.leaf_rows or hi - lo <= st.opts.leaf_rows:
+        if n > GROUP_LIMIT * st.opts.leaf_rows:
+            st.unlocated.append({"from": lo, "to": hi, "rows": n})  # one key value holding too many rows
+            return
         _compare_rows(pg, lite, st, pool, lo, hi)
         return
     parts = split_range(lo, hi, st.opts.factor)
@@ -176,23 +188,43 @@ def _locate(pg: PgSide, lite: SqliteSide, st: _State, pool: Executor, should_can
 
 
 def _compare_rows(pg: PgSide, lite: SqliteSide, st: _State, pool: Executor, lo: int, hi: int) -> None:
-    """Merge both sides' rows of a small range by key: missing, extra, changed (and which columns)."""
-    src, tgt = _both(pool, lite.rows, pg.rows, lo, hi)
-    st.rows += len(src) + len(tgt)
-    i = j = 0
-    while i < len(src) or j < len(tgt):
-        if j >= len(tgt) or (i < len(src) and src[i][0] < tgt[j][0]):
-            st.add("missing", src[i][0])
-            i += 1
-        elif i >= len(src) or tgt[j][0] < src[i][0]:
-            st.add("extra", tgt[j][0])
-            j += 1
+    """Match both sides' rows of a small range by their key's canonical text (so SQLite's ``'5'`` and
+    PostgreSQL's ``5`` are one key, and collations never matter): missing, extra, changed columns."""
+    src_rows, tgt_rows = _both(pool, lite.rows, pg.rows, lo, hi)
+    st.rows += len(src_rows) + len(tgt_rows)
+    nk = len(pg.key_columns)
+    src = {r[:nk]: r[nk:] for r in src_rows}
+    tgt = {r[:nk]: r[nk:] for r in tgt_rows}
+    for k in sorted(src.keys() | tgt.keys(), key=_key_order):
+        sample = sample_key(k)
+        if k not in tgt:
+            st.add("missing", sample)
+        elif k not in src:
+            st.add("extra", sample)
         else:
-            cols = [c for c, a, b in zip(st.columns, src[i][1:], tgt[j][1:], strict=True) if a != b]
+            cols = [c for c, a, b in zip(st.columns, src[k], tgt[k], strict=True) if a != b]
             if cols:
-                st.add("changed", src[i][0], cols)
-            i += 1
-            j += 1
+                st.add("changed", sample, cols)
+
+
+def _decode(f: str) -> Any:
+    text = unfield(f)
+    return int(text) if text is not None and text.lstrip("-").isdigit() else text
+
+
+def _key_order(k: tuple[str, ...]) -> tuple[tuple[int, Any], ...]:
+    vals = [_decode(f) for f in k]
+    return tuple((0, v) if isinstance(v, int) else (1, "") if v is None else (2, v) for v in vals)
+
+
+def sample_key(k: tuple[str, ...]) -> Any:
+    """A key for the report: the value for one column (an int when it reads as one), else a list.
+
+    >>> sample_key(("'777'",)), sample_key(("'1'", "'a'"))
+    (777, [1, 'a'])
+    """
+    vals = [_decode(f) for f in k]
+    return vals[0] if len(vals) == 1 else vals
 
 
 def describe(values: tuple[Any, ...], columns: list[str]) -> dict[str, str | None]:

@@ -51,7 +51,7 @@ class PgCtx:
 
 def ranges(ctx: PgCtx, table: PgTable) -> Iterator[tuple[sql.Composable, list[int]]]:
     """``WHERE`` conditions covering the table in key batches (one condition if it has no integer key)."""
-    key = table.int_key
+    key = table.range_key
     if key is None:
         yield sql.SQL("true"), []
         return

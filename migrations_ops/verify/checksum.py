@@ -80,12 +80,15 @@ class PgSide:
     """Checksums of a target table, computed by the server in one statement per range."""
 
     def __init__(self, conn: psycopg.Connection, schema: str, table: str, columns: Sequence[tuple[str, ColumnType]],
-                 key: str | None, timeout_ms: int, lock_timeout_ms: int, estimate: int = -1) -> None:
+                 key: str | None, timeout_ms: int, lock_timeout_ms: int, estimate: int = -1,
+                 key_columns: Sequence[tuple[str, ColumnType]] = ()) -> None:
         self.conn, self.table, self.key, self.estimate = conn, table, key, estimate
         self.timeout_ms, self.lock_timeout_ms = timeout_ms, lock_timeout_ms
         self.rel = qualified(schema, table)
         self.fields = [pg_field(sql.Identifier(c), ct) for c, ct in columns]
         self.row_text = pg_row_text(self.fields)
+        self.key_columns = list(key_columns) or ([(key, ColumnType("int"))] if key else [])
+        self.key_fields = [pg_field(sql.Identifier(c), ct) for c, ct in self.key_columns]
 
     def _run(self, stmt: sql.Composable, params: list[Any], what: str) -> list[Any]:
         return run(self.conn, stmt, params, table=self.table, what=what, timeout_ms=self.timeout_ms,
@@ -107,10 +110,10 @@ class PgSide:
         return Summary(n, int(s))
 
     def rows(self, lo: int | None, hi: int | None) -> list[tuple[Any, ...]]:
-        """``(key, field, field, ...)`` of a small range, in key order."""
+        """``(key field, ..., field, ...)`` of a small range: keys in canonical form, like the source's."""
         where, params = self._where(lo, hi)
-        stmt = sql.SQL("SELECT {k}, {f} FROM {t} WHERE {w} ORDER BY {k}").format(
-            k=sql.Identifier(self.key), f=sql.SQL(", ").join(self.fields), t=self.rel, w=where)
+        stmt = sql.SQL("SELECT {k}, {f} FROM {t} WHERE {w}").format(
+            k=sql.SQL(", ").join(self.key_fields), f=sql.SQL(", ").join(self.fields), t=self.rel, w=where)
         return self._run(stmt, params, f"rows {lo}..{hi}")
 
 
@@ -118,9 +121,11 @@ class SqliteSide:
     """The same figures from the SQLite source, values read as the target's types."""
 
     def __init__(self, conn: sqlite3.Connection, table: str, columns: Sequence[tuple[str, ColumnType]],
-                 key: str | None, path: str | None = None) -> None:
+                 key: str | None, path: str | None = None, key_columns: Sequence[tuple[str, ColumnType]] = ()) -> None:
         self.conn, self.table, self.key, self.path = conn, table, key, path
         self.columns = list(columns)
+        self.key_columns = list(key_columns) or ([(key, ColumnType("int"))] if key else [])
+        self.key_fields = [sqlite_field_sql(c, ct) for c, ct in self.key_columns]
         self.rel = sql.Identifier(table)
         self.fields = [sqlite_field_sql(c, ct) for c, ct in columns]
         self.row_text = pg_row_text(self.fields)  # the same SQL works in SQLite
@@ -130,11 +135,11 @@ class SqliteSide:
         """Sent to a worker process as the file's path; the worker opens its own connection."""
         if self.path is None:
             raise TypeError("an SqliteSide without a path cannot go to another process")
-        return (self.path, self.table, self.columns, self.key)
+        return (self.path, self.table, self.columns, self.key, self.key_columns)
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        path, table, columns, key = state
-        self.__init__(_process_conn(path), table, columns, key, path)  # type: ignore[misc]
+        path, table, columns, key, key_columns = state
+        self.__init__(_process_conn(path), table, columns, key, path, key_columns)  # type: ignore[misc]
 
     def _where(self, lo: int | None, hi: int | None) -> tuple[sql.Composable, list[int]]:
         if not self.key:
@@ -169,6 +174,6 @@ class SqliteSide:
 
     def rows(self, lo: int | None, hi: int | None) -> list[tuple[Any, ...]]:
         where, params = self._where(lo, hi)
-        stmt = sql.SQL("SELECT {k}, {f} FROM {t} WHERE {w} ORDER BY {k}").format(
-            k=self.k, f=sql.SQL(", ").join(self.fields), t=self.rel, w=where)
+        stmt = sql.SQL("SELECT {k}, {f} FROM {t} WHERE {w}").format(
+            k=sql.SQL(", ").join(self.key_fields), f=sql.SQL(", ").join(self.fields), t=self.rel, w=where)
         return self.conn.execute(sqlite_sql(stmt), params).fetchall()

@@ -260,10 +260,12 @@ def _compare_source(r: _Run, table: PgTable) -> tuple[list[Finding], TableDiff]:
     src_cols = r.source_tables[name]
     common = [c for c in table.columns if c.name in src_cols and not c.generated]
     cols = [(c.name, c.type) for c in common]
-    key = table.int_key if table.int_key in src_cols else None
+    keyed = bool(table.primary_key) and all(c in src_cols for c in table.primary_key)
+    key = table.range_key if keyed else None
+    key_cols = [(c, table.column(c).type) for c in table.primary_key] if keyed else []
     pg = PgSide(r.ctx.conn, r.ctx.schema, name, cols, key, opts.statement_timeout_ms, opts.lock_timeout_ms,
-                table.estimate)
-    lite = SqliteSide(r.lite, name, cols, key, r.sqlite_path)
+                table.estimate, key_cols)
+    lite = SqliteSide(r.lite, name, cols, key, r.sqlite_path, key_cols)
     source_rows = lite.count()
     bis = BisectOptions(opts.batch_rows, opts.bisection_factor, opts.leaf_rows, opts.max_located, opts.sample_size)
 
@@ -290,7 +292,7 @@ def _diff_findings(name: str, d: TableDiff, src_cols: list[str], table: PgTable,
                            {"source": d.source_rows, "target": d.target_rows, "difference": delta}))
     if "checksums" in opts.checks:
         figures = {"ranges_compared": d.ranges_compared, "rows_compared": d.rows_compared, "located": d.located,
-                   "complete": d.complete}
+                   "complete": d.complete, "unlocated_ranges": list(d.unlocated)}
         if d.checksum_match:
             out.append(Finding("checksum", PASS, "content checksums match", name, (), figures))
         else:

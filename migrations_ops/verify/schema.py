@@ -80,6 +80,14 @@ class PgTable:
         return next(c for c in self.columns if c.name == name)
 
     @property
+    def range_key(self) -> str | None:
+        """The leading primary-key column when it is an integer: batches and bisection split its range
+        (with a composite key, all rows of one value of it stay in one range)."""
+        if self.primary_key and self.column(self.primary_key[0]).type.kind == "int":
+            return self.primary_key[0]
+        return None
+
+    @property
     def int_key(self) -> str | None:
         """The single integer primary-key column: what keyset batches and bisection walk on."""
         if len(self.primary_key) == 1 and self.column(self.primary_key[0]).type.kind == "int":

@@ -128,3 +128,27 @@ def test_it_finds_an_invalid_index_a_not_valid_constraint_and_a_table_never_anal
     assert only(report, "never_analyzed", "fresh").status == WARN
     # target-only mode runs checks 4-7 only
     assert not {"counts", "checksum", "missing", "extra", "changed"} & {f.check for f in report.all_findings()}
+
+
+def test_it_locates_rows_by_a_composite_key(billing, pg_exec):
+    target, src = billing
+    pg_exec("UPDATE invoice_lines SET amount = 40.06 WHERE invoice_id = 1 AND line_no = 2",
+            "DELETE FROM invoice_lines WHERE invoice_id = 2 AND line_no = 1")
+    report = verify(target, src)
+    assert only(report, "changed", "invoice_lines").samples == ({"key": [1, 2], "columns": ["amount"]},)
+    assert only(report, "missing", "invoice_lines").samples == ([2, 1],)
+
+
+def test_it_reads_the_head_schema_from_sqlalchemy_metadata(billing, pg_exec):
+    import sqlalchemy as sa
+
+    from migrations_ops.verify import head_schema_from_metadata
+
+    md = sa.MetaData()
+    sa.Table("users", md, sa.Column("id", sa.BigInteger, primary_key=True), sa.Column("name", sa.Text, nullable=False))
+    sa.Table("audit_log", md, sa.Column("id", sa.BigInteger, primary_key=True))
+    head = head_schema_from_metadata(md)
+    assert head["users"] == HeadTable(not_null=frozenset({"id", "name"}), primary_key=("id",))
+    target, src = billing
+    report = verify(target, None, head_schema=head)
+    assert only(report, "nulls", "users").samples == (3,)
