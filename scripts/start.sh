@@ -16,11 +16,18 @@ ensure_venv
 
 PY="$ROOT/.venv/bin/python"
 PORT="${MOP_WEB_PORT:-8000}"
-mkdir -p "$MOP_VAR_DIR/log" "$MOP_VAR_DIR/run" "$MOP_VAR_DIR/imports"
+mkdir -p "$MOP_VAR_DIR/log" "$MOP_VAR_DIR/run" "${MOP_IMPORT_DIR:-$MOP_VAR_DIR/imports}"
 
 "$PY" manage.py migrate --noinput -v0
 "$PY" manage.py collectstatic --noinput -v0
 "$PY" manage.py ops bootstrap-example
+# Sample data for the copy and verification pages: a SQLite file of the
+# billing app (seed 000) with the nasty values real apps accumulate.
+if [ ! -f "${MOP_IMPORT_DIR:-$MOP_VAR_DIR/imports}/billing-sample.sqlite" ]; then
+  "$PY" bench/gen_billing_sqlite.py --transactions 20000 --seed 7 \
+    --out "${MOP_IMPORT_DIR:-$MOP_VAR_DIR/imports}/billing-sample.sqlite" >/dev/null
+  echo "Sample SQLite for the copy: ${MOP_IMPORT_DIR:-$MOP_VAR_DIR/imports}/billing-sample.sqlite"
+fi
 
 start_bg() {
   # start_bg NAME CMD... : (re)start a background process with a pid file.
