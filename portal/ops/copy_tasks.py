@@ -17,6 +17,7 @@ committed (each range commits with its checkpoint in the target).
 from __future__ import annotations
 
 import socket
+import time
 
 from celery import chord, group, shared_task
 from django.conf import settings
@@ -130,6 +131,20 @@ def finish_copy_task(self, run_id: int) -> str:
         heartbeat.stop()
 
 
+def _table_progress(reporter: Reporter, every: float = 5.0):
+    """The verifier's progress: per table to the bar and log; per checksum batch, a log line every few seconds."""
+    last = [0.0]
+
+    def progress(p) -> None:
+        if "rows" not in (p.data or {}):
+            reporter.progress(p)
+        elif time.monotonic() - last[0] >= every:
+            last[0] = time.monotonic()
+            reporter.log(p.message)
+
+    return progress
+
+
 @shared_task(name="ops.verify_run", bind=True, ignore_result=True, acks_late=False)
 def verify_run(self, run_id: int) -> str:
     """Claim a verification run, call ``verify`` once, store the report."""
@@ -148,7 +163,7 @@ def verify_run(self, run_id: int) -> str:
         mode = f"against {run.params['source']}" if run.params.get("source") else "target only"
         reporter.log(f"Verification of {run.target.name} ({conn.redacted()}), {mode}")
         report = services._engine("verify").verify(
-            conn, **verifying.engine_args(run), run_id=run.pk, progress=reporter.progress,
+            conn, **verifying.engine_args(run), run_id=run.pk, progress=_table_progress(reporter),
             should_cancel=reporter.should_cancel)
         verifying.record_report(run, report)
         return "succeeded"

@@ -90,7 +90,8 @@ def _profile_rows(report) -> list[dict]:
         for col, classes in t.storage_classes.items():
             rows.append({"table": t.name, "column": col, "classes": sorted(classes.items()),
                          "target_type": t.target_types.get(col, ""), "nulls": t.nulls_in_not_null.get(col, 0),
-                         "missing": col in t.source_only_columns})
+                         "missing": col in t.source_only_columns,
+                         "mixed": len([c for c in classes if c != "null"]) > 1})
     return rows
 
 
@@ -162,9 +163,9 @@ def run_page(model_admin, request, run: Run):
 
 def _run_extra(run: Run) -> dict:
     if run.operation == Run.Operation.COPY:
-        return {"copy": copying.live_figures(run)}
+        return {"copy": copying.live_figures(run), "worker": run.worker}
     report = VerificationReport.objects.filter(run=run).only("pk", "status").first()
-    return {"verify": {"report_id": report.pk if report else None, "report_status": report.status if report else None,
+    return {"worker": run.worker, "verify": {"report_id": report.pk if report else None, "report_status": report.status if report else None,
                        "report_url": reverse("admin:ops_verificationreport_change", args=[report.pk]) if report else None}}
 
 
@@ -222,10 +223,25 @@ def report_page(model_admin, request, pk: int):
     report = verifying.report_of(vr)
     others = VerificationReport.objects.filter(target=vr.target).exclude(pk=vr.pk).order_by("-created_at")[:20]
     settings_items = sorted((k, v) for k, v in report.header.settings.items())
+    tables = [{"t": t, "findings": [_finding_view(f) for f in t.findings]} for t in report.tables]
     ctx = _context(model_admin, request, f"Verification report #{vr.pk} of {vr.target.name}", vr=vr, original=vr,
-                   report=report, others=others, settings_items=settings_items,
-                   db_findings=[f for f in report.findings])
+                   report=report, others=others, settings_items=settings_items, tables=tables,
+                   db_findings=[_finding_view(f) for f in report.findings])
     return TemplateResponse(request, "admin/ops/verify/report.html", ctx)
+
+
+def _text(v) -> str:
+    """A figure or sample key as a page shows it: scalars as they are, dicts as k=v, lists joined."""
+    if isinstance(v, dict):
+        return ", ".join(f"{k}={_text(x)}" for k, x in v.items())
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_text(x) for x in v) + "]"
+    return "NULL" if v is None else str(v)
+
+
+def _finding_view(f) -> dict:
+    return {"check": f.check, "status": f.status, "message": f.message, "table": f.table, "columns": f.columns,
+            "figures": [(k, _text(v)) for k, v in f.figures.items()], "samples": [_text(x) for x in f.samples[:10]]}
 
 
 def report_download(model_admin, request, pk: int, fmt: str):
@@ -251,5 +267,6 @@ def report_compare(model_admin, request, pk: int):
         messages.error(request, " ".join(exc.messages))
         return redirect(reverse("admin:ops_verificationreport_change", args=[pk]))
     ctx = _context(model_admin, request, f"Reports #{old.pk} → #{new.pk} of {vr.target.name}", vr=vr, original=vr,
-                   old=old, new=new, diff=diff, at=now())
+                   old=old, new=new, diff=diff, at=now(), new_problems=[_finding_view(f) for f in diff.new_problems],
+                   resolved=[_finding_view(f) for f in diff.resolved])
     return TemplateResponse(request, "admin/ops/verify/compare.html", ctx)

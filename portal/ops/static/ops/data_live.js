@@ -97,6 +97,7 @@
     }
     if (data.finished_at) document.getElementById("mop-finished").textContent = data.finished_at;
     if (data.started_at) document.getElementById("mop-started").textContent = data.started_at;
+    if (data.worker) document.getElementById("mop-worker").textContent = data.worker;
     if (!data.active) {
       const cancel = document.getElementById("mop-cancel");
       if (cancel) cancel.hidden = true;
