@@ -74,6 +74,7 @@ class _Run:
     progress: ProgressFn
     source_tables: dict[str, list[str]] = field(default_factory=dict)
     sqlite_path: str | None = None
+    not_valid: list[tuple[str, str, str]] | None = None
 
 
 PROCESS_MIN_ROWS = 100_000
@@ -248,9 +249,12 @@ def _not_null_rules(r: _Run, table: PgTable) -> tuple[list[str], dict[str, str]]
 
 
 def _not_valid_checks(r: _Run, table: str) -> list[tuple[str, str]]:
-    rows = run(r.ctx.conn, query("not_valid_constraints"), {"schema": r.ctx.schema}, table=table,
-               what="NOT VALID constraints", timeout_ms=r.ctx.timeout_ms, dicts=True)
-    return [(x["name"], x["definition"]) for x in rows if x["table_name"] == table and x["contype"] == "c"]
+    """NOT VALID check constraints of a table (read once per verification)."""
+    if r.not_valid is None:
+        rows = run(r.ctx.conn, query("not_valid_constraints"), {"schema": r.ctx.schema}, table="(catalog)",
+                   what="NOT VALID constraints", timeout_ms=r.ctx.timeout_ms, dicts=True)
+        r.not_valid = [(x["table_name"], x["name"], x["definition"]) for x in rows if x["contype"] == "c"]
+    return [(name, definition) for t, name, definition in r.not_valid if t == table]
 
 
 def _compare_source(r: _Run, table: PgTable) -> tuple[list[Finding], TableDiff]:
