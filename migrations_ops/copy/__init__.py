@@ -2,12 +2,17 @@
 
 One Celery task per unit of work: ``plan_ranges`` (once), ``copy_range``
 (per range, in a group/chord), ``finish_copy`` (chord callback).
-``copy_database`` runs them all in-process.
+``copy_database`` runs them all in-process. ``abandon_copy`` closes a copy
+that will not be resumed.
 """
 
+from .abandon import AbandonReport, abandon_copy
 from .errors import (
+    ConstraintsNotRestored,
+    CopyAbandoned,
     CopyIncomplete,
     CopyInProgress,
+    CopyNotAbandonable,
     SchemaMismatch,
     SourceUnreadable,
     TooManyRejects,
@@ -23,6 +28,7 @@ from .summary import CopySummary, format_summary
 from .writer import RangeResult, copy_range
 
 __all__ = [
+    "AbandonReport", "ConstraintsNotRestored", "CopyAbandoned", "CopyNotAbandonable", "abandon_copy",
     "ColumnPlan", "CopyIncomplete", "CopyInProgress", "CopyOptions", "CopySummary", "PreflightReport",
     "RangeResult", "RangeSpec", "RejectRow", "SchemaMismatch", "SourceUnreadable", "TooManyRejects",
     "UnknownCopy", "copy_database", "copy_range", "finish_copy", "format_summary", "list_rejects",

@@ -72,3 +72,39 @@ class UnknownCopy(OpsError):
 
     def __init__(self, copy_id: str) -> None:
         super().__init__(f"No copy {copy_id!r} on this target", copy_id=copy_id)
+
+
+class CopyAbandoned(OpsError):
+    code = "copy_abandoned"
+    explanation = (
+        "This copy was abandoned (abandon_copy): its ranges are not copied any more and it cannot be "
+        "resumed or finished. Start a new copy with a new copy id."
+    )
+
+    def __init__(self, copy_id: str) -> None:
+        super().__init__(f"Copy {copy_id!r} was abandoned", copy_id=copy_id)
+
+
+class CopyNotAbandonable(OpsError):
+    code = "copy_not_abandonable"
+    explanation = "Only a copy that is still open ('running': stopped, killed or in progress) can be abandoned."
+
+    def __init__(self, copy_id: str, status: str) -> None:
+        super().__init__(f"Copy {copy_id!r} is {status}, not running: nothing to abandon",
+                         copy_id=copy_id, status=status)
+
+
+class ConstraintsNotRestored(OpsError):
+    code = "copy_constraints_not_restored"
+    explanation = (
+        "A primary key or unique constraint dropped for the load (defer_constraints) could not be built "
+        "again, usually because the loaded rows hold duplicates it would have refused one by one. The "
+        "definitions stay saved in mop.copy_saved_ddl: remove the duplicates and run finish_copy again "
+        "(or abandon_copy)."
+    )
+    retryable = True
+
+    def __init__(self, copy_id: str, failures: list[tuple[str, str, str]]) -> None:
+        shown = "; ".join(f"{t}.{n}: {e}" for t, n, e in failures[:5])
+        super().__init__(f"Copy {copy_id!r}: {len(failures)} constraint(s) not restored: {shown}",
+                         copy_id=copy_id, failures=[list(f) for f in failures])

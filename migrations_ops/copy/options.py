@@ -21,6 +21,13 @@ class CopyOptions:
     :param text_policy: ``reject`` rows with NUL / invalid UTF-8, or ``replace`` by U+FFFD and report.
     :param max_rejects: stop the copy once more rows than this are rejected (None: never).
     :param drop_secondary_indexes: drop plain indexes of empty target tables during the load, rebuild after.
+    :param defer_constraints: also drop the PRIMARY KEY and UNIQUE constraints of empty target tables
+        during the load (plain indexes too) and build them again after, each index on its own
+        connection. Rows the keys would have refused one by one (duplicates) then make
+        ``finish_copy`` fail with ``ConstraintsNotRestored`` instead of becoming rejects. A
+        constraint that foreign keys of tables outside the copy depend on is kept.
+    :param index_workers: connections building indexes at once in ``finish_copy``.
+    :param maintenance_work_mem: ``maintenance_work_mem`` of those connections (sorts stay in memory).
     :param batch_rows: rows read and converted at a time (bounds memory).
     :param range_rows: rows per key range (one range = one target transaction = one task).
     :param workers: ranges copied at once by ``copy_database`` (processes).
@@ -36,6 +43,9 @@ class CopyOptions:
     batch_rows: int = 5000
     range_rows: int = 250_000
     workers: int = 1
+    defer_constraints: bool = False
+    index_workers: int = 2
+    maintenance_work_mem: str = "256MB"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -44,6 +54,7 @@ class CopyOptions:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CopyOptions:
+        """Read ``to_dict()`` output; keys missing (older runs) take their defaults."""
         d = dict(d)
         if d.get("tables") is not None:
             d["tables"] = tuple(d["tables"])

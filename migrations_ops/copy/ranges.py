@@ -17,8 +17,9 @@ from migrations_ops.progress import Progress, ProgressFn, no_progress
 from migrations_ops.target import TargetConn, connect
 
 from . import catalog, source
-from .errors import CopyInProgress, SchemaMismatch
+from .errors import CopyAbandoned, CopyInProgress, SchemaMismatch
 from .options import ColumnPlan, CopyOptions, RangeSpec
+from .sqlfiles import q, t
 from .store import ensure_schema, take_target_lock
 from .typemap import pg_type_for
 
@@ -47,7 +48,12 @@ def plan_ranges(
     refuse if another copy is open, 4 match tables and columns (creating
     missing tables on request), 5 split each table into key ranges, 6 save and
     drop the loaded tables' foreign keys (and plain indexes of empty tables on
-    request), 7 store the plan.
+    request), 7 with ``defer_constraints``, save and drop the PRIMARY KEY and
+    UNIQUE constraints of the empty tables (after every loaded table's foreign
+    keys are gone, so that only constraints other tables still depend on are
+    kept), 8 store the plan. Every definition is saved in ``mop.copy_saved_ddl``
+    in the transaction that drops it, so ``finish_copy`` or ``abandon_copy`` can
+    always put it back.
 
     :param tables: overrides ``options.tables``.
     :param range_rows: overrides ``options.range_rows``.
@@ -70,10 +76,9 @@ def plan_ranges(
                 conn.commit()
                 return stored
             specs = _new_plan(src, conn, copy_id, want, rows_per_range, opts, progress)
-            conn.execute(
-                "INSERT INTO mop.copy_run (copy_id, source, plan, options) VALUES (%s, %s, %s, %s)",
-                (copy_id, str(sqlite_path), json.dumps([s.to_dict() for s in specs]), json.dumps(opts.to_dict())),
-            )
+            conn.execute(q("copy_run_insert"), {
+                "copy_id": copy_id, "source": str(sqlite_path), "plan": json.dumps([s.to_dict() for s in specs]),
+                "options": json.dumps(opts.to_dict())})
             conn.commit()
             return specs
     finally:
@@ -81,12 +86,13 @@ def plan_ranges(
 
 
 def _stored_plan(conn: psycopg.Connection, copy_id: str) -> list[RangeSpec] | None:
-    row = conn.execute("SELECT plan FROM mop.copy_run WHERE copy_id = %s", (copy_id,)).fetchone()
+    row = conn.execute(q("copy_run_get"), {"copy_id": copy_id}).fetchone()
     if row is not None:
+        if row[2] == "abandoned":
+            conn.rollback()
+            raise CopyAbandoned(copy_id)
         return [RangeSpec.from_dict(d) for d in row[0]]
-    other = conn.execute(
-        "SELECT copy_id, started_at::text FROM mop.copy_run WHERE status = 'running' ORDER BY started_at LIMIT 1"
-    ).fetchone()
+    other = conn.execute(q("copy_run_open")).fetchone()
     if other is not None:
         raise CopyInProgress(other[0], other[1])
     return None
@@ -104,6 +110,7 @@ def _new_plan(
     if problems:
         raise SchemaMismatch(problems)
     specs: list[RangeSpec] = []
+    empty: list[catalog.TargetTable] = []
     for i, name in enumerate(names):
         progress(Progress(i, len(names), f"Planning {name}", step="plan", data={"table": name}))
         st = tables[name]
@@ -123,9 +130,14 @@ def _new_plan(
             RangeSpec(copy_id, name, opts.schema, tt.name, st.key, st.pk_columns, cols, lo, hi, n, j, len(bounds))
             for j, (lo, hi, n) in enumerate(bounds)
         ]
-        _save_and_drop(conn, copy_id, tt, opts.drop_secondary_indexes)
+        if catalog.is_empty(conn, tt):
+            empty.append(tt)
+        _save_and_drop(conn, copy_id, tt, opts.drop_secondary_indexes or opts.defer_constraints, tt in empty)
     if problems:
         raise SchemaMismatch(problems)
+    if opts.defer_constraints:
+        for tt in empty:
+            _save_and_drop_keys(conn, copy_id, tt)
     return specs
 
 
@@ -153,27 +165,43 @@ def create_table_from_source(conn: psycopg.Connection, schema: str, st: source.S
     ]
     if st.pk_columns:
         defs.append(sql.SQL("PRIMARY KEY ({})").format(sql.SQL(", ").join(map(sql.Identifier, st.pk_columns))))
-    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-    conn.execute(sql.SQL("CREATE TABLE {} ({})").format(sql.Identifier(schema, st.name), sql.SQL(", ").join(defs)))
+    conn.execute(t("copy_t_create_schema", schema=sql.Identifier(schema)))
+    conn.execute(t("copy_t_create_table", table=sql.Identifier(schema, st.name), columns=sql.SQL(", ").join(defs)))
 
 
-def _save_and_drop(conn: psycopg.Connection, copy_id: str, tt: catalog.TargetTable, drop_indexes: bool) -> None:
+def _save(conn: psycopg.Connection, copy_id: str, tt: catalog.TargetTable, kind: str, name: str, definition: str) -> None:
+    conn.execute(q("copy_saved_ddl_insert"), {"copy_id": copy_id, "kind": kind, "schema_name": tt.schema,
+                                              "table_name": tt.name, "name": name, "definition": definition})
+
+
+def _save_and_drop(conn: psycopg.Connection, copy_id: str, tt: catalog.TargetTable, drop_indexes: bool,
+                   empty: bool) -> None:
     """Save the DDL of FKs (always) and plain indexes (if asked and the table is empty), then drop them.
 
     FKs are dropped so that source orphans cannot abort the load; they come
     back NOT VALID in ``finish_copy``. Saving first, in the same transaction,
     means a crash can never lose a constraint definition.
     """
-    saved = [("fk", n, d) for n, d in catalog.foreign_keys(conn, tt.oid)]
-    if drop_indexes and catalog.is_empty(conn, tt):
-        saved += [("index", n, d) for n, d in catalog.secondary_indexes(conn, tt.oid)]
-    for kind, name, definition in saved:
-        conn.execute(
-            "INSERT INTO mop.copy_saved_ddl (copy_id, kind, schema_name, table_name, name, definition) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
-            (copy_id, kind, tt.schema, tt.name, name, definition),
-        )
-        if kind == "fk":
-            conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(tt.ident(), sql.Identifier(name)))
-        else:
-            conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(tt.schema, name)))
+    for name, definition in catalog.foreign_keys(conn, tt.oid):
+        _save(conn, copy_id, tt, "fk", name, definition)
+        conn.execute(t("copy_t_drop_constraint", table=tt.ident(), name=sql.Identifier(name)))
+    if drop_indexes and empty:
+        for name, definition in catalog.secondary_indexes(conn, tt.oid):
+            _save(conn, copy_id, tt, "index", name, definition)
+            conn.execute(t("copy_t_drop_index", index=sql.Identifier(tt.schema, name)))
+
+
+def _save_and_drop_keys(conn: psycopg.Connection, copy_id: str, tt: catalog.TargetTable) -> None:
+    """Save and drop the PRIMARY KEY / UNIQUE constraints of an empty table (``defer_constraints``).
+
+    Two rows each: ``constraint_index`` (the ``CREATE UNIQUE INDEX``, built
+    after the load on its own connection, in parallel with the others) and
+    ``constraint`` (re-attached with ``ADD CONSTRAINT ... USING INDEX``, a
+    catalog change). A copy killed between the two resumes at the second.
+    """
+    for kc in catalog.key_constraints(conn, tt.oid):
+        if kc.referenced_by:
+            continue  # a foreign key of a table outside this copy needs it
+        _save(conn, copy_id, tt, "constraint_index", kc.name, kc.index_def)
+        _save(conn, copy_id, tt, "constraint", kc.name, kc.constraint_def)
+        conn.execute(t("copy_t_drop_constraint", table=tt.ident(), name=sql.Identifier(kc.name)))

@@ -1,7 +1,7 @@
 """The reject store: rows that could not be converted, and replacement warnings.
 
 A reject row names the table, the row's key (its primary key values, or
-``rowid=N``), the column, the value as hex and the reason (``code: detail``).
+``rowid:N``, the SQLite rowid, for a table without a primary key), the column, the value as hex and the reason (``code: detail``).
 Replacements under the ``replace`` text policy are stored too, with a reason
 starting ``replaced:``; they are warnings, not rejected rows.
 """
@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import psycopg
 
 from migrations_ops.target import TargetConn, connect
+
+from .sqlfiles import q
 
 RejectRecord = tuple[str, "str | None", str, str]
 
@@ -35,27 +37,19 @@ class RejectRow:
 def store(conn: psycopg.Connection, copy_id: str, table: str, range_lo: int, records: Sequence[RejectRecord]) -> None:
     """Insert reject records in the caller's transaction (they commit with the range)."""
     with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO mop.copy_reject (copy_id, table_name, range_lo, key, column_name, value_hex, reason) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            [(copy_id, table, range_lo, k, c, h, r) for k, c, h, r in records],
-        )
+        cur.executemany(q("copy_reject_insert"), [
+            {"copy_id": copy_id, "table_name": table, "range_lo": range_lo, "key": k, "column_name": c,
+             "value_hex": h, "reason": r} for k, c, h, r in records])
 
 
 def forget_range(conn: psycopg.Connection, copy_id: str, table: str, range_lo: int) -> None:
     """Drop rejects a stopped attempt of this range kept, before the range is redone."""
-    conn.execute(
-        "DELETE FROM mop.copy_reject WHERE copy_id = %s AND table_name = %s AND range_lo = %s",
-        (copy_id, table, range_lo),
-    )
+    conn.execute(q("copy_reject_forget"), {"copy_id": copy_id, "table_name": table, "range_lo": range_lo})
 
 
 def count_rejected_rows(conn: psycopg.Connection, copy_id: str) -> int:
     """Rows rejected by the committed ranges of this copy."""
-    row = conn.execute(
-        "SELECT coalesce(sum(rows_rejected), 0) FROM mop.copy_checkpoint WHERE copy_id = %s AND finished_at IS NOT NULL",
-        (copy_id,),
-    ).fetchone()
+    row = conn.execute(q("copy_rejected_rows"), {"copy_id": copy_id}).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -69,12 +63,8 @@ def list_rejects(
     :param limit: at most this many rows.
     """
     with connect(target, f"mop:copy:{copy_id}:rejects") as conn:
-        if conn.execute("SELECT to_regclass('mop.copy_reject')").fetchone()[0] is None:  # type: ignore[index]
+        if not conn.execute(q("copy_store_exists")).fetchone()[0]:  # type: ignore[index]
             return []
-        rows = conn.execute(
-            "SELECT table_name, key, column_name, value_hex, reason, created_at::text FROM mop.copy_reject "
-            "WHERE copy_id = %s AND (%s::text IS NULL OR table_name = %s) "
-            "AND (%s OR reason NOT LIKE 'replaced:%%') ORDER BY id LIMIT %s",
-            (copy_id, table, table, include_warnings, limit),
-        ).fetchall()
+        rows = conn.execute(q("copy_reject_list"), {"copy_id": copy_id, "table_name": table,
+                                                    "include_warnings": include_warnings, "row_limit": limit}).fetchall()
     return [RejectRow(*r) for r in rows]

@@ -10,6 +10,7 @@ import multiprocessing
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import ExitStack
 from pathlib import Path
 
 from migrations_ops.errors import Cancelled
@@ -44,19 +45,35 @@ def copy_database(
     """
     opts = options or CopyOptions()
     copy_id = copy_id or uuid.uuid4().hex[:12]
-    with connect(target, application_name(copy_id), autocommit=True) as lock_conn:
+    with connect(target, application_name(copy_id), autocommit=True) as lock_conn, ExitStack() as stack:
         take_target_lock(lock_conn)
         try:
+            pool = stack.enter_context(_warm_pool(opts.workers)) if opts.workers > 1 else None
             specs = plan_ranges(sqlite_path, target, copy_id, options=opts, lock=False, progress=progress)
             t0 = time.monotonic()
-            if opts.workers > 1:
-                _copy_parallel(sqlite_path, target, specs, opts, progress, should_cancel)
+            if pool is not None:
+                _copy_parallel(pool, sqlite_path, target, specs, opts, progress, should_cancel)
             else:
                 _copy_serial(sqlite_path, target, specs, opts, progress, should_cancel)
             copy_seconds = time.monotonic() - t0
             return finish_copy(target, copy_id, progress, copy_seconds=copy_seconds, lock=False)
         finally:
             release_target_lock(lock_conn)
+
+
+def _warm_pool(workers: int) -> ProcessPoolExecutor:
+    """Start the worker processes (spawned, as Celery's are separate) while the copy is being planned.
+
+    Each one imports the engine once at start, so the planning hides that cost.
+    """
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_import_engine)
+    for _ in range(workers):
+        pool.submit(int)
+    return pool
+
+
+def _import_engine() -> None:
+    import migrations_ops.copy.writer  # noqa: F401
 
 
 def _copy_serial(sqlite_path: str | Path, target: TargetConn, specs: list[RangeSpec], opts: CopyOptions,
@@ -72,8 +89,8 @@ def _copy_serial(sqlite_path: str | Path, target: TargetConn, specs: list[RangeS
         done += copy_range(sqlite_path, target, spec, opts, relay, should_cancel, lock=False).rows_read
 
 
-def _copy_parallel(sqlite_path: str | Path, target: TargetConn, specs: list[RangeSpec], opts: CopyOptions,
-                   progress: ProgressFn, should_cancel: CancelFn) -> None:
+def _copy_parallel(pool: ProcessPoolExecutor, sqlite_path: str | Path, target: TargetConn, specs: list[RangeSpec],
+                   opts: CopyOptions, progress: ProgressFn, should_cancel: CancelFn) -> None:
     """Ranges in ``opts.workers`` spawned processes (as Celery workers would); progress per finished range.
 
     Cancellation is checked as ranges finish: ranges already running complete
@@ -81,20 +98,18 @@ def _copy_parallel(sqlite_path: str | Path, target: TargetConn, specs: list[Rang
     """
     total = sum(s.est_rows for s in specs)
     done = 0
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(opts.workers, mp_context=ctx) as pool:
-        futures = [pool.submit(_range_task, str(sqlite_path), target, s.to_dict(), opts.to_dict())
-                   for s in sorted(specs, key=lambda s: -s.est_rows)]
-        for fut in as_completed(futures):
-            r = fut.result()
-            done += r.rows_read
-            progress(Progress(done, max(total, done), f"{r.table}: range done ({r.rows_copied} rows)", step="copy",
-                              data={"table": r.table, "rows_per_s": round(r.rows_read / max(r.seconds, 1e-6)),
-                                    "mb_per_s": round(r.bytes / max(r.seconds, 1e-6) / 1e6, 2)}))
-            if should_cancel():
-                for f in futures:
-                    f.cancel()
-                raise Cancelled()
+    futures = [pool.submit(_range_task, str(sqlite_path), target, s.to_dict(), opts.to_dict())
+               for s in sorted(specs, key=lambda s: -s.est_rows)]
+    for fut in as_completed(futures):
+        r = fut.result()
+        done += r.rows_read
+        progress(Progress(done, max(total, done), f"{r.table}: range done ({r.rows_copied} rows)", step="copy",
+                          data={"table": r.table, "rows_per_s": round(r.rows_read / max(r.seconds, 1e-6)),
+                                "mb_per_s": round(r.bytes / max(r.seconds, 1e-6) / 1e6, 2)}))
+        if should_cancel():
+            for f in futures:
+                f.cancel()
+            raise Cancelled()
 
 
 def _range_task(sqlite_path: str, target: TargetConn, spec: dict, opts: dict) -> RangeResult:

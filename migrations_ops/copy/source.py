@@ -161,21 +161,37 @@ def key_ranges(conn: sqlite3.Connection, table: SourceTable, range_rows: int) ->
 
     The first range starts at the smallest int64 and the last ends at the
     largest, so a row can never fall between ranges. Tables without a rowid
-    are one range.
+    are one range. Each boundary is the ``range_rows``-th key from the
+    previous one (``LIMIT 1 OFFSET n``, stepped in SQLite, not in Python).
     """
+    total = count_rows(conn, table.name)
     if table.key is None:
-        return [(KEY_MIN, KEY_MAX, count_rows(conn, table.name))]
-    cur = conn.execute(sq("SELECT {} FROM {} ORDER BY 1", Raw(table.key), table.name))
+        return [(KEY_MIN, KEY_MAX, total)]
+    k = Raw(table.key)
+    q = sq("SELECT {} FROM {} WHERE {} >= ? ORDER BY {} LIMIT 1 OFFSET ?", k, table.name, k, k)
     bounds: list[tuple[int, int, int]] = []
-    lo, n, last = KEY_MIN, 0, None
-    for (k,) in cur:
-        if n == range_rows:
-            bounds.append((lo, last, n))  # type: ignore[arg-type]
-            lo, n = last + 1, 0  # type: ignore[operator]
-        n += 1
-        last = k
-    bounds.append((lo, KEY_MAX, n))
+    lo = KEY_MIN
+    while total - range_rows * len(bounds) > range_rows:
+        hi = int(conn.execute(q, (lo, range_rows - 1)).fetchone()[0])
+        bounds.append((lo, hi, range_rows))
+        lo = hi + 1
+    bounds.append((lo, KEY_MAX, total - range_rows * len(bounds)))
     return bounds
+
+
+def _fetch(conn: sqlite3.Connection, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Fetch with SQLite's own UTF-8 decoding (C speed); only a batch holding invalid UTF-8 is read again
+    through ``decode_text``, which keeps such text as ``BadUtf8`` for the text policy."""
+    conn.text_factory = str
+    try:
+        return conn.execute(query, params).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "decode" not in str(exc):
+            raise
+        conn.text_factory = decode_text
+        return conn.execute(query, params).fetchall()
+    finally:
+        conn.text_factory = decode_text
 
 
 def read_batches(
@@ -199,7 +215,7 @@ def read_batches(
     q = sq("SELECT {}, {} FROM {} WHERE {} >= ? AND {} <= ? ORDER BY {} LIMIT ?", k, cols, table, k, k, k)
     nxt = lo
     while True:
-        batch = conn.execute(q, (nxt, hi, batch_rows)).fetchall()
+        batch = _fetch(conn, q, (nxt, hi, batch_rows))
         if not batch:
             return
         yield batch

@@ -7,6 +7,8 @@ from typing import Any
 
 import psycopg
 
+from .sqlfiles import q
+
 
 @dataclass(frozen=True, slots=True)
 class TableSummary:
@@ -58,19 +60,12 @@ class CopySummary:
 
 def table_summaries(conn: psycopg.Connection, copy_id: str) -> tuple[TableSummary, ...]:
     """Per table totals from the committed checkpoints."""
-    rows = conn.execute(
-        "SELECT table_name, sum(rows_read), sum(rows_copied), sum(rows_rejected), sum(seconds), count(*) "
-        "FROM mop.copy_checkpoint WHERE copy_id = %s AND finished_at IS NOT NULL GROUP BY 1 ORDER BY 1",
-        (copy_id,),
-    ).fetchall()
+    rows = conn.execute(q("copy_table_summaries"), {"copy_id": copy_id}).fetchall()
     return tuple(TableSummary(r[0], int(r[1]), int(r[2]), int(r[3]), float(r[4]), int(r[5])) for r in rows)
 
 
 def rejects_by_reason(conn: psycopg.Connection, copy_id: str) -> dict[str, int]:
-    rows = conn.execute(
-        "SELECT split_part(reason, ':', 1), count(*) FROM mop.copy_reject WHERE copy_id = %s GROUP BY 1 ORDER BY 1",
-        (copy_id,),
-    ).fetchall()
+    rows = conn.execute(q("copy_rejects_by_reason"), {"copy_id": copy_id}).fetchall()
     return {r[0]: int(r[1]) for r in rows}
 
 

@@ -1,6 +1,6 @@
 """Run a copy in a child process that the test SIGKILLs in the middle of a range.
 
-Usage: python copy_kill_script.py SQLITE COPY_ID MARKER  (target URL in MOP_COPY_TARGET_URL)
+Usage: python copy_kill_script.py SQLITE COPY_ID MARKER [OPTIONS_JSON]  (target URL in MOP_COPY_TARGET_URL)
 
 Once one range has committed and the next has sent rows inside its open
 transaction, it writes MARKER (the range's lo) and sleeps, waiting to be killed.
@@ -8,6 +8,7 @@ transaction, it writes MARKER (the range's lo) and sleeps, waiting to be killed.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -32,7 +33,8 @@ def main() -> None:
             marker.write_text(f"{key[0]}\n{key[1]}\n")
             time.sleep(120)
 
-    copy_database(sqlite_path, target, CopyOptions(range_rows=500, batch_rows=100), progress, copy_id=copy_id)
+    extra = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
+    copy_database(sqlite_path, target, CopyOptions(range_rows=500, batch_rows=100, **extra), progress, copy_id=copy_id)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,149 @@
+"""Putting back what ``plan_ranges`` dropped for the load, from ``mop.copy_saved_ddl``.
+
+Shared by ``finish_copy`` (after a complete load) and ``abandon_copy`` (after
+a stopped one). Each definition is restored in the transaction that marks it
+restored, so a restore that dies half-way is simply run again. Kinds, in the
+order they come back: ``index`` and ``constraint_index`` (built in parallel,
+one connection each), ``constraint`` (PRIMARY KEY / UNIQUE re-attached to its
+index), ``fk`` (NOT VALID; the caller decides about validation).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from migrations_ops.target import TargetConn, connect
+
+from .ranges import application_name
+from .sqlfiles import q, t
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    schema: str
+    table: str
+    name: str
+    definition: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A saved definition that could not be restored (it stays saved, restored_at NULL)."""
+
+    kind: str
+    table: str
+    name: str
+    error: str
+
+
+def pending(conn: psycopg.Connection, copy_id: str, kind: str) -> list[Saved]:
+    """Saved definitions of ``kind`` not restored yet, biggest table first."""
+    rows = conn.execute(q("copy_saved_ddl_pending"), {"copy_id": copy_id, "kind": kind}).fetchall()
+    return [Saved(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def mark_restored(conn: psycopg.Connection, copy_id: str, kind: str, s: Saved) -> None:
+    conn.execute(q("copy_saved_ddl_mark_restored"), {"copy_id": copy_id, "kind": kind, "schema_name": s.schema,
+                                                      "table_name": s.table, "name": s.name})
+
+
+def build_indexes(target: TargetConn, copy_id: str, workers: int, mem: str) -> tuple[list[str], list[Failure]]:
+    """Run the saved ``CREATE [UNIQUE] INDEX`` statements, ``workers`` connections at a time.
+
+    Indexes of one table can be built side by side (``CREATE INDEX`` takes a
+    SHARE lock, which does not conflict with itself); the biggest tables start
+    first. A failure (a unique index over duplicates) is reported, not raised,
+    so the other indexes still get built.
+    """
+    with connect(target, application_name(copy_id), autocommit=True) as conn:
+        jobs: queue.Queue[tuple[str, Saved]] = queue.Queue()
+        for kind in ("constraint_index", "index"):
+            for s in pending(conn, copy_id, kind):
+                jobs.put((kind, s))
+    done: list[str] = []
+    failures: list[Failure] = []
+    guard = threading.Lock()
+
+    def work() -> None:
+        with connect(target, application_name(copy_id), autocommit=True) as c:
+            c.execute(q("copy_session_for_indexes"), {"mem": mem})
+            while True:
+                try:
+                    kind, s = jobs.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    with c.transaction():
+                        c.execute(sql.SQL(s.definition))  # type: ignore[arg-type]  # pg_get_indexdef output
+                        mark_restored(c, copy_id, kind, s)
+                    with guard:
+                        done.append(f"{kind}:{s.table}.{s.name}")
+                except psycopg.Error as exc:
+                    with guard:
+                        failures.append(Failure(kind, s.table, s.name, str(exc).splitlines()[0]))
+
+    run_threads(min(workers, jobs.qsize()), work, "mop-index")
+    return done, failures
+
+
+def run_threads(n: int, work: Callable[[], None], name: str) -> None:
+    """Run ``work`` in ``n`` threads (at least one) and re-raise the first exception one of them raised."""
+    errors: list[BaseException] = []
+
+    def guarded() -> None:
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, name=f"{name}-{i}") for i in range(max(1, n))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    if errors:
+        raise errors[0]
+
+
+def attach_constraints(conn: psycopg.Connection, copy_id: str) -> tuple[list[str], list[Failure]]:
+    """``ADD CONSTRAINT name PRIMARY KEY|UNIQUE USING INDEX name`` for each saved key whose index is back."""
+    done, failures = [], []
+    built = {(s.schema, s.table, s.name) for s in pending(conn, copy_id, "constraint_index")}
+    for s in pending(conn, copy_id, "constraint"):
+        if (s.schema, s.table, s.name) in built:
+            failures.append(Failure("constraint", s.table, s.name, "its unique index was not built"))
+            continue
+        kind = "PRIMARY KEY" if s.definition.startswith("PRIMARY KEY") else "UNIQUE"
+        tail = next((x for x in (" DEFERRABLE INITIALLY DEFERRED", " DEFERRABLE") if s.definition.endswith(x)), "")
+        try:
+            with conn.transaction():
+                conn.execute(t("copy_t_add_key_using_index", table=sql.Identifier(s.schema, s.table),
+                               name=sql.Identifier(s.name), kind=sql.SQL(kind), index=sql.Identifier(s.name),
+                               deferrable=sql.SQL(tail)))
+                mark_restored(conn, copy_id, "constraint", s)
+            done.append(f"constraint:{s.table}.{s.name}")
+        except psycopg.Error as exc:
+            failures.append(Failure("constraint", s.table, s.name, str(exc).splitlines()[0]))
+    return done, failures
+
+
+def add_fks_not_valid(conn: psycopg.Connection, copy_id: str) -> tuple[list[Saved], list[Failure]]:
+    """Put the saved foreign keys back ``NOT VALID`` (no scan); return them with whether each was valid before."""
+    done, failures = [], []
+    for s in pending(conn, copy_id, "fk"):
+        body = s.definition.removesuffix(" NOT VALID")
+        try:
+            with conn.transaction():
+                conn.execute(t("copy_t_add_fk_not_valid", table=sql.Identifier(s.schema, s.table),
+                               name=sql.Identifier(s.name), body=sql.SQL(body)))  # type: ignore[arg-type]
+                mark_restored(conn, copy_id, "fk", s)
+            done.append(s)
+        except psycopg.Error as exc:
+            failures.append(Failure("fk", s.table, s.name, str(exc).splitlines()[0]))
+    return done, failures

@@ -1,0 +1,2 @@
+-- returns: one row (count bigint) of a subquery's rows. Template: query.
+SELECT count(*) FROM ({query}) o

@@ -1,0 +1,2 @@
+-- returns: nothing; validates a foreign key that has no orphan. Template: table, name.
+ALTER TABLE {table} VALIDATE CONSTRAINT {name}

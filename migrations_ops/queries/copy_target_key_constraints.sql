@@ -1,0 +1,9 @@
+-- returns: rows (conname, constraint_def, index_def, referenced_by) of the table's PRIMARY KEY and UNIQUE
+-- constraints: their definition, the CREATE UNIQUE INDEX of their index, and how many foreign keys still
+-- depend on them (a constraint other tables' foreign keys use cannot be dropped for the load).
+-- params: table_oid
+SELECT con.conname, pg_get_constraintdef(con.oid) AS constraint_def, pg_get_indexdef(con.conindid) AS index_def,
+       (SELECT count(*) FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = con.conindid) AS referenced_by
+FROM pg_constraint con
+WHERE con.conrelid = %(table_oid)s AND con.contype IN ('p', 'u')
+ORDER BY con.contype, con.conname
