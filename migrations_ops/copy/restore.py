@@ -44,8 +44,12 @@ class Failure:
 
 def pending(conn: psycopg.Connection, copy_id: str, kind: str) -> list[Saved]:
     """Saved definitions of ``kind`` not restored yet, biggest table first."""
+    return [saved for saved, _ in _pending_sized(conn, copy_id, kind)]
+
+
+def _pending_sized(conn: psycopg.Connection, copy_id: str, kind: str) -> list[tuple[Saved, int]]:
     rows = conn.execute(q("copy_saved_ddl_pending"), {"copy_id": copy_id, "kind": kind}).fetchall()
-    return [Saved(r[0], r[1], r[2], r[3]) for r in rows]
+    return [(Saved(r[0], r[1], r[2], r[3]), int(r[4])) for r in rows]
 
 
 def mark_restored(conn: psycopg.Connection, copy_id: str, kind: str, s: Saved) -> None:
@@ -62,10 +66,10 @@ def build_indexes(target: TargetConn, copy_id: str, workers: int, mem: str) -> t
     so the other indexes still get built.
     """
     with connect(target, application_name(copy_id), autocommit=True) as conn:
-        jobs: queue.Queue[tuple[str, Saved]] = queue.Queue()
-        for kind in ("constraint_index", "index"):
-            for s in pending(conn, copy_id, kind):
-                jobs.put((kind, s))
+        todo = [(size, kind, s) for kind in ("constraint_index", "index") for s, size in _pending_sized(conn, copy_id, kind)]
+    jobs: queue.Queue[tuple[str, Saved]] = queue.Queue()
+    for _, kind, s in sorted(todo, key=lambda j: -j[0]):  # biggest tables first, whatever the kind: no long tail
+        jobs.put((kind, s))
     done: list[str] = []
     failures: list[Failure] = []
     guard = threading.Lock()
