@@ -8,7 +8,8 @@ range checksums; one changed row costs that pass plus a few smaller ranges.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,10 +156,20 @@ def _summaries(pool: Executor, lite: SqliteSide, pg: PgSide, ranges: list[tuple[
             done += t.rows
             if on_batch:
                 on_batch(done)
-        return [(f.result(), t) for f, t in zip(futures, out, strict=True)]
+        return [(_wait(f, pg.table, should_cancel), t) for f, t in zip(futures, out, strict=True)]
     finally:
         for f in futures:
             f.cancel()
+
+
+def _wait(fut: Future[Summary], table: str, should_cancel: Callable[[], bool]) -> Summary:
+    """A source result, checking cancel every half second while the source works."""
+    while True:
+        try:
+            return fut.result(timeout=0.5)
+        except FutureTimeout:
+            if should_cancel():
+                raise VerifyCancelled(table) from None
 
 
 def _both(pool: Executor, left: Callable[..., Summary], right: Callable[..., Summary], *args: Any) -> Any:

@@ -67,12 +67,24 @@ def open_sqlite(path: str) -> sqlite3.Connection:
 
 
 _CONNS: dict[str, sqlite3.Connection] = {}
+_STOP: Any = None
+
+
+def init_worker(stop: Any) -> None:
+    """Worker process start: remember the run's stop event (set on cancel)."""
+    global _STOP
+    _STOP = stop
+
+
+def _stopped() -> int:
+    return 1 if _STOP is not None and _STOP.is_set() else 0
 
 
 def _process_conn(path: str) -> sqlite3.Connection:
-    """One read-only connection per source file in each worker process."""
+    """One read-only connection per source file in each worker process; cancel interrupts its statement."""
     if path not in _CONNS:
         _CONNS[path] = open_sqlite(path)
+        _CONNS[path].set_progress_handler(_stopped, 100_000)
     return _CONNS[path]
 
 

@@ -7,10 +7,12 @@ import hashlib
 import multiprocessing
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from ..progress import CancelFn, Progress, ProgressFn, never_cancel, no_progress
 from ..target import TargetConn, connect
@@ -26,7 +28,7 @@ from .checks import (
     source_foreign_keys,
     source_nulls,
 )
-from .checksum import PgSide, SqliteSide, open_sqlite
+from .checksum import PgSide, SqliteSide, init_worker, open_sqlite
 from .errors import SourceUnreadable, TablesNotFound, VerifyCancelled
 from .report import FAIL, PASS, WARN, Finding, Report, ReportHeader, SourceInfo, TableReport, worst
 from .schema import HeadTable, PgTable, TargetSchema, load_schema, open_session, query, run
@@ -77,6 +79,39 @@ class _Run:
     not_valid: list[tuple[str, str, str]] | None = None
 
 
+class Canceller:
+    """``should_cancel`` called by the thread that runs the verification, remembered once true.
+
+    The in-process SQLite connection polls it (at most once a second, from that
+    thread only) through a progress handler, so a long source statement such as
+    ``PRAGMA foreign_key_check`` is interrupted too; the SQLite thread only reads the flag.
+    """
+
+    def __init__(self, should_cancel: CancelFn) -> None:
+        self.should_cancel = should_cancel
+        self.owner = threading.get_ident()
+        self.flag = threading.Event()
+        self.last = time.monotonic()
+        self.also: list[Any] = []  # worker processes' stop events
+
+    def __call__(self) -> bool:
+        if not self.flag.is_set() and self.should_cancel():
+            self.flag.set()
+            for event in self.also:
+                event.set()
+        return self.flag.is_set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.flag.is_set()
+
+    def sqlite_handler(self) -> int:
+        if threading.get_ident() == self.owner and time.monotonic() - self.last >= 1.0:
+            self.last = time.monotonic()
+            self()
+        return 1 if self.flag.is_set() else 0
+
+
 PROCESS_MIN_ROWS = 100_000
 """Below this many source rows a table's SQLite side runs in one thread: starting processes costs more."""
 
@@ -90,8 +125,8 @@ class SourcePool:
     Where processes cannot start (a daemonic Celery worker), one thread it is.
     """
 
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
+    def __init__(self, workers: int, cancel: Canceller | None = None) -> None:
+        self.workers, self.cancel = workers, cancel
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mop-verify-sqlite")
         self.procs: ProcessPoolExecutor | None = None
 
@@ -100,8 +135,13 @@ class SourcePool:
             return self.thread
         if self.procs is None:
             try:
-                self.procs = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+                mp = multiprocessing.get_context("spawn")
+                stop = mp.Event()
+                self.procs = ProcessPoolExecutor(self.workers, mp_context=mp, initializer=init_worker,
+                                                 initargs=(stop,))
                 self.procs.submit(os.getpid).result(timeout=60)
+                if self.cancel is not None:
+                    self.cancel.also.append(stop)
             except Exception:  # noqa: BLE001 (any failure to start means: stay in-process)
                 if self.procs is not None:
                     self.procs.shutdown(wait=False, cancel_futures=True)
@@ -148,19 +188,26 @@ def verify(
     options.validate()
     started = _now()
     source = _source_info(sqlite_path, options) if sqlite_path is not None else None
+    cancel = Canceller(should_cancel)
     lite = open_sqlite(os.fspath(sqlite_path)) if sqlite_path is not None else None
+    if lite is not None:
+        lite.set_progress_handler(cancel.sqlite_handler, 100_000)
     conn = connect(target, f"mop:verify:{run_id if run_id is not None else os.getpid()}")
     try:
         open_session(conn, options.statement_timeout_ms, options.lock_timeout_ms)
         ctx = PgCtx(conn, options.schema, options.statement_timeout_ms, options.lock_timeout_ms,
-                    options.batch_rows, options.sample_size, should_cancel)
+                    options.batch_rows, options.sample_size, cancel)
         schema = load_schema(conn, options.schema, head_schema, options.statement_timeout_ms)
-        pool = SourcePool(options.source_workers)
+        pool = SourcePool(options.source_workers, cancel)
         try:
             r = _Run(ctx, schema, options, lite, pool, progress, _sqlite_tables(lite) if lite else {},
                      os.fspath(sqlite_path) if sqlite_path is not None else None)
             names = _scope(r, tables)
             reports, db_findings = _verify_tables(r, names)
+        except sqlite3.OperationalError as exc:
+            if cancel.cancelled:
+                raise VerifyCancelled(None) from None  # interrupted by the progress handler
+            raise SourceUnreadable(os.fspath(sqlite_path or ""), str(exc)) from None
         finally:
             pool.close()
     finally:

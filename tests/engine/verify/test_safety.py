@@ -106,3 +106,18 @@ def test_it_refuses_unknown_tables_and_missing_sources(billing, tmp_path):
     (tmp_path / "junk.sqlite").write_bytes(b"not a database at all" * 100)
     with pytest.raises(SourceUnreadable):
         verify(target, tmp_path / "junk.sqlite")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_it_interrupts_a_long_source_statement_on_cancel(events, workers):
+    """SQLite work in the thread or in worker processes stops mid-statement once should_cancel turns true
+    (two ranges of 100,000 rows: without the interrupt each would run to its end)."""
+    target, src, rows = events
+    t0 = time.monotonic()
+    with pytest.raises(VerifyCancelled):
+        verify(target, src, options=VerifyOptions(source_workers=workers, batch_rows=10 * rows, bisection_factor=2),
+               should_cancel=lambda: time.monotonic() - t0 > 0.3)
+    assert time.monotonic() - t0 < 5
+    with pg_connect(target) as w:
+        assert w.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'mop:verify:%%' "
+                         "AND datname = current_database()").fetchone()[0] == 0
