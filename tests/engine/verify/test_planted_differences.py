@@ -152,3 +152,16 @@ def test_it_reads_the_head_schema_from_sqlalchemy_metadata(billing, pg_exec):
     target, src = billing
     report = verify(target, None, head_schema=head)
     assert only(report, "nulls", "users").samples == (3,)
+
+
+def test_it_names_tables_missing_on_either_side_and_skips_virtual_ones(billing, pg_exec):
+    target, src = billing
+    with sqlite3.connect(src) as lite:
+        lite.execute("CREATE TABLE legacy (id INTEGER PRIMARY KEY)")
+        lite.execute("INSERT INTO legacy VALUES (1), (2)")
+    pg_exec("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)", "ANALYZE alembic_version")
+    report = verify(target, src)
+    legacy = report.table("legacy")
+    assert (legacy.status, legacy.source_rows, legacy.target_rows) == (FAIL, 2, None)
+    assert report.table("alembic_version").status == "pass"
+    assert not any(t.name.startswith("notes_fts") for t in report.tables)  # FTS5 table and its shadow tables
