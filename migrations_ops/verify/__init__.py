@@ -1,7 +1,16 @@
 """Verification reports: prove a copy or a migration left the data whole (issue 4).
 
-``verify(target, sqlite_path=None, ...)`` returns a ``Report``; ``report.to_json()``
-is what the portal stores, ``compare_reports(old, new)`` what it shows between runs.
+One call does a whole verification; a Celery task only wires the callbacks and stores the JSON::
+
+    report = verify(target, sqlite_path, tables=None, options=VerifyOptions(), head_schema=None,
+                    run_id=run.pk, progress=write_progress_to_run, should_cancel=run_was_cancelled)
+    run.report = report.to_json()          # Report.from_json() gives it back, .to_csv() for download
+    diff = compare_reports(previous, report)   # what changed since the last report of this target
+
+``sqlite_path=None`` is target-only mode (orphans, NULLs, keys, sequences, hygiene). ``report.status``
+is the worst of the tables' pass / warn / fail; ``report.problems()`` lists what is not a pass.
+Errors raised on purpose (``SourceUnreadable``, ``TablesNotFound``, ``VerifyTimeout``,
+``VerifyLockTimeout``, ``VerifyCancelled``) are ``OpsError`` subclasses; findings are never errors.
 """
 
 from .errors import SourceUnreadable, TablesNotFound, VerifyCancelled, VerifyLockTimeout, VerifyTimeout
