@@ -2,8 +2,8 @@
 # shellcheck shell=bash
 
 MOP_VAR_DIR="${MOP_VAR_DIR:-$ROOT/var}"
-MOP_PG_PORT="${MOP_PG_PORT:-55432}"
-export MOP_VAR_DIR MOP_PG_PORT
+export MOP_VAR_DIR
+# MOP_PG_PORT: the environment, else .env (load_env_file), else 55432.
 
 log() { printf '[mop] %s\n' "$*" >&2; }
 
@@ -33,6 +33,7 @@ ensure_env_file() {
   [ -f "$ROOT/.env" ] && return 0
   log "writing .env with generated secrets"
   local db_pw app_pw fernet
+  MOP_PG_PORT="${MOP_PG_PORT:-55432}"
   db_pw=$(rand); app_pw=$(rand)
   fernet=$(python3 -c 'import base64,os;print(base64.urlsafe_b64encode(os.urandom(32)).decode())')
   touch "$ROOT/.env"; chmod 600 "$ROOT/.env"
@@ -57,6 +58,7 @@ load_env_file() {
     key="${line%%=*}"
     if [ -z "${!key+x}" ]; then export "$key=${line#*=}"; fi
   done < "$ROOT/.env"
+  export MOP_PG_PORT="${MOP_PG_PORT:-55432}"
 }
 
 pg_bindir() {
