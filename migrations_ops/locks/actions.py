@@ -93,6 +93,19 @@ def terminate_backend(
     return _signal("terminate", target, pid, backend_start, actor_note, settle_seconds, statement_timeout_ms)
 
 
+def backend_row(
+    target: TargetConn, pid: int, *, statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
+) -> BackendRow | None:
+    """Read backend ``pid``'s row as a cancel or terminate would judge it, or None if no backend has it.
+
+    :param target: the database to look at (``pg_stat_activity`` is server-wide).
+    :param pid: the backend's pid.
+    :param statement_timeout_ms: limit of the diagnostic query.
+    """
+    with diag_connection(target, statement_timeout_ms) as conn:
+        return _backend_row_on(conn, pid)
+
+
 def _signal(
     action: str,
     target: TargetConn,
@@ -151,10 +164,9 @@ def _signal(
 
 def _check_victim(conn: psycopg.Connection, pid: int, start: dt.datetime) -> BackendRow:
     """Return the backend's row if it may be signalled; raise saying why not otherwise."""
-    found = fetch_all(conn, "backend_row", BackendRow, {"pid": pid})
-    if not found:
+    b = _backend_row_on(conn, pid)
+    if b is None:
         raise BackendGone(pid)
-    b = found[0]
     if b.backend_start != start:
         raise BackendReused(pid, start, b.backend_start)
     reason = None
@@ -173,6 +185,11 @@ def _check_victim(conn: psycopg.Connection, pid: int, start: dt.datetime) -> Bac
     return b
 
 
+def _backend_row_on(conn: psycopg.Connection, pid: int) -> BackendRow | None:
+    found = fetch_all(conn, "backend_row", BackendRow, {"pid": pid})
+    return found[0] if found else None
+
+
 def _settle(
     conn: psycopg.Connection,
     pid: int,
@@ -186,8 +203,8 @@ def _settle(
     while True:
         waiting = fetch_all(conn, "waiting_pids", WaitingRow, {"pids": list(blocked_before)}) if blocked_before else []
         still = tuple(sorted(w.pid for w in waiting))
-        alive = fetch_all(conn, "backend_row", BackendRow, {"pid": pid})
-        gone = not alive or alive[0].backend_start != start
+        alive = _backend_row_on(conn, pid)
+        gone = alive is None or alive.backend_start != start
         if (not still and (gone or not expect_gone)) or time.monotonic() >= deadline:
             return still, gone
         time.sleep(_POLL_SECONDS)

@@ -17,7 +17,7 @@ import types
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 PORTAL_PREFIX = "mop:"
 _RUN_RE = re.compile(r"^mop:run:(\d+)$")
@@ -42,42 +42,23 @@ def run_id_of(application_name: str | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
-@dataclass(frozen=True, slots=True)
-class Session:
-    """One backend as the list queries return it (long transactions, idle in transaction, xmin)."""
+class _Json:
+    """``to_json()`` and ``from_json()`` of the frozen results below (see the module docstring)."""
 
-    pid: int
-    backend_start: dt.datetime | None
-    datname: str | None
-    usename: str | None
-    application_name: str
-    client_addr: str | None
-    backend_type: str
-    state: str | None
-    xact_start: dt.datetime | None
-    xact_seconds: float | None
-    query_seconds: float | None
-    state_seconds: float | None
-    wait_event_type: str | None
-    wait_event: str | None
-    xmin_age: int | None
-    query: str
-
-    @property
-    def is_portal(self) -> bool:
-        return is_portal_application(self.application_name)
-
-    @property
-    def run_id(self) -> int | None:
-        return run_id_of(self.application_name)
+    __slots__ = ()
 
     def to_json(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (for a JSONField); ``from_json`` reverses it."""
         return to_jsonable(self)
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | str) -> Self:
+        return from_jsonable(cls, json.loads(data) if isinstance(data, str) else data)
+
 
 @dataclass(frozen=True, slots=True)
-class BlockingRow:
-    """A row of ``blocking_sessions.sql``: a session, whom it waits for, and on what lock."""
+class _Backend(_Json):
+    """The pg_stat_activity columns every session query returns (``Session``, ``BlockingRow``, ``BlockingNode``)."""
 
     pid: int
     backend_start: dt.datetime | None
@@ -95,46 +76,6 @@ class BlockingRow:
     wait_event: str | None
     xmin_age: int | None
     query: str
-    blocked_by: list[int]
-    lock_mode: str | None
-    lock_type: str | None
-    relation: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class BlockingNode:
-    """A session in the blocking tree, with the sessions it blocks as children.
-
-    ``blocks_directly`` and ``blocks_transitively`` count distinct sessions over
-    the whole wait graph; a session blocked by several others appears once in
-    the tree, under its first blocker, and ``blocked_by`` lists them all.
-    ``in_cycle`` marks sessions of a deadlock the server has not broken yet.
-    """
-
-    pid: int
-    backend_start: dt.datetime | None
-    datname: str | None
-    usename: str | None
-    application_name: str
-    client_addr: str | None
-    backend_type: str
-    state: str | None
-    xact_start: dt.datetime | None
-    xact_seconds: float | None
-    query_seconds: float | None
-    state_seconds: float | None
-    wait_event_type: str | None
-    wait_event: str | None
-    xmin_age: int | None
-    query: str
-    blocked_by: tuple[int, ...]
-    lock_mode: str | None
-    lock_type: str | None
-    relation: str | None
-    blocks_directly: int
-    blocks_transitively: int
-    in_cycle: bool = False
-    children: tuple[BlockingNode, ...] = ()
 
     @property
     def is_portal(self) -> bool:
@@ -146,6 +87,41 @@ class BlockingNode:
         """The portal run this backend executes, if it is one (``mop:run:<id>``)."""
         return run_id_of(self.application_name)
 
+
+@dataclass(frozen=True, slots=True)
+class Session(_Backend):
+    """One backend as the list queries return it (long transactions, idle in transaction, xmin)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlockingRow(_Backend):
+    """A row of ``blocking_sessions.sql``: a session, whom it waits for, and on what lock."""
+
+    blocked_by: list[int]
+    lock_mode: str | None
+    lock_type: str | None
+    relation: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockingNode(_Backend):
+    """A session in the blocking tree, with the sessions it blocks as children.
+
+    ``blocks_directly`` and ``blocks_transitively`` count distinct sessions over
+    the whole wait graph; a session blocked by several others appears once in
+    the tree, under its first blocker, and ``blocked_by`` lists them all.
+    ``in_cycle`` marks sessions of a deadlock the server has not broken yet.
+    """
+
+    blocked_by: tuple[int, ...]
+    lock_mode: str | None
+    lock_type: str | None
+    relation: str | None
+    blocks_directly: int
+    blocks_transitively: int
+    in_cycle: bool = False
+    children: tuple[BlockingNode, ...] = ()
+
     def walk(self, depth: int = 0) -> Iterator[tuple[int, BlockingNode]]:
         """This node and its descendants, depth first, with their depth."""
         yield depth, self
@@ -154,7 +130,7 @@ class BlockingNode:
 
 
 @dataclass(frozen=True, slots=True)
-class BlockingTree:
+class BlockingTree(_Json):
     """Root blockers first (most sessions blocked first), each with its subtree."""
 
     roots: tuple[BlockingNode, ...] = ()
@@ -175,16 +151,9 @@ class BlockingTree:
     def __bool__(self) -> bool:
         return bool(self.roots)
 
-    def to_json(self) -> dict[str, Any]:
-        return to_jsonable(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any] | str) -> BlockingTree:
-        return from_jsonable(cls, json.loads(data) if isinstance(data, str) else data)
-
 
 @dataclass(frozen=True, slots=True)
-class ActivitySummary:
+class ActivitySummary(_Json):
     """The summary strip: connections, sessions by state, the oldest things (current database)."""
 
     datname: str
@@ -208,12 +177,9 @@ class ActivitySummary:
         """Share of max_connections in use, 0..1."""
         return self.connections / self.max_connections if self.max_connections else 0.0
 
-    def to_json(self) -> dict[str, Any]:
-        return to_jsonable(self)
-
 
 @dataclass(frozen=True, slots=True)
-class Snapshot:
+class Snapshot(_Json):
     """What a target looked like at one moment: stored by the portal, rendered later."""
 
     taken_at: dt.datetime
@@ -227,17 +193,9 @@ class Snapshot:
     seconds: float = 0.0
     version: int = field(default=1)
 
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-serialisable dict (for a JSONField); ``Snapshot.from_json`` reverses it."""
-        return to_jsonable(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any] | str) -> Snapshot:
-        return from_jsonable(cls, json.loads(data) if isinstance(data, str) else data)
-
 
 @dataclass(frozen=True, slots=True)
-class ActionResult:
+class ActionResult(_Json):
     """What a cancel or terminate did, for the audit record.
 
     ``victim`` is the backend's whole pg_stat_activity row as it was just
@@ -257,9 +215,6 @@ class ActionResult:
     cleared: bool
     victim_gone: bool
     at: dt.datetime
-
-    def to_json(self) -> dict[str, Any]:
-        return to_jsonable(self)
 
 
 # --- JSON ----------------------------------------------------------------------

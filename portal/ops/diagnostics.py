@@ -83,16 +83,12 @@ class BackendView:
 
 def backend(target: Target, pid: int, *, user=None) -> BackendView | None:
     """The backend's whole pg_stat_activity row now, or None if no backend has this pid (connects)."""
-    from migrations_ops.locks.actions import BackendRow
-    from migrations_ops.locks.connection import diag_connection, fetch_all
-
     if user is not None:
         require(user, "ops.view_target")
-    with diag_connection(target.conn()) as conn:
-        rows = fetch_all(conn, "backend_row", BackendRow, {"pid": pid})
-    if not rows:
+    found = locks.backend_row(target.conn(), pid)
+    if found is None:
         return None
-    return BackendView(pid=pid, backend_start=rows[0].backend_start, row=rows[0].row)
+    return BackendView(pid=pid, backend_start=found.backend_start, row=found.row)
 
 
 # --- snapshots ----------------------------------------------------------------------
