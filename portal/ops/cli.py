@@ -439,25 +439,26 @@ def cmd_bootstrap_example(command, options) -> None:
 
 
 def _reaper_schedule() -> None:
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
-    every, _ = IntervalSchedule.objects.get_or_create(every=30, period=IntervalSchedule.SECONDS)
-    PeriodicTask.objects.get_or_create(
-        name="Reap runs whose worker died", defaults={"task": "ops.reap_stale_runs", "interval": every},
-    )
+    _beat_task("Reap runs whose worker died", "ops.reap_stale_runs", 30)
 
 
 def _snapshot_schedule() -> None:
     """Periodic lock snapshots of every active target, every MOP_SNAPSHOT_INTERVAL_SECONDS (issue 5)."""
+    _beat_task("Snapshot locks and activity of every target", "ops.snapshot_all_targets",
+               settings.MOP_SNAPSHOT_INTERVAL_SECONDS)
+
+
+def _beat_task(name: str, task: str, seconds: int) -> None:
+    """Create the beat entry ``name`` if it is missing (writes the DB).
+
+    Create only: an admin may have changed its interval or disabled it since, and a re-run keeps that.
+    """
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-    every, _ = IntervalSchedule.objects.get_or_create(
-        every=settings.MOP_SNAPSHOT_INTERVAL_SECONDS, period=IntervalSchedule.SECONDS
-    )
-    PeriodicTask.objects.update_or_create(
-        name="Snapshot locks and activity of every target",
-        defaults={"task": "ops.snapshot_all_targets", "interval": every},
-    )
+    if PeriodicTask.objects.filter(name=name).exists():
+        return
+    every, _ = IntervalSchedule.objects.get_or_create(every=seconds, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.get_or_create(name=name, defaults={"task": task, "interval": every})
 
 
 def _admin_user(command) -> None:

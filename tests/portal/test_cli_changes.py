@@ -100,6 +100,27 @@ def test_it_bootstraps_the_example_once(make_database, monkeypatch, settings, tm
     assert dev.password not in first + second
 
 
+@pytest.mark.django_db
+def test_it_keeps_an_edited_snapshot_schedule_when_bootstrap_runs_again(monkeypatch, settings, tmp_path):
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    settings.MOP_VAR_DIR = tmp_path
+    monkeypatch.delenv("MOP_EXAMPLE_DEV_DSN", raising=False)
+    monkeypatch.delenv("MOP_EXAMPLE_PROD_DSN", raising=False)
+    ops("bootstrap-example")
+    task = PeriodicTask.objects.get(task="ops.snapshot_all_targets")
+    assert task.interval.every == settings.MOP_SNAPSHOT_INTERVAL_SECONDS
+    hourly, _ = IntervalSchedule.objects.get_or_create(every=3600, period=IntervalSchedule.SECONDS)
+    task.interval, task.enabled = hourly, False  # what an admin does in the beat admin
+    task.save()
+
+    ops("bootstrap-example")
+
+    task.refresh_from_db()
+    assert task.interval_id == hourly.pk and task.enabled is False
+    assert PeriodicTask.objects.filter(task="ops.snapshot_all_targets").count() == 1
+
+
 @pytest.mark.worker
 def test_it_waits_for_the_run_and_exits_by_outcome(
     transactional_db, celery_worker_proc, make_database, tmp_path, dba, caplog
