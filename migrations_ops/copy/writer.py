@@ -78,11 +78,18 @@ def _json_wire(col: Sequence[Any], jsonb: bool) -> list[bytes | None]:
 
     >>> _json_wire(['{"a": 1}', None], True)
     [b'\\x01{"a": 1}', None]
+    >>> _json_wire(['1', float("inf")], False)
+    [b'1', None]
     """
     head = b"\x01" if jsonb else b""
     if None not in col:
-        return list(map(head.__add__, map(str.encode, col)))
-    return [None if v is None else head + v.encode() for v in col]
+        try:
+            return list(map(head.__add__, map(str.encode, col)))
+        except TypeError:
+            pass
+    # a value that is not text belongs to a row already rejected (a REAL inf or a non-UTF-8 BLOB in a JSON
+    # column: JSON declares NUMERIC affinity); it is never sent, and must not crash the batch either
+    return [head + v.encode() if type(v) is str else None for v in col]
 
 
 def _use_c_bytes_dumper(conn: psycopg.Connection) -> None:

@@ -110,3 +110,15 @@ def test_it_replaces_and_reports_bad_text_under_the_replace_policy(make_sqlite, 
     warnings = list_rejects(target_db, "repl")
     assert [(w.key, w.code, w.value_hex) for w in warnings] == [("1", "replaced", "610062"), ("3", "replaced", "636166e9")]
     assert list_rejects(target_db, "repl", include_warnings=False) == []
+
+
+@pytest.mark.parametrize("with_null", [False, True])
+def test_it_rejects_non_text_values_of_a_json_column_without_crashing(make_sqlite, target_db, with_null) -> None:
+    # JSON declares NUMERIC affinity: '1e400' is stored as REAL inf; a BLOB stays a BLOB
+    rows = [(1, '{"a": 1}'), (2, "1e400"), (3, b"\xff\xfe"), (4, "[1, 2]")] + ([(5, None)] if with_null else [])
+    path = make_sqlite("CREATE TABLE docs (id INTEGER PRIMARY KEY, body JSON);", {"docs": rows})
+    pg_exec(target_db, "CREATE TABLE docs (id integer PRIMARY KEY, body jsonb)")
+    summary = copy_database(path, target_db, CopyOptions(), copy_id="jsn")
+    assert summary.rows_rejected == 2
+    assert {(r.key, r.code) for r in list_rejects(target_db, "jsn")} == {("2", "invalid_json"), ("3", "blob_not_text")}
+    assert [r[0] for r in pg_exec(target_db, "SELECT id FROM docs ORDER BY id")] == [1, 4] + ([5] if with_null else [])
