@@ -1,16 +1,27 @@
 """Per-range row counts and checksums of one table, on the target and on the SQLite source.
 
-A range's checksum is the sum of the first 60 bits of md5 over each row's
-canonical text (see ``canonical``). A sum is order-independent, cannot hit
-PostgreSQL's 1 GB limit the way ``string_agg`` of a table does, and sums of
-sub-ranges add up, which is what bisection needs. PostgreSQL computes it in
-the server; SQLite computes it through a Python aggregate registered on the
-connection, so neither side ships rows to compare them.
+A range's checksum is a sum of 60-bit md5 prefixes (see ``canonical``). A sum
+cannot hit PostgreSQL's 1 GB limit the way ``string_agg`` of a table does.
+What is hashed depends on the key:
+
+- a single integer key (the common case): *chunks* of rows, the rows whose
+  key falls in one ``key / CHUNK_KEYS`` bucket, joined by newlines in key
+  order. One md5 per chunk instead of per row: PostgreSQL's md5 and its hex to
+  bigint conversion were half its pass, and the SQLite side needs no Python
+  call per row (its rows stream in key order and are joined in C). A chunk is
+  at most CHUNK_KEYS rows, so the server's memory stays bounded;
+- no key, or a composite one: each row's text, an order-independent sum (text
+  keys sort differently on the two sides), through a Python aggregate in SQLite.
+
+Neither side ships rows to compare them; both sides compute the same figure from
+the same arguments, so they always agree on the mode.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
+import operator
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,14 +32,19 @@ from psycopg import sql
 
 from .canonical import (
     ColumnType,
+    decode_text,
     pg_field,
     pg_row_hash,
     pg_row_text,
+    row_hash_bytes,
     sqlite_field_sql,
     sqlite_functions,
     sqlite_sql,
 )
 from .schema import key_range, qualified, run
+
+CHUNK_KEYS = 256
+"""Key values per hashed chunk: few md5 calls, and at most 256 rows' text in memory on either side."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +76,7 @@ class _HashSum:
 def open_sqlite(path: str) -> sqlite3.Connection:
     """Open the source read-only, with the functions the checksum queries call."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
+    conn.text_factory = decode_text  # text that is not UTF-8 becomes a marker, not "Could not decode to UTF-8"
     for name, (nargs, fn) in sqlite_functions().items():
         conn.create_function(name, nargs, fn, deterministic=True)
     conn.create_aggregate("mop_hashsum", 1, _HashSum)
@@ -101,6 +118,7 @@ class PgSide:
         self.row_text = pg_row_text(self.fields)
         self.key_columns = list(key_columns) or ([(key, ColumnType("int"))] if key else [])
         self.key_fields = [pg_field(sql.Identifier(c), ct) for c, ct in self.key_columns]
+        self.chunked = key is not None and len(self.key_columns) == 1
 
     def _run(self, stmt: sql.Composable, params: list[Any], what: str) -> list[Any]:
         return run(self.conn, stmt, params, table=self.table, what=what, timeout_ms=self.timeout_ms,
@@ -116,8 +134,16 @@ class PgSide:
 
     def summary(self, lo: int | None, hi: int | None) -> Summary:
         where, params = self._where(lo, hi)
-        stmt = sql.SQL("SELECT count(*), coalesce(sum({h}), 0)::text FROM {t} WHERE {w}").format(
-            h=pg_row_hash(self.row_text), t=self.rel, w=where)
+        if self.chunked:
+            k = sql.Identifier(self.key)
+            stmt = sql.SQL(
+                "SELECT coalesce(sum(n), 0)::bigint, coalesce(sum(h), 0)::text FROM (SELECT count(*) AS n, {h} AS h "
+                "FROM {t} WHERE {w} GROUP BY {k} / {g}) AS chunks").format(
+                h=pg_row_hash(sql.SQL("string_agg({}, E'\\n' ORDER BY {})").format(self.row_text, k)),
+                t=self.rel, w=where, k=k, g=sql.Literal(CHUNK_KEYS))
+        else:
+            stmt = sql.SQL("SELECT count(*), coalesce(sum({h}), 0)::text FROM {t} WHERE {w}").format(
+                h=pg_row_hash(self.row_text), t=self.rel, w=where)
         n, s = self._run(stmt, params, f"checksum {lo}..{hi}")[0]
         return Summary(n, int(s))
 
@@ -137,11 +163,27 @@ class SqliteSide:
         self.conn, self.table, self.key, self.path = conn, table, key, path
         self.columns = list(columns)
         self.key_columns = list(key_columns) or ([(key, ColumnType("int"))] if key else [])
-        self.key_fields = [sqlite_field_sql(c, ct) for c, ct in self.key_columns]
         self.rel = sql.Identifier(table)
-        self.fields = [sqlite_field_sql(c, ct) for c, ct in columns]
-        self.row_text = pg_row_text(self.fields)  # the same SQL works in SQLite
+        self.safe = False  # set for good once a statement met text that is not UTF-8 (see sqlite_field_sql)
+        self._build()
         self.k = sql.Identifier(key) if key else sql.SQL("rowid")
+        self.chunked = key is not None and len(self.key_columns) == 1
+
+    def _build(self) -> None:
+        self.key_fields = [sqlite_field_sql(c, ct, safe=self.safe) for c, ct in self.key_columns]
+        self.fields = [sqlite_field_sql(c, ct, safe=self.safe) for c, ct in self.columns]
+        self.row_text = pg_row_text(self.fields)  # the same SQL works in SQLite
+
+    def _retrying(self, fn: Any, *args: Any) -> Any:
+        """``fn(*args)``, once more with the safe expressions if a function met text that is not UTF-8."""
+        try:
+            return fn(*args)
+        except sqlite3.OperationalError as exc:
+            if self.safe or "user-defined function" not in str(exc):
+                raise
+            self.safe = True
+            self._build()
+            return fn(*args)
 
     def __getstate__(self) -> tuple[Any, ...]:
         """Sent to a worker process as the file's path; the worker opens its own connection."""
@@ -179,12 +221,32 @@ class SqliteSide:
         return self._one(sql.SQL("SELECT count(*) FROM {}").format(self.rel))[0]
 
     def summary(self, lo: int | None, hi: int | None) -> Summary:
+        return self._retrying(self._summary, lo, hi)
+
+    def _summary(self, lo: int | None, hi: int | None) -> Summary:
         where, params = self._where(lo, hi)
+        if self.chunked:
+            return self._chunked_summary(where, params)
         n, s = self._one(sql.SQL("SELECT count(*), mop_hashsum(CAST({h} AS BLOB)) FROM {t} WHERE {w}").format(
             h=self.row_text, t=self.rel, w=where), params)
         return Summary(n, int(s or 0))  # no row: the aggregate is never created
 
+    def _chunked_summary(self, where: sql.Composable, params: list[int]) -> Summary:
+        """The rows' texts in key order as BLOBs (no decoding), grouped by chunk in C (itertools)."""
+        stmt = sql.SQL("SELECT {k} / {g}, CAST({h} AS BLOB) FROM {t} WHERE {w} ORDER BY {k}").format(
+            k=self.k, g=sql.SQL(str(CHUNK_KEYS)), h=self.row_text, t=self.rel, w=where)
+        rows = total = 0
+        text = operator.itemgetter(1)
+        for _, chunk in itertools.groupby(self.conn.execute(sqlite_sql(stmt), params), operator.itemgetter(0)):
+            parts = list(map(text, chunk))
+            rows += len(parts)
+            total += row_hash_bytes(b"\n".join(parts))
+        return Summary(rows, total)
+
     def rows(self, lo: int | None, hi: int | None) -> list[tuple[Any, ...]]:
+        return self._retrying(self._rows, lo, hi)
+
+    def _rows(self, lo: int | None, hi: int | None) -> list[tuple[Any, ...]]:
         where, params = self._where(lo, hi)
         stmt = sql.SQL("SELECT {k}, {f} FROM {t} WHERE {w}").format(
             k=sql.SQL(", ").join(self.key_fields), f=sql.SQL(", ").join(self.fields), t=self.rel, w=where)

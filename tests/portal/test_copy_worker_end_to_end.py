@@ -18,9 +18,17 @@ from portal.ops import copying, verifying
 from portal.ops.models import AuditEvent, Run, VerificationReport
 from tests.portal.admin_helpers import assert_no_password, billing_project, client_for  # noqa: F401
 from tests.portal.conftest import wait_run_finished
-from tests.portal.copy_helpers import billing_sqlite, import_dir, make_billing_target, pg_exec, rel  # noqa: F401
+from tests.portal.copy_helpers import Manifest, generate, import_dir, make_billing_target, pg_exec, rel  # noqa: F401
 
 pytestmark = [pytest.mark.worker]
+
+
+@pytest.fixture
+def billing_sqlite(import_dir) -> tuple[object, Manifest]:  # noqa: F811
+    """The generated billing file with every planted reject, the invalid UTF-8 text included: the
+    verification reads it (shared ``copy_helpers.billing_sqlite`` still deletes that row for other tests)."""
+    path = import_dir / "billing.sqlite"
+    return path, generate(path, 300, seed=7)
 
 
 def test_it_copies_then_verifies_and_shows_the_report(
@@ -62,6 +70,11 @@ def test_it_copies_then_verifies_and_shows_the_report(
             assert statuses[name] == "pass", (name, vr.report)
     for name in rejected_tables:
         assert statuses[name] == "fail"
+    tx = next(t for t in vr.report["tables"] if t["name"] == "transactions")
+    missing = next(f for f in tx["findings"] if f["check"] == "missing")
+    tx_rejects = sorted(int(r[1]) for r in manifest.rejects if r[0] == "transactions")
+    assert any(r[3] == "invalid_utf8" for r in manifest.rejects)
+    assert missing["figures"]["rows"] == len(tx_rejects) and list(missing["samples"]) == tx_rejects
     assert vr.status == "fail"
 
     actions = list(AuditEvent.objects.filter(run=run).order_by("id").values_list("action", flat=True))

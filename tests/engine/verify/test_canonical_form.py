@@ -154,6 +154,23 @@ def test_it_agrees_with_the_copy_engines_conversions():
         if ct.kind == "json":
             sent = json.loads(sent, parse_float=Decimal)
             sent = JSON_NULL if sent is None else sent
-        assert field(canonical(sent, ct)) == sqlite_field(raw, ct), (pg_type, raw, sent)
+        assert field(canonical(sent, ct), ct) == sqlite_field(raw, ct), (pg_type, raw, sent)
         compared += 1
     assert compared > 40
+
+
+def test_it_prints_random_doubles_in_sqlite_sql_as_in_python():
+    """The SQL fast paths (``%.15g`` for float, ``%.2f`` for numeric(12,2)) print what the Python rules
+    print (themselves checked against PostgreSQL above), and leave the rest to Python."""
+    rnd = random.Random(7)
+    values = [struct.unpack("d", struct.pack("Q", rnd.getrandbits(64)))[0] for _ in range(5000)]
+    values += [rnd.uniform(-1e6, 1e6) for _ in range(5000)] + [round(rnd.uniform(-1e9, 1e9), 2) for _ in range(5000)]
+    values += [i * 0.1 for i in range(2000)] + [0.0, -0.0, 0.125, 1e-300, 5e-324, 1e15, 1e20]
+    values = [v for v in values if v == v]
+    conn = open_sqlite(":memory:")
+    float_ct, num_ct = ColumnType("float"), ColumnType("numeric", 2)
+    stmt = sql.SQL("SELECT {}, {} FROM (SELECT ? AS v)").format(sqlite_field_sql("v", float_ct),
+                                                                 sqlite_field_sql("v", num_ct))
+    for v in values:
+        got = conn.execute(sqlite_sql(stmt), (v,)).fetchone()
+        assert got == (sqlite_field(v, float_ct), sqlite_field(v, num_ct)), v

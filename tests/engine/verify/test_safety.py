@@ -78,7 +78,7 @@ def test_it_fails_fast_when_a_table_is_locked_exclusively(billing):
 def test_it_stops_a_batch_at_statement_timeout(events):
     target, src, _ = events
     with pytest.raises(VerifyTimeout) as exc:
-        verify(target, src, options=VerifyOptions(statement_timeout_ms=30, batch_rows=10_000_000))
+        verify(target, src, options=VerifyOptions(statement_timeout_ms=30, batch_rows=10_000_000, bisection_factor=2))
     assert exc.value.retryable
 
 
