@@ -8,12 +8,20 @@ Screenshots land in ``test-artifacts/`` (gitignored).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.portal.conftest import celery_broker, celery_worker_proc, dba, make_worker
+from tests.factories import USER_PASSWORD
+from tests.portal.conftest import (
+    celery_broker,
+    celery_worker_proc,
+    dba,
+    import_root,
+    make_worker,
+    static_root,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -50,3 +58,17 @@ def page(browser):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def login(live_server, page) -> Callable[..., None]:
+    """Log a user in through the admin login form; ``next`` is the page to land on (default: the index)."""
+
+    def _login(user, next: str = "") -> None:
+        page.goto(f"{live_server.url}/admin/login/" + (f"?next={next}" if next else ""))
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", USER_PASSWORD)
+        page.click("input[type=submit]")
+        page.wait_for_selector("#site-name")
+
+    return _login

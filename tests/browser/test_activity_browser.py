@@ -7,25 +7,22 @@ import pytest
 
 from portal.ops.models import AuditEvent
 from tests.engine.locks.conftest import activity_of
-from tests.factories import USER_PASSWORD
 from tests.portal.activity_helpers import app_role, chain, chain_cleared, lock_db, locks_target
 from tests.portal.admin_helpers import assert_no_password
 
 pytestmark = [pytest.mark.browser]
 
 
-def test_it_shows_the_blocking_tree_and_terminates_the_root(live_server, page, artifacts, dba, locks_target, chain):
+def test_it_shows_the_blocking_tree_and_terminates_the_root(
+    live_server, page, login, artifacts, dba, locks_target, chain
+):
     password = locks_target.conn().password
 
     def shot(name: str) -> None:
         assert_no_password(page.content(), password)
         page.screenshot(path=str(artifacts / f"browser-activity-{name}.png"), full_page=True)
 
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", dba.username)
-    page.fill("#id_password", USER_PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#site-name")
+    login(dba)
 
     page.goto(f"{live_server.url}/admin/ops/target/{locks_target.pk}/activity/?every=2")
     page.wait_for_selector("#mop-tree")

@@ -7,14 +7,14 @@ import pytest
 
 from portal.ops.models import Run
 from tests.engine.alembic_factory import alembic_current
-from tests.factories import BILLING, USER_PASSWORD, AlembicProjectFactory, target_for
+from tests.factories import BILLING, AlembicProjectFactory, target_for
 from tests.portal.admin_helpers import BILLING_HEAD, assert_no_password
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
 
 def test_it_schedules_an_upgrade_and_shows_it_finish(
-    live_server, page, artifacts, celery_worker_proc, make_database, dba
+    live_server, page, login, artifacts, celery_worker_proc, make_database, dba
 ):
     conn = make_database("browser")
     project = AlembicProjectFactory(name="billing", location=str(BILLING))
@@ -27,11 +27,7 @@ def test_it_schedules_an_upgrade_and_shows_it_finish(
         page.screenshot(path=str(path), full_page=True)
         shots.append(path)
 
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", dba.username)
-    page.fill("#id_password", USER_PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#site-name")
+    login(dba)
 
     page.goto(f"{live_server.url}/admin/ops/alembicproject/{project.pk}/revisions/")
     page.wait_for_selector("#mop-graph svg")
@@ -81,7 +77,7 @@ def test_it_schedules_an_upgrade_and_shows_it_finish(
     assert all(p.stat().st_size > 10_000 for p in shots)
 
 
-def test_it_updates_the_run_page_live_while_the_run_progresses(live_server, page, artifacts, make_database, dba):
+def test_it_updates_the_run_page_live_while_the_run_progresses(page, login, artifacts, make_database, dba):
     from django.utils.timezone import now
 
     from portal.ops.models import RunLog
@@ -92,10 +88,7 @@ def test_it_updates_the_run_page_live_while_the_run_progresses(live_server, page
     run = Run.objects.create(target=target, operation="upgrade", revision="head", actor="dba", requested_by=dba,
                              status=Run.Status.RUNNING, started_at=now(), steps_total=2, plan_steps=steps)
 
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/ops/run/{run.pk}/change/")
-    page.fill("#id_username", dba.username)
-    page.fill("#id_password", USER_PASSWORD)
-    page.click("input[type=submit]")
+    login(dba, next=f"/admin/ops/run/{run.pk}/change/")
     page.wait_for_selector('#mop-status[data-status="running"]')
     assert page.is_visible("#mop-cancel")
 

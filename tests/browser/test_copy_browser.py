@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from portal.ops.models import Run, VerificationReport
-from tests.factories import USER_PASSWORD
 from tests.portal.admin_helpers import assert_no_password, billing_project  # noqa: F401
 from tests.portal.copy_helpers import billing_sqlite, import_dir, make_billing_target, rel  # noqa: F401
 
@@ -15,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
 
 def test_it_copies_from_the_preflight_to_the_report(
-    live_server, page, artifacts, celery_worker_proc, dba, billing_project, billing_sqlite, make_billing_target
+    live_server, page, login, artifacts, celery_worker_proc, dba, billing_project, billing_sqlite, make_billing_target
 ):
     path, manifest = billing_sqlite
     target = make_billing_target(name="billing-browser-copy")
@@ -25,11 +24,7 @@ def test_it_copies_from_the_preflight_to_the_report(
         assert_no_password(page.content(), password)
         page.screenshot(path=str(artifacts / f"copy-{name}.png"), full_page=True)
 
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", dba.username)
-    page.fill("#id_password", USER_PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#site-name")
+    login(dba)
 
     page.goto(f"{live_server.url}/admin/ops/target/{target.pk}/status/")
     page.click("#mop-copy-button")

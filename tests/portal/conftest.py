@@ -49,6 +49,35 @@ DatabaseOperations.sql_flush = _sql_flush_past_audit_trigger
 # A flush also empties auth_group; the roles come back by post_migrate (portal/ops/apps.py).
 
 
+# --- Directories of the session ---------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def import_root(tmp_path_factory) -> Iterator[Path]:
+    """MOP_IMPORT_DIR for the whole session: a temporary folder, never the dev tree's var/imports.
+
+    ``make_worker`` passes the same folder to the worker processes, so both sides resolve the same files.
+    """
+    from django.test import override_settings
+
+    root = tmp_path_factory.mktemp("imports")
+    with override_settings(MOP_IMPORT_DIR=root):
+        yield root
+
+
+@pytest.fixture(scope="session", autouse=True)
+def static_root(tmp_path_factory) -> Iterator[Path]:
+    """An existing, empty STATIC_ROOT: WhiteNoise warns "No directory at" when collectstatic never ran.
+
+    Tests never need collected files (the live server serves static files from the apps).
+    """
+    from django.test import override_settings
+
+    root = tmp_path_factory.mktemp("static")
+    with override_settings(STATIC_ROOT=root):
+        yield root
+
+
 # --- Personas ------------------------------------------------------------------
 
 
@@ -170,8 +199,8 @@ def celery_broker(django_db_setup) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def make_worker(celery_broker, tmp_path_factory) -> Iterator[Callable[..., WorkerProcess]]:
-    """Start extra workers on the test database and the test queue (stopped at session end)."""
+def make_worker(celery_broker, import_root, tmp_path_factory) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start extra workers on the test database, the test queue and import folder (stopped at session end)."""
     from django.db import connection
 
     from portal.celery import app
@@ -179,10 +208,11 @@ def make_worker(celery_broker, tmp_path_factory) -> Iterator[Callable[..., Worke
     database_url = _with_db(os.environ["DATABASE_URL"], connection.settings_dict["NAME"])
     started: list[WorkerProcess] = []
 
-    def _make(queue: str | None = None, **kw) -> WorkerProcess:
+    def _make(queue: str | None = None, extra_env: dict[str, str] | None = None, **kw) -> WorkerProcess:
         logs = tmp_path_factory.mktemp("worker")
         worker = WorkerProcess(database_url=database_url, broker_url=celery_broker["broker_url"],
-                               queue=queue or celery_broker["queue"], log_path=logs / "worker.log", **kw)
+                               queue=queue or celery_broker["queue"], log_path=logs / "worker.log",
+                               extra_env={"MOP_IMPORT_DIR": str(import_root), **(extra_env or {})}, **kw)
         started.append(worker)
         worker.wait_ready(app)
         return worker

@@ -1,8 +1,9 @@
 """Fixtures of the copy and verification portal tests: an import directory, SQLite files, typed targets.
 
 Test files import them by name (``# ruff: noqa: F811``). The import directory
-is a fresh folder inside the configured MOP_IMPORT_DIR, so that the shared
-Celery worker (same settings) resolves the same files.
+is a fresh folder inside the session's temporary MOP_IMPORT_DIR (``import_root``
+in ``tests/portal/conftest.py``), which the Celery workers are given too, so
+that they resolve the same files and nothing lands in the dev tree's var/imports.
 """
 
 from __future__ import annotations
@@ -42,14 +43,14 @@ def pg_exec(target: TargetConn, statement: str, params: Any = None) -> list[tupl
 
 
 @pytest.fixture
-def import_dir() -> Iterator[Path]:
-    """A fresh folder inside MOP_IMPORT_DIR (removed afterwards)."""
-    root = Path(settings.MOP_IMPORT_DIR)
-    folder = root / f"pytest-{uuid.uuid4().hex[:8]}"
-    folder.mkdir(parents=True)
+def import_dir(import_root: Path) -> Iterator[Path]:
+    """A fresh folder inside the session's MOP_IMPORT_DIR (removed afterwards)."""
+    folder = import_root / f"pytest-{uuid.uuid4().hex[:8]}"
+    folder.mkdir()
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
-    shutil.rmtree(root / "uploads", ignore_errors=True) if not any((root / "uploads").glob("*")) else None
+    if not any((import_root / "uploads").glob("*")):
+        shutil.rmtree(import_root / "uploads", ignore_errors=True)
 
 
 def rel(path: Path) -> str:
