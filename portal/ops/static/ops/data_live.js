@@ -1,24 +1,14 @@
-// Live page of a copy or verification run: poll the run's JSON endpoint every second until it ends.
+// Live page of a copy or verification run.
 // Copy runs: overall bar and one bar per table (rows done / total, rows/s, MB/s, ETA), summary at the end.
-// Verification runs: tables verified, then the link to the stored report. No libraries.
+// Verification runs: tables verified, then the link to the stored report.
+// Polling, status, log, error and times are live.js's (loaded first).
 (function () {
   "use strict";
-  const root = document.getElementById("mop-run");
-  if (!root) return;
-  const url = root.dataset.liveUrl;
-  const kind = root.dataset.kind;
-  let after = parseInt(root.dataset.lastLog || "0", 10);
-  let active = root.dataset.active === "true";
+  const el = window.mopLive.el;
 
-  function el(tag, attrs, text) {
-    const e = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([k, v]) => e.setAttribute(k, v));
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
-  }
   function num(n) { return Number(n || 0).toLocaleString("en-US"); }
 
-  function renderCopy(c) {
+  function renderCopy(c, root) {
     if (!c) return;
     document.getElementById("mop-phase").textContent = c.phase || "—";
     const bar = document.getElementById("mop-progress");
@@ -75,53 +65,11 @@
     }
   }
 
-  function render(data) {
-    const badge = document.getElementById("mop-status");
-    badge.className = "mop-badge mop-status-" + data.status;
-    badge.textContent = data.status_label;
-    badge.dataset.status = data.status;
-    if (kind === "copy") renderCopy(data.copy); else renderVerify(data);
-    const log = document.getElementById("mop-log");
-    const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
-    data.log.forEach((line) => {
-      const div = el("div", { class: "lvl-" + line.level });
-      div.append(el("span", { class: "at" }, line.at + " "), document.createTextNode(line.message));
-      log.append(div);
-      after = Math.max(after, line.id);
-    });
-    if (atBottom) log.scrollTop = log.scrollHeight;
-    if (data.error) {
-      document.getElementById("mop-error").hidden = false;
-      document.getElementById("mop-error-message").textContent = data.error.message;
-      document.getElementById("mop-error-explanation").textContent = data.error.explanation || "";
-    }
-    if (data.finished_at) document.getElementById("mop-finished").textContent = data.finished_at;
-    if (data.started_at) document.getElementById("mop-started").textContent = data.started_at;
+  function render(data, root) {
+    if (root.dataset.kind === "copy") renderCopy(data.copy, root); else renderVerify(data);
     if (data.worker) document.getElementById("mop-worker").textContent = data.worker;
-    if (!data.active) {
-      const cancel = document.getElementById("mop-cancel");
-      if (cancel) cancel.hidden = true;
-    }
   }
 
-  function poll() {
-    fetch(url + "?after=" + after, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
-      .then((data) => {
-        render(data);
-        active = data.active;
-        if (active) setTimeout(poll, 1000);
-        else root.dataset.active = "false";
-      })
-      .catch(() => setTimeout(poll, 3000));
-  }
-
-  const cancelForm = document.getElementById("mop-cancel");
-  if (cancelForm) {
-    cancelForm.addEventListener("submit", (ev) => {
-      if (!window.confirm("Cancel this run? Ranges in flight roll back; committed ranges stay and a resume skips them."))
-        ev.preventDefault();
-    });
-  }
-  if (active) setTimeout(poll, 500);
+  window.mopLive.start(
+    render, "Cancel this run? Ranges in flight roll back; committed ranges stay and a resume skips them.");
 })();
