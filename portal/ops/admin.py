@@ -43,6 +43,19 @@ class OpsMedia:
     css = {"all": ["ops/ops.css"]}
 
 
+class ReadOnlyAdminMixin:
+    """Rows that are a record: nobody adds, edits or deletes them here (STYLE 11, results' ALLOW_EDITS idea)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 # --- projects -------------------------------------------------------------------
 
 
@@ -247,7 +260,7 @@ class ActiveFilter(admin.SimpleListFilter):
 
 
 @admin.register(Run)
-class RunAdmin(admin.ModelAdmin):
+class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Runs are a record: nobody adds, edits or deletes them here. The change view is the live page."""
 
     list_display = [
@@ -260,15 +273,6 @@ class RunAdmin(admin.ModelAdmin):
     search_fields = ["=id", "revision", "actor", "target__name", "error"]
     date_hierarchy = "created_at"
     Media = OpsMedia
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="target", ordering="target__name")
     def target_link(self, obj: Run) -> str:
@@ -417,7 +421,7 @@ def export_json(queryset) -> str:
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The append-only trail: read-only here, and the database refuses UPDATE and DELETE."""
 
     list_display = ["id", "created_at", "actor", "action", "outcome_display", "target_name", "run_link", "revisions"]
@@ -428,15 +432,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     actions = ["export_selected_csv", "export_selected_json"]
     change_list_template = "admin/ops/auditevent/change_list.html"
     Media = OpsMedia
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_export_permission(self, request) -> bool:
         return request.user.has_perm("ops.export_audit")
@@ -503,7 +498,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(VerificationReport)
-class VerificationReportAdmin(admin.ModelAdmin):
+class VerificationReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Stored reports: read-only; the change view is the report page (download, compare)."""
 
     list_display = ["id", "created_at", "target", "status_display", "mode", "run_link", "copy_link", "source_short"]
@@ -512,15 +507,6 @@ class VerificationReportAdmin(admin.ModelAdmin):
     search_fields = ["=id", "target__name", "source_path", "source_sha256"]
     date_hierarchy = "created_at"
     Media = OpsMedia
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="status", ordering="status")
     def status_display(self, obj: VerificationReport) -> str:
