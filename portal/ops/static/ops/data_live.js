@@ -47,11 +47,7 @@
   }
 
   function renderVerify(data) {
-    const bar = document.getElementById("mop-progress");
-    bar.max = Math.max(data.steps_total, 1);
-    bar.value = data.steps_total ? data.steps_done : (data.percent === 100 ? 1 : 0);
-    document.getElementById("mop-progress-text").textContent =
-      data.steps_done + " / " + data.steps_total + " tables" + (data.current_step ? " — " + data.current_step : "");
+    window.mopLive.steps(data, "tables");
     const v = data.verify || {};
     if (v.report_url) {
       const p = document.getElementById("mop-report-link");

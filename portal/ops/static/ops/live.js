@@ -11,6 +11,15 @@ window.mopLive = (function () {
     return e;
   }
 
+  // The overall bar and its text in steps done of steps_total (``unit``: "steps", "tables").
+  function steps(data, unit) {
+    const bar = document.getElementById("mop-progress");
+    bar.max = Math.max(data.steps_total, 1);
+    bar.value = data.steps_total ? data.steps_done : (data.percent === 100 ? 1 : 0);
+    document.getElementById("mop-progress-text").textContent =
+      data.steps_done + " / " + data.steps_total + " " + unit + (data.current_step ? " — " + data.current_step : "");
+  }
+
   // Poll #mop-run's endpoint, calling render(data) for the page's own parts; cancelQuestion guards the cancel form.
   function start(render, cancelQuestion) {
     const root = document.getElementById("mop-run");
@@ -68,5 +77,5 @@ window.mopLive = (function () {
     if (active) setTimeout(poll, 500);
   }
 
-  return { el, start };
+  return { el, start, steps };
 })();

@@ -5,11 +5,7 @@
   const el = window.mopLive.el;
 
   function render(data) {
-    const bar = document.getElementById("mop-progress");
-    bar.max = Math.max(data.steps_total, 1);
-    bar.value = data.steps_total ? data.steps_done : (data.percent === 100 ? 1 : 0);
-    document.getElementById("mop-progress-text").textContent =
-      data.steps_done + " / " + data.steps_total + " steps" + (data.current_step ? " — " + data.current_step : "");
+    window.mopLive.steps(data, "steps");
     const body = document.getElementById("mop-steps-body");
     if (body && data.steps.length) {
       body.replaceChildren(...data.steps.map((s, i) => {
