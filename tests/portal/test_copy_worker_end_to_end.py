@@ -87,6 +87,7 @@ def test_it_copies_then_verifies_and_shows_the_report(
     rejects_page = client.get(reverse("admin:ops_run_rejects", args=[run.pk])).content.decode()
     for table, key, column, code in manifest.rejects:
         assert f"<code>{key}</code>" in rejects_page and code in rejects_page
+        assert table in rejects_page and column in rejects_page
     body = b"".join(client.get(reverse("admin:ops_run_rejects_csv", args=[run.pk])).streaming_content).decode()
     got = {(r["table"], r["key"], r["column"], r["reason"].split(":")[0]) for r in csv.DictReader(io.StringIO(body))}
     assert got == set(manifest.rejects)
