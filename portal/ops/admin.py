@@ -309,6 +309,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             path("<int:pk>/rejects/", view(self.rejects_view), name="ops_run_rejects"),
             path("<int:pk>/rejects.csv", view(self.rejects_csv_view), name="ops_run_rejects_csv"),
             path("<int:pk>/resume/", view(self.resume_view), name="ops_run_resume"),
+            path("<int:pk>/abandon/", view(self.abandon_view), name="ops_run_abandon"),
             *super().get_urls(),
         ]
 
@@ -340,6 +341,9 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def resume_view(self, request, pk: int):
         return copy_views.resume(self, request, pk)
+
+    def abandon_view(self, request, pk: int):
+        return copy_views.abandon(self, request, pk)
 
     def cancel_view(self, request, pk: int):
         return admin_views.run_cancel(self, request, pk)

@@ -477,4 +477,4 @@ def _admin_user(command) -> None:
 
 
 # Copy and verification (issues 3 and 4) live in their own module; the command finds them here.
-from .cli_data import cmd_copy, cmd_verify  # noqa: E402, F401
+from .cli_data import cmd_copy, cmd_copy_abandon, cmd_verify  # noqa: E402, F401

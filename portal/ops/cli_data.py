@@ -1,4 +1,4 @@
-"""``manage.py ops copy`` and ``ops verify`` (issues 3 and 4): small functions over ``copying`` / ``verifying``.
+"""``manage.py ops copy``, ``ops copy-abandon`` and ``ops verify`` (issues 3 and 4): small functions over ``copying`` / ``verifying``.
 
 Same contract as ``cli.py``: print to ``command.stdout``, raise
 ``ValidationError`` / ``PermissionDenied`` / ``OpsError`` for a one-line
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from . import copying, verifying
@@ -53,7 +54,7 @@ def cmd_copy(command, options) -> None:
     run = copying.schedule_copy(
         target=target, source=options["sqlite"], tables=tables, user=user, confirm_name=options.get("confirm"),
         options={k: options.get(k) for k in ("text_policy", "max_rejects", "create_missing_tables",
-                                             "drop_secondary_indexes")},
+                                             "drop_secondary_indexes", "defer_constraints")},
     )
     if not options.get("json"):
         command.stdout.write(f"Scheduled copy run #{run.pk}: {run.params['source']} into {target.name}, "
@@ -66,6 +67,32 @@ def cmd_copy(command, options) -> None:
         _dump(command, copy_json(run))
     if options.get("wait"):
         _exit_for(run)
+
+
+def cmd_copy_abandon(command, options) -> None:
+    """Abandon a stopped copy run: the engine rebuilds what it dropped; a new copy can then start."""
+    user = _user(options, required=True, what="copy-abandon")
+    run = Run.objects.select_related("target").filter(pk=options["run_id"], operation=Run.Operation.COPY).first()
+    if run is None:
+        raise ValidationError(f"No copy run #{options['run_id']}")
+    report = copying.abandon_copy_run(run, user=user, reason=options["reason"])
+    data = run.params["abandoned"]["report"]
+    if options.get("json"):
+        return _dump(command, {"run": run.pk, "copy_id": run.params["copy_id"], **data})
+    out = command.stdout.write
+    out(f"Copy {run.params['copy_id']} of run #{run.pk} abandoned"
+        + ("" if report is not None else " (the target held no state of it: nothing to restore)"))
+    out(f"  was {data['previous_status']}: {data['ranges_committed']} range(s) committed, {data['rows_loaded']} row(s) "
+        f"loaded (they stay), {data['rows_rejected']} rejected")
+    for name in data["restored"]:
+        out(f"  restored {name}")
+    for name in data["foreign_keys_not_valid"]:
+        out(f"  foreign key {name} NOT VALID")
+    for kind, table, name, error in data["failed"]:
+        out(f"  NOT restored {kind} {table}.{name}: {error}")
+    if data["failed"]:
+        raise CommandError(f"{len(data['failed'])} definition(s) not restored; run copy-abandon again to retry",
+                           returncode=EXIT_FAILED)
 
 
 def cmd_verify(command, options) -> None:

@@ -37,10 +37,18 @@ class CopyOptionsMixin(forms.Form):
         required=False, label="Drop indexes during the load",
         help_text="Empty target tables only: drop plain indexes while loading and rebuild them after "
                   "(foreign keys are always put back afterwards, NOT VALID where orphans exist).")
+    defer_constraints = forms.BooleanField(
+        required=False, label="Drop keys and indexes of empty tables during the load, rebuild after (fastest)",
+        help_text="Primary keys and unique constraints too, rebuilt in parallel after the load. Duplicate rows are "
+                  "then not rejected one by one: the final phase stops (constraints not restored) until they are "
+                  "removed. A key that tables outside the copy reference is kept.")
 
     def options(self) -> dict:
         d = self.cleaned_data
-        return {k: d.get(k) for k in ("create_missing_tables", "text_policy", "max_rejects", "drop_secondary_indexes")}
+        return {k: d.get(k) for k in OPTION_FIELDS}
+
+
+OPTION_FIELDS = ("create_missing_tables", "text_policy", "max_rejects", "drop_secondary_indexes", "defer_constraints")
 
 
 class CopySourceForm(CopyOptionsMixin):
@@ -79,8 +87,18 @@ class CopyConfirmForm(CopyOptionsMixin):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        for name in ("tables", "create_missing_tables", "text_policy", "max_rejects", "drop_secondary_indexes"):
+        for name in ("tables", *OPTION_FIELDS):
             self.fields[name].widget = forms.HiddenInput()
+
+
+class AbandonForm(forms.Form):
+    """Abandon a stopped copy: the reason is required (kept in the audit trail and the target's copy table)."""
+
+    reason = forms.CharField(
+        max_length=500, label="Reason",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80, "placeholder": "e.g. source file re-exported with the "
+                                     "encoding fixed; a new copy follows"}),
+    )
 
 
 class VerifyForm(forms.Form):

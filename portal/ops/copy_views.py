@@ -3,7 +3,7 @@
 Copy flow (the ``delete_selected`` pattern): the form (upload or pick a
 file) -> POST renders the pre-flight report with a confirm form -> POST with
 ``post=yes`` schedules the run. Then the run page (per table progress, log,
-summary, rejects, resume), and the verification reports (read, download,
+summary, rejects, resume, abandon with a confirm page and a reason), and the verification reports (read, download,
 compare). Every rule is a ``copying`` / ``verifying`` / ``services`` call;
 permissions are checked on the request itself, so a crafted POST gets 403.
 """
@@ -24,7 +24,7 @@ from migrations_ops.errors import OpsError
 
 from . import copying, services, verifying
 from .admin_views import _context, _error, _flash, live_payload
-from .copy_forms import CopyConfirmForm, CopySourceForm, VerifyForm
+from .copy_forms import AbandonForm, CopyConfirmForm, CopySourceForm, VerifyForm
 from .models import Run, Target, VerificationReport
 
 REJECTS_SHOWN = 500
@@ -40,7 +40,8 @@ def _source_form(request, target: Target, data=None, files=None) -> CopySourceFo
 
 def _render_source(model_admin, request, target: Target, form):
     ctx = _context(model_admin, request, f"Copy a SQLite file into {target.name}", target=target, original=target,
-                   form=form, import_dir=copying.import_dir(), busy=copying.active_copy(target))
+                   form=form, import_dir=copying.import_dir(), busy=copying.active_copy(target),
+                   open_copy=copying.unfinished_copy(target))
     return TemplateResponse(request, "admin/ops/copy/form.html", ctx)
 
 
@@ -154,6 +155,8 @@ def run_page(model_admin, request, run: Run):
         live_url=reverse("admin:ops_run_live", args=[run.pk]),
         can_cancel=request.user.has_perm("ops.cancel_run") and run.is_active,
         can_resume=request.user.has_perm("ops.schedule_run") and copying.can_resume(run),
+        can_abandon=request.user.has_perm("ops.schedule_run") and copying.can_abandon(run),
+        abandoned=(run.params or {}).get("abandoned"),
         needs_name=services.needs_confirmation(run.target, run.operation),
         payload_json=json.dumps({**payload, **extra}, default=str), **extra,
     )
@@ -211,6 +214,43 @@ def resume(model_admin, request, pk: int):
     messages.success(request, f"Copy resumed as run #{new.pk} (copy id {new.params['copy_id']}): "
                               "committed ranges are skipped.")
     return redirect(reverse("admin:ops_run_change", args=[new.pk]))
+
+
+def abandon(model_admin, request, pk: int):
+    """GET or POST: the confirm page (what abandoning does, a required reason); POST post=yes + reason: abandon."""
+    services.require(request.user, "ops.schedule_run")
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    run = get_object_or_404(Run.objects.select_related("target"), pk=pk, operation=Run.Operation.COPY)
+    back = reverse("admin:ops_run_change", args=[pk])
+    confirming = request.method == "POST" and request.POST.get("post") == "yes"
+    form = AbandonForm(request.POST if confirming else None)
+    if not copying.can_abandon(run):
+        messages.error(request, f"Run #{run.pk} cannot be abandoned: only a failed, cancelled or interrupted copy "
+                                "that no later run finished or is running, and not abandoned already, can be.")
+        return redirect(back)
+    if confirming and form.is_valid():
+        try:
+            report = copying.abandon_copy_run(run, user=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            for msg in exc.messages:
+                form.add_error("reason", msg)
+        except (OpsError, ImproperlyConfigured) as exc:
+            err = _error(exc)
+            messages.error(request, err["message"] + (f" — {err['explanation']}" if err["explanation"] else ""))
+            return redirect(back)
+        else:
+            if report is not None and report.failed:
+                messages.warning(request, f"Copy {run.params['copy_id']} abandoned, but {len(report.failed)} "
+                                          "definition(s) could not be restored (see the log); abandon again to retry.")
+            else:
+                restored = len(report.restored) if report is not None else 0
+                messages.success(request, f"Copy {run.params['copy_id']} abandoned: {restored} definition(s) "
+                                          f"restored. A new copy into {run.target.name} can start.")
+            return redirect(back)
+    ctx = _context(model_admin, request, f"Abandon copy {run.params.get('copy_id')} of run #{run.pk}?", run=run,
+                   original=run, target=run.target, form=form, back_url=back)
+    return TemplateResponse(request, "admin/ops/copy/abandon_confirm.html", ctx)
 
 
 # --- reports ------------------------------------------------------------------------------------

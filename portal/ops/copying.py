@@ -15,7 +15,10 @@ portal's rules around it:
   engine refuses it too (``CopyInProgress`` from its table in the target, and
   the target's advisory lock), whichever portal asks.
 - A failed, cancelled or interrupted copy is resumed by a new run with the
-  same copy id: committed ranges are skipped, the others redone.
+  same copy id: committed ranges are skipped, the others redone. Until it is
+  resumed to the end or abandoned (``abandon_copy_run``: the engine rebuilds
+  what the copy dropped and closes it), a new copy into the target is refused
+  here, as the engine would refuse it (``CopyInProgress``).
 """
 
 from __future__ import annotations
@@ -186,6 +189,7 @@ def copy_options(raw: dict[str, Any] | None, tables: list[str] | None = None) ->
         "text_policy": policy,
         "max_rejects": limit,
         "drop_secondary_indexes": bool(raw.get("drop_secondary_indexes")),
+        "defer_constraints": bool(raw.get("defer_constraints")),
     }
     for name in ("range_rows", "batch_rows"):
         if raw.get(name):
@@ -204,6 +208,21 @@ def preflight(target: Target, source: str, tables: list[str] | None = None):
 
 def active_copy(target: Target) -> Run | None:
     return Run.objects.filter(target=target, operation=Run.Operation.COPY, status__in=Run.ACTIVE).first()
+
+
+def unfinished_copy(target: Target, except_copy_id: str | None = None) -> Run | None:
+    """The newest copy run that ended without finishing and is neither resumed nor abandoned (reads the DB).
+
+    Its copy is still open in the target (plan, checkpoints, dropped indexes and
+    keys): the engine would refuse a new copy with ``CopyInProgress``.
+    """
+    ended = Run.objects.filter(target=target, operation=Run.Operation.COPY, status__in=ENDED_FOR_RESUME)
+    if except_copy_id:
+        ended = ended.exclude(params__copy_id=except_copy_id)
+    for run in ended.order_by("-pk")[:50]:
+        if can_resume(run):
+            return run
+    return None
 
 
 def schedule_copy(
@@ -241,6 +260,14 @@ def schedule_copy(
             "A second copy into the same target is not started; wait for it, or cancel it first.",
             code="copy_in_progress",
         )
+    open_copy = unfinished_copy(target, resume_of.params.get("copy_id") if resume_of is not None else None)
+    if open_copy is not None:
+        raise ValidationError(
+            f"Refused: copy run #{open_copy.pk} into {target.name} ended {open_copy.get_status_display().lower()} "
+            f"without finishing (copy id {open_copy.params.get('copy_id')}); its copy is still open on the target. "
+            "Resume it, or abandon it (the dropped indexes and keys are rebuilt), before starting a new copy.",
+            code="copy_unfinished",
+        )
     copy_id = resume_of.params["copy_id"] if resume_of is not None else uuid.uuid4().hex[:12]
     who = services._actor(user, actor)
     params = {
@@ -274,13 +301,105 @@ def _enqueue(run: Run) -> None:
     copy_run.apply_async((run.pk,), task_id=run.celery_task_id)
 
 
-def can_resume(run: Run) -> bool:
-    """A copy that ended without finishing, whose copy has not been finished by a later run (reads the DB)."""
+def _ended_unfinished(run: Run) -> bool:
+    """A copy run that ended without finishing, and no later run of its copy id runs or finished it."""
     if run.operation != Run.Operation.COPY or run.status not in ENDED_FOR_RESUME:
         return False
     later = Run.objects.filter(target=run.target_id, operation=Run.Operation.COPY, pk__gt=run.pk,
                                params__copy_id=run.params.get("copy_id"))
     return not later.filter(status__in=[*Run.ACTIVE, Run.Status.SUCCEEDED]).exists()
+
+
+def abandoned_by(run: Run) -> Run | None:
+    """The run of the same copy id on which the copy was abandoned, if it was (reads the DB)."""
+    return (Run.objects.filter(target=run.target_id, operation=Run.Operation.COPY,
+                               params__copy_id=run.params.get("copy_id"), params__has_key="abandoned")
+            .order_by("-pk").first())
+
+
+def can_resume(run: Run) -> bool:
+    """A copy that ended without finishing, not finished by a later run, not abandoned (reads the DB)."""
+    return _ended_unfinished(run) and abandoned_by(run) is None
+
+
+def can_abandon(run: Run) -> bool:
+    """A copy that ended without finishing; an abandoned one again only if some definition was not restored."""
+    if not _ended_unfinished(run):
+        return False
+    done = abandoned_by(run)
+    return done is None or bool((done.params["abandoned"].get("report") or {}).get("failed"))
+
+
+def abandon_copy_run(run: Run, *, user=None, actor: str | None = None, reason: str,
+                     actor_kind: str = AuditEvent.ActorKind.USER):
+    """Give up a stopped copy for good: the engine rebuilds what it dropped and closes it (writes both DBs).
+
+    Steps: 1 check permission, that the run can be abandoned, the reason;
+    2 ``abandon_copy`` in the target (``TargetBusy`` while ranges still run:
+    nothing changes); 3 log what was restored and what was not, mark the run
+    (``params["abandoned"]``) and audit ``run.copy_abandoned`` with the report's
+    figures. A copy the target has no state of (it failed before planning) has
+    nothing to restore and is only marked. Afterwards a new copy is accepted.
+    Returns the engine's ``AbandonReport`` (None for that last case).
+    """
+    if user is not None:
+        services.require(user, "ops.schedule_run")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("Say why the copy is abandoned: the reason is required and kept in the audit trail.",
+                              code="reason_required")
+    if not can_abandon(run):
+        raise ValidationError(
+            f"Run #{run.pk} cannot be abandoned: only a failed, cancelled or interrupted copy that no later run "
+            "finished or is running, and that was not abandoned already, can be.", code="not_abandonable")
+    engine = services._engine("copy")
+    who = services._actor(user, actor)
+    copy_id = run.params["copy_id"]
+    conn = run.target.conn()
+    note = f"{who}: {reason}"
+    try:
+        report = engine.abandon_copy(conn, copy_id, note)
+    except engine.UnknownCopy:
+        report = None
+    except engine.CopyNotAbandonable as exc:
+        raise ValidationError(f"{exc} ({exc.explanation})", code="not_abandonable") from None
+    figures = report.to_dict() if report is not None else {
+        "copy_id": copy_id, "note": note, "previous_status": "none", "ranges_committed": 0, "rows_loaded": 0,
+        "rows_rejected": 0, "reject_records": 0, "restored": [], "failed": [], "foreign_keys_not_valid": []}
+    figures = json.loads(json.dumps(figures, default=str))
+    with transaction.atomic():
+        r = Run.objects.select_for_update().get(pk=run.pk)
+        params = {**r.params, "abandoned": {"at": now().isoformat(), "by": who, "reason": reason, "report": figures}}
+        Run.objects.filter(pk=run.pk).update(params=params)
+        secret = conn.password
+        log_line(run.pk, f"Copy {copy_id} abandoned by {who}: {reason}", "warning", secret)
+        if report is None:
+            log_line(run.pk, f"The target holds no state of copy {copy_id} (it stopped before planning): "
+                             "nothing to restore", secret=secret)
+        else:
+            log_line(run.pk, f"Was {report.previous_status}: {report.ranges_committed} range(s) committed, "
+                             f"{report.rows_loaded} row(s) loaded (they stay), {report.rows_rejected} rejected",
+                     secret=secret)
+            log_line(run.pk, "Restored: " + (", ".join(report.restored) or "nothing was dropped"), secret=secret)
+            if report.foreign_keys_not_valid:
+                log_line(run.pk, "Foreign keys back NOT VALID (validate them once the data is complete): "
+                         + ", ".join(report.foreign_keys_not_valid), "warning", secret)
+            for kind, table, name, error in report.failed:
+                log_line(run.pk, f"Not restored {kind} {table}.{name}: {error} (still saved; abandon again to retry)",
+                         "error", secret)
+        audit.record(
+            actor=who, actor_kind=actor_kind, action="run.copy_abandoned", target=run.target, run=run,
+            operation=Run.Operation.COPY, outcome="abandoned" if not figures["failed"] else "partly_restored",
+            params=audit.clean_params({
+                "copy_id": copy_id, "reason": reason, "previous_status": figures["previous_status"],
+                "ranges_committed": figures["ranges_committed"], "rows_loaded": figures["rows_loaded"],
+                "rows_rejected": figures["rows_rejected"], "reject_records": figures["reject_records"],
+                "restored": figures["restored"], "failed": figures["failed"],
+                "foreign_keys_not_valid": figures["foreign_keys_not_valid"],
+            }),
+        )
+    run.refresh_from_db()
+    return report
 
 
 def resume_copy(run: Run, *, user=None, actor: str | None = None, confirm_name: str | None = None) -> Run:

@@ -89,21 +89,13 @@ def fts_target(make_database, billing_project: AlembicProject) -> Target:
 
 @pytest.fixture
 def billing_sqlite(import_dir: Path) -> tuple[Path, Manifest]:
-    """A small generated billing file with planted rejects and orphans (bench/gen_billing_sqlite.py)."""
+    """A small generated billing file with planted rejects and orphans (bench/gen_billing_sqlite.py).
+
+    Every planted reject stays, the invalid UTF-8 text included: the copy rejects that row and the
+    verification reports its key as missing in the target.
+    """
     path = import_dir / "billing.sqlite"
-    manifest = generate(path, 300, seed=7)
-    # The verifier (migrations_ops.verify) cannot read invalid UTF-8 text yet (sqlite3 "Could not decode to
-    # UTF-8"); the copy rejects such rows (tested in tests/engine/copy). Drop them here so the end-to-end
-    # verification runs; every other planted reject stays.
-    bad = [r for r in manifest.rejects if r[3] == "invalid_utf8"]
-    conn = sqlite3.connect(path)
-    with conn:
-        for table, key, _column, _code in bad:
-            conn.execute(f'DELETE FROM "{table}" WHERE id = ?', (int(key),))  # noqa: S608 - test data
-            manifest.rows[table] -= 1
-    conn.close()
-    manifest.rejects = [r for r in manifest.rejects if r not in bad]
-    return path, manifest
+    return path, generate(path, 300, seed=7)
 
 
 @pytest.fixture

@@ -18,17 +18,9 @@ from portal.ops import copying, verifying
 from portal.ops.models import AuditEvent, Run, VerificationReport
 from tests.portal.admin_helpers import assert_no_password, billing_project, client_for  # noqa: F401
 from tests.portal.conftest import wait_run_finished
-from tests.portal.copy_helpers import Manifest, generate, import_dir, make_billing_target, pg_exec, rel  # noqa: F401
+from tests.portal.copy_helpers import billing_sqlite, import_dir, make_billing_target, pg_exec, rel  # noqa: F401
 
 pytestmark = [pytest.mark.worker]
-
-
-@pytest.fixture
-def billing_sqlite(import_dir) -> tuple[object, Manifest]:  # noqa: F811
-    """The generated billing file with every planted reject, the invalid UTF-8 text included: the
-    verification reads it (shared ``copy_helpers.billing_sqlite`` still deletes that row for other tests)."""
-    path = import_dir / "billing.sqlite"
-    return path, generate(path, 300, seed=7)
 
 
 def test_it_copies_then_verifies_and_shows_the_report(

@@ -103,9 +103,16 @@ class Command(BaseCommand):
         p.add_argument("--max-rejects", type=int, help="Stop after N rejected rows (default: never).")
         p.add_argument("--create-missing-tables", action="store_true")
         p.add_argument("--drop-secondary-indexes", action="store_true")
+        p.add_argument("--defer-constraints", action="store_true",
+                       help="Drop keys and indexes of empty tables during the load, rebuild after (fastest).")
         p.add_argument("--confirm", metavar="NAME", help="The target's name, typed back (production targets).")
         p.add_argument("--wait", action="store_true", help="Wait for the copy; exit 0 succeeded, 1 failed, 2 stopped.")
         p.add_argument("--timeout", type=float, default=None, help="With --wait: give up waiting after N seconds.")
+        p.add_argument("--json", action="store_true")
+
+        p = sub.add_parser("copy-abandon", help="Abandon a stopped copy run: rebuild what it dropped, allow new copies.")
+        p.add_argument("run_id", type=int)
+        p.add_argument("--reason", required=True, help="Why (kept in the audit trail).")
         p.add_argument("--json", action="store_true")
 
         p = sub.add_parser("verify", help="Verify a target against a SQLite file, or alone (target-only checks).")
