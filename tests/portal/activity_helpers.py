@@ -1,6 +1,6 @@
 """Fixtures of the activity/locks portal tests: the engine's real lock chain, registered as a Target.
 
-Imported by ``tests/portal/test_activity_*.py`` and ``tests/browser/test_activity_browser.py``
+Imported by ``tests/portal/test_activity_*.py`` and ``tests/portal/browser/test_activity_browser.py``
 (``# ruff: noqa: F811``: pytest fixtures are imported by name).
 """
 

@@ -1,6 +1,6 @@
 """Fixtures for the admin UI tests: logged-in clients, the billing example on a throwaway target.
 
-Imported by ``tests/portal/test_admin_*.py`` and ``tests/browser`` (each of
+Imported by ``tests/portal/test_admin_*.py`` and ``tests/portal/browser`` (each of
 those files says ``# ruff: noqa: F811``: pytest fixtures are imported by name).
 """
 

@@ -4,7 +4,7 @@
 the pytest-django test database, a private Redis database and a queue of its
 own, and points this process's Celery app at the same broker and queue. Tests
 that use it need ``transactional_db`` so the worker sees committed rows.
-Other test packages import it: ``from tests.portal.conftest import celery_worker_proc``.
+Browser tests live in tests/portal/browser, so these fixtures reach them without re-export (a re-exported session fixture would run twice).
 """
 
 from __future__ import annotations

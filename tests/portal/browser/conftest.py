@@ -4,7 +4,9 @@ Never ``playwright install``: the system Chromium at /usr/bin/chromium is used.
 Screenshots land in ``test-artifacts/`` (gitignored).
 """
 
-# ruff: noqa: F401 - fixtures re-exported from the portal conftest
+# The portal's fixtures (personas, the real Celery worker, the session's import
+# and static folders) come from tests/portal/conftest.py, one level up: this
+# folder sits inside tests/portal so that each is defined, and started, once.
 from __future__ import annotations
 
 import os
@@ -14,16 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.factories import USER_PASSWORD
-from tests.portal.conftest import (
-    celery_broker,
-    celery_worker_proc,
-    dba,
-    import_root,
-    make_worker,
-    static_root,
-)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
