@@ -160,7 +160,11 @@ def _checkout(url: str, ref: str, cache_dir: Path) -> tuple[Path, str]:
         _git(["clone", "--quiet", "--mirror", "--", url, str(mirror)], url)
     else:
         _git(["--git-dir", str(mirror), "fetch", "--quiet", "--prune", "origin"], url)
-    commit = _git(["--git-dir", str(mirror), "rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}"], url)
+    try:
+        commit = _git(["--git-dir", str(mirror), "rev-parse", "--verify", "--quiet", "--end-of-options",
+                       f"{ref}^{{commit}}"], url)
+    except ProjectNotFound:
+        raise ProjectNotFound(url, f"no branch, tag or commit {ref!r} in the repository") from None
     dest = cache_dir / key / commit
     if not dest.exists():
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}

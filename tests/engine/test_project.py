@@ -134,7 +134,7 @@ def test_it_refuses_bad_git_sources(tmp_path: Path) -> None:
     git(repo, "commit", "--quiet", "-m", "first")
     with pytest.raises(ProjectNotFound, match="cache directory"):
         resolve_project(ProjectSource(str(repo), kind="git"))
-    with pytest.raises(ProjectNotFound, match="git rev-parse failed") as exc:
+    with pytest.raises(ProjectNotFound, match="no branch, tag or commit .no-such-branch.") as exc:
         resolve_project(ProjectSource(str(repo), kind="git", ref="no-such-branch"), cache_dir=tmp_path / "c")
     assert exc.value.fields["location"] == str(repo)
     with pytest.raises(ProjectNotFound, match="may not start with '-'"):
