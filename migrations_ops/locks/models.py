@@ -193,6 +193,16 @@ class Snapshot(_Json):
     seconds: float = 0.0
     version: int = field(default=1)
 
+    @property
+    def server_version_text(self) -> str:
+        """``server_version_num`` as people write it (``150020`` -> ``15.20``).
+
+        >>> Snapshot.server_version_text.fget(type("S", (), {"server_version": 150020})())
+        '15.20'
+        """
+        major, minor = divmod(self.server_version, 10000)
+        return f"{major}.{minor}"
+
 
 @dataclass(frozen=True, slots=True)
 class ActionResult(_Json):

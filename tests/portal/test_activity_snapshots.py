@@ -3,6 +3,7 @@
 # ruff: noqa: F401, F811 - pytest fixtures are imported by name
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.test import Client
@@ -42,6 +43,7 @@ def test_it_takes_a_snapshot_on_demand_and_shows_the_tree_as_it_was(dba_client: 
     assert '<span class="mop-blocks-direct">1</span> / <span class="mop-blocks-all">3</span>' in body
     assert 'data-action="terminate"' not in body  # history is not a place to act from
     assert "&lt;script&gt;" in body and "<script>alert(" not in body
+    assert re.search(r"\(PostgreSQL \d+\.\d+\)", body)  # 15.20, not server_version_num 150020
     history = dba_client.get(f"/admin/ops/target/{locks_target.pk}/snapshots/").content.decode()
     assert f'data-snapshot="{row.pk}"' in history and "On demand" in history
 
