@@ -74,25 +74,39 @@ def activity_summary_on(conn: psycopg.Connection) -> ActivitySummary:
     return fetch_all(conn, "activity_summary", ActivitySummary)[0]
 
 
+def sessions_on(conn: psycopg.Connection) -> tuple[Session, ...]:
+    """Every session of the database but ours: one read that all three lists are cut from."""
+    return tuple(fetch_all(conn, "sessions", Session))
+
+
 def long_transactions_on(
-    conn: psycopg.Connection, min_seconds: float = 60.0, *, limit: int = DEFAULT_LIMIT
+    conn: psycopg.Connection, min_seconds: float = 60.0, *, limit: int = DEFAULT_LIMIT,
+    sessions: tuple[Session, ...] | None = None,
 ) -> tuple[Session, ...]:
     _check(min_seconds, limit)
-    params = {"min_seconds": float(min_seconds), "limit": limit}
-    return tuple(fetch_all(conn, "long_transactions", Session, params))
+    rows = sessions if sessions is not None else sessions_on(conn)
+    long = [s for s in rows if s.xact_seconds is not None and s.xact_seconds >= min_seconds]
+    return tuple(sorted(long, key=lambda s: -(s.xact_seconds or 0.0))[:limit])
 
 
 def idle_in_transaction_on(
-    conn: psycopg.Connection, min_seconds: float = 0.0, *, limit: int = DEFAULT_LIMIT
+    conn: psycopg.Connection, min_seconds: float = 0.0, *, limit: int = DEFAULT_LIMIT,
+    sessions: tuple[Session, ...] | None = None,
 ) -> tuple[Session, ...]:
     _check(min_seconds, limit)
-    params = {"min_seconds": float(min_seconds), "limit": limit}
-    return tuple(fetch_all(conn, "idle_in_transaction", Session, params))
+    rows = sessions if sessions is not None else sessions_on(conn)
+    idle = [s for s in rows if (s.state or "").startswith("idle in transaction")
+            and (s.state_seconds or 0.0) >= min_seconds]
+    return tuple(sorted(idle, key=lambda s: -(s.state_seconds or 0.0))[:limit])
 
 
-def xmin_holders_on(conn: psycopg.Connection, *, limit: int = DEFAULT_LIMIT) -> tuple[Session, ...]:
+def xmin_holders_on(
+    conn: psycopg.Connection, *, limit: int = DEFAULT_LIMIT, sessions: tuple[Session, ...] | None = None
+) -> tuple[Session, ...]:
     _check(0.0, limit)
-    return tuple(fetch_all(conn, "xmin_holders", Session, {"limit": limit}))
+    rows = sessions if sessions is not None else sessions_on(conn)
+    holders = [s for s in rows if s.xmin_age is not None]
+    return tuple(sorted(holders, key=lambda s: -(s.xmin_age or 0))[:limit])
 
 
 def _check(min_seconds: float, limit: int) -> None:

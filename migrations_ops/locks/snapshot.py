@@ -13,7 +13,13 @@ import time
 import psycopg
 
 from ..target import TargetConn
-from .activity import activity_summary_on, idle_in_transaction_on, long_transactions_on, xmin_holders_on
+from .activity import (
+    activity_summary_on,
+    idle_in_transaction_on,
+    long_transactions_on,
+    sessions_on,
+    xmin_holders_on,
+)
 from .blocking import build_tree, read_blocking_rows
 from .connection import DEFAULT_STATEMENT_TIMEOUT_MS, diag_connection
 from .models import Snapshot
@@ -46,9 +52,10 @@ def read_snapshot(
         taken_at = dt.datetime.now(dt.UTC)
         summary = activity_summary_on(conn)
         tree = build_tree(read_blocking_rows(conn))
-        long = long_transactions_on(conn, long_transaction_seconds, limit=limit)
-        idle = idle_in_transaction_on(conn, 0.0, limit=limit)
-        xmin = xmin_holders_on(conn, limit=limit)
+        sessions = sessions_on(conn)
+        long = long_transactions_on(conn, long_transaction_seconds, limit=limit, sessions=sessions)
+        idle = idle_in_transaction_on(conn, 0.0, limit=limit, sessions=sessions)
+        xmin = xmin_holders_on(conn, limit=limit, sessions=sessions)
     return Snapshot(
         taken_at=taken_at,
         target=target_label,

@@ -13,8 +13,7 @@ from migrations_ops.locks.errors import DiagnosticsTimeout
 
 from .conftest import LockDB
 
-MINE = ("activity_summary", "backend_row", "blocking_sessions", "idle_in_transaction", "long_transactions",
-        "signal_backend", "waiting_pids", "xmin_holders")
+MINE = ("activity_summary", "backend_row", "blocking_sessions", "sessions", "signal_backend", "waiting_pids")
 
 
 @pytest.mark.parametrize("name", MINE)

@@ -1,6 +1,7 @@
--- returns: sessions of the current database whose transaction has been open for at least
--- %(min_seconds)s seconds, oldest first (pg_stat_activity columns and ages in seconds).
--- params: min_seconds (float), limit (int)
+-- returns: every session of the current database but our own, with its ages in seconds; the
+-- long-transaction, idle-in-transaction and xmin-holder lists are cut from this one read (the
+-- rows are bounded by max_connections). xmin_age is age(backend_xmin), or age(backend_xid) for a
+-- writer without a snapshot: either holds back what VACUUM may remove.
 SELECT
     a.pid,
     a.backend_start,
@@ -17,11 +18,8 @@ SELECT
     extract(epoch FROM clock_timestamp() - a.state_change)::float8 AS state_seconds,
     a.wait_event_type,
     a.wait_event,
-    age(a.backend_xmin) AS xmin_age,
+    age(coalesce(a.backend_xmin, a.backend_xid)) AS xmin_age,
     coalesce(a.query, '') AS query
 FROM pg_stat_activity AS a
 WHERE a.datname = current_database()
   AND a.pid <> pg_backend_pid()
-  AND a.xact_start <= clock_timestamp() - make_interval(secs => %(min_seconds)s)
-ORDER BY a.xact_start
-LIMIT %(limit)s
