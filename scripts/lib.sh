@@ -182,9 +182,11 @@ ensure_redis() {
 }
 
 ensure_venv() {
-  # Create .venv and install the pinned dependencies when pyproject changed.
+  # Create .venv and install the pinned dependencies (and build the engine's C
+  # helpers) when pyproject, setup.py or a C source changed.
   local stamp="$ROOT/.venv/.installed" want
-  want=$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)
+  apt_install gcc libsqlite3-dev python3-dev
+  want=$(cd "$ROOT" && cat pyproject.toml setup.py $(find migrations_ops -name '_*.c' | sort) | sha256sum | cut -c1-16)
   if [ ! -x "$ROOT/.venv/bin/python" ]; then
     python3 -m venv "$ROOT/.venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$ROOT/.venv"; }
   fi

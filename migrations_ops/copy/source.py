@@ -224,6 +224,15 @@ def read_batches(
         nxt = batch[-1][0] + 1
 
 
+def range_select(table: str, key: str, columns: Sequence[str]) -> str:
+    """One statement reading a whole key range in key order (``?`` lo, ``?`` hi), for the C row codec."""
+    if key not in ("rowid", "_rowid_", "oid"):
+        raise ValueError(f"not a rowid alias: {key!r}")
+    k = Raw(key)
+    cols = Raw(", ".join(qi(c) for c in columns))
+    return sq("SELECT {}, {} FROM {} WHERE {} >= ? AND {} <= ? ORDER BY {}", k, cols, table, k, k, k)
+
+
 def integrity_check(conn: sqlite3.Connection) -> list[str]:
     return [str(r[0]) for r in conn.execute("PRAGMA integrity_check").fetchall()]
 

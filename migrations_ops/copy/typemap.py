@@ -358,9 +358,16 @@ def to_timestamp(v: Any, epoch_unit: str = "s") -> dt.datetime:
 
     >>> to_timestamp("2024-03-01T19:00:00+09:00")
     datetime.datetime(2024, 3, 1, 10, 0)
+    >>> to_timestamp("0001-01-01T00:00:00+09:00")
+    Traceback (most recent call last):
+    ...
+    migrations_ops.copy.typemap.Reject: invalid_timestamp: '0001-01-01T00:00:00+09:00' is out of range in UTC
     """
     d = parse_moment(v, epoch_unit)
-    return d if d.tzinfo is None else d.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return d if d.tzinfo is None else d.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # year 1 east of Greenwich is year 0 in UTC: reject, do not crash the range
+        raise Reject("invalid_timestamp", f"{_show(v)} is out of range in UTC") from None
 
 
 def to_date(v: Any, epoch_unit: str = "s") -> dt.date:

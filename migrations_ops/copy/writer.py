@@ -17,14 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
-from psycopg.adapt import PyFormat
+from psycopg import pq, sql
+from psycopg.adapt import PyFormat, Transformer
 from psycopg.copy import QueuedLibpqWriter
 
 from migrations_ops.errors import Cancelled
 from migrations_ops.progress import CancelFn, Progress, ProgressFn, never_cancel, no_progress
 from migrations_ops.target import TargetConn, connect
 
+from . import compiled
 from . import rejects as rejects_mod
 from .errors import CopyAbandoned, TooManyRejects
 from .fastpath import fast_check
@@ -140,7 +141,7 @@ def copy_range(
                 conn.rollback()
                 return done
             rejects_mod.forget_range(conn, spec.copy_id, spec.table, spec.lo)
-            job = _RangeJob(conn, src, spec, opts, progress, should_cancel)
+            job = _RangeJob(conn, src, spec, opts, progress, should_cancel, sqlite_path)
             try:
                 job.run()
             except _OverLimit as over:
@@ -177,8 +178,10 @@ class _RangeJob:
     """State of one range being copied (counts, converters, the COPY statement)."""
 
     def __init__(self, conn: psycopg.Connection, src: sqlite3.Connection, spec: RangeSpec, opts: CopyOptions,
-                 progress: ProgressFn, should_cancel: CancelFn) -> None:
+                 progress: ProgressFn, should_cancel: CancelFn, sqlite_path: str | Path = "") -> None:
         self.conn, self.src, self.spec, self.opts = conn, src, spec, opts
+        self.sqlite_path = sqlite_path
+        self.codec = compiled.range_specs(spec) if sqlite_path else None
         self.progress, self.should_cancel = progress, should_cancel
         self.read = self.copied = self.rejected = self.nbytes = 0
         self.notes: list[str] = []
@@ -206,7 +209,10 @@ class _RangeJob:
         """The whole range in one COPY; on a row the server refuses, the range again batch by batch."""
         try:
             with self.conn.transaction():
-                self._stream()
+                if self.codec is not None:
+                    self._stream_compiled(self.codec)
+                else:
+                    self._stream()
         except _SERVER_DATA_ERRORS:
             self.read = self.copied = self.rejected = self.nbytes = 0
             self.kept = []
@@ -233,6 +239,44 @@ class _RangeJob:
                     self.copied += len(good)
                     self.kept += bad
                     self._batch_done(len(batch))
+            self.nbytes = writer.nbytes
+        if self.kept:
+            rejects_mod.store(self.conn, self.spec.copy_id, self.spec.table, self.spec.lo, self.kept)
+
+    def _stream_compiled(self, codec: list[tuple[int, int, bool]]) -> None:
+        """``_stream`` with the C row codec: clean rows go out as the codec wrote them, the rest via ``_convert``.
+
+        The COPY is written in block mode (header, tuples, trailer all ours), so
+        the codec's tuples and the Python-converted slow rows can follow each
+        other chunk by chunk; their order within the range does not matter.
+        """
+        tx = Transformer(self.conn)
+        registry = self.conn.adapters.types
+        oids = [registry.get_oid(name) for name in self.types]
+        tx.set_dumper_types(oids, pq.Format.BINARY)
+        formats = [PyFormat.BINARY] * len(oids)
+
+        def dump(row: Sequence[Any]) -> Any:
+            return tx.dump_sequence(row, formats)
+
+        with self.conn.cursor() as cur:
+            writer = _CountingWriter(cur)
+            with cur.copy(self.stmt, writer=writer) as cp:
+                cp.write(compiled.SIGNATURE)
+                for data, n, slow in compiled.read_range(self.sqlite_path, self.spec, codec, self.opts.batch_rows):
+                    if self.should_cancel():
+                        raise Cancelled()
+                    if data:
+                        cp.write(data)
+                    self.copied += n - len(slow)
+                    if slow:
+                        good, _, bad = self._convert(slow)
+                        if good:
+                            cp.write(compiled.encode_rows(dump, good))
+                        self.copied += len(good)
+                        self.kept += bad
+                    self._batch_done(n)
+                cp.write(compiled.TRAILER)
             self.nbytes = writer.nbytes
         if self.kept:
             rejects_mod.store(self.conn, self.spec.copy_id, self.spec.table, self.spec.lo, self.kept)

@@ -1,0 +1,88 @@
+"""When a range can go through the C row codec (``_rowcodec.c``), and how its rows are described to it.
+
+The codec covers the target types of a typical SQLAlchemy/SQLite app; a range
+with any other column type (numeric, float4, bpchar, ...) keeps the
+pure-Python path. ``MOP_COPY_CODEC=python`` forces that path everywhere: the
+equivalence tests run both and compare the results, and a DBA can rule the C
+code out while investigating.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from .options import ColumnPlan, RangeSpec
+from .source import range_select
+from .typemap import BadUtf8
+
+try:
+    from . import _rowcodec
+except ImportError:  # not built (no C compiler): everything still works, in Python
+    _rowcodec = None  # type: ignore[assignment]
+
+SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+"""Binary COPY header: signature, flags, header extension length."""
+TRAILER = b"\xff\xff"
+
+_KINDS = {"int2": 1, "int4": 2, "int8": 3, "float8": 4, "bool": 5, "text": 6, "varchar": 6, "timestamptz": 7,
+          "date": 8, "json": 9, "jsonb": 10, "uuid": 11, "bytea": 12, "timestamp": 13}
+_EPOCH_US = {"s": 1_000_000, "ms": 1000}
+
+Chunk = tuple[bytes, int, list[tuple[Any, ...]]]
+
+
+def available() -> bool:
+    """True when the extension is built and not switched off by ``MOP_COPY_CODEC=python``."""
+    return _rowcodec is not None and os.environ.get("MOP_COPY_CODEC", "c") != "python"
+
+
+def column_spec(col: ColumnPlan) -> tuple[int, int, bool] | None:
+    """``(kind, arg, not_null)`` for the codec, or None when the codec does not handle this target type."""
+    kind = _KINDS.get(col.type.name)
+    if kind is None or col.epoch_unit not in _EPOCH_US:
+        return None
+    arg = -1
+    if col.type.name == "varchar" and col.type.length is not None:
+        arg = col.type.length
+    elif col.type.name in ("timestamp", "timestamptz"):
+        arg = _EPOCH_US[col.epoch_unit]
+    return kind, arg, col.type.not_null
+
+
+def range_specs(spec: RangeSpec) -> list[tuple[int, int, bool]] | None:
+    """The codec's column list for a range, or None when the range must take the Python path."""
+    if not available() or spec.key not in ("rowid", "_rowid_", "oid") or not spec.binary:
+        return None
+    cols = [column_spec(c) for c in spec.columns]
+    return None if any(c is None for c in cols) else cols  # type: ignore[return-value]
+
+
+def read_range(sqlite_path: str | Path, spec: RangeSpec, columns: Sequence[tuple[int, int, bool]],
+               chunk_rows: int) -> Iterator[Chunk]:
+    """Chunks of the range: (binary COPY tuples, rows read, slow rows as ``read_batches`` gives them)."""
+    assert _rowcodec is not None and spec.key is not None
+    query = range_select(spec.table, spec.key, [c.source for c in spec.columns])
+    uri = Path(sqlite_path).resolve().as_uri() + "?mode=ro"
+    reader = _rowcodec.RangeReader(uri, query, spec.lo, spec.hi, list(columns), BadUtf8, chunk_rows)
+    try:
+        yield from reader
+    finally:
+        reader.close()
+
+
+def encode_rows(dump: Any, rows: Sequence[Sequence[Any]]) -> bytes:
+    """Rows converted in Python as binary COPY tuples (``dump`` is a Transformer's ``dump_sequence``)."""
+    out = bytearray()
+    for row in rows:
+        out += struct.pack(">h", len(row))
+        for field in dump(row):
+            if field is None:
+                out += b"\xff\xff\xff\xff"
+            else:
+                out += struct.pack(">i", len(field))
+                out += field
+    return bytes(out)

@@ -1,0 +1,172 @@
+"""The C row codec sends exactly the bytes the Python converters send, or hands the row back to Python.
+
+Two levels: value by value (every edge value of every kind the codec covers,
+its field bytes against ``typemap.converter`` + psycopg's binary dumper), and
+whole copies of the nasty billing file with the codec and with
+``MOP_COPY_CODEC=python``, compared row for row with their rejects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import struct
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from copy_helpers import pg, pg_exec
+from psycopg import pq
+from psycopg.adapt import PyFormat, Transformer
+
+from migrations_ops.copy import CopyOptions, compiled, copy_database, list_rejects
+from migrations_ops.copy.options import ColumnPlan, RangeSpec
+from migrations_ops.copy.typemap import BadUtf8, Reject, TargetType, converter
+
+TEXTS: list[Any] = ["", "a", "日本語 🎉", "tab\there", "line\nbreak", "back\\slash", "\\N", "x" * 5000, "a\x00b",
+                    BadUtf8(b"caf\xe9"), BadUtf8(b"\xed\xa0\x80"), BadUtf8(b"\xc0\xaf"), BadUtf8(b"\xf4\x90\x80\x80"),
+                    42, 0.5, b"blob", b"\xff", None]
+STAMPS: list[Any] = [
+    "2024-03-01", "2024-03-01T10:00", "2024-03-01 10:00:00", "2024-03-01T10:00:00Z", "2024-03-01T10:00:00.5",
+    "2024-03-01T10:00:00.123456Z", "2024-03-01T10:00:00.1234567", "2024-03-01T19:00:00+09:00",
+    "2024-03-01T01:00:00-05:30", "2024-03-01T10:00:00+0900", "2024-03-01T10", "2024-02-29T00:00:00",
+    "2023-02-29T00:00:00", "2024-04-31", "2024-03-01T24:00:00", "2024-03-01T10:60", "2024-03-01T10:00:60",
+    "0001-01-01T00:00:00", "9999-12-31T23:59:59.999999", "0001-01-01T00:00:00+09:00", "1999-12-31T23:59:59.999999Z",
+    "1969-07-20T20:17:40Z", " 2024-03-01", "2024-03-01 ", "2024-03-01X10:00", "2024-03-01t10:00:00z", "yesterday",
+    "20240301", "2024-3-01", 0, 1709287200, -1, 253402300799, 253402300800, -62135596800, -62135596801,
+    1709287200000, 1.5, "1709287200", b"\x00", None,
+]
+JSONS: list[Any] = [
+    '{"a": [1, "日本"]}', "12", "-0.5e-3", "true", "null", '"s"', "[]", "{}", '{"a":{"b":[{"c":null}]}}',
+    '{"esc": "\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u00e9 \\ud83c\\udf89"}', '{"lone": "\\ud800"}', '{"nul": "\\u0000"}',
+    '{"a": 1', "", " 1", "1 ", "01", "1.", ".5", "-", "NaN", "Infinity", "-Infinity", "[1,]", '{"a" 1}',
+    '{"a": "ctl\x01"}', "tru", "[1] x", "9" * 5000, '"\\x"', 12, 1.5, b"{}", BadUtf8(b'"\xff"'), None,
+]
+INTS: list[Any] = [0, 1, -1, 2**15 - 1, -(2**15), 2**15, 2**31 - 1, -(2**31), 2**31, 2**63 - 1, -(2**63), 3.0,
+                   3.5, "7", " 8 ", "x", b"1", None]
+FLOATS: list[Any] = [0.0, -0.0, 0.1, 1e308, 5e-324, float("inf"), float("-inf"), 16777217.0, 2**53, 2**53 + 1,
+                     -(2**53), 7, "2.5e3", "x", b"", None]
+BOOLS: list[Any] = [0, 1, 2, -1, 0.0, 1.0, "t", "f", "true", "FALSE", "1", "yes", b"\x01", None]
+UUIDS: list[Any] = ["12345678-1234-5678-1234-567812345678", "ABCDEF01-ABCD-ABCD-ABCD-ABCDEF012345",
+                    "{12345678-1234-5678-1234-567812345678}", "12345678123456781234567812345678", "nope",
+                    "12345678-1234-5678-1234-56781234567g", b"0123456789abcdef", 5, None]
+BYTEAS: list[Any] = [b"", b"\x00\x01\xff", "é", BadUtf8(b"\xff"), 5, 1.5, None]
+DATES: list[Any] = ["2024-03-01", "2024-02-30", "2024-03-01T00:00:00", "2024-03-01T10:00:00", "0001-01-01",
+                    "9999-12-31", 0, None]
+
+CASES = [
+    (TargetType("text"), "s", TEXTS), (TargetType("varchar", length=3), "s", ["abc", "日本語", "abcd", "日本語x", None]),
+    (TargetType("timestamptz"), "s", STAMPS), (TargetType("timestamptz"), "ms", STAMPS),
+    (TargetType("timestamp"), "s", STAMPS), (TargetType("date"), "s", DATES),
+    (TargetType("jsonb"), "s", JSONS), (TargetType("json"), "s", JSONS),
+    (TargetType("int2"), "s", INTS), (TargetType("int4"), "s", INTS), (TargetType("int8"), "s", INTS),
+    (TargetType("float8"), "s", FLOATS), (TargetType("bool"), "s", BOOLS), (TargetType("uuid"), "s", UUIDS),
+    (TargetType("bytea"), "s", BYTEAS), (TargetType("int4", not_null=True), "s", [1, None]),
+]
+
+
+def _store(path: Path, values: list[Any]) -> None:
+    """One row per value, stored with the storage class a SQLite app would leave (invalid UTF-8 as TEXT)."""
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v)")
+    with conn:
+        for i, v in enumerate(values, 1):
+            if isinstance(v, BadUtf8):
+                conn.execute("INSERT INTO t VALUES (?, CAST(? AS TEXT))", (i, bytes(v)))
+            else:
+                conn.execute("INSERT INTO t VALUES (?, ?)", (i, v))
+    conn.close()
+
+
+def _fields(data: bytes) -> list[bytes | None]:
+    """The single field of each binary COPY tuple in ``data``."""
+    out, i = [], 0
+    while i < len(data):
+        (n,) = struct.unpack_from(">h", data, i)
+        assert n == 1
+        (size,) = struct.unpack_from(">i", data, i + 2)
+        i += 6
+        out.append(None if size == -1 else data[i:i + size])
+        i += max(size, 0)
+    return out
+
+
+def _python_bytes(target: TargetType, unit: str, v: Any, conn: psycopg.Connection) -> bytes | None:
+    """What the Python path sends for ``v``; raises Reject when it rejects the value."""
+    if v is None:
+        if target.not_null:
+            raise Reject("null_in_not_null")
+        return None
+    out = converter(target, epoch_unit=unit, notes=(notes := []))(v)
+    if notes:
+        raise Reject("replaced")
+    if target.name in ("json", "jsonb"):
+        out, name = (b"\x01" if target.name == "jsonb" else b"") + out.encode(), "bytea"
+    else:
+        name = target.name
+    tx = Transformer(conn)
+    tx.set_dumper_types([conn.adapters.types.get_oid(name)], pq.Format.BINARY)
+    return bytes(tx.dump_sequence([out], [PyFormat.BINARY])[0])
+
+
+def test_the_codec_is_built_here() -> None:
+    assert compiled._rowcodec is not None, "scripts/lib.sh builds migrations_ops/copy/_rowcodec.c"
+    assert compiled.available()
+
+
+@pytest.mark.parametrize(("target", "unit", "values"), CASES,
+                         ids=[f"{t.name}{t.length or ''}{'-nn' if t.not_null else ''}-{u}" for t, u, _ in CASES])
+def test_each_value_gets_the_python_bytes_or_goes_back_to_python(target, unit, values, tmp_path, target_db) -> None:
+    path = tmp_path / "v.sqlite"
+    _store(path, values)
+    spec = RangeSpec("c", "t", "public", "t", "rowid", ("id",), (ColumnPlan("v", "v", target, unit),), 1, len(values))
+    cols = compiled.range_specs(spec)
+    assert cols is not None
+    taken, slow_ids = [], set()
+    for data, n, slow in compiled.read_range(path, spec, cols, chunk_rows=7):
+        slow_ids |= {r[0] for r in slow}
+        taken += _fields(data)
+        assert n >= len(slow)
+    fast_ids = [i for i in range(1, len(values) + 1) if i not in slow_ids]
+    assert len(taken) == len(fast_ids)
+    with pg(target_db) as conn:
+        for i, got in zip(fast_ids, taken, strict=True):
+            v = values[i - 1]
+            try:
+                want = _python_bytes(target, unit, v, conn)
+            except Reject as r:
+                pytest.fail(f"codec accepted {v!r} for {target}, Python rejects it: {r}")
+            assert got == want, (target, unit, v)
+    clean = [v for v in values if v is not None and not isinstance(v, BadUtf8)]
+    assert len(fast_ids) >= min(2, len(clean)), f"the codec took too few values of {target}: {fast_ids}"
+
+
+def test_slow_rows_come_back_as_read_batches_reads_them(tmp_path) -> None:
+    path = tmp_path / "v.sqlite"
+    _store(path, ["ok", "a\x00b", BadUtf8(b"caf\xe9"), 7, 1.5, b"\x00", None])
+    spec = RangeSpec("c", "t", "public", "t", "rowid", ("id",),
+                     (ColumnPlan("v", "v", TargetType("text", not_null=True)),), 1, 7)
+    slow = [r for _, _, rows in compiled.read_range(path, spec, compiled.range_specs(spec), 100) for r in rows]
+    assert slow == [(2, "a\x00b"), (3, BadUtf8(b"caf\xe9")), (4, 7), (5, 1.5), (6, b"\x00"), (7, None)]
+    assert type(slow[1][1]) is BadUtf8
+
+
+def _table_digest(target, table: str) -> str:
+    rows = pg_exec(target, f"SELECT t::text FROM {table} t ORDER BY 1")
+    return hashlib.md5("\n".join(r[0] for r in rows).encode()).hexdigest()
+
+
+def test_a_whole_copy_is_the_same_with_and_without_the_codec(billing_sqlite, billing_target, monkeypatch) -> None:
+    path, manifest = billing_sqlite
+    results = {}
+    for mode in ("c", "python"):
+        monkeypatch.setenv("MOP_COPY_CODEC", mode)
+        with pg(billing_target) as c:
+            c.execute("TRUNCATE users, device_auth, credits, token_balances, token_pricing, transactions")
+        copy_database(path, billing_target, CopyOptions(range_rows=900, batch_rows=150), copy_id=f"eq-{mode}")
+        tables = ("users", "device_auth", "credits", "token_balances", "token_pricing", "transactions")
+        rejects = sorted((r.table, r.key, r.column, r.code, r.value_hex) for r in list_rejects(billing_target, f"eq-{mode}"))
+        results[mode] = ({t: _table_digest(billing_target, t) for t in tables}, rejects)
+    assert results["c"] == results["python"]
+    assert {(t, k, c, code) for t, k, c, code, _ in results["c"][1]} == set(manifest.rejects)
