@@ -259,8 +259,19 @@ static int json_string(Json *j) {
                     if (h < 0) return -1;
                     v = v << 4 | h;
                 }
-                if (v >= 0xD800 && v <= 0xDFFF) return -1;  /* surrogate escapes: let Python and the server judge */
                 j->i += 6;
+                if (v >= 0xDC00 && v <= 0xDFFF) return -1;  /* a lone low surrogate: let Python and the server judge */
+                if (v >= 0xD800 && v <= 0xDBFF) {           /* a high one counts only as a pair: \uD83C\uDF89 */
+                    int lo = 0;
+                    if (j->i + 6 > j->n || j->s[j->i] != '\\' || j->s[j->i + 1] != 'u') return -1;
+                    for (int k = 2; k < 6; k++) {
+                        int h = hexval((char)j->s[j->i + k]);
+                        if (h < 0) return -1;
+                        lo = lo << 4 | h;
+                    }
+                    if (lo < 0xDC00 || lo > 0xDFFF) return -1;
+                    j->i += 6;
+                }
                 continue;
             }
             if (!strchr("\"\\/bfnrt", e) || e == 0) return -1;

@@ -61,7 +61,7 @@ def finish_copy(
         tables = sorted({(s.schema, s.target_table) for s in specs})
         phases: list[tuple[str, float]] = [("copy", copy_seconds if copy_seconds is not None else started_copy)]
         steps = (("indexes", lambda: _restore_indexes(target, conn, copy_id, opts)),
-                 ("foreign keys", lambda: _restore_fks(conn, copy_id)),
+                 ("foreign keys", lambda: _restore_fks(target, conn, copy_id, opts.index_workers)),
                  ("sequences", lambda: _reset_sequences(conn, tables)),
                  ("analyze", lambda: _analyze(target, copy_id, tables, opts.index_workers)))
         results: dict[str, object] = {}
@@ -105,11 +105,28 @@ def _restore_indexes(target: TargetConn, conn: psycopg.Connection, copy_id: str,
     return built + attached
 
 
-def _restore_fks(conn: psycopg.Connection, copy_id: str) -> list[ForeignKeyReport]:
+def _restore_fks(target: TargetConn, conn: psycopg.Connection, copy_id: str, workers: int) -> list[ForeignKeyReport]:
+    """Put the foreign keys back NOT VALID, then check them ``workers`` connections at a time, biggest table first."""
     added, failed = restore.add_fks_not_valid(conn, copy_id)
     if failed:
         raise ConstraintsNotRestored(copy_id, [(f.table, f.name, f.error) for f in failed])
-    return [_check_fk(conn, s.schema, s.table, s.name, validate=not s.definition.endswith("NOT VALID")) for s in added]
+    todo = list(enumerate(added))
+    reports: dict[int, ForeignKeyReport] = {}
+    guard = threading.Lock()
+
+    def work() -> None:
+        with connect(target, application_name(copy_id), autocommit=True) as c:
+            while True:
+                with guard:
+                    if not todo:
+                        return
+                    i, s = todo.pop(0)
+                report = _check_fk(c, s.schema, s.table, s.name, validate=not s.definition.endswith("NOT VALID"))
+                with guard:
+                    reports[i] = report
+
+    restore.run_threads(min(workers, len(todo)), work, "mop-fk")
+    return [reports[i] for i in range(len(added))]
 
 
 def orphan_query(conn: psycopg.Connection, schema: str, table: str, fk_name: str) -> sql.Composed:
@@ -138,10 +155,8 @@ def _check_fk(conn: psycopg.Connection, schema: str, table: str, name: str, vali
             return ForeignKeyReport(table, name, 0, True)
         except psycopg.errors.ForeignKeyViolation:
             pass
-    oq = orphan_query(conn, schema, table, name)
-    count = int(conn.execute(t("copy_t_count", query=oq)).fetchone()[0])  # type: ignore[index]
-    sample = [r[0] for r in conn.execute(t("copy_t_sample", query=oq))] if count else []
-    return ForeignKeyReport(table, name, count, False, tuple(sample))
+    rows = conn.execute(t("copy_t_orphan_sample", query=orphan_query(conn, schema, table, name))).fetchall()
+    return ForeignKeyReport(table, name, int(rows[0][1]) if rows else 0, False, tuple(r[0] for r in rows))
 
 
 def _reset_sequences(conn: psycopg.Connection, tables: list[tuple[str, str]]) -> list[tuple[str, str, int | None]]:
@@ -159,8 +174,10 @@ def _reset_sequences(conn: psycopg.Connection, tables: list[tuple[str, str]]) ->
 
 
 def _analyze(target: TargetConn, copy_id: str, tables: list[tuple[str, str]], workers: int) -> list[str]:
-    """ANALYZE the loaded tables, ``workers`` connections at a time (each table is independent)."""
-    todo = list(tables)
+    """ANALYZE the loaded tables, ``workers`` connections at a time (each table is independent), biggest first."""
+    with connect(target, application_name(copy_id), autocommit=True) as c:
+        sizes = {tb: restore.relation_bytes(c, *tb) for tb in tables}
+    todo = sorted(tables, key=lambda tb: -sizes[tb])
     guard = threading.Lock()
 
     def work() -> None:

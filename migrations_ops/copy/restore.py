@@ -11,6 +11,7 @@ index), ``fk`` (NOT VALID; the caller decides about validation).
 from __future__ import annotations
 
 import queue
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,8 +68,11 @@ def build_indexes(target: TargetConn, copy_id: str, workers: int, mem: str) -> t
     """
     with connect(target, application_name(copy_id), autocommit=True) as conn:
         todo = [(size, kind, s) for kind in ("constraint_index", "index") for s, size in _pending_sized(conn, copy_id, kind)]
+        strings = {(s.schema, s.table): _string_columns(conn, s.schema, s.table) for _, _, s in todo}
     jobs: queue.Queue[tuple[str, Saved]] = queue.Queue()
-    for _, kind, s in sorted(todo, key=lambda j: -j[0]):  # biggest tables first, whatever the kind: no long tail
+    # longest first (LPT), whatever the kind: the last build to start is a short one, so no connection idles
+    # while another finishes a long text index
+    for _, kind, s in sorted(todo, key=lambda j: -index_cost(j[2].definition, j[0], strings[j[2].schema, j[2].table])):
         jobs.put((kind, s))
     done: list[str] = []
     failures: list[Failure] = []
@@ -94,6 +98,43 @@ def build_indexes(target: TargetConn, copy_id: str, workers: int, mem: str) -> t
 
     run_threads(min(workers, jobs.qsize()), work, "mop-index")
     return done, failures
+
+
+_KEY_LIST = re.compile(r"\bUSING \w+ \((.*)\)")
+_TOKEN = re.compile(r'"((?:[^"]|"")*)"|([^\s,()"]+)')
+
+
+def index_cost(definition: str, table_bytes: int, string_columns: set[str]) -> int:
+    """A build-time estimate to order index builds: table size, times 3 for each key column of a string type.
+
+    Comparing strings under a collation costs several times an integer
+    comparison (on 1 M rows here: 1.7 s for a text index against 0.35 s for
+    the integer key), so the table size alone put long text builds last.
+
+    >>> index_cost('ix ON public.t USING btree (user_id)', 100, {"user_id"})
+    300
+    >>> index_cost('k ON public.t USING btree (id, "Na""me")', 100, {'Na"me', "id"})
+    500
+    >>> index_cost('ix ON public.t USING btree (created_at) WHERE (note IS NULL)', 100, {"note"})
+    100
+    """
+    m = _KEY_LIST.search(definition.split(" WHERE ")[0])
+    if m is None:
+        return table_bytes
+    names = {quoted.replace('""', '"') if quoted else bare for quoted, bare in _TOKEN.findall(m.group(1))}
+    return table_bytes * (1 + 2 * len(names & string_columns))
+
+
+def relation_bytes(conn: psycopg.Connection, schema: str, table: str) -> int:
+    """The table's size on disk (0 if it is gone), to start the longest work first."""
+    qname = sql.Identifier(schema, table).as_string(conn)
+    row = conn.execute(q("copy_relation_bytes"), {"qualified_table": qname}).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _string_columns(conn: psycopg.Connection, schema: str, table: str) -> set[str]:
+    qname = sql.Identifier(schema, table).as_string(conn)
+    return {r[0] for r in conn.execute(q("copy_string_columns"), {"qualified_table": qname})}
 
 
 def run_threads(n: int, work: Callable[[], None], name: str) -> None:
