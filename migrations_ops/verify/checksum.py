@@ -1,8 +1,14 @@
 """Per-range row counts and checksums of one table, on the target and on the SQLite source.
 
-A range's checksum is a sum of 60-bit md5 prefixes (see ``canonical``). A sum
-cannot hit PostgreSQL's 1 GB limit the way ``string_agg`` of a table does.
-What is hashed depends on the key:
+Two kinds of checksum, both sums (a sum cannot hit PostgreSQL's 1 GB limit the way
+``string_agg`` of a table does), chosen per table by ``pghash.supported`` and given to
+both sides, so they always compute the same figure:
+
+- *native* (the extension ``_pghash`` is built and every column's kind has a per-type
+  hash, see ``pghash``): the sum of per-row hashes made of PostgreSQL's own
+  ``*_hash_extended`` functions; no value is printed as text on either side;
+- otherwise the sum of 60-bit md5 prefixes of canonical text (see ``canonical``).
+  What is hashed then depends on the key:
 
 - a single integer key (the common case): *chunks* of rows, the rows whose
   key falls in one ``key / CHUNK_KEYS`` bucket, joined by newlines in key
@@ -30,6 +36,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from . import pghash
 from .canonical import (
     ColumnType,
     decode_text,
@@ -49,10 +56,11 @@ CHUNK_KEYS = 256
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """Count and hash sum of the rows of one key range."""
+    """Count and hash sum of the rows of one key range; hashsum None: a source row is poisoned (its value
+    cannot be a target value), so the range never matches and bisection compares its rows."""
 
     rows: int
-    hashsum: int
+    hashsum: int | None
 
 
 def _md5(data: bytes) -> Any:
@@ -97,6 +105,11 @@ def _stopped() -> int:
     return 1 if _STOP is not None and _STOP.is_set() else 0
 
 
+def _worker_stop() -> bool:
+    """The native pass's stop test in a worker process (the run's stop event; never set in-process)."""
+    return _STOP is not None and _STOP.is_set()
+
+
 def _process_conn(path: str) -> sqlite3.Connection:
     """One read-only connection per source file in each worker process; cancel interrupts its statement."""
     if path not in _CONNS:
@@ -110,8 +123,10 @@ class PgSide:
 
     def __init__(self, conn: psycopg.Connection, schema: str, table: str, columns: Sequence[tuple[str, ColumnType]],
                  key: str | None, timeout_ms: int, lock_timeout_ms: int, estimate: int = -1,
-                 key_columns: Sequence[tuple[str, ColumnType]] = ()) -> None:
+                 key_columns: Sequence[tuple[str, ColumnType]] = (), native: bool | None = None) -> None:
         self.conn, self.table, self.key, self.estimate = conn, table, key, estimate
+        self.native = pghash.supported(columns) if native is None else native
+        self.row_hash = pghash.pg_row_hash(columns) if self.native else None
         self.timeout_ms, self.lock_timeout_ms = timeout_ms, lock_timeout_ms
         self.rel = qualified(schema, table)
         self.fields = [pg_field(sql.Identifier(c), ct) for c, ct in columns]
@@ -134,7 +149,10 @@ class PgSide:
 
     def summary(self, lo: int | None, hi: int | None) -> Summary:
         where, params = self._where(lo, hi)
-        if self.chunked:
+        if self.row_hash is not None:
+            stmt = sql.SQL("SELECT count(*), coalesce(sum({h}), 0)::text FROM {t} WHERE {w}").format(
+                h=self.row_hash, t=self.rel, w=where)
+        elif self.chunked:
             k = sql.Identifier(self.key)
             stmt = sql.SQL(
                 "SELECT coalesce(sum(n), 0)::bigint, coalesce(sum(h), 0)::text FROM (SELECT count(*) AS n, {h} AS h "
@@ -159,9 +177,14 @@ class SqliteSide:
     """The same figures from the SQLite source, values read as the target's types."""
 
     def __init__(self, conn: sqlite3.Connection, table: str, columns: Sequence[tuple[str, ColumnType]],
-                 key: str | None, path: str | None = None, key_columns: Sequence[tuple[str, ColumnType]] = ()) -> None:
+                 key: str | None, path: str | None = None, key_columns: Sequence[tuple[str, ColumnType]] = (),
+                 native: bool | None = None) -> None:
         self.conn, self.table, self.key, self.path = conn, table, key, path
         self.columns = list(columns)
+        self.native = pghash.supported(self.columns) if native is None else native
+        if self.native and self.path is None:  # the C code opens the file itself
+            self.path = conn.execute("PRAGMA database_list").fetchone()[2]
+        self.stop: Any = _worker_stop  # the native pass polls it; run.py sets the run's cancel flag in-process
         self.key_columns = list(key_columns) or ([(key, ColumnType("int"))] if key else [])
         self.rel = sql.Identifier(table)
         self.safe = False  # set for good once a statement met text that is not UTF-8 (see sqlite_field_sql)
@@ -189,11 +212,11 @@ class SqliteSide:
         """Sent to a worker process as the file's path; the worker opens its own connection."""
         if self.path is None:
             raise TypeError("an SqliteSide without a path cannot go to another process")
-        return (self.path, self.table, self.columns, self.key, self.key_columns)
+        return (self.path, self.table, self.columns, self.key, self.key_columns, self.native)
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        path, table, columns, key, key_columns = state
-        self.__init__(_process_conn(path), table, columns, key, path, key_columns)  # type: ignore[misc]
+        path, table, columns, key, key_columns, native = state
+        self.__init__(_process_conn(path), table, columns, key, path, key_columns, native)  # type: ignore[misc]
 
     def _where(self, lo: int | None, hi: int | None) -> tuple[sql.Composable, list[int]]:
         if not self.key:
@@ -225,11 +248,21 @@ class SqliteSide:
 
     def _summary(self, lo: int | None, hi: int | None) -> Summary:
         where, params = self._where(lo, hi)
+        if self.native:
+            return self._native_summary(where, params)
         if self.chunked:
             return self._chunked_summary(where, params)
         n, s = self._one(sql.SQL("SELECT count(*), mop_hashsum(CAST({h} AS BLOB)) FROM {t} WHERE {w}").format(
             h=self.row_text, t=self.rel, w=where), params)
         return Summary(n, int(s or 0))  # no row: the aggregate is never created
+
+    def _native_summary(self, where: sql.Composable, params: list[int]) -> Summary:
+        """The per-type hash sum, computed in C from the file (see ``pghash``); the GIL is released meanwhile."""
+        assert self.path is not None
+        stmt = sql.SQL("SELECT {c} FROM {t} WHERE {w}").format(
+            c=sql.SQL(", ").join([sql.Identifier(c) for c, _ in self.columns]), t=self.rel, w=where)
+        rows, total = pghash.sqlite_summary(self.path, sqlite_sql(stmt), params, self.columns, self.stop)
+        return Summary(rows, total)
 
     def _chunked_summary(self, where: sql.Composable, params: list[int]) -> Summary:
         """The rows' texts in key order as BLOBs (no decoding), grouped by chunk in C (itertools)."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..progress import CancelFn, Progress, ProgressFn, never_cancel, no_progress
 from ..target import TargetConn, connect
+from . import pghash
 from .bisect import BisectOptions, TableDiff, diff_table
 from .checks import (
     PgCtx,
@@ -52,6 +53,9 @@ class VerifyOptions:
     integrity_check: str = "full"
     hash_source: bool = True
     source_workers: int = 2
+    native_hash: bool = True
+    """Per-type hash checksums (``pghash``) where the extension is built and every column's kind has one;
+    False: the canonical-text md5 checksums everywhere."""
 
     def validate(self) -> None:
         if not self.checks <= ALL_CHECKS:
@@ -77,6 +81,7 @@ class _Run:
     source_tables: dict[str, list[str]] = field(default_factory=dict)
     sqlite_path: str | None = None
     not_valid: list[tuple[str, str, str]] | None = None
+    cancel: Canceller | None = None
 
 
 class Canceller:
@@ -117,22 +122,29 @@ PROCESS_MIN_ROWS = 100_000
 
 
 class SourcePool:
-    """Where the SQLite side's work runs: one thread, or processes for big tables.
+    """Where the SQLite side's work runs: one thread, threads or processes for big tables.
 
-    The source's canonical form is computed in Python (per row), so it is
-    CPU-bound under the GIL; worker processes, each with its own read-only
-    connection, run ranges in parallel while PostgreSQL hashes its side.
-    Where processes cannot start (a daemonic Celery worker), one thread it is.
+    The native checksum (``pghash``) runs in C with the GIL released: ``workers``
+    threads run ranges in parallel, no process to start. The canonical-text
+    checksum is computed in Python (per row), so it is CPU-bound under the GIL;
+    worker processes, each with its own read-only connection, run ranges in
+    parallel while PostgreSQL hashes its side. Where processes cannot start
+    (a daemonic Celery worker), one thread it is.
     """
 
     def __init__(self, workers: int, cancel: Canceller | None = None) -> None:
         self.workers, self.cancel = workers, cancel
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mop-verify-sqlite")
+        self.threads: ThreadPoolExecutor | None = None
         self.procs: ProcessPoolExecutor | None = None
 
-    def for_rows(self, rows: int) -> Executor:
+    def for_rows(self, rows: int, native: bool = False) -> Executor:
         if self.workers < 2 or rows < PROCESS_MIN_ROWS:
             return self.thread
+        if native:
+            if self.threads is None:
+                self.threads = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="mop-verify-native")
+            return self.threads
         if self.procs is None:
             try:
                 mp = multiprocessing.get_context("spawn")
@@ -152,6 +164,8 @@ class SourcePool:
 
     def close(self) -> None:
         self.thread.shutdown(wait=True, cancel_futures=True)
+        if self.threads is not None:
+            self.threads.shutdown(wait=True, cancel_futures=True)
         if self.procs is not None:
             self.procs.shutdown(wait=True, cancel_futures=True)
             self.procs = None
@@ -201,7 +215,7 @@ def verify(
         pool = SourcePool(options.source_workers, cancel)
         try:
             r = _Run(ctx, schema, options, lite, pool, progress, _sqlite_tables(lite) if lite else {},
-                     os.fspath(sqlite_path) if sqlite_path is not None else None)
+                     os.fspath(sqlite_path) if sqlite_path is not None else None, cancel=cancel)
             names = _scope(r, tables)
             reports, db_findings = _verify_tables(r, names)
         except sqlite3.OperationalError as exc:
@@ -323,9 +337,12 @@ def _compare_source(r: _Run, table: PgTable) -> tuple[list[Finding], TableDiff]:
     keyed = bool(table.primary_key) and all(c in src_cols for c in table.primary_key)
     key = table.range_key if keyed else None
     key_cols = [(c, table.column(c).type) for c in table.primary_key] if keyed else []
+    native = opts.native_hash and pghash.supported(cols)
     pg = PgSide(r.ctx.conn, r.ctx.schema, name, cols, key, opts.statement_timeout_ms, opts.lock_timeout_ms,
-                table.estimate, key_cols)
-    lite = SqliteSide(r.lite, name, cols, key, r.sqlite_path, key_cols)
+                table.estimate, key_cols, native)
+    lite = SqliteSide(r.lite, name, cols, key, r.sqlite_path, key_cols, native)
+    if r.cancel is not None:
+        lite.stop = r.cancel.flag.is_set  # the flag only: never the caller's should_cancel from a pool thread
     source_rows = lite.count()
     bis = BisectOptions(opts.batch_rows, opts.bisection_factor, opts.leaf_rows, opts.max_located, opts.sample_size)
 
@@ -333,7 +350,7 @@ def _compare_source(r: _Run, table: PgTable) -> tuple[list[Finding], TableDiff]:
         r.progress(Progress(done, max(table.estimate, done), f"{name}: {done} rows checksummed", step=name,
                             data={"table": name, "rows": done}))
 
-    pool = r.pool.for_rows(max(source_rows, table.estimate))
+    pool = r.pool.for_rows(max(source_rows, table.estimate), native)
     diff = diff_table(pg, lite, [c for c, _ in cols], bis, pool, r.ctx.should_cancel, on_batch)
     return _diff_findings(name, diff, src_cols, table, opts), diff
 
@@ -352,9 +369,11 @@ def _diff_findings(name: str, d: TableDiff, src_cols: list[str], table: PgTable,
                            {"source": d.source_rows, "target": d.target_rows, "difference": delta}))
     if "checksums" in opts.checks:
         figures = {"ranges_compared": d.ranges_compared, "rows_compared": d.rows_compared, "located": d.located,
-                   "complete": d.complete, "unlocated_ranges": list(d.unlocated)}
+                   "complete": d.complete, "unlocated_ranges": list(d.unlocated), "settled_ranges": d.settled}
         if d.checksum_match:
-            out.append(Finding("checksum", PASS, "content checksums match", name, (), figures))
+            settled = (f" (rows compared one by one in {d.settled} range(s) whose checksums differed: all equal)"
+                       if d.settled else "")
+            out.append(Finding("checksum", PASS, "content checksums match" + settled, name, (), figures))
         else:
             out.append(Finding("checksum", FAIL, "content checksums differ" + (f": {d.reason}" if d.reason else ""),
                                name, (), figures))
