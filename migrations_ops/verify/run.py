@@ -352,10 +352,11 @@ def _compare_source(r: _Run, table: PgTable) -> tuple[list[Finding], TableDiff]:
 
     pool = r.pool.for_rows(max(source_rows, table.estimate), native)
     diff = diff_table(pg, lite, [c for c, _ in cols], bis, pool, r.ctx.should_cancel, on_batch)
-    return _diff_findings(name, diff, src_cols, table, opts), diff
+    return _diff_findings(name, diff, src_cols, table, opts, "pghash" if native else "md5"), diff
 
 
-def _diff_findings(name: str, d: TableDiff, src_cols: list[str], table: PgTable, opts: VerifyOptions) -> list[Finding]:
+def _diff_findings(name: str, d: TableDiff, src_cols: list[str], table: PgTable, opts: VerifyOptions,
+                   method: str = "md5") -> list[Finding]:
     out = []
     missing_cols = [c for c in src_cols if c not in {x.name for x in table.columns}]
     if missing_cols:
@@ -369,7 +370,8 @@ def _diff_findings(name: str, d: TableDiff, src_cols: list[str], table: PgTable,
                            {"source": d.source_rows, "target": d.target_rows, "difference": delta}))
     if "checksums" in opts.checks:
         figures = {"ranges_compared": d.ranges_compared, "rows_compared": d.rows_compared, "located": d.located,
-                   "complete": d.complete, "unlocated_ranges": list(d.unlocated), "settled_ranges": d.settled}
+                   "complete": d.complete, "unlocated_ranges": list(d.unlocated), "settled_ranges": d.settled,
+                   "method": method}
         if d.checksum_match:
             settled = (f" (rows compared one by one in {d.settled} range(s) whose checksums differed: all equal)"
                        if d.settled else "")

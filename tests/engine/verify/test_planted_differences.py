@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 from verify_dataset import pg_connect
 
-from migrations_ops.verify import FAIL, WARN, HeadTable, verify
+from migrations_ops.verify import FAIL, WARN, HeadTable, VerifyOptions, verify
 
 
 def only(report, check, table):
@@ -16,7 +16,8 @@ def only(report, check, table):
     return found[0]
 
 
-def test_it_locates_a_missing_an_extra_and_a_changed_row_in_a_big_table(events):
+@pytest.mark.parametrize("native_hash", [True, False], ids=["pghash", "md5"])
+def test_it_locates_a_missing_an_extra_and_a_changed_row_in_a_big_table(events, native_hash):
     target, src, rows = events
     changed_id = rows // 2 + 1
     with pg_connect(target) as c:
@@ -24,7 +25,7 @@ def test_it_locates_a_missing_an_extra_and_a_changed_row_in_a_big_table(events):
         c.execute("INSERT INTO events SELECT id + 5, account_id, amount, score, note, paid, created_at, payload "
                   "FROM events WHERE id = %s", (rows,))
         c.execute("UPDATE events SET note = 'note changed' WHERE id = %s", (changed_id,))
-    report = verify(target, src)
+    report = verify(target, src, options=VerifyOptions(native_hash=native_hash))
     t = report.table("events")
     assert t.status == FAIL
     assert (t.source_rows, t.target_rows) == (rows, rows)  # counts alone would not see it
@@ -36,11 +37,13 @@ def test_it_locates_a_missing_an_extra_and_a_changed_row_in_a_big_table(events):
     assert only(report, "checksum", "events").figures["rows_compared"] < 20_000
 
 
-def test_it_sees_a_one_microsecond_change_and_a_json_value_change(billing, pg_exec):
+@pytest.mark.parametrize("native_hash", [True, False], ids=["pghash", "md5"])
+def test_it_sees_a_one_microsecond_change_and_a_json_value_change(billing, pg_exec, native_hash):
+    """1.50 -> 1.5 in a jsonb document: equal to jsonb_hash_extended, different to the checksum."""
     target, src = billing
     pg_exec("UPDATE users SET created_at = created_at + interval '1 microsecond' WHERE id = 3",
             """UPDATE users SET prefs = '{"a": 1.5, "日本": {"a": true, "z": 1}}' WHERE id = 4""")
-    report = verify(target, src)
+    report = verify(target, src, options=VerifyOptions(native_hash=native_hash))
     changed = only(report, "changed", "users")
     assert set(map(str, changed.samples)) == {str({"key": 3, "columns": ["created_at"]}),
                                               str({"key": 4, "columns": ["prefs"]})}
@@ -165,3 +168,17 @@ def test_it_names_tables_missing_on_either_side_and_skips_virtual_ones(billing, 
     assert (legacy.status, legacy.source_rows, legacy.target_rows) == (FAIL, 2, None)
     assert report.table("alembic_version").status == "pass"
     assert not any(t.name.startswith("notes_fts") for t in report.tables)  # FTS5 table and its shadow tables
+
+
+def test_it_sees_a_sign_flip_swapped_columns_and_a_nested_json_change(billing, pg_exec):
+    """What PostgreSQL's per-type hashes alone would miss: hash_numeric_extended ignores the sign (the seed
+    carries it), XOR of unseeded columns would not see two values swap, jsonb_hash_extended hashes
+    [[1], 2] as [[1, 2]] (json is hashed as jsonb text)."""
+    target, src = billing
+    pg_exec("UPDATE invoices SET total = -total WHERE id = 4",
+            "UPDATE users SET email = name, name = email WHERE id = 1",
+            """UPDATE users SET prefs = '{"a": [[1], 2], "b": 1}' WHERE id = 1""")
+    report = verify(target, src)
+    assert only(report, "checksum", "invoices").figures["method"] == "pghash"
+    assert only(report, "changed", "invoices").samples == ({"key": 4, "columns": ["total"]},)
+    assert only(report, "changed", "users").samples == ({"key": 1, "columns": ["email", "name", "prefs"]},)
