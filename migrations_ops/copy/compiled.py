@@ -27,6 +27,9 @@ except ImportError:  # not built (no C compiler): everything still works, in Pyt
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 """Binary COPY header: signature, flags, header extension length."""
 TRAILER = b"\xff\xff"
+CHUNK_BYTES = 32 * 1024
+"""Codec output per chunk: psycopg's COPY writer queues up to 1024 buffers, so this bounds that queue at 32 MiB
+(as its own 32 KiB row buffer does) when the server is slower than the reader."""
 
 _KINDS = {"int2": 1, "int4": 2, "int8": 3, "float8": 4, "bool": 5, "text": 6, "varchar": 6, "timestamptz": 7,
           "date": 8, "json": 9, "jsonb": 10, "uuid": 11, "bytea": 12, "timestamp": 13}
@@ -67,7 +70,7 @@ def read_range(sqlite_path: str | Path, spec: RangeSpec, columns: Sequence[tuple
     assert _rowcodec is not None and spec.key is not None
     query = range_select(spec.table, spec.key, [c.source for c in spec.columns])
     uri = Path(sqlite_path).resolve().as_uri() + "?mode=ro"
-    reader = _rowcodec.RangeReader(uri, query, spec.lo, spec.hi, list(columns), BadUtf8, chunk_rows)
+    reader = _rowcodec.RangeReader(uri, query, spec.lo, spec.hi, list(columns), BadUtf8, chunk_rows, CHUNK_BYTES)
     try:
         yield from reader
     finally:

@@ -263,9 +263,8 @@ class _RangeJob:
             writer = _CountingWriter(cur)
             with cur.copy(self.stmt, writer=writer) as cp:
                 cp.write(compiled.SIGNATURE)
+                pending = 0  # rows read since the last progress report: one report per batch_rows, as _stream
                 for data, n, slow in compiled.read_range(self.sqlite_path, self.spec, codec, self.opts.batch_rows):
-                    if self.should_cancel():
-                        raise Cancelled()
                     if data:
                         cp.write(data)
                     self.copied += n - len(slow)
@@ -275,7 +274,14 @@ class _RangeJob:
                             cp.write(compiled.encode_rows(dump, good))
                         self.copied += len(good)
                         self.kept += bad
-                    self._batch_done(n)
+                    pending += n
+                    if pending >= self.opts.batch_rows:
+                        if self.should_cancel():
+                            raise Cancelled()
+                        self._batch_done(pending)
+                        pending = 0
+                if pending:
+                    self._batch_done(pending)
                 cp.write(compiled.TRAILER)
             self.nbytes = writer.nbytes
         if self.kept:
