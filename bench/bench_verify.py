@@ -9,8 +9,12 @@ jsonb; SQLite holds REAL, ISO text, 0/1 and JSON text with another key order):
 3. the same after one value changed in the target: time to locate it by bisection;
 4. a full row-by-row comparison (every row of both sides streamed in key batches
    and compared), the baseline bisection avoids;
+5. each side's checksum pass alone (16 ranges): PostgreSQL's, SQLite's in one
+   thread, and SQLite's in the two threads (or processes) ``verify()`` uses;
 
-each measured in a fresh child process, so its peak RSS is its own.
+each measured in a fresh child process, so its peak RSS is its own. The checksum
+method is the per-type hash (``verify/pghash.py``) when the C extension is built,
+else the md5 text checksum (``--md5`` forces it, for comparison).
 
 Usage: .venv/bin/python bench/bench_verify.py [--sizes 200000,1000000] [--runs 3]
 """
@@ -41,12 +45,14 @@ from psycopg import sql  # noqa: E402
 from verify_dataset import build_events, pg_connect  # noqa: E402
 
 from migrations_ops.target import TargetConn, connect  # noqa: E402
-from migrations_ops.verify import VerifyOptions, verify  # noqa: E402
+from migrations_ops.verify import VerifyOptions, pghash, verify  # noqa: E402
 from migrations_ops.verify.checksum import PgSide, SqliteSide, open_sqlite  # noqa: E402
+from migrations_ops.verify.run import SourcePool  # noqa: E402
 from migrations_ops.verify.schema import load_schema, open_session, split_range  # noqa: E402
 from tests.conftest import admin_conn  # noqa: E402
 
-OPTIONS = VerifyOptions(integrity_check="off", hash_source=False)
+OPTIONS = VerifyOptions(integrity_check="off", hash_source=False,
+                        native_hash=os.environ.get("MOP_BENCH_MD5") != "1")
 
 
 class RssSampler(threading.Thread):
@@ -111,7 +117,7 @@ def child(phase: str, target: TargetConn, src: str, rows: int) -> dict:
         out = {"status": report.status, "changed": [list(x.samples) for x in f], **cs.figures}
     elif phase == "rowbyrow":
         out = row_by_row(target, src)
-    elif phase in ("pg_pass", "lite_pass"):
+    elif phase in ("pg_pass", "lite_pass", "lite_pass2"):
         out = one_side(target, src, phase)
     out["seconds"] = time.perf_counter() - t0
     sampler.stop.set()
@@ -128,18 +134,30 @@ def sides(target: TargetConn, src: str) -> tuple[PgSide, SqliteSide, object]:
     open_session(conn, 600_000, 2_000)
     table = load_schema(conn, "public").tables["events"]
     cols = [(c.name, c.type) for c in table.columns]
-    return (PgSide(conn, "public", "events", cols, "id", 600_000, 2_000),
-            SqliteSide(open_sqlite(src), "events", cols, "id"), conn)
+    native = OPTIONS.native_hash and pghash.supported(cols)
+    return (PgSide(conn, "public", "events", cols, "id", 600_000, 2_000, native=native),
+            SqliteSide(open_sqlite(src), "events", cols, "id", src, native=native), conn)
 
 
 def one_side(target: TargetConn, src: str, phase: str) -> dict:
-    """One side's checksum pass alone, in 16 ranges, in this process: where the time goes."""
+    """One side's checksum pass alone, in 16 ranges: PostgreSQL's, SQLite's in this thread, or SQLite's in
+    the two threads (native) or processes (md5) that verify() uses."""
     pg, lite, conn = sides(target, src)
     side = pg if phase == "pg_pass" else lite
     lo, hi = pg.bounds()
+    ranges = split_range(lo, hi + 1, 16)
+    if phase == "lite_pass2":
+        pool = SourcePool(2)
+        executor = pool.for_rows(hi - lo, lite.native)
+        executor.submit(int).result()  # started (processes) before the clock
+        t0 = time.perf_counter()
+        rows = sum(f.result().rows for f in [executor.submit(lite.summary, a, b) for a, b in ranges])
+        elapsed = time.perf_counter() - t0
+        pool.close()
+        return {"rows": rows, "pass_s": elapsed, "method": "pghash" if lite.native else "md5"}
     t0 = time.perf_counter()
-    rows = sum(side.summary(a, b).rows for a, b in split_range(lo, hi + 1, 16))
-    return {"rows": rows, "pass_s": time.perf_counter() - t0}
+    rows = sum(side.summary(a, b).rows for a, b in ranges)
+    return {"rows": rows, "pass_s": time.perf_counter() - t0, "method": "pghash" if side.native else "md5"}
 
 
 def row_by_row(target: TargetConn, src: str, batch: int = 50_000) -> dict:
@@ -150,8 +168,9 @@ def row_by_row(target: TargetConn, src: str, batch: int = 50_000) -> dict:
     with ThreadPoolExecutor(1) as pool:
         for a, b in split_range(lo, hi + 1, -(-(hi + 1 - lo) // batch)):
             fut = pool.submit(lite.rows, a, b)
-            t_rows = pg.rows(a, b)
-            differ += sum(1 for x, y in zip(fut.result(), t_rows, strict=True) if x != y)
+            t_rows = {r[0]: r[1:] for r in pg.rows(a, b)}  # by key: neither side's order is guaranteed
+            s_rows = {r[0]: r[1:] for r in fut.result()}
+            differ += sum(1 for k in s_rows.keys() | t_rows.keys() if s_rows.get(k) != t_rows.get(k))
     conn.close()
     return {"differing_rows": differ}
 
@@ -179,7 +198,7 @@ def bench_size(adm: TargetConn, rows: int, runs: int, tmp: Path) -> dict:
         built = time.perf_counter() - t0
         run_child("count", target, src, rows)  # warm caches
         changed_id = rows * 2 // 3
-        count, matching, locate, rowbyrow, pg_pass, lite_pass = [], [], [], [], [], []
+        count, matching, locate, rowbyrow, pg_pass, lite_pass, lite_pass2 = [], [], [], [], [], [], []
         # interleaved, so that the other engineers' load on the shared CPU hits every measure alike
         for _ in range(runs):
             count.append(run_child("count", target, src, rows))
@@ -192,6 +211,7 @@ def bench_size(adm: TargetConn, rows: int, runs: int, tmp: Path) -> dict:
                 c.execute("UPDATE events SET note = 'note ' || id WHERE id = %s", (changed_id,))
             pg_pass.append(run_child("pg_pass", target, src, rows))
             lite_pass.append(run_child("lite_pass", target, src, rows))
+            lite_pass2.append(run_child("lite_pass2", target, src, rows))
         assert all(r["status"] == "pass" for r in matching), matching
         assert all(r["changed"] == [[{"key": changed_id, "columns": ["note"]}]] for r in locate), locate
         assert all(r["differing_rows"] == 1 for r in rowbyrow)
@@ -207,6 +227,9 @@ def bench_size(adm: TargetConn, rows: int, runs: int, tmp: Path) -> dict:
         "verify_client_cpu_s": median(matching, "client_cpu_s"), "locate_client_cpu_s": median(locate, "client_cpu_s"),
         "row_by_row_client_cpu_s": median(rowbyrow, "client_cpu_s"),
         "pg_pass_s": median(pg_pass, "pass_s"), "sqlite_pass_one_process_s": median(lite_pass, "pass_s"),
+        "sqlite_pass_two_workers_s": median(lite_pass2, "pass_s"), "method": matching[0]["method"],
+        "pg_pass_client_cpu_s": median(pg_pass, "client_cpu_s"),
+        "sqlite_pass_client_cpu_s": median(lite_pass, "client_cpu_s"),
         "tree_rss_mb": max(r["tree_rss_mb"] for r in matching + locate),
         "rss_mb": {"count": max(r["rss_mb"] for r in count), "verify": max(r["rss_mb"] for r in matching),
                    "locate": max(r["rss_mb"] for r in locate), "row_by_row": max(r["rss_mb"] for r in rowbyrow)},
@@ -243,9 +266,10 @@ def main() -> None:
                   f"= {r['row_by_row_vs_locate']:.1f}x the bisection")
             print(f"  client CPU (s, this process and its workers): verify {r['verify_client_cpu_s']:.2f}, locate "
                   f"{r['locate_client_cpu_s']:.2f}, row-by-row {r['row_by_row_client_cpu_s']:.2f}")
-            print(f"  where it goes: PostgreSQL's checksum pass alone {r['pg_pass_s']:.3f} s "
-                  f"({r['pg_pass_s'] / r['count_both_s']:.1f}x count(*)); SQLite's, one process, "
-                  f"{r['sqlite_pass_one_process_s']:.3f} s")
+            print(f"  where it goes ({r['method']} checksum): PostgreSQL's pass alone {r['pg_pass_s']:.3f} s "
+                  f"({r['pg_pass_s'] / r['count_both_s']:.1f}x count(*)); SQLite's, one thread, "
+                  f"{r['sqlite_pass_one_process_s']:.3f} s ({r['sqlite_pass_one_process_s'] / r['count_both_s']:.1f}x"
+                  f"), in verify()'s two workers {r['sqlite_pass_two_workers_s']:.3f} s")
             print("  peak RSS (MB): " + ", ".join(f"{k} {v:.0f}" for k, v in r["rss_mb"].items())
                   + f"; verify with its SQLite worker processes {r['tree_rss_mb']:.0f}")
             print("  json: " + json.dumps(r))

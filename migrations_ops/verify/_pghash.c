@@ -214,6 +214,13 @@ static inline void buf_ch(Buf *b, unsigned char c)
 static int utf8_valid(const unsigned char *s, size_t n)
 {
     size_t i = 0;
+    while (i + 8 <= n) { /* ASCII, 8 bytes at a time */
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (w & UINT64_C(0x8080808080808080))
+            break;
+        i += 8;
+    }
     while (i < n) {
         unsigned char c = s[i];
         if (c < 0x80) {
@@ -525,6 +532,7 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 typedef struct {
     size_t koff, klen, voff, vlen, order;
+    int ksrc; /* 1: the key's bytes are at koff in the document (no escape), 0: decoded at koff in out */
 } Member;
 
 /* buffers reused from row to row (no malloc per document once warm) */
@@ -792,18 +800,18 @@ static int jnumber(JP *p, Buf *out)
     return H_OK;
 }
 
-static int member_cmp(const Member *a, const Member *b, const unsigned char *base)
+static int member_cmp(const Member *a, const Member *b, const unsigned char *const *base)
 {
     if (a->klen != b->klen)
         return a->klen < b->klen ? -1 : 1;
-    int r = memcmp(base + a->koff, base + b->koff, a->klen);
+    int r = memcmp(base[a->ksrc] + a->koff, base[b->ksrc] + b->koff, a->klen);
     if (r)
         return r;
     return a->order < b->order ? -1 : (a->order > b->order ? 1 : 0);
 }
 
 /* insertion sort on small arrays, merge sort beyond (order breaks ties: stable) */
-static void sort_members(Member *m, size_t n, const unsigned char *base, Member *tmp)
+static void sort_members(Member *m, size_t n, const unsigned char *const *base, Member *tmp)
 {
     if (n < 16) {
         for (size_t i = 1; i < n; i++) {
@@ -835,7 +843,7 @@ static int jvalue(JP *p, Buf *out);
 static int jobject(JP *p, Buf *out)
 {
     Scratch *sc = p->sc;
-    size_t start = out->len, base = sc->ms_len, nm = 0;
+    size_t start = out->len, first_member = sc->ms_len, nm = 0;
     p->i++; /* { */
     jws(p);
     if (p->i < p->n && p->s[p->i] == '}') {
@@ -859,10 +867,21 @@ static int jobject(JP *p, Buf *out)
         }
         Member x;
         x.order = nm;
-        x.koff = out->len;
-        if ((rc = jstring_raw(p, out)) != H_OK)
-            return rc;
-        x.klen = out->len - x.koff;
+        size_t j = p->i;
+        while (j < p->n && p->s[j] != '"' && p->s[j] != '\\' && p->s[j] >= 0x20)
+            j++;
+        if (j < p->n && p->s[j] == '"') { /* no escape: sort and print the document's own bytes */
+            x.ksrc = 1;
+            x.koff = p->i;
+            x.klen = j - p->i;
+            p->i = j + 1;
+        } else {
+            x.ksrc = 0;
+            x.koff = out->len;
+            if ((rc = jstring_raw(p, out)) != H_OK)
+                return rc;
+            x.klen = out->len - x.koff;
+        }
         jws(p);
         if (p->i >= p->n || p->s[p->i] != ':')
             return H_UNSURE;
@@ -885,7 +904,7 @@ static int jobject(JP *p, Buf *out)
         }
         return H_UNSURE;
     }
-    Member *m = sc->ms + base;
+    Member *m = sc->ms + first_member;
     if (nm > sc->tmp_cap) {
         Member *t2 = realloc(sc->tmp, nm * sizeof(Member));
         if (!t2)
@@ -895,7 +914,8 @@ static int jobject(JP *p, Buf *out)
     }
     if (out->oom)
         return H_UNSURE;
-    sort_members(m, nm, out->p, sc->tmp);
+    const unsigned char *base[2] = {out->p, p->s};
+    sort_members(m, nm, base, sc->tmp);
     Buf *t = &sc->asm_;
     t->len = 0;
     buf_ch(t, '{');
@@ -903,17 +923,22 @@ static int jobject(JP *p, Buf *out)
     for (size_t k = 0; k < nm; k++) {
         /* duplicate keys: the last one wins (the highest order sorts last among equals) */
         if (k + 1 < nm && m[k].klen == m[k + 1].klen &&
-            memcmp(out->p + m[k].koff, out->p + m[k + 1].koff, m[k].klen) == 0)
+            memcmp(base[m[k].ksrc] + m[k].koff, base[m[k + 1].ksrc] + m[k + 1].koff, m[k].klen) == 0)
             continue;
         if (!first)
             buf_put(t, ", ", 2);
         first = 0;
-        jstring_out(t, out->p + m[k].koff, m[k].klen);
+        if (m[k].ksrc) {
+            buf_ch(t, '"');
+            buf_put(t, base[1] + m[k].koff, m[k].klen);
+            buf_ch(t, '"');
+        } else
+            jstring_out(t, base[0] + m[k].koff, m[k].klen);
         buf_put(t, ": ", 2);
         buf_put(t, out->p + m[k].voff, m[k].vlen);
     }
     buf_ch(t, '}');
-    sc->ms_len = base;
+    sc->ms_len = first_member;
     if (t->oom)
         return H_UNSURE;
     out->len = start;
@@ -1359,21 +1384,23 @@ static void raise_sqlite(sqlite3 *db, const char *what)
     Py_XDECREF(mod);
 }
 
+/* through sqlite3_value: one API exit per column instead of two or three */
 static int val_from_column(sqlite3_stmt *st, int i, Val *v)
 {
-    v->type = sqlite3_column_type(st, i);
+    sqlite3_value *sv = sqlite3_column_value(st, i);
+    v->type = sqlite3_value_type(sv);
     switch (v->type) {
-    case SQLITE_INTEGER: v->i = sqlite3_column_int64(st, i); break;
-    case SQLITE_FLOAT: v->d = sqlite3_column_double(st, i); break;
+    case SQLITE_INTEGER: v->i = sqlite3_value_int64(sv); break;
+    case SQLITE_FLOAT: v->d = sqlite3_value_double(sv); break;
     case SQLITE_TEXT:
-        v->p = sqlite3_column_text(st, i);
-        v->n = (size_t) sqlite3_column_bytes(st, i);
+        v->p = sqlite3_value_text(sv);
+        v->n = (size_t) sqlite3_value_bytes(sv);
         if (!v->p)
             v->p = (const unsigned char *) "";
         break;
     case SQLITE_BLOB:
-        v->p = sqlite3_column_blob(st, i);
-        v->n = (size_t) sqlite3_column_bytes(st, i);
+        v->p = sqlite3_value_blob(sv);
+        v->n = (size_t) sqlite3_value_bytes(sv);
         if (!v->p)
             v->p = (const unsigned char *) "";
         break;

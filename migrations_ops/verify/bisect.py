@@ -90,6 +90,7 @@ def diff_table(
     pool: Executor,
     should_cancel: Callable[[], bool],
     on_batch: Callable[[int], None],
+    source_rows: int | None = None,
 ) -> TableDiff:
     """Compare a table on both sides and locate differing rows.
 
@@ -107,9 +108,10 @@ def diff_table(
         return TableDiff(s.rows, t.rows, s == t, located=False, complete=s == t, ranges_compared=1,
                          reason="no primary key led by an integer column on both sides: whole-table checksum, "
                                 "rows not located")
-    fut = pool.submit(lite.bounds_and_count)
+    # the bounds (and the count, unless the caller has it) where the source's work runs
+    fut = pool.submit(lite.bounds_and_count) if source_rows is None else pool.submit(lite.bounds)
     t_lo, t_hi = pg.bounds()
-    s_lo, s_hi, s_count = fut.result()
+    s_lo, s_hi, s_count = fut.result() if source_rows is None else (*fut.result(), source_rows)
     lows = [x for x in (s_lo, t_lo) if x is not None]
     if not lows:
         return TableDiff(0, 0, True, located=True, complete=True)

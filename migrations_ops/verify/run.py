@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import hashlib
 import multiprocessing
@@ -283,13 +284,21 @@ def _check_table(r: _Run, table: PgTable) -> tuple[list[Finding], TableDiff | No
     if r.lite is not None and name not in r.source_tables:
         findings.append(Finding("table", PASS, f"{name} is not in the source: target checks only", name))
     if r.lite is not None and name in r.source_tables:
-        findings_src, diff = _compare_source(r, table)
-        findings += findings_src
-        if "nulls" in opts.checks:
+        nulls = None
+        if "nulls" in opts.checks:  # a scan of the source: in the pool's own thread, beside the checksums
             src_cols = [c for c in must if c in r.source_tables[name]]
             key = table.primary_key[0] if len(table.primary_key) == 1 and table.primary_key[0] in r.source_tables[
                 name] else "rowid"
-            findings += source_nulls(r.lite, name, src_cols, key, why, opts.sample_size)
+            nulls = r.pool.thread.submit(_source_nulls, r, name, src_cols, key, why)
+        try:
+            findings_src, diff = _compare_source(r, table)
+        finally:
+            if nulls is not None and not nulls.done():
+                nulls.cancel()
+                concurrent.futures.wait([nulls])  # not running on after a failure or a cancel
+        findings += findings_src
+        if nulls is not None:
+            findings += nulls.result()
     if "nulls" in opts.checks:
         unenforced = [c for c in must if not table.column(c).not_null]
         findings += check_nulls(r.ctx, table, unenforced, why)
@@ -301,6 +310,21 @@ def _check_table(r: _Run, table: PgTable) -> tuple[list[Finding], TableDiff | No
     if "sequences" in opts.checks:
         findings += [check_sequence(r.ctx, s) for s in r.schema.sequences if s.table == name]
     return findings, diff
+
+
+def _source_nulls(r: _Run, name: str, columns: list[str], key: str, why: dict[str, str]) -> list[Finding]:
+    """``source_nulls`` on a connection of its own: SQLite holds a connection's mutex for a whole statement,
+    so sharing ``r.lite`` would queue the checksum pass's bound and count queries behind this scan."""
+    if r.sqlite_path is None or not columns:
+        return source_nulls(r.lite, name, columns, key, why, r.opts.sample_size) if r.lite is not None else []
+    conn = open_sqlite(r.sqlite_path)
+    try:
+        if r.cancel is not None:
+            flag = r.cancel.flag
+            conn.set_progress_handler(lambda: 1 if flag.is_set() else 0, 100_000)
+        return source_nulls(conn, name, columns, key, why, r.opts.sample_size)
+    finally:
+        conn.close()
 
 
 def _not_null_rules(r: _Run, table: PgTable) -> tuple[list[str], dict[str, str]]:
@@ -351,7 +375,7 @@ def _compare_source(r: _Run, table: PgTable) -> tuple[list[Finding], TableDiff]:
                             data={"table": name, "rows": done}))
 
     pool = r.pool.for_rows(max(source_rows, table.estimate), native)
-    diff = diff_table(pg, lite, [c for c, _ in cols], bis, pool, r.ctx.should_cancel, on_batch)
+    diff = diff_table(pg, lite, [c for c, _ in cols], bis, pool, r.ctx.should_cancel, on_batch, source_rows)
     return _diff_findings(name, diff, src_cols, table, opts, "pghash" if native else "md5"), diff
 
 
