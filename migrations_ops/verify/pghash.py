@@ -23,7 +23,10 @@ does, and asks ``canonical()`` in Python for whatever it cannot read with certai
 - bytea: ``hashtextextended`` of its hex; json/jsonb: of its jsonb text. ``jsonb_hash_extended``
   was measured 0.11 s cheaper per 1 M documents but ignores a number's scale (1.50 = 1.5)
   and hashes ``{}`` as ``[]`` and ``[1]`` as ``1``: the verification must see those;
-- timestamptz / timestamp: ``timestamp_hash_extended`` (µs since 2000, session TimeZone UTC);
+- timestamp: ``timestamp_hash_extended`` (hashint8extended of µs since 2000); timestamptz: the
+  same number as ``interval_hash_extended(x - '2000-01-01+00')`` (hashint8extended of the interval's
+  µs; 15 % cheaper than the ``::timestamp`` cast, which converts through a broken-down time);
+  infinite values hash their text (the source side has none: ``canonical`` cannot read them);
   date: ``hashint4extended`` of its day number; uuid: ``uuid_hash_extended``.
 
 What the hash cannot tell apart (0 and -0 in a float column, numeric NaN and Infinity) the
@@ -92,7 +95,8 @@ _PG_HASH = {
     "numeric": "hash_numeric_extended({c}, CASE WHEN {c} < 0 THEN {sn} ELSE {s} END)",
     "text": 'hashtextextended({c}::text COLLATE "C", {s})',
     "bytea": "hashtextextended(encode({c}, 'hex'), {s})",
-    "timestamptz": "timestamp_hash_extended({c}::timestamp, {s})",
+    "timestamptz": "CASE WHEN isfinite({c}) THEN interval_hash_extended({c} - TIMESTAMPTZ '2000-01-01 00:00:00+00', {s}) "
+                   "ELSE hashtextextended({c}::text, {s}) END",
     "timestamp": "timestamp_hash_extended({c}, {s})",
     "date": "CASE WHEN isfinite({c}) THEN hashint4extended({c} - DATE '2000-01-01', {s}) "
             "ELSE hashtextextended({c}::text, {s}) END",
