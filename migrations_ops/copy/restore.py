@@ -87,9 +87,7 @@ def build_indexes(target: TargetConn, copy_id: str, workers: int, mem: str) -> t
                 except queue.Empty:
                     return
                 try:
-                    with c.transaction():
-                        c.execute(sql.SQL(s.definition))  # type: ignore[arg-type]  # pg_get_indexdef output
-                        mark_restored(c, copy_id, kind, s)
+                    build_index(c, copy_id, kind, s)
                     with guard:
                         done.append(f"{kind}:{s.table}.{s.name}")
                 except psycopg.Error as exc:
@@ -98,6 +96,25 @@ def build_indexes(target: TargetConn, copy_id: str, workers: int, mem: str) -> t
 
     run_threads(min(workers, jobs.qsize()), work, "mop-index")
     return done, failures
+
+
+def build_index(c: psycopg.Connection, copy_id: str, kind: str, s: Saved) -> str:
+    """Run one saved ``CREATE [UNIQUE] INDEX`` and mark it restored, in one transaction."""
+    with c.transaction():
+        c.execute(sql.SQL(s.definition))  # type: ignore[arg-type]  # pg_get_indexdef output
+        mark_restored(c, copy_id, kind, s)
+    return f"{kind}:{s.table}.{s.name}"
+
+
+def pending_indexes(conn: psycopg.Connection, copy_id: str) -> list[tuple[str, Saved, int]]:
+    """``(kind, saved, cost)`` of every index still to build, with its ``index_cost``."""
+    todo = [(kind, s, size) for kind in ("constraint_index", "index") for s, size in _pending_sized(conn, copy_id, kind)]
+    strings = {(s.schema, s.table): _string_columns(conn, s.schema, s.table) for _, s, _ in todo}
+    return [(kind, s, index_cost(s.definition, size, strings[s.schema, s.table])) for kind, s, size in todo]
+
+
+def session_for_indexes(c: psycopg.Connection, mem: str) -> None:
+    c.execute(q("copy_session_for_indexes"), {"mem": mem})
 
 
 _KEY_LIST = re.compile(r"\bUSING \w+ \((.*)\)")
@@ -159,29 +176,44 @@ def run_threads(n: int, work: Callable[[], None], name: str) -> None:
 def attach_constraints(conn: psycopg.Connection, copy_id: str) -> tuple[list[str], list[Failure]]:
     """``ADD CONSTRAINT name PRIMARY KEY|UNIQUE USING INDEX name`` for each saved key whose index is back."""
     done, failures = [], []
-    built = {(s.schema, s.table, s.name) for s in pending(conn, copy_id, "constraint_index")}
+    not_built = {(s.schema, s.table, s.name) for s in pending(conn, copy_id, "constraint_index")}
     for s in pending(conn, copy_id, "constraint"):
-        if (s.schema, s.table, s.name) in built:
+        if (s.schema, s.table, s.name) in not_built:
             failures.append(Failure("constraint", s.table, s.name, "its unique index was not built"))
             continue
-        kind = "PRIMARY KEY" if s.definition.startswith("PRIMARY KEY") else "UNIQUE"
-        tail = next((x for x in (" DEFERRABLE INITIALLY DEFERRED", " DEFERRABLE") if s.definition.endswith(x)), "")
-        try:
-            with conn.transaction():
-                conn.execute(t("copy_t_add_key_using_index", table=sql.Identifier(s.schema, s.table),
-                               name=sql.Identifier(s.name), kind=sql.SQL(kind), index=sql.Identifier(s.name),
-                               deferrable=sql.SQL(tail)))
-                mark_restored(conn, copy_id, "constraint", s)
+        failed = attach_constraint(conn, copy_id, s)
+        if failed is None:
             done.append(f"constraint:{s.table}.{s.name}")
-        except psycopg.Error as exc:
-            failures.append(Failure("constraint", s.table, s.name, str(exc).splitlines()[0]))
+        else:
+            failures.append(failed)
     return done, failures
 
 
-def add_fks_not_valid(conn: psycopg.Connection, copy_id: str) -> tuple[list[Saved], list[Failure]]:
-    """Put the saved foreign keys back ``NOT VALID`` (no scan); return them with whether each was valid before."""
+def attach_constraint(conn: psycopg.Connection, copy_id: str, s: Saved) -> Failure | None:
+    """Re-attach one saved PRIMARY KEY / UNIQUE to its rebuilt index (same name) and mark it restored."""
+    kind = "PRIMARY KEY" if s.definition.startswith("PRIMARY KEY") else "UNIQUE"
+    tail = next((x for x in (" DEFERRABLE INITIALLY DEFERRED", " DEFERRABLE") if s.definition.endswith(x)), "")
+    try:
+        with conn.transaction():
+            conn.execute(t("copy_t_add_key_using_index", table=sql.Identifier(s.schema, s.table),
+                           name=sql.Identifier(s.name), kind=sql.SQL(kind), index=sql.Identifier(s.name),
+                           deferrable=sql.SQL(tail)))
+            mark_restored(conn, copy_id, "constraint", s)
+    except psycopg.Error as exc:
+        return Failure("constraint", s.table, s.name, str(exc).splitlines()[0])
+    return None
+
+
+def add_fks_not_valid(conn: psycopg.Connection, copy_id: str,
+                      table: tuple[str, str] | None = None) -> tuple[list[Saved], list[Failure]]:
+    """Put the saved foreign keys back ``NOT VALID`` (no scan); return them with whether each was valid before.
+
+    :param table: only the foreign keys of this ``(schema, table)``.
+    """
     done, failures = [], []
     for s in pending(conn, copy_id, "fk"):
+        if table is not None and (s.schema, s.table) != table:
+            continue
         body = s.definition.removesuffix(" NOT VALID")
         try:
             with conn.transaction():
@@ -192,3 +224,24 @@ def add_fks_not_valid(conn: psycopg.Connection, copy_id: str) -> tuple[list[Save
         except psycopg.Error as exc:
             failures.append(Failure("fk", s.table, s.name, str(exc).splitlines()[0]))
     return done, failures
+
+
+_REFERENCES = re.compile(r'\bREFERENCES ((?:"(?:[^"]|"")*"|[^\s."(]+)(?:\.(?:"(?:[^"]|"")*"|[^\s."(]+))?)\(')
+
+
+def referenced_table(definition: str) -> tuple[str | None, str] | None:
+    """``(schema or None, table)`` a saved foreign key definition points at (``pg_get_constraintdef`` output).
+
+    >>> referenced_table('FOREIGN KEY (user_id) REFERENCES users(user_id) ON DELETE CASCADE')
+    (None, 'users')
+    >>> referenced_table('FOREIGN KEY ("a b") REFERENCES "we""ird"."名前"("x y") NOT VALID')
+    ('we"ird', '名前')
+    >>> referenced_table('CHECK (x > 0)') is None
+    True
+    """
+    m = _REFERENCES.search(definition)
+    if m is None:
+        return None
+    parts = [quoted.replace('""', '"') if quoted else bare
+             for quoted, bare in re.findall(r'"((?:[^"]|"")*)"|([^\s."(]+)', m.group(1))]
+    return (None, parts[0]) if len(parts) == 1 else (parts[0], parts[1])
