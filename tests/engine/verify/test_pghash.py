@@ -8,7 +8,10 @@ import json
 import random
 import sqlite3
 import struct
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from psycopg import sql
@@ -285,3 +288,24 @@ def test_a_checksum_difference_whose_rows_compare_equal_is_no_difference(billing
         conn.close()
     assert d.checksum_match and d.settled >= 1 and d.changed_count == d.missing_count == d.extra_count == 0
     assert d.rows_compared > 0
+
+
+def test_without_the_extension_verification_falls_back_to_the_md5_checksum(billing, monkeypatch):
+    """The import is optional: a machine without a C compiler still verifies, by canonical text and md5."""
+    code = ("import sys\n"
+            "class Block:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.endswith('._pghash'):\n"
+            "            raise ImportError('not built')\n"
+            "sys.meta_path.insert(0, Block())\n"
+            "from migrations_ops.verify import pghash\n"
+            "from migrations_ops.verify.canonical import ColumnType\n"
+            "print(pghash.AVAILABLE, pghash.supported([('i', ColumnType('int'))]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[3])
+    assert out.stdout.split() == ["False", "False"]
+    monkeypatch.setattr(pghash, "AVAILABLE", False)
+    target, src = billing
+    report = verify(target, src)
+    assert {f.figures["method"] for f in report.all_findings() if f.check == "checksum"} == {"md5"}
+    assert all(f.status == "pass" for f in report.all_findings() if f.check == "checksum")
