@@ -7,8 +7,9 @@ range checksums; one changed row costs that pass plus a few smaller ranges.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
@@ -153,20 +154,40 @@ def _summaries(pool: Executor, lite: SqliteSide, pg: PgSide, ranges: list[tuple[
     """Both sides' summaries of several ranges: the source's all queued at once (they run in the
     pool's workers), the target's one statement at a time here, checking cancel in between."""
     futures = [pool.submit(lite.summary, a, b) for a, b in ranges]
-    try:
-        done, out = 0, []
-        for a, b in ranges:
-            if should_cancel():
-                raise VerifyCancelled(pg.table)
-            t = pg.summary(a, b)
-            out.append(t)
-            done += t.rows
-            if on_batch:
-                on_batch(done)
-        return [(_wait(f, pg.table, should_cancel), t) for f, t in zip(futures, out, strict=True)]
-    finally:
-        for f in futures:
-            f.cancel()
+    sides = [pg, *pg.partners]
+    stop = threading.Event()
+    theirs = {}  # ranges the partner sessions take: every len(sides)-th, in their own threads
+    with ThreadPoolExecutor(max_workers=max(1, len(sides) - 1), thread_name_prefix="mop-verify-pg") as helpers:
+        try:
+            for k, side in enumerate(sides[1:], 1):
+                mine = ranges[k::len(sides)]
+                theirs[k] = helpers.submit(_side_summaries, side, mine, stop)
+            done, out = 0, {}
+            for a, b in ranges[0::len(sides)]:
+                if should_cancel():
+                    raise VerifyCancelled(pg.table)
+                t = pg.summary(a, b)
+                out[a, b] = t
+                done += t.rows
+                if on_batch:
+                    on_batch(done)
+            for k, fut in theirs.items():
+                out.update(zip(ranges[k::len(sides)], _wait(fut, pg.table, should_cancel), strict=True))
+            return [(_wait(f, pg.table, should_cancel), out[a, b]) for f, (a, b) in zip(futures, ranges, strict=True)]
+        finally:
+            stop.set()
+            for f in futures:
+                f.cancel()
+
+
+def _side_summaries(side: PgSide, ranges: list[tuple[int, int]], stop: threading.Event) -> list[Summary]:
+    """One partner session's share of the range checksums, one statement at a time; ``stop`` ends it early."""
+    out = []
+    for a, b in ranges:
+        if stop.is_set():
+            raise VerifyCancelled(side.table)
+        out.append(side.summary(a, b))
+    return out
 
 
 def _wait(fut: Future[Summary], table: str, should_cancel: Callable[[], bool]) -> Summary:

@@ -134,6 +134,8 @@ class PgSide:
         self.key_columns = list(key_columns) or ([(key, ColumnType("int"))] if key else [])
         self.key_fields = [pg_field(sql.Identifier(c), ct) for c, ct in self.key_columns]
         self.chunked = key is not None and len(self.key_columns) == 1
+        self.partners: list[PgSide] = []
+        """The same table on other sessions: ``bisect`` spreads top-level range checksums over them."""
 
     def _run(self, stmt: sql.Composable, params: list[Any], what: str) -> list[Any]:
         return run(self.conn, stmt, params, table=self.table, what=what, timeout_ms=self.timeout_ms,

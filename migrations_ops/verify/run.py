@@ -15,6 +15,8 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import psycopg
+
 from ..progress import CancelFn, Progress, ProgressFn, never_cancel, no_progress
 from ..target import TargetConn, connect
 from . import pghash
@@ -57,6 +59,9 @@ class VerifyOptions:
     native_hash: bool = True
     """Per-type hash checksums (``pghash``) where the extension is built and every column's kind has one;
     False: the canonical-text md5 checksums everywhere."""
+    target_sessions: int = 2
+    """Target sessions computing a table's top-level range checksums side by side (each one read-only,
+    autocommit, one statement at a time, like the first); 1 for a strictly single-session verification."""
 
     def validate(self) -> None:
         if not self.checks <= ALL_CHECKS:
@@ -67,6 +72,35 @@ class VerifyOptions:
             raise ValueError("batch_rows, leaf_rows, sample_size and statement_timeout_ms must be positive")
         if self.bisection_factor < 2:
             raise ValueError("bisection_factor must be at least 2")
+        if not 1 <= self.target_sessions <= 4:
+            raise ValueError("target_sessions must be 1 to 4")
+
+
+class Partners:
+    """The extra target sessions of ``target_sessions``, opened the first time a big table needs them.
+
+    Each is set up exactly as the first (``open_session``: read-only, statement
+    and lock timeouts, autocommit) and runs one statement at a time, so the
+    safety rules hold per session; a small table or a target-only run never
+    opens one.
+    """
+
+    def __init__(self, target: TargetConn, app: str, options: VerifyOptions) -> None:
+        self.target, self.app, self.options = target, app, options
+        self.conns: list[psycopg.Connection] | None = None
+
+    def get(self) -> list[psycopg.Connection]:
+        if self.conns is None:
+            self.conns = []
+            for _ in range(self.options.target_sessions - 1):
+                c = connect(self.target, self.app)
+                self.conns.append(c)
+                open_session(c, self.options.statement_timeout_ms, self.options.lock_timeout_ms)
+        return self.conns
+
+    def close(self) -> None:
+        for c in self.conns or []:
+            c.close()
 
 
 @dataclass
@@ -83,6 +117,7 @@ class _Run:
     sqlite_path: str | None = None
     not_valid: list[tuple[str, str, str]] | None = None
     cancel: Canceller | None = None
+    partners: Partners | None = None
 
 
 class Canceller:
@@ -207,7 +242,9 @@ def verify(
     lite = open_sqlite(os.fspath(sqlite_path)) if sqlite_path is not None else None
     if lite is not None:
         lite.set_progress_handler(cancel.sqlite_handler, 100_000)
-    conn = connect(target, f"mop:verify:{run_id if run_id is not None else os.getpid()}")
+    app = f"mop:verify:{run_id if run_id is not None else os.getpid()}"
+    conn = connect(target, app)
+    partners = Partners(target, app, options)
     try:
         open_session(conn, options.statement_timeout_ms, options.lock_timeout_ms)
         ctx = PgCtx(conn, options.schema, options.statement_timeout_ms, options.lock_timeout_ms,
@@ -216,7 +253,7 @@ def verify(
         pool = SourcePool(options.source_workers, cancel)
         try:
             r = _Run(ctx, schema, options, lite, pool, progress, _sqlite_tables(lite) if lite else {},
-                     os.fspath(sqlite_path) if sqlite_path is not None else None, cancel=cancel)
+                     os.fspath(sqlite_path) if sqlite_path is not None else None, cancel=cancel, partners=partners)
             names = _scope(r, tables)
             reports, db_findings = _verify_tables(r, names)
         except sqlite3.OperationalError as exc:
@@ -226,6 +263,7 @@ def verify(
         finally:
             pool.close()
     finally:
+        partners.close()
         conn.close()
         if lite is not None:
             lite.close()
@@ -364,6 +402,9 @@ def _compare_source(r: _Run, table: PgTable) -> tuple[list[Finding], TableDiff]:
     native = opts.native_hash and pghash.supported(cols)
     pg = PgSide(r.ctx.conn, r.ctx.schema, name, cols, key, opts.statement_timeout_ms, opts.lock_timeout_ms,
                 table.estimate, key_cols, native)
+    if r.partners is not None and key is not None and table.estimate >= opts.batch_rows:
+        pg.partners = [PgSide(c, r.ctx.schema, name, cols, key, opts.statement_timeout_ms, opts.lock_timeout_ms,
+                              table.estimate, key_cols, native) for c in r.partners.get()]
     lite = SqliteSide(r.lite, name, cols, key, r.sqlite_path, key_cols, native)
     if r.cancel is not None:
         lite.stop = r.cancel.flag.is_set  # the flag only: never the caller's should_cancel from a pool thread
