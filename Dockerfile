@@ -11,9 +11,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONPATH=/app \
     MOP_VAR_DIR=/app/var
 
-# git: Alembic projects can be checked out from a repository.
+# git: Alembic projects can be checked out from a repository. gcc, libc6-dev and
+# libsqlite3-dev: the engine's two C helpers (setup.py) compile against SQLite.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git \
+ && apt-get install -y --no-install-recommends git gcc libc6-dev libsqlite3-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -28,8 +29,10 @@ RUN mkdir migrations_ops portal \
 
 # Static files are collected at build time. Settings need these three
 # variables to import; nothing connects anywhere.
+# Editable, so the C helpers are built next to their sources in /app, where PYTHONPATH imports from.
 COPY . .
-RUN pip install --no-deps . \
+RUN pip install --no-deps -e . \
+ && python -c "import migrations_ops.copy._rowcodec, migrations_ops.verify._pghash" \
  && rm -rf build \
  && DJANGO_SECRET_KEY=collectstatic-only \
     DATABASE_URL=postgres://build@localhost/build \
