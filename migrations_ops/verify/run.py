@@ -323,11 +323,16 @@ def _check_table(r: _Run, table: PgTable) -> tuple[list[Finding], TableDiff | No
         findings.append(Finding("table", PASS, f"{name} is not in the source: target checks only", name))
     if r.lite is not None and name in r.source_tables:
         nulls = None
-        if "nulls" in opts.checks:  # a scan of the source: in the pool's own thread, beside the checksums
-            src_cols = [c for c in must if c in r.source_tables[name]]
-            key = table.primary_key[0] if len(table.primary_key) == 1 and table.primary_key[0] in r.source_tables[
-                name] else "rowid"
-            nulls = r.pool.thread.submit(_source_nulls, r, name, src_cols, key, why)
+        src_cols = [c for c in must if c in r.source_tables[name]] if "nulls" in opts.checks else []
+        key = table.primary_key[0] if len(table.primary_key) == 1 and table.primary_key[0] in r.source_tables[
+            name] else "rowid"
+        # Columns the target enforces NOT NULL need no scan when the table matches: every source row then has
+        # an identical target row, which cannot hold a NULL there. Only the others (head schema, NOT VALID
+        # checks) are scanned beside the checksums, in the pool's own thread; the enforced ones after a mismatch.
+        enforced = [c for c in src_cols if table.column(c).not_null]
+        beside = [c for c in src_cols if c not in enforced]
+        if beside:
+            nulls = r.pool.thread.submit(_source_nulls, r, name, beside, key, why)
         try:
             findings_src, diff = _compare_source(r, table)
         finally:
@@ -337,6 +342,8 @@ def _check_table(r: _Run, table: PgTable) -> tuple[list[Finding], TableDiff | No
         findings += findings_src
         if nulls is not None:
             findings += nulls.result()
+        if enforced and not (diff.checksum_match and diff.source_rows == diff.target_rows):
+            findings += _source_nulls(r, name, enforced, key, why)
     if "nulls" in opts.checks:
         unenforced = [c for c in must if not table.column(c).not_null]
         findings += check_nulls(r.ctx, table, unenforced, why)

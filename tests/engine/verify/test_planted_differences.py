@@ -94,6 +94,20 @@ def test_it_finds_nulls_in_not_null_columns(billing, pg_exec):
     assert [(f.columns, f.samples) for f in src_name] == [(("name",), (3,))]
 
 
+def test_it_names_source_nulls_in_a_column_the_target_enforces_once_the_table_differs(billing, pg_exec):
+    # a matching table needs no scan for them (no target row can hold the NULL); a differing one gets it
+    target, src = billing
+    pg_exec("ALTER TABLE users ALTER COLUMN score SET NOT NULL")
+    clean = verify(target, src, tables=["users"])
+    assert [f for f in clean.all_findings() if f.check == "source_nulls"] == []
+    with sqlite3.connect(src) as lite:
+        lite.execute("INSERT INTO users (id, email, is_admin, created_at, score) VALUES (7, 'g@x', 0, '2024-01-01', NULL)")
+    report = verify(target, src, tables=["users"])
+    assert only(report, "missing", "users").samples == (7,)
+    f = only(report, "source_nulls", "users")
+    assert (f.columns, f.samples, f.figures["rule"]) == (("score",), (7,), "is NOT NULL in the target")
+
+
 def test_it_finds_null_and_duplicate_primary_keys_the_target_does_not_enforce(billing, pg_exec):
     target, src = billing
     pg_exec("CREATE TABLE audit_log (id bigint, what text)",
