@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
 
 import psycopg
 from psycopg import sql
@@ -198,15 +197,12 @@ def orphan_query(conn: psycopg.Connection, schema: str, table: str, fk_name: str
     qname = sql.Identifier(schema, table).as_string(conn)
     cs, ct, ps, pt, ccols, pcols = conn.execute(  # type: ignore[misc]
         q("copy_fk_columns"), {"qualified_table": qname, "conname": fk_name}).fetchone()
-    return _orphans(sql.Identifier(cs, ct), sql.Identifier(ps, pt), ccols, pcols)
-
-
-def _orphans(child: sql.Identifier, parent: sql.Identifier, ccols: Sequence[str], pcols: Sequence[str]) -> sql.Composed:
     not_null = sql.SQL(" AND ").join(sql.SQL("c.{} IS NOT NULL").format(sql.Identifier(x)) for x in ccols)
     match = sql.SQL(" AND ").join(
         sql.SQL("p.{} = c.{}").format(sql.Identifier(p), sql.Identifier(c)) for c, p in zip(ccols, pcols, strict=True))
     keys = sql.SQL(" || ', ' || ").join(sql.SQL("c.{}::text").format(sql.Identifier(x)) for x in ccols)
-    return t("copy_t_orphans", keys=keys, child=child, not_null=not_null, parent=parent, match=match)
+    return t("copy_t_orphans", keys=keys, child=sql.Identifier(cs, ct), not_null=not_null,
+             parent=sql.Identifier(ps, pt), match=match)
 
 
 def _count_orphans(conn: psycopg.Connection, query: sql.Composed) -> tuple[int, tuple[str, ...]]:

@@ -31,6 +31,7 @@ import psycopg
 from migrations_ops.target import TargetConn, connect
 
 from .ranges import application_name
+from .restore import run_threads
 
 JobFn = Callable[[psycopg.Connection], Any]
 
@@ -138,45 +139,39 @@ def run_graph(target: TargetConn, copy_id: str, jobs: list[Job], workers: int,
     stops the workers and is raised here.
     """
     graph = Graph(jobs)
-    fatal: list[BaseException] = []
+    stop = threading.Event()  # set by a worker that breaks: the others take no new job
     finished = [0]
 
     def work() -> None:
         try:
-            _work()
-        except BaseException as exc:  # noqa: BLE001 - a broken worker must not look like skipped jobs
-            fatal.append(exc)
-            with graph.cond:
-                graph.cond.notify_all()
+            with connect(target, application_name(copy_id), autocommit=True) as c:
+                if setup is not None:
+                    setup(c)
+                while not stop.is_set() and (job := graph.take()) is not None:
+                    _run_one(job, c)
+        except BaseException:
+            stop.set()
+            raise  # run_threads hands it to the caller's thread
 
-    def _work() -> None:
-        with connect(target, application_name(copy_id), autocommit=True) as c:
-            if setup is not None:
-                setup(c)
-            while not fatal and (job := graph.take()) is not None:
-                job.started = time.monotonic()
-                try:
-                    job.result = job.run(c)
-                except psycopg.Error as exc:
-                    job.error = exc
-                except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread below
-                    job.error = exc
-                    fatal.append(exc)
-                job.ended = time.monotonic()
-                graph.finish(job)
-                with graph.cond:
-                    finished[0] += 1
-                    n = finished[0]
-                if on_done is not None:
-                    on_done(job, n, len(jobs))
+    def _run_one(job: Job, c: psycopg.Connection) -> None:
+        job.started = time.monotonic()
+        try:
+            job.result = job.run(c)
+        except psycopg.Error as exc:
+            job.error = exc
+        except BaseException as exc:
+            job.error = exc
+            raise
+        finally:
+            job.ended = time.monotonic()
+            graph.finish(job)
+        with graph.cond:
+            finished[0] += 1
+            n = finished[0]
+        if on_done is not None:
+            on_done(job, n, len(jobs))
 
-    threads = [threading.Thread(target=work, name=f"mop-postload-{i}") for i in range(max(1, min(workers, len(jobs))))]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    if fatal:
-        raise fatal[0]
+    run_threads(min(workers, len(jobs)), work, "mop-postload")
     for j in graph.pending:  # only a dependency cycle leaves jobs behind
         j.skipped = True
     return graph

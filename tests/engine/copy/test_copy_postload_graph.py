@@ -63,3 +63,13 @@ def test_a_dependency_cycle_leaves_its_jobs_skipped_not_hanging(target_db) -> No
             Job("z", "indexes", _step("z"))]
     graph = run_graph(target_db, "graph-cycle", jobs, 2)
     assert graph.jobs["z"].result == "z" and graph.jobs["x"].skipped and graph.jobs["y"].skipped
+
+
+def test_a_bug_in_a_job_stops_the_graph_and_is_raised(target_db) -> None:
+    def broken(c: psycopg.Connection) -> None:
+        raise KeyError("not a database error")
+
+    jobs = [Job("broken", "indexes", broken, cost=5), Job("later", "analyze", _step("later"), after={"broken"}),
+            Job("other", "indexes", _step("other", 0.1), cost=1)]
+    with pytest.raises(KeyError, match="not a database error"):
+        run_graph(target_db, "graph-bug", jobs, 2)
