@@ -45,7 +45,8 @@ def test_it_runs_jobs_after_what_they_need_and_skips_what_a_failure_blocks(targe
     assert graph.jobs["after-bad"].skipped and graph.jobs["after-bad"].ended == 0
     assert isinstance(graph.jobs["bad"].error, psycopg.errors.UniqueViolation)
     assert graph.jobs["waits-bad"].result == "waits-bad", "an ended job, even failed, releases who only waits"
-    assert LOG.index("start big") == 0, "the costliest job starts first"
+    # two connections: the two costliest jobs are taken first (which one logs first is up to the threads)
+    assert {LOG[0], LOG[1]} == {"start big", "start bad"}, "the costliest jobs start first"
     assert LOG.index("end big") < LOG.index("start a1") and LOG.index("end big") < LOG.index("start a2")
     first, second = sorted(("a1", "a2"), key=lambda n: LOG.index(f"start {n}"))
     assert LOG.index(f"end {first}") < LOG.index(f"start {second}"), "exclusive jobs never overlap"
