@@ -59,6 +59,7 @@ def copy_run(self, run_id: int) -> str:
         return claim
     run = _load(run_id)
     secret = ""
+    planned = False
     try:
         copying.record_started(run)
         conn = run.target.conn()
@@ -68,9 +69,12 @@ def copy_run(self, run_id: int) -> str:
                                  f"copy id {run.params['copy_id']}, worker {worker}", secret=secret)
         specs = services._engine("copy").plan_ranges(
             path, conn, run.params["copy_id"], options=opts, progress=_phase_progress(run.pk, secret))
+        planned = True
         copying.start_copy_phase(run, specs)
         copying.log_line(run.pk, f"{len(specs)} range(s) in {len({s.table for s in specs})} table(s) queued")
     except Exception as exc:  # noqa: BLE001 - recorded on the run, never left RUNNING
+        if not planned and "resume_of" not in run.params:
+            copying.mark_never_opened(run)  # plan_ranges rolled back: nothing of this copy is on the target
         copying.record_failure(run, exc, secret)
         return "failed"
     callback = finish_copy_task.si(run.pk)

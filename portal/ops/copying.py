@@ -301,9 +301,19 @@ def _enqueue(run: Run) -> None:
     copy_run.apply_async((run.pk,), task_id=run.celery_task_id)
 
 
+def mark_never_opened(run: Run) -> None:
+    """Note on the run that its copy never reached the target: its own planning failed and rolled back
+    (a schema mismatch, an unreadable file, another copy open), so there is nothing to resume or abandon
+    and it must not block the next copy (writes the DB)."""
+    Run.objects.filter(pk=run.pk).update(params={**run.params, "never_opened": True})
+    run.params = {**run.params, "never_opened": True}
+
+
 def _ended_unfinished(run: Run) -> bool:
     """A copy run that ended without finishing, and no later run of its copy id runs or finished it."""
     if run.operation != Run.Operation.COPY or run.status not in ENDED_FOR_RESUME:
+        return False
+    if run.params.get("never_opened"):
         return False
     later = Run.objects.filter(target=run.target_id, operation=Run.Operation.COPY, pk__gt=run.pk,
                                params__copy_id=run.params.get("copy_id"))
