@@ -31,7 +31,6 @@ import psycopg
 from migrations_ops.target import TargetConn, connect
 
 from .ranges import application_name
-from .restore import run_threads
 
 JobFn = Callable[[psycopg.Connection], Any]
 
@@ -191,3 +190,22 @@ def phase_times(graph: Graph, start: float, order: tuple[str, ...]) -> list[tupl
         out.append((phase, end - mark))
         mark = end
     return out
+
+
+def run_threads(n: int, work: Callable[[], None], name: str) -> None:
+    """Run ``work`` in ``n`` threads (at least one) and re-raise the first exception one of them raised."""
+    errors: list[BaseException] = []
+
+    def guarded() -> None:
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, name=f"{name}-{i}") for i in range(max(1, n))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    if errors:
+        raise errors[0]

@@ -10,10 +10,7 @@ index), ``fk`` (NOT VALID; the caller decides about validation).
 
 from __future__ import annotations
 
-import queue
 import re
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
@@ -21,6 +18,7 @@ from psycopg import sql
 
 from migrations_ops.target import TargetConn, connect
 
+from . import postload
 from .ranges import application_name
 from .sqlfiles import q, t
 
@@ -59,44 +57,22 @@ def mark_restored(conn: psycopg.Connection, copy_id: str, kind: str, s: Saved) -
 
 
 def build_indexes(target: TargetConn, copy_id: str, workers: int, mem: str) -> tuple[list[str], list[Failure]]:
-    """Run the saved ``CREATE [UNIQUE] INDEX`` statements, ``workers`` connections at a time.
+    """Run the saved ``CREATE [UNIQUE] INDEX`` statements, ``workers`` connections at a time (``abandon_copy``).
 
-    Indexes of one table can be built side by side (``CREATE INDEX`` takes a
-    SHARE lock, which does not conflict with itself); the biggest tables start
-    first. A failure (a unique index over duplicates) is reported, not raised,
-    so the other indexes still get built.
+    The same index jobs as ``finish_copy``'s graph, with nothing after them:
+    the costliest first, several of one table side by side (``CREATE INDEX``
+    takes a SHARE lock, which does not conflict with itself). A failure (a
+    unique index over duplicates) is reported, not raised, so the other
+    indexes still get built.
     """
     with connect(target, application_name(copy_id), autocommit=True) as conn:
-        todo = [(size, kind, s) for kind in ("constraint_index", "index") for s, size in _pending_sized(conn, copy_id, kind)]
-        strings = {(s.schema, s.table): _string_columns(conn, s.schema, s.table) for _, _, s in todo}
-    jobs: queue.Queue[tuple[str, Saved]] = queue.Queue()
-    # longest first (LPT), whatever the kind: the last build to start is a short one, so no connection idles
-    # while another finishes a long text index
-    for _, kind, s in sorted(todo, key=lambda j: -index_cost(j[2].definition, j[0], strings[j[2].schema, j[2].table])):
-        jobs.put((kind, s))
-    done: list[str] = []
-    failures: list[Failure] = []
-    guard = threading.Lock()
-
-    def work() -> None:
-        with connect(target, application_name(copy_id), autocommit=True) as c:
-            c.execute(q("copy_session_for_indexes"), {"mem": mem})
-            while True:
-                try:
-                    kind, s = jobs.get_nowait()
-                except queue.Empty:
-                    return
-                try:
-                    build_index(c, copy_id, kind, s)
-                    with guard:
-                        done.append(f"{kind}:{s.table}.{s.name}")
-                except psycopg.Error as exc:
-                    with guard:
-                        failures.append(Failure(kind, s.table, s.name, str(exc).splitlines()[0]))
-
-    run_threads(min(workers, jobs.qsize()), work, "mop-index")
+        todo = pending_indexes(conn, copy_id)
+    jobs = [(kind, s, postload.Job(f"{kind}:{s.table}.{s.name}", "indexes",
+                                   lambda c, k=kind, s=s: build_index(c, copy_id, k, s), cost)) for kind, s, cost in todo]
+    postload.run_graph(target, copy_id, [j for _, _, j in jobs], workers, setup=lambda c: session_for_indexes(c, mem))
+    done = [j.result for _, _, j in jobs if j.error is None]
+    failures = [Failure(kind, s.table, s.name, str(j.error).splitlines()[0]) for kind, s, j in jobs if j.error is not None]
     return done, failures
-
 
 def build_index(c: psycopg.Connection, copy_id: str, kind: str, s: Saved) -> str:
     """Run one saved ``CREATE [UNIQUE] INDEX`` and mark it restored, in one transaction."""
@@ -152,25 +128,6 @@ def relation_bytes(conn: psycopg.Connection, schema: str, table: str) -> int:
 def _string_columns(conn: psycopg.Connection, schema: str, table: str) -> set[str]:
     qname = sql.Identifier(schema, table).as_string(conn)
     return {r[0] for r in conn.execute(q("copy_string_columns"), {"qualified_table": qname})}
-
-
-def run_threads(n: int, work: Callable[[], None], name: str) -> None:
-    """Run ``work`` in ``n`` threads (at least one) and re-raise the first exception one of them raised."""
-    errors: list[BaseException] = []
-
-    def guarded() -> None:
-        try:
-            work()
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=guarded, name=f"{name}-{i}") for i in range(max(1, n))]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    if errors:
-        raise errors[0]
 
 
 def attach_constraints(conn: psycopg.Connection, copy_id: str) -> tuple[list[str], list[Failure]]:

@@ -77,3 +77,20 @@ def test_it_refuses_finished_and_unknown_copies(billing_sqlite, billing_target) 
         abandon_copy(billing_target, "done", "ops")
     with pytest.raises(ValueError):
         abandon_copy(billing_target, "done", "  ")
+
+
+def test_abandon_reports_an_index_it_cannot_rebuild_and_retries_it(make_sqlite, target_db) -> None:
+    from test_copy_defer_constraints import keys
+
+    path = make_sqlite("CREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT);", {"tags": [(1, "a"), (2, "b"), (3, "a")]})
+    pg_exec(target_db, "CREATE TABLE tags (id int PRIMARY KEY, label text CONSTRAINT tags_label_key UNIQUE)")
+    for spec in plan_ranges(path, target_db, "dup-abandon", options=CopyOptions(defer_constraints=True)):
+        copy_range(path, target_db, spec, CopyOptions(defer_constraints=True))
+    report = abandon_copy(target_db, "dup-abandon", "dba: duplicates to sort out")
+    assert [f[:3] for f in report.failed] == [("constraint_index", "tags", "tags_label_key"),
+                                              ("constraint", "tags", "tags_label_key")]
+    assert "could not create unique index" in report.failed[0][3]
+    assert keys(target_db) == {("tags", "tags_pkey")}, "the other key was rebuilt"
+    pg_exec(target_db, "DELETE FROM tags WHERE id = 3")
+    again = abandon_copy(target_db, "dup-abandon", "dba: duplicates removed")
+    assert again.failed == () and keys(target_db) == {("tags", "tags_pkey"), ("tags", "tags_label_key")}
