@@ -15,16 +15,18 @@ from .errors import (
     CopyNotAbandonable,
     SchemaMismatch,
     SourceUnreadable,
+    TargetNotEmpty,
     TooManyRejects,
+    TruncateBlocked,
     UnknownCopy,
 )
 from .finish import finish_copy
-from .options import ColumnPlan, CopyOptions, RangeSpec
+from .options import IF_NOT_EMPTY, ColumnPlan, CopyOptions, RangeSpec
 from .preflight import PreflightReport, preflight
 from .ranges import plan_ranges
 from .rejects import RejectRow, list_rejects
 from .run import copy_database
-from .summary import CopySummary, format_summary
+from .summary import CopySummary, format_rejects, format_summary, with_wall_time
 from .writer import RangeResult, copy_range
 
 __all__ = [
@@ -32,5 +34,6 @@ __all__ = [
     "ColumnPlan", "CopyIncomplete", "CopyInProgress", "CopyOptions", "CopySummary", "PreflightReport",
     "RangeResult", "RangeSpec", "RejectRow", "SchemaMismatch", "SourceUnreadable", "TooManyRejects",
     "UnknownCopy", "copy_database", "copy_range", "finish_copy", "format_summary", "list_rejects",
-    "plan_ranges", "preflight",
+    "plan_ranges", "preflight", "IF_NOT_EMPTY", "TargetNotEmpty", "TruncateBlocked", "format_rejects",
+    "with_wall_time",
 ]

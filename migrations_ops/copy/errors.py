@@ -108,3 +108,34 @@ class ConstraintsNotRestored(OpsError):
         shown = "; ".join(f"{t}.{n}: {e}" for t, n, e in failures[:5])
         super().__init__(f"Copy {copy_id!r}: {len(failures)} constraint(s) not restored: {shown}",
                          copy_id=copy_id, failures=[list(f) for f in failures])
+
+
+class TargetNotEmpty(OpsError):
+    code = "copy_target_not_empty"
+    explanation = (
+        "Target tables of the copy already hold rows, and the copy was asked to refuse that (the default). "
+        "Choose a mode: 'truncate' empties exactly these tables first, in the copy's planning transaction "
+        "(all or nothing, audited with the row counts removed); 'append' keeps their rows, and source rows "
+        "whose keys are already there become rejects (the run then ends 'succeeded with rejects')."
+    )
+
+    def __init__(self, tables: list[tuple[str, int]]) -> None:
+        shown = ", ".join(f"{name} ({rows:,} rows)" for name, rows in tables)
+        super().__init__(
+            f"Refused: {len(tables)} target table(s) are not empty: {shown}. Nothing was written. "
+            "Copy again with --if-not-empty truncate (empty them first) or --if-not-empty append "
+            "(keep their rows; duplicates become rejects)",
+            tables=[list(t) for t in tables],
+        )
+
+
+class TruncateBlocked(OpsError):
+    code = "copy_truncate_blocked"
+    explanation = (
+        "PostgreSQL refused to empty the target tables, usually because a table outside the copy references "
+        "one of them with a foreign key. Nothing was truncated and nothing was written. Include that table "
+        "in the copy, drop or empty it first, or use 'append'."
+    )
+
+    def __init__(self, tables: list[str], reason: str) -> None:
+        super().__init__(f"Cannot truncate {', '.join(tables)}: {reason}", tables=tables, reason=reason)

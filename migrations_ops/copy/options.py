@@ -8,6 +8,7 @@ from typing import Any
 from .typemap import TargetType
 
 TEXT_POLICIES = ("reject", "replace")
+IF_NOT_EMPTY = ("refuse", "truncate", "append")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,8 @@ class CopyOptions:
     :param batch_rows: rows read and converted at a time (bounds memory).
     :param range_rows: rows per key range (one range = one target transaction = one task).
     :param workers: ranges copied at once by ``copy_database`` (processes).
+    :param if_not_empty: what to do with target tables that already hold rows: ``refuse`` the copy
+        (default), ``truncate`` them in the planning transaction, or ``append`` (duplicates become rejects).
     """
 
     tables: tuple[str, ...] | None = None
@@ -46,6 +49,7 @@ class CopyOptions:
     defer_constraints: bool = False
     index_workers: int = 2
     maintenance_work_mem: str = "256MB"
+    if_not_empty: str = "refuse"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -14,7 +14,7 @@ from typing import Any
 
 from migrations_ops.target import TargetConn, connect
 
-from . import catalog, source
+from . import catalog, nonempty, source
 from .errors import SchemaMismatch
 
 
@@ -30,6 +30,7 @@ class TablePreflight:
     nulls_in_not_null: dict[str, int]
     source_only_columns: tuple[str, ...]
     target_only_columns: tuple[str, ...]
+    target_rows: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +49,18 @@ class PreflightReport:
     def integrity_ok(self) -> bool:
         return self.integrity == ("ok",)
 
+    @property
+    def non_empty_tables(self) -> tuple[tuple[str, int], ...]:
+        """(target table, rows) of the target tables that already hold rows: a copy needs ``if_not_empty``."""
+        return tuple((t.target_table, t.target_rows) for t in self.tables if t.target_table and t.target_rows)
+
     def table(self, name: str) -> TablePreflight:
         return next(t for t in self.tables if t.name == name)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["integrity_ok"] = self.integrity_ok
+        d["non_empty_tables"] = [list(t) for t in self.non_empty_tables]
         return d
 
     def to_json(self) -> str:
@@ -88,6 +95,9 @@ def preflight(
                  if r.target_table is not None]
     problems += [f"{r.name}.{c}: {n} NULLs, target column is NOT NULL (rows will be rejected)"
                  for r in reports for c, n in r.nulls_in_not_null.items()]
+    problems += [f"target table {schema}.{r.target_table} is not empty ({r.target_rows:,} rows): the copy is refused "
+                 "unless you choose if_not_empty truncate (empty it first) or append (keep its rows; duplicates "
+                 "become rejects)" for r in reports if r.target_table and r.target_rows]
     if not integrity == ("ok",):
         problems.append("PRAGMA integrity_check reports damage: " + "; ".join(integrity[:5]))
     return PreflightReport(str(sqlite_path), target.redacted(), integrity, tuple(reports), skipped, orphans,
@@ -111,4 +121,5 @@ def _table(src: Any, conn: Any, st: source.SourceTable, schema: str) -> TablePre
             nulls[c.name] = profile[c.name]["null"]
     src_names = {c.name.lower() for c in st.columns}
     tgt_only = tuple(c.name for c in tt.columns if c.name.lower() not in src_names)
-    return TablePreflight(st.name, rows, tt.name, profile, types, nulls, tuple(src_only), tgt_only)
+    return TablePreflight(st.name, rows, tt.name, profile, types, nulls, tuple(src_only), tgt_only,
+                          nonempty.count_rows(conn, tt))

@@ -16,7 +16,7 @@ from psycopg import sql
 from migrations_ops.progress import Progress, ProgressFn, no_progress
 from migrations_ops.target import TargetConn, connect
 
-from . import catalog, source
+from . import catalog, nonempty, source
 from .errors import CopyAbandoned, CopyInProgress, SchemaMismatch
 from .options import ColumnPlan, CopyOptions, RangeSpec
 from .sqlfiles import q, t
@@ -51,7 +51,9 @@ def plan_ranges(
     request), 7 with ``defer_constraints``, save and drop the PRIMARY KEY and
     UNIQUE constraints of the empty tables (after every loaded table's foreign
     keys are gone, so that only constraints other tables still depend on are
-    kept), 8 store the plan. Every definition is saved in ``mop.copy_saved_ddl``
+    kept), 8 store the plan. Before 7, target tables that already hold rows
+    are refused, emptied in this same transaction, or kept, as
+    ``options.if_not_empty`` says (``nonempty``). Every definition is saved in ``mop.copy_saved_ddl``
     in the transaction that drops it, so ``finish_copy`` or ``abandon_copy`` can
     always put it back.
 
@@ -75,11 +77,17 @@ def plan_ranges(
             if stored is not None:
                 conn.commit()
                 return stored
-            specs = _new_plan(src, conn, copy_id, want, rows_per_range, opts, progress)
+            specs, truncated = _new_plan(src, conn, copy_id, want, rows_per_range, opts, progress)
             conn.execute(q("copy_run_insert"), {
                 "copy_id": copy_id, "source": str(sqlite_path), "plan": json.dumps([s.to_dict() for s in specs]),
                 "options": json.dumps(opts.to_dict())})
+            if truncated:
+                nonempty.record_truncated(conn, copy_id, truncated)
             conn.commit()
+            if truncated:  # reported once it is committed: the caller audits it
+                progress(Progress(1, 1, "Emptied before the copy (if_not_empty=truncate): " + ", ".join(
+                    f"{name} ({rows:,} rows)" for name, rows in truncated.items()), "warning", step="truncate",
+                    data={"truncated": truncated}))
             return specs
     finally:
         src.close()
@@ -101,7 +109,7 @@ def _stored_plan(conn: psycopg.Connection, copy_id: str) -> list[RangeSpec] | No
 def _new_plan(
     src: sqlite3.Connection, conn: psycopg.Connection, copy_id: str, want: tuple[str, ...] | None,
     range_rows: int, opts: CopyOptions, progress: ProgressFn,
-) -> list[RangeSpec]:
+) -> tuple[list[RangeSpec], dict[str, int]]:
     tables = {t.name: t for t in source.list_tables(src)}
     names = list(want) if want is not None else [n for n, t in tables.items() if t.skip_reason is None]
     problems = [f"source table {n!r} does not exist" for n in names if n not in tables]
@@ -111,6 +119,7 @@ def _new_plan(
         raise SchemaMismatch(problems)
     specs: list[RangeSpec] = []
     empty: list[catalog.TargetTable] = []
+    full: list[catalog.TargetTable] = []
     for i, name in enumerate(names):
         progress(Progress(i, len(names), f"Planning {name}", step="plan", data={"table": name}))
         st = tables[name]
@@ -132,13 +141,16 @@ def _new_plan(
         ]
         if catalog.is_empty(conn, tt):
             empty.append(tt)
+        elif tt not in full:
+            full.append(tt)
         _save_and_drop(conn, copy_id, tt, opts.drop_secondary_indexes or opts.defer_constraints, tt in empty)
     if problems:
         raise SchemaMismatch(problems)
+    truncated = nonempty.apply_mode(conn, full, opts.if_not_empty)
     if opts.defer_constraints:
         for tt in empty:
             _save_and_drop_keys(conn, copy_id, tt)
-    return specs
+    return specs, truncated
 
 
 def _match_columns(

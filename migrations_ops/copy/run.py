@@ -21,7 +21,7 @@ from .finish import finish_copy
 from .options import CopyOptions, RangeSpec
 from .ranges import application_name, plan_ranges
 from .store import release_target_lock, take_target_lock
-from .summary import CopySummary
+from .summary import POST_LOAD, CopySummary, with_wall_time
 from .writer import RangeResult, copy_range
 
 
@@ -38,25 +38,31 @@ def copy_database(
 
     Holds the target's advisory lock (session level, exclusive) for the whole
     copy, so a second copy or a migration is refused with ``TargetBusy``
-    naming this copy's ``application_name``. Calling it again with the same
+    naming this copy's ``application_name``. The summary's phases (planning,
+    copy, post-load) add up to the call's wall time. Calling it again with the same
     ``copy_id`` resumes: committed ranges are skipped.
 
     :param copy_id: stable id of the run (default: a new one); pass the old one to resume.
     """
     opts = options or CopyOptions()
     copy_id = copy_id or uuid.uuid4().hex[:12]
+    started = time.time()
     with connect(target, application_name(copy_id), autocommit=True) as lock_conn, ExitStack() as stack:
         take_target_lock(lock_conn)
         try:
             pool = stack.enter_context(_warm_pool(opts.workers)) if opts.workers > 1 else None
             specs = plan_ranges(sqlite_path, target, copy_id, options=opts, lock=False, progress=progress)
             t0 = time.monotonic()
+            planned = time.time()
             if pool is not None:
                 _copy_parallel(pool, sqlite_path, target, specs, opts, progress, should_cancel)
             else:
                 _copy_serial(sqlite_path, target, specs, opts, progress, should_cancel)
             copy_seconds = time.monotonic() - t0
-            return finish_copy(target, copy_id, progress, copy_seconds=copy_seconds, lock=False)
+            copied = time.time()
+            summary = finish_copy(target, copy_id, progress, copy_seconds=copy_seconds, lock=False)
+            return with_wall_time(summary, [("planning", started), ("copy", planned), (POST_LOAD, copied)],
+                                  time.time())
         finally:
             release_target_lock(lock_conn)
 

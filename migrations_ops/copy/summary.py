@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import psycopg
@@ -39,10 +40,43 @@ class CopySummary:
     foreign_keys: tuple[ForeignKeyReport, ...] = ()
     sequences: tuple[tuple[str, str, int | None], ...] = ()
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
+    rejects_by_table: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def total_seconds(self) -> float:
         return sum(s for _, s in self.phases)
+
+    @property
+    def rows_read(self) -> int:
+        return sum(t.read for t in self.tables)
+
+    @property
+    def outcome(self) -> tuple[str, str]:
+        """The copy's verdict and why: ``succeeded``, ``succeeded_rejects`` or ``failed``.
+
+        A copy succeeded only when every row it read is in the target; any
+        reject makes it ``succeeded_rejects``, and a copy that imported nothing
+        of a non-empty source failed (e.g. every row a duplicate of one the
+        target already held), whatever the phases say.
+
+        >>> s = CopySummary("c", (TableSummary("t", 3, 0, 3, 0.1, 1),), (), rejects_by_table={"t": {"duplicate_key": 3}})
+        >>> s.outcome
+        ('failed', '0 of 3 rows imported: all rejected as duplicate keys (the target already held them)')
+        """
+        read, imported, rejected = self.rows_read, self.rows_imported, self.rows_rejected
+        codes: dict[str, int] = {}
+        for per_code in self.rejects_by_table.values():
+            for code, n in per_code.items():
+                codes[code] = codes.get(code, 0) + n
+        reasons = ", ".join(f"{code} {n:,}" for code, n in sorted(codes.items(), key=lambda kv: -kv[1]))
+        if read and not imported:
+            why = (" as duplicate keys (the target already held them)" if set(codes) == {"duplicate_key"}
+                   else f" ({reasons})" if reasons else "")
+            return "failed", f"0 of {read:,} rows imported: all rejected{why}"
+        if rejected or imported != read:
+            return "succeeded_rejects", f"{imported:,} of {read:,} rows imported, {rejected:,} rejected" + (
+                f" ({reasons})" if reasons else "")
+        return "succeeded", f"all {read:,} rows imported"
 
     @property
     def rows_imported(self) -> int:
@@ -67,6 +101,71 @@ def table_summaries(conn: psycopg.Connection, copy_id: str) -> tuple[TableSummar
 def rejects_by_reason(conn: psycopg.Connection, copy_id: str) -> dict[str, int]:
     rows = conn.execute(q("copy_rejects_by_reason"), {"copy_id": copy_id}).fetchall()
     return {r[0]: int(r[1]) for r in rows}
+
+
+POST_LOAD = "post-load"
+
+
+def with_wall_time(s: CopySummary, marks: Sequence[tuple[str, float]], end: float) -> CopySummary:
+    """The summary with phases that add up to the wall time from the first mark to ``end``.
+
+    ``marks`` are (phase, start time) in order; each phase lasts until the next
+    one starts. Times come from several processes (claim, range tasks, the
+    chord's callback), so each is clamped between its neighbours: a phase is
+    never negative and the sum is exactly ``end - marks[0]``. The phase named
+    ``post-load`` is split into the engine's own post-load phases (every phase
+    of ``s`` but ``copy``) and ``post-load other`` (connecting, checks, the summary).
+
+    >>> s = CopySummary("c", (), (("copy", 5.0), ("indexes", 2.0), ("analyze", 1.0)))
+    >>> w = with_wall_time(s, [("queued", 100.0), ("planning", 101.0), ("copy", 103.0), ("post-load", 109.0)], 120.0)
+    >>> w.phases
+    (('queued', 1.0), ('planning', 2.0), ('copy', 6.0), ('indexes', 2.0), ('analyze', 1.0), ('post-load other', 8.0))
+    >>> w.total_seconds
+    20.0
+    """
+    engine_post = [(n, sec) for n, sec in s.phases if n != "copy"]
+    starts, mark = [], marks[0][1]
+    for _, at in marks:
+        mark = min(max(at, mark), end)
+        starts.append(mark)
+    phases: list[tuple[str, float]] = []
+    for i, (name, _) in enumerate(marks):
+        span = (starts[i + 1] if i + 1 < len(marks) else end) - starts[i]
+        if name != POST_LOAD:
+            phases.append((name, span))
+            continue
+        scale = min(1.0, span / sum(sec for _, sec in engine_post)) if engine_post and span > 0 else 0.0
+        phases += [(n, sec * scale) for n, sec in engine_post]
+        phases.append((f"{POST_LOAD} other", span - sum(sec * scale for _, sec in engine_post)))
+    return replace(s, phases=tuple(phases))
+
+
+def rejects_by_table(conn: psycopg.Connection, copy_id: str) -> dict[str, dict[str, int]]:
+    """Reject records per source table and reason code (``duplicate_key`` split from ``server_refused``)."""
+    out: dict[str, dict[str, int]] = {}
+    for table, code, n in conn.execute(q("copy_rejects_by_table"), {"copy_id": copy_id}).fetchall():
+        out.setdefault(table, {})[code] = int(n)
+    return out
+
+
+def format_rejects(s: CopySummary) -> str:
+    """Reject records counted by reason, then per table: what ``ops copy --wait`` prints after the summary.
+
+    >>> print(format_rejects(CopySummary("c", (), (), rejects_by_table={"a": {"not_integer": 2}, "b": {"not_integer": 1, "duplicate_key": 4}})))
+    rejects by reason: duplicate_key 4, not_integer 3
+      a: not_integer 2
+      b: duplicate_key 4, not_integer 1
+    """
+    if not s.rejects_by_table:
+        return "rejects: none"
+    total: dict[str, int] = {}
+    for per_code in s.rejects_by_table.values():
+        for code, n in per_code.items():
+            total[code] = total.get(code, 0) + n
+    lines = ["rejects by reason: " + ", ".join(f"{c} {n:,}" for c, n in sorted(total.items(), key=lambda kv: (-kv[1], kv[0])))]
+    for table, per_code in sorted(s.rejects_by_table.items()):
+        lines.append(f"  {table}: " + ", ".join(f"{c} {n:,}" for c, n in sorted(per_code.items(), key=lambda kv: (-kv[1], kv[0]))))
+    return "\n".join(lines)
 
 
 def format_summary(s: CopySummary) -> str:

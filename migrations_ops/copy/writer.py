@@ -384,8 +384,13 @@ class _RangeJob:
         return found
 
     def _key(self, row: tuple[Any, ...]) -> str:
-        """The row's key for the reject store: its primary key values, else ``rowid:N`` (SQLite's rowid)."""
-        if self.pk_idx:
+        """The row's key for the reject store: its primary key values, else ``rowid:N`` (SQLite's rowid).
+
+        SQLite lets a non-INTEGER primary key column hold NULL (a historical
+        bug it keeps); such a key names no row, so the rowid is used as for a
+        keyless table, never the text ``None``.
+        """
+        if self.pk_idx and all(row[1 + i] is not None for i in self.pk_idx):
             return ", ".join(str(row[1 + i]) for i in self.pk_idx)
         return f"rowid:{row[0]}"
 

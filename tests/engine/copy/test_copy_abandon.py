@@ -11,6 +11,7 @@ from migrations_ops.copy import (
     CopyInProgress,
     CopyNotAbandonable,
     CopyOptions,
+    TargetNotEmpty,
     TooManyRejects,
     UnknownCopy,
     abandon_copy,
@@ -51,7 +52,9 @@ def test_it_abandons_a_stopped_copy_and_makes_the_schema_whole(billing_sqlite, b
     assert sum(pg_exec(billing_target, f"SELECT count(*) FROM {t}")[0][0] for t in (
         "users", "device_auth", "credits", "token_balances", "token_pricing", "transactions")) == loaded
     assert list_rejects(billing_target, "stopped") == kept
-    assert plan_ranges(path, billing_target, "next"), "a new copy can start"
+    with pytest.raises(TargetNotEmpty):  # the rows the stopped copy loaded stay: a new copy must choose
+        plan_ranges(path, billing_target, "next")
+    assert plan_ranges(path, billing_target, "next", options=CopyOptions(if_not_empty="truncate")), "a new copy can start"
 
 
 def test_it_keeps_an_abandoned_copy_from_running_or_finishing(billing_sqlite, billing_target) -> None:

@@ -35,7 +35,8 @@ def test_it_puts_foreign_keys_back_and_reports_orphans(billing_sqlite, billing_t
     indexes = {r[0] for r in pg_exec(billing_target, "SELECT indexname FROM pg_indexes WHERE tablename = 'transactions'")}
     assert {"ix_transactions_user_id", "ix_transactions_created_at"} <= indexes
     assert pg_exec(billing_target, "SELECT last_value FROM transactions_id_seq")[0][0] == manifest.rows["transactions"]
-    assert [p for p, _ in summary.phases] == ["copy", "indexes", "foreign keys", "sequences", "analyze"]
+    assert [p for p, _ in summary.phases] == ["planning", "copy", "indexes", "foreign keys", "sequences", "analyze",
+                                             "post-load other"]
     text = format_summary(summary)
     assert "Total import time" in text and "transactions" in text and "NOT VALID" in text
     analyzed = pg_exec(billing_target, "SELECT count(*) FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL")

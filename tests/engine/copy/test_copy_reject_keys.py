@@ -29,3 +29,17 @@ def test_it_keys_a_row_the_server_refuses_by_its_primary_key(make_sqlite, target
     [r] = list_rejects(target_db, "dupkey")
     assert (r.key, r.code) == ("3", "server_refused") and "duplicate key" in r.reason
     assert summary.rows_imported == 3
+
+
+def test_it_keys_a_reject_whose_primary_key_is_null_by_rowid(make_sqlite, target_db) -> None:
+    # SQLite accepts NULL in a non-INTEGER primary key column; such a key names no row.
+    path = make_sqlite("CREATE TABLE codes (code TEXT PRIMARY KEY, qty INTEGER);",
+                       {"codes": [("a", 1), (None, 2), ("c", 3), (None, "lots")]})
+    pg_exec(target_db, "CREATE TABLE codes (code text PRIMARY KEY, qty integer)")
+    summary = copy_database(path, target_db, CopyOptions(), copy_id="nullkey")
+    got = sorted((r.key, r.column, r.code) for r in list_rejects(target_db, "nullkey"))
+    assert got == [("rowid:2", "code", "null_in_not_null"), ("rowid:4", "code", "null_in_not_null"),
+                   ("rowid:4", "qty", "not_integer")]
+    assert all(r.key != "None" and "None" not in r.key for r in list_rejects(target_db, "nullkey"))
+    assert summary.rows_imported == 2 and summary.rows_rejected == 2
+    assert pg_exec(target_db, "SELECT code, qty FROM codes ORDER BY code") == [("a", 1), ("c", 3)]
