@@ -29,6 +29,7 @@ from .models import AlembicProject, AuditEvent, Run, RunLog, Target
 from .roles import ensure_roles
 
 EXIT_FAILED, EXIT_STOPPED = 1, 2
+EXIT_REJECTS = 4  # with --wait: a copy ended "succeeded with rejects" (every table loaded, some rows rejected)
 
 
 # --- helpers ------------------------------------------------------------------------
@@ -273,7 +274,9 @@ def wait(command, run: Run, *, timeout: float | None = None, quiet: bool = False
 def _exit_for(run: Run) -> None:
     if run.status == Run.Status.SUCCEEDED:
         return
-    code = EXIT_FAILED if run.status == Run.Status.FAILED else EXIT_STOPPED
+    code = {Run.Status.FAILED: EXIT_FAILED, Run.Status.SUCCEEDED_REJECTS: EXIT_REJECTS}.get(run.status, EXIT_STOPPED)
+    if run.status == Run.Status.SUCCEEDED_REJECTS:
+        raise CommandError(f"Run #{run.pk} {run.status}: {(run.progress_data or {}).get('outcome', '')}", returncode=code)
     why = f": {run.error}" if run.error else ""
     raise CommandError(f"Run #{run.pk} {run.status}{why}", returncode=code)
 
@@ -478,3 +481,4 @@ def _admin_user(command) -> None:
 
 # Copy and verification (issues 3 and 4) live in their own module; the command finds them here.
 from .cli_data import cmd_copy, cmd_copy_abandon, cmd_verify  # noqa: E402, F401
+from .cli_rejects import cmd_rejects  # noqa: E402, F401

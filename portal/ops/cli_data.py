@@ -25,7 +25,8 @@ def _preflight_text(command, report) -> None:
     for t in report.tables:
         where = t.target_table or "MISSING in the target"
         nulls = ", ".join(f"{c}: {n} NULL" for c, n in t.nulls_in_not_null.items())
-        out(f"  {t.name:<28} {t.rows:>10} rows -> {where}{'  (' + nulls + ')' if nulls else ''}")
+        held = f" (holds {t.target_rows:,} rows)" if getattr(t, "target_rows", None) else ""
+        out(f"  {t.name:<28} {t.rows:>10} rows -> {where}{held}{'  (' + nulls + ')' if nulls else ''}")
     for name, why in report.skipped:
         out(f"  skipped {name}: {why}")
     for o in report.fk_orphans:
@@ -54,7 +55,7 @@ def cmd_copy(command, options) -> None:
     run = copying.schedule_copy(
         target=target, source=options["sqlite"], tables=tables, user=user, confirm_name=options.get("confirm"),
         options={k: options.get(k) for k in ("text_policy", "max_rejects", "create_missing_tables",
-                                             "drop_secondary_indexes", "defer_constraints")},
+                                             "drop_secondary_indexes", "defer_constraints", "if_not_empty")},
     )
     if not options.get("json"):
         command.stdout.write(f"Scheduled copy run #{run.pk}: {run.params['source']} into {target.name}, "
@@ -63,6 +64,8 @@ def cmd_copy(command, options) -> None:
         run = wait(command, run, timeout=options.get("timeout"), quiet=options.get("json"))
         if not options.get("json") and run.progress_data.get("summary_text"):
             command.stdout.write(run.progress_data["summary_text"])
+            command.stdout.write(run.progress_data.get("rejects_text", ""))
+            command.stdout.write(f"Outcome: {run.get_status_display()}: {run.progress_data.get('outcome', '')}")
     if options.get("json"):
         _dump(command, copy_json(run))
     if options.get("wait"):

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from django import forms
 
-from migrations_ops.copy.options import TEXT_POLICIES
+from migrations_ops.copy.options import IF_NOT_EMPTY, TEXT_POLICIES
 
 TEXT_POLICY_CHOICES = [
     ("reject", "Reject the row (NUL bytes, invalid UTF-8)"),
     ("replace", "Replace by U+FFFD and report each replacement"),
 ]
 assert {c for c, _ in TEXT_POLICY_CHOICES} == set(TEXT_POLICIES)
+IF_NOT_EMPTY_CHOICES = [
+    ("refuse", "Refuse: do not copy into tables that already hold rows"),
+    ("truncate", "Truncate: empty those tables first (all together, in the copy's planning transaction; audited)"),
+    ("append", "Append: keep their rows; source rows whose keys are already there become rejects"),
+]
+assert {c for c, _ in IF_NOT_EMPTY_CHOICES} == set(IF_NOT_EMPTY)
 
 
 def _file_choices(files: list[dict]) -> list[tuple[str, str]]:
@@ -43,12 +49,17 @@ class CopyOptionsMixin(forms.Form):
                   "then not rejected one by one: the final phase stops (constraints not restored) until they are "
                   "removed. A key that tables outside the copy reference is kept.")
 
+    if_not_empty = forms.ChoiceField(
+        choices=IF_NOT_EMPTY_CHOICES, required=False, initial="refuse", label="Target tables that already hold rows",
+        widget=forms.RadioSelect)
+
     def options(self) -> dict:
         d = self.cleaned_data
         return {k: d.get(k) for k in OPTION_FIELDS}
 
 
-OPTION_FIELDS = ("create_missing_tables", "text_policy", "max_rejects", "drop_secondary_indexes", "defer_constraints")
+OPTION_FIELDS = ("create_missing_tables", "text_policy", "max_rejects", "drop_secondary_indexes", "defer_constraints",
+                 "if_not_empty")
 
 
 class CopySourceForm(CopyOptionsMixin):
@@ -80,6 +91,7 @@ class CopyConfirmForm(CopyOptionsMixin):
     """Step 2, on the pre-flight page: the same choices carried hidden, plus the name typed back where needed."""
 
     source = forms.CharField(max_length=1000, widget=forms.HiddenInput)
+    non_empty_tables = forms.CharField(required=False, max_length=4000, widget=forms.HiddenInput)
     confirm_name = forms.CharField(
         required=False, label="Type the target's name to confirm",
         widget=forms.TextInput(attrs={"autocomplete": "off", "size": 30}),
@@ -88,7 +100,16 @@ class CopyConfirmForm(CopyOptionsMixin):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         for name in ("tables", *OPTION_FIELDS):
-            self.fields[name].widget = forms.HiddenInput()
+            if name != "if_not_empty":
+                self.fields[name].widget = forms.HiddenInput()
+
+    def clean(self):
+        """The pre-flight found target tables holding rows: what to do with them is a required, explicit choice."""
+        data = super().clean()
+        if (data.get("non_empty_tables") or "").strip() and not self.data.get("if_not_empty"):
+            self.add_error("if_not_empty", f"Target tables hold rows ({data['non_empty_tables']}): choose refuse, "
+                                           "truncate or append.")
+        return data
 
 
 class AbandonForm(forms.Form):

@@ -39,10 +39,13 @@ def _load(run_id: int) -> Run:
     return Run.objects.select_related("target", "target__project").get(pk=run_id)
 
 
-def _phase_progress(run_id: int, secret: str):
-    """Progress of the plan and finish steps: a log line and the current step."""
+def _phase_progress(run_id: int, secret: str, truncated: dict[str, int] | None = None):
+    """Progress of the plan and finish steps: a log line and the current step; ``truncated`` collects what the
+    planning emptied (step ``truncate``, reported after its commit) for the caller to audit."""
 
     def progress(p) -> None:
+        if p.step == "truncate" and truncated is not None:
+            truncated.update((p.data or {}).get("truncated") or {})
         Run.objects.filter(pk=run_id).update(current_step=(p.step or "")[:200], heartbeat_at=now())
         copying.log_line(run_id, p.message, "info" if p.level == "debug" else p.level, secret)
 
@@ -67,9 +70,12 @@ def copy_run(self, run_id: int) -> str:
         path, opts = copying.engine_args(run)
         copying.log_line(run.pk, f"Copy {run.params['source']} into {run.target.name} ({conn.redacted()}), "
                                  f"copy id {run.params['copy_id']}, worker {worker}", secret=secret)
+        truncated: dict[str, int] = {}
         specs = services._engine("copy").plan_ranges(
-            path, conn, run.params["copy_id"], options=opts, progress=_phase_progress(run.pk, secret))
+            path, conn, run.params["copy_id"], options=opts, progress=_phase_progress(run.pk, secret, truncated))
         planned = True
+        if truncated:
+            copying.record_truncated(run, truncated)
         copying.start_copy_phase(run, specs)
         copying.log_line(run.pk, f"{len(specs)} range(s) in {len({s.table for s in specs})} table(s) queued")
     except Exception as exc:  # noqa: BLE001 - recorded on the run, never left RUNNING
@@ -124,10 +130,11 @@ def finish_copy_task(self, run_id: int) -> str:
     try:
         conn = run.target.conn()
         secret = conn.password
+        copying.mark_finish_started(run.pk)
         copying.log_line(run.pk, "All ranges done; post-load phases")
         summary = services._engine("copy").finish_copy(conn, run.params["copy_id"], _phase_progress(run.pk, secret))
         copying.record_succeeded(run, summary)
-        return "succeeded"
+        return "finished"
     except Exception as exc:  # noqa: BLE001
         copying.record_failure(run, exc, secret)
         return "failed"

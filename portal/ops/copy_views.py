@@ -74,7 +74,11 @@ def copy_start(model_admin, request, pk: int):
     except (OpsError, ImproperlyConfigured) as exc:
         _flash(request, exc)
         return _render_source(model_admin, request, target, form)
-    confirm = CopyConfirmForm(initial={**form.options(), "source": source, "tables": " ".join(tables or [])})
+    non_empty = ", ".join(f"{name} ({rows:,} rows)" for name, rows in report.non_empty_tables)
+    initial = {**form.options(), "source": source, "tables": " ".join(tables or []), "non_empty_tables": non_empty}
+    if non_empty:
+        initial.pop("if_not_empty", None)  # a choice the DBA makes here, seeing the counts: no default
+    confirm = CopyConfirmForm(initial=initial)
     ctx = _context(
         model_admin, request, f"Pre-flight: {source} into {target.name}", target=target, original=target,
         report=report, source=source, form=confirm, options=form.options(), tables=tables,
@@ -99,6 +103,8 @@ def _profile_rows(report) -> list[dict]:
 def _confirm(model_admin, request, target: Target):
     form = CopyConfirmForm(request.POST)
     if not form.is_valid():
+        for msg in form.errors.get("if_not_empty", []):
+            messages.error(request, f"{msg} Nothing was scheduled.")
         messages.error(request, "The confirmation form was incomplete; start again.")
         return redirect(reverse("admin:ops_target_copy", args=[target.pk]))
     data = form.cleaned_data

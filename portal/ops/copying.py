@@ -37,7 +37,8 @@ from django.utils.text import get_valid_filename
 from django.utils.timezone import now
 
 from migrations_ops.copy import CopyOptions, CopySummary, RangeResult, RangeSpec, format_summary
-from migrations_ops.copy.options import TEXT_POLICIES
+from migrations_ops.copy.options import IF_NOT_EMPTY, TEXT_POLICIES
+from migrations_ops.copy.summary import format_rejects
 from migrations_ops.target import redact_text
 
 from . import audit, services
@@ -183,8 +184,12 @@ def copy_options(raw: dict[str, Any] | None, tables: list[str] | None = None) ->
             raise ValidationError(f"max_rejects must be a whole number, not {limit!r}") from None
         if limit < 0:
             raise ValidationError("max_rejects cannot be negative")
+    if_not_empty = raw.get("if_not_empty") or "refuse"
+    if if_not_empty not in IF_NOT_EMPTY:
+        raise ValidationError(f"if_not_empty must be one of {', '.join(IF_NOT_EMPTY)}, not {if_not_empty!r}")
     kw: dict[str, Any] = {
         "tables": tuple(tables) if tables else None,
+        "if_not_empty": if_not_empty,
         "create_missing_tables": bool(raw.get("create_missing_tables")),
         "text_policy": policy,
         "max_rejects": limit,
@@ -250,9 +255,10 @@ def schedule_copy(
     path = resolve_source(source)
     if not target.is_active:
         raise ValidationError(f"Target {target.name} is inactive; activate it before copying into it")
-    services._check_confirmation(target, Run.Operation.COPY, confirm_name)
     tables = parse_tables(tables)
     opts = copy_options(options, tables)
+    _check_truncate_confirmation(target, opts, confirm_name)
+    services._check_confirmation(target, Run.Operation.COPY, confirm_name)
     busy = active_copy(target)
     if busy is not None:
         raise ValidationError(
@@ -290,6 +296,16 @@ def schedule_copy(
     return run
 
 
+def _check_truncate_confirmation(target: Target, opts: CopyOptions, confirm_name: str | None) -> None:
+    """Emptying tables of a production target needs its name typed back, whatever else a copy needs there."""
+    if opts.if_not_empty != "truncate" or not target.is_production:
+        return
+    if (confirm_name or "").strip() != target.name:
+        raise ValidationError(
+            f"if_not_empty=truncate empties the copied tables of the production target {target.name} first: type "
+            f"the target's name ({target.name}) to confirm; nothing was scheduled", code="confirm_required")
+
+
 def _audit_params(params: dict[str, Any]) -> dict[str, Any]:
     keep = ("copy_id", "source", "source_size", "tables", "options", "confirmed", "resume_of")
     return audit.clean_params({k: params[k] for k in keep if k in params})
@@ -313,11 +329,11 @@ def _ended_unfinished(run: Run) -> bool:
     """A copy run that ended without finishing, and no later run of its copy id runs or finished it."""
     if run.operation != Run.Operation.COPY or run.status not in ENDED_FOR_RESUME:
         return False
-    if run.params.get("never_opened"):
-        return False
+    if run.params.get("never_opened") or run.params.get("copy_finished"):
+        return False  # a copy that finished in the target but imported nothing ends FAILED: nothing to resume
     later = Run.objects.filter(target=run.target_id, operation=Run.Operation.COPY, pk__gt=run.pk,
                                params__copy_id=run.params.get("copy_id"))
-    return not later.filter(status__in=[*Run.ACTIVE, Run.Status.SUCCEEDED]).exists()
+    return not later.filter(status__in=[*Run.ACTIVE, *Run.COMPLETED]).exists()
 
 
 def abandoned_by(run: Run) -> Run | None:
@@ -549,27 +565,44 @@ def record_failure(run: Run, error: BaseException, secret: str = "") -> str | No
 
 
 def record_succeeded(run: Run, summary: CopySummary) -> Run | None:
-    """End the copy SUCCEEDED with its summary, audit it, and queue the verification (writes the DB)."""
-    from . import verifying
+    """End a copy whose post-load phases ran, by its verdict; audit it; queue the verification (writes the DB).
 
-    data = summary.to_dict()
+    Steps: 1 the phases from the run's time stamps (they add up to its wall
+    time); 2 the verdict (``copy_outcome.verdict``): SUCCEEDED, SUCCEEDED_REJECTS
+    or FAILED (nothing imported); 3 write it with the summary, a log line and
+    the audit event; 4 unless it failed, queue the verification. Returns the
+    verification run, if one was queued.
+    """
+    from . import copy_outcome, verifying
+
     with transaction.atomic():
         r = Run.objects.select_for_update().get(pk=run.pk)
         if r.status != Run.Status.RUNNING:
             return None
-        pd = {**(r.progress_data or {}), "phase": "done", "summary": data, "summary_text": format_summary(summary)}
+        end, finished_at = copy_outcome.now_pair()
+        summary = copy_outcome.wall_time_summary(r, summary, end)
+        status, fields = copy_outcome.verdict(r, summary)
+        data = summary.to_dict()
+        outcome_message = summary.outcome[1]
+        pd = {**(r.progress_data or {}), "phase": "done" if status != Run.Status.FAILED else status, "summary": data,
+              "summary_text": format_summary(summary), "outcome": outcome_message,
+              "rejects_text": format_rejects(summary)}
         Run.objects.filter(pk=run.pk).update(
-            status=Run.Status.SUCCEEDED, finished_at=now(), current_step="", steps_done=r.steps_total,
-            progress_data=pd)
+            status=status, finished_at=finished_at, current_step="", steps_done=r.steps_total,
+            progress_data=pd, params={**r.params, "copy_finished": True}, **fields)
         run.refresh_from_db()
-        log_line(run.pk, "Copy finished:\n" + pd["summary_text"])
+        level = {Run.Status.SUCCEEDED: "info", Run.Status.SUCCEEDED_REJECTS: "warning"}.get(status, "error")
+        log_line(run.pk, f"Copy {status}: {outcome_message}\n" + pd["summary_text"] + "\n" + pd["rejects_text"], level)
         audit.record(
             actor=run.actor, actor_kind=services._run_actor_kind(run), action="run.finished", target=run.target,
-            run=run, operation=run.operation, outcome=Run.Status.SUCCEEDED,
-            params={"copy_id": data["copy_id"], "rows_imported": summary.rows_imported,
-                    "rows_rejected": summary.rows_rejected, "tables": [t.table for t in summary.tables],
+            run=run, operation=run.operation, outcome=status, error=fields.get("error", ""),
+            params={"copy_id": data["copy_id"], "rows_read": summary.rows_read, "rows_imported": summary.rows_imported,
+                    "rows_rejected": summary.rows_rejected, "rejects_by_reason": copy_outcome.rejects_by_reason(data),
+                    "tables": [t.table for t in summary.tables],
                     "seconds": round(summary.total_seconds, 3), "worker": run.worker},
         )
+        if status == Run.Status.FAILED:
+            return None
         check = verifying.schedule_verify(
             target=run.target, source=run.params["source"], tables=run.params.get("tables"), actor=run.actor,
             actor_kind=services._run_actor_kind(run), after_copy=run,
@@ -577,6 +610,28 @@ def record_succeeded(run: Run, summary: CopySummary) -> Run | None:
         Run.objects.filter(pk=run.pk).update(progress_data={**pd, "verify_run_id": check.pk})
         log_line(run.pk, f"Verification run #{check.pk} queued")
     return check
+
+
+def record_truncated(run: Run, counts: dict[str, int]) -> None:
+    """Audit the target tables the copy's planning emptied, with the rows each held (writes the DB).
+
+    Called once the planning transaction committed (the engine reports it
+    then), so the audit never names a truncate that rolled back.
+    """
+    Run.objects.filter(pk=run.pk).update(params={**run.params, "truncated": counts})
+    run.params = {**run.params, "truncated": counts}
+    audit.record(
+        actor=run.actor, actor_kind=services._run_actor_kind(run), action="run.copy_truncated", target=run.target,
+        run=run, operation=Run.Operation.COPY, outcome="truncated",
+        params={"copy_id": run.params.get("copy_id"), "tables": counts, "rows_removed": sum(counts.values())},
+    )
+
+
+def mark_finish_started(run_id: int) -> None:
+    """Note when the post-load phases began (the summary's phases are measured from it; writes the DB)."""
+    with transaction.atomic():
+        r = Run.objects.select_for_update().only("progress_data").get(pk=run_id)
+        Run.objects.filter(pk=run_id).update(progress_data={**(r.progress_data or {}), "finish_started": time.time()})
 
 
 def record_started(run: Run) -> None:
@@ -640,8 +695,8 @@ def rejects(run: Run, table: str | None = None, limit: int | None = 500):
     return services._engine("copy").list_rejects(run.target.conn(), run.params["copy_id"], table or None, limit)
 
 
-def rejects_csv_rows(run: Run):
-    """CSV lines of every reject of the copy, header first (connects to the target)."""
+def rejects_csv_rows(run: Run, table: str | None = None):
+    """CSV lines of every reject of the copy (or of one table), header first (connects to the target)."""
     import csv
     import io
 
@@ -649,7 +704,7 @@ def rejects_csv_rows(run: Run):
     w = csv.writer(buf)
     w.writerow(["table", "key", "column", "value_hex", "reason", "created_at"])
     yield buf.getvalue()
-    for r in rejects(run, limit=None):
+    for r in rejects(run, table, limit=None):
         buf.seek(0)
         buf.truncate()
         w.writerow([r.table, r.key, r.column or "", r.value_hex, r.reason, r.created_at])

@@ -181,11 +181,15 @@ class Run(models.Model):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
+        # A copy that ended with every table loaded but some rows rejected: done, not whole (amber).
+        SUCCEEDED_REJECTS = "succeeded_rejects", "Succeeded with rejects"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
         INTERRUPTED = "interrupted", "Interrupted"
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
+    # Ended with the work done (a copy's rows all loaded or rejected and named): nothing to resume.
+    COMPLETED = (Status.SUCCEEDED, Status.SUCCEEDED_REJECTS)
 
     target = models.ForeignKey(Target, on_delete=models.PROTECT, related_name="runs", help_text="Where it runs.")
     operation = models.CharField(max_length=20, choices=Operation.choices, help_text="What it does.")
@@ -256,7 +260,7 @@ class Run(models.Model):
     @property
     def percent(self) -> int:
         if not self.steps_total:
-            return 100 if self.status == self.Status.SUCCEEDED else 0
+            return 100 if self.status in self.COMPLETED else 0
         return min(100, round(100 * self.steps_done / self.steps_total))
 
 

@@ -105,10 +105,22 @@ class Command(BaseCommand):
         p.add_argument("--drop-secondary-indexes", action="store_true")
         p.add_argument("--defer-constraints", action="store_true",
                        help="Drop keys and indexes of empty tables during the load, rebuild after (fastest).")
+        p.add_argument("--if-not-empty", choices=("refuse", "truncate", "append"), default="refuse",
+                       help="Target tables that already hold rows: refuse the copy (default), truncate them first "
+                            "(in the copy's planning transaction; production needs --confirm), or append (duplicates "
+                            "become rejects).")
         p.add_argument("--confirm", metavar="NAME", help="The target's name, typed back (production targets).")
-        p.add_argument("--wait", action="store_true", help="Wait for the copy; exit 0 succeeded, 1 failed, 2 stopped.")
+        p.add_argument("--wait", action="store_true",
+                       help="Wait for the copy; exit 0 succeeded, 4 succeeded with rejects, 1 failed, 2 stopped.")
         p.add_argument("--timeout", type=float, default=None, help="With --wait: give up waiting after N seconds.")
         p.add_argument("--json", action="store_true")
+
+        p = sub.add_parser("rejects", help="The rejected rows of a copy run (what the admin's rejects page shows).")
+        p.add_argument("run_id", type=int)
+        p.add_argument("--table", metavar="TABLE", help="Only this source table.")
+        fmt = p.add_mutually_exclusive_group()
+        fmt.add_argument("--json", action="store_true", help="A JSON list of rejects.")
+        fmt.add_argument("--csv", action="store_true", help="CSV, as the admin's download.")
 
         p = sub.add_parser("copy-abandon", help="Abandon a stopped copy run: rebuild what it dropped, allow new copies.")
         p.add_argument("run_id", type=int)

@@ -1,0 +1,53 @@
+"""``manage.py ops rejects RUN_ID``: a copy's rejected rows, as the admin's rejects page and CSV show them (issue 9).
+
+The evidence of a copy with rejects used to be reachable only in the admin or
+with psql on ``mop.copy_reject``. This prints the same rows, read by the same
+functions (``copying.rejects`` / ``copying.rejects_csv_rows``), as text, JSON
+or CSV. Same contract as ``cli.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from . import copy_outcome, copying
+from .cli import _check_view, _dump, _user
+from .models import Run
+
+
+def _run(run_id: int) -> Run:
+    run = Run.objects.select_related("target").filter(pk=run_id, operation=Run.Operation.COPY).first()
+    if run is None:
+        raise ValidationError(f"No copy run #{run_id}")
+    return run
+
+
+def reject_json(r) -> dict[str, Any]:
+    """One reject as the JSON of ``ops rejects --json`` (docs/cli.md)."""
+    return {"table": r.table, "key": r.key, "column": r.column, "value_hex": r.value_hex, "reason": r.reason,
+            "code": r.code, "created_at": r.created_at}
+
+
+def cmd_rejects(command, options) -> None:
+    """Print every reject (and replacement warning) of a copy run, oldest first; connects to the target."""
+    _check_view(_user(options, required=False, what="rejects"), "ops.view_run")
+    run = _run(options["run_id"])
+    table = options.get("table") or None
+    if options.get("csv"):
+        for line in copying.rejects_csv_rows(run, table):
+            command.stdout.write(line, ending="")
+        return
+    rows = copying.rejects(run, table, limit=None)
+    if options.get("json"):
+        return _dump(command, [reject_json(r) for r in rows])
+    out = command.stdout.write
+    by_reason = copy_outcome.rejects_by_reason((run.progress_data or {}).get("summary"))
+    out(f"Rejects of copy run #{run.pk} ({run.get_status_display()}), copy id {run.params.get('copy_id')}"
+        + (f", table {table}" if table else "") + f": {len(rows)} record(s)")
+    if by_reason and not table:
+        out("by reason: " + ", ".join(f"{code} {n:,}" for code, n in by_reason.items()))
+    for r in rows:
+        value = f" value 0x{r.value_hex}" if r.value_hex else ""
+        out(f"  {r.table:<20} key {r.key:<12} {r.column or '-':<16} {r.reason}{value}")
