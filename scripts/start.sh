@@ -18,7 +18,7 @@ PY="$ROOT/.venv/bin/python"
 PORT="${MOP_WEB_PORT:-8000}"
 mkdir -p "$MOP_VAR_DIR/log" "$MOP_VAR_DIR/run" "${MOP_IMPORT_DIR:-$MOP_VAR_DIR/imports}"
 
-"$PY" manage.py migrate --noinput -v0
+migrate_portal_db
 "$PY" manage.py collectstatic --noinput -v0
 "$PY" manage.py ops bootstrap-example
 # Sample data for the copy and verification pages: a SQLite file of the

@@ -7,6 +7,7 @@ addresses come from `.env` / the environment, as the portal reads them.
 from __future__ import annotations
 
 import os
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,7 +28,21 @@ os.environ.setdefault("MOP_TEST_REDIS_DB", "14")
 
 
 def admin_url() -> str:
-    """The portal's DATABASE_URL: a role allowed to create databases."""
+    """A maintenance superuser: creates throwaway databases and roles, sees every session.
+
+    Never the portal's role, which is no superuser (docs/security.md). MOP_TEST_ADMIN_URL
+    if set, else the local cluster's ``postgres`` superuser (scripts/lib.sh keeps its
+    password in var/pg/superuser.pw), else DATABASE_URL (a portal role that is still a
+    superuser, as scripts made it before issue 10).
+    """
+    if os.environ.get("MOP_TEST_ADMIN_URL"):
+        return os.environ["MOP_TEST_ADMIN_URL"]
+    var = Path(os.environ.get("MOP_VAR_DIR") or ROOT / "var")
+    port = os.environ.get("MOP_PG_PORT", "55432")
+    pw_file = var / "pg" / "superuser.pw"
+    if (var / "pg" / "run" / f".s.PGSQL.{port}").exists() and pw_file.exists():
+        password = urllib.parse.quote(pw_file.read_text().strip(), safe="")
+        return f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"
     return os.environ["DATABASE_URL"]
 
 

@@ -23,27 +23,65 @@ import pytest
 from django.db.backends.postgresql.operations import DatabaseOperations
 
 from tests.factories import UserFactory
+from tests.portal import portal_db
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = ROOT / ".venv" / "bin" / "celery"
 
 
-# --- Flushes between transactional tests -------------------------------------
-# The audit table refuses TRUNCATE (migration 0002). Django flushes the test
-# database with TRUNCATE after each transactional test, so that flush runs
-# with session_replication_role = replica (ordinary triggers do not fire; only
-# a superuser may set it, as the test role is).
+# --- The test database and its flushes -----------------------------------------
+# The test database is set up as production's: migrated by the owner role, used
+# by the portal's role (tests/portal/portal_db.py). The audit table refuses
+# TRUNCATE (migration 0002) and the portal's role may not TRUNCATE at all, so
+# Django's flush after each transactional test runs as the owner, with the
+# audit table's TRUNCATE trigger disabled inside that one transaction.
 _orig_sql_flush = DatabaseOperations.sql_flush
+_orig_execute_sql_flush = DatabaseOperations.execute_sql_flush
 
 
 def _sql_flush_past_audit_trigger(self, style, tables, *args, **kwargs):
-    statements = _orig_sql_flush(self, style, tables, *args, **kwargs)
-    if statements and "ops_auditevent" in tables:
-        return ["SET LOCAL session_replication_role = replica", *statements]
-    return statements
+    return portal_db.flush_statements(_orig_sql_flush(self, style, tables, *args, **kwargs), tables)
+
+
+def _execute_sql_flush_as_owner(self, sql_list):
+    if portal_db.owner_url() is None:
+        return _orig_execute_sql_flush(self, sql_list)
+    return portal_db.execute_flush(self.connection.settings_dict["NAME"], sql_list)
 
 
 DatabaseOperations.sql_flush = _sql_flush_past_audit_trigger
+DatabaseOperations.execute_sql_flush = _execute_sql_flush_as_owner
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_modify_db_settings):
+    """The test database, created and migrated by the owner role (replaces pytest-django's)."""
+    if portal_db.owner_url() is None:
+        yield from _pytest_django_db_setup(request, django_db_blocker)
+        return
+    from pytest_django.fixtures import _get_databases_for_setup
+
+    aliases, serialized = _get_databases_for_setup(request.session.items)
+    verbosity = request.config.option.verbose
+    with django_db_blocker.unblock():
+        config = portal_db.setup_test_database(verbosity, aliases, serialized)
+    yield
+    with django_db_blocker.unblock():
+        portal_db.teardown_test_database(config, verbosity)
+
+
+def _pytest_django_db_setup(request, django_db_blocker):
+    """pytest-django's own set-up, for a portal role that is still a superuser."""
+    from django.test.utils import setup_databases, teardown_databases
+    from pytest_django.fixtures import _get_databases_for_setup
+
+    aliases, serialized = _get_databases_for_setup(request.session.items)
+    with django_db_blocker.unblock():
+        config = setup_databases(verbosity=request.config.option.verbose, interactive=False, aliases=aliases,
+                                 serialized_aliases=serialized)
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(config, verbosity=request.config.option.verbose)
 
 
 # A flush also empties auth_group; the roles come back by post_migrate (portal/ops/apps.py).

@@ -4,23 +4,35 @@ from __future__ import annotations
 
 import threading
 
+import psycopg
 import pytest
 from django.db import DatabaseError, connection, transaction
 
 from portal.ops import audit
 from portal.ops.models import AuditEvent
+from tests.portal import portal_db
 
 
 def record_three():
     return [audit.record(actor="dba", actor_kind="user", action=f"test.{i}", params={"i": i}) for i in range(3)]
 
 
-def without_trigger(sql: str, params=()):
-    """Tamper as a superuser would: disable the trigger, change the table, enable it again."""
-    with connection.cursor() as cur:
-        cur.execute("ALTER TABLE ops_auditevent DISABLE TRIGGER ops_auditevent_no_update_delete")
-        cur.execute(sql, params)
-        cur.execute("ALTER TABLE ops_auditevent ENABLE TRIGGER ops_auditevent_no_update_delete")
+def without_trigger(statement: str, params=()):
+    """Tamper as the table's owner would: disable the trigger, change the table, enable it again.
+
+    The portal's role may not (test_portal_db_privileges.py), so the owner does it on a
+    connection of its own: the rows it changes must be committed (transactional tests).
+    """
+    if portal_db.owner_url() is None:  # a superuser portal role, as before issue 10
+        with connection.cursor() as cur:
+            cur.execute("ALTER TABLE ops_auditevent DISABLE TRIGGER ops_auditevent_no_update_delete")
+            cur.execute(statement, params)
+            cur.execute("ALTER TABLE ops_auditevent ENABLE TRIGGER ops_auditevent_no_update_delete")
+        return
+    with psycopg.connect(**portal_db.owner_kwargs(connection.settings_dict["NAME"])) as owner:
+        owner.execute("ALTER TABLE ops_auditevent DISABLE TRIGGER ops_auditevent_no_update_delete")
+        owner.execute(statement, params)
+        owner.execute("ALTER TABLE ops_auditevent ENABLE TRIGGER ops_auditevent_no_update_delete")
 
 
 @pytest.mark.django_db
@@ -43,12 +55,32 @@ def test_it_chains_each_event_to_the_previous_one():
     "TRUNCATE ops_auditevent",
 ])
 def test_it_refuses_update_delete_and_truncate_in_the_database(statement):
+    """The portal's role lacks the privilege; a superuser portal role (before issue 10) met the trigger."""
     event = record_three()[1]
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+    refusal = "append-only" if portal_db.owner_url() is None else "permission denied for table ops_auditevent"
+    with pytest.raises(DatabaseError, match=refusal), transaction.atomic():
         with connection.cursor() as cur:
             cur.execute(statement, [event.pk] if "%s" in statement else [])
     event.refresh_from_db()
     assert event.actor == "dba"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("statement", [
+    "UPDATE ops_auditevent SET actor = 'mallory' WHERE id = %s",
+    "DELETE FROM ops_auditevent WHERE id = %s",
+    "TRUNCATE ops_auditevent",
+])
+def test_it_refuses_them_to_the_tables_owner_too(statement):
+    """The trigger holds for the owner (migrations' role), who has every privilege on the table."""
+    if portal_db.owner_url() is None:
+        pytest.skip("no owner role (MOP_MIGRATE_DATABASE_URL) here")
+    event = record_three()[1]
+    with psycopg.connect(**portal_db.owner_kwargs(connection.settings_dict["NAME"])) as owner:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+            owner.execute(statement, [event.pk] if "%s" in statement else [])
+    event.refresh_from_db()
+    assert event.actor == "dba" and audit.verify_chain().ok
 
 
 @pytest.mark.django_db
@@ -61,7 +93,7 @@ def test_it_refuses_orm_update_and_delete():
     assert AuditEvent.objects.filter(pk=event.pk, outcome="").exists()
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("statement", "first_bad", "reason"), [
     ("UPDATE ops_auditevent SET error = 'nothing happened' WHERE id = %s", 1, "edited"),
     ("DELETE FROM ops_auditevent WHERE id = %s", 2, "deleted"),
@@ -75,7 +107,7 @@ def test_it_detects_an_edited_or_deleted_row(statement, first_bad, reason):
     assert reason in report.reason
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_it_detects_an_edited_row_whose_hash_was_recomputed():
     events = record_three()
     tampered = AuditEvent.objects.get(pk=events[1].pk)

@@ -53,6 +53,7 @@ def test_verify_audit_accepts_a_matching_anchor_and_later_events():
     assert out.startswith("OK:") and f"anchored event #{events[-1].pk} matches" in out
 
 
+@pytest.mark.django_db(transaction=True)  # the owner tampers on a connection of its own
 def test_deleting_the_newest_events_is_caught_only_against_the_anchor():
     events = record_three()
     anchor = ops("audit-head").strip()
@@ -65,6 +66,7 @@ def test_deleting_the_newest_events_is_caught_only_against_the_anchor():
     assert exc.value.returncode == 1
 
 
+@pytest.mark.django_db(transaction=True)  # the owner tampers on a connection of its own
 def test_a_rewritten_chain_is_caught_against_the_anchor():
     """Someone deletes the newest event and appends a forged one with the same id, rehashed."""
     events = record_three()

@@ -1,0 +1,138 @@
+"""The test database as production has it: the owner role migrates it, the portal's role uses it.
+
+scripts/lib.sh and the Docker image set the portal's database up with
+``docker/postgres-init/portal-roles.psql``: the tables belong to an owner role
+(``MOP_MIGRATE_DATABASE_URL``) and the portal's role (``DATABASE_URL``) may
+read and write rows but not TRUNCATE, ALTER or own anything, and may only
+SELECT and INSERT audit events. The test database gets the same:
+
+1 the maintenance superuser (``tests.conftest.admin_url``) creates it owned by
+  the owner role and runs ``portal-db.psql`` in it (default privileges);
+2 Django's test set-up (keepdb: the database exists) migrates it as the owner;
+3 the connection goes back to the portal's role for every test, and the workers
+  the tests start use DATABASE_URL, the portal's role, too;
+4 Django's flush between transactional tests runs as the owner (with the audit
+  trigger disabled for its TRUNCATE), since the portal's role may not do it.
+
+Without MOP_MIGRATE_DATABASE_URL (a portal role that is still a superuser) the
+set-up is Django's own.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from tests.conftest import admin_conn
+
+ROOT = Path(__file__).resolve().parents[2]
+PORTAL_DB_SQL = ROOT / "docker" / "postgres-init" / "portal-db.psql"
+DISABLE_AUDIT_TRUNCATE = "ALTER TABLE ops_auditevent DISABLE TRIGGER ops_auditevent_no_truncate"
+ENABLE_AUDIT_TRUNCATE = "ALTER TABLE ops_auditevent ENABLE TRIGGER ops_auditevent_no_truncate"
+
+
+def owner_url() -> str | None:
+    """The owner role's URL (MOP_MIGRATE_DATABASE_URL), or None where there is none."""
+    return os.environ.get("MOP_MIGRATE_DATABASE_URL") or None
+
+
+def _credentials(url: str) -> tuple[str, str]:
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.unquote(parts.username or ""), urllib.parse.unquote(parts.password or "")
+
+
+def owner_kwargs(dbname: str, application_name: str = "mop-tests-owner") -> dict[str, Any]:
+    """psycopg.connect() keyword arguments for the owner role on database ``dbname``."""
+    url = owner_url()
+    assert url, "MOP_MIGRATE_DATABASE_URL is not set"
+    parts = urllib.parse.urlsplit(url)
+    user, password = _credentials(url)
+    return {"host": parts.hostname, "port": parts.port or 5432, "dbname": dbname, "user": user,
+            "password": password, "application_name": application_name, "connect_timeout": 5}
+
+
+def psql() -> str:
+    """The psql binary (on PATH, else Debian's newest /usr/lib/postgresql/*/bin)."""
+    found = shutil.which("psql") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"), reverse=True)), None)
+    assert found, "psql not found (scripts/test.sh installs PostgreSQL)"
+    return found
+
+
+def run_portal_db_sql(dbname: str, portal_role: str, owner_role: str) -> None:
+    """Run docker/postgres-init/portal-db.psql in ``dbname`` as the maintenance superuser."""
+    admin = admin_conn()
+    env = {**os.environ, "PGPASSWORD": admin.password}
+    subprocess.run(
+        [psql(), "-X", "-q", "-h", admin.host, "-p", str(admin.port), "-U", admin.user, "-d", dbname,
+         "-v", f"portal_role={portal_role}", "-v", f"owner_role={owner_role}", "-f", str(PORTAL_DB_SQL)],
+        env=env, check=True, capture_output=True, timeout=60,
+    )
+
+
+def create_owned_database(name: str, portal_role: str, owner_role: str) -> None:
+    """(Re)create database ``name`` owned by ``owner_role``, with the portal's privileges in place."""
+    with psycopg.connect(**admin_conn().connect_kwargs("mop-tests"), autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        c.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(owner_role)))
+        c.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
+        c.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(name), sql.Identifier(portal_role)))
+    run_portal_db_sql(name, portal_role, owner_role)
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(**admin_conn().connect_kwargs("mop-tests"), autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def setup_test_database(verbosity: int, aliases: set[str], serialized_aliases: set[str]) -> Any:
+    """Create and migrate the test database as the owner; leave the connection to the portal's role."""
+    from django.db import connections
+    from django.test.utils import setup_databases
+
+    conn = connections["default"]
+    settings = conn.settings_dict
+    runtime = settings["USER"], settings["PASSWORD"]
+    owner = _credentials(owner_url() or "")
+    create_owned_database(conn.creation._get_test_db_name(), portal_role=runtime[0], owner_role=owner[0])
+    settings["USER"], settings["PASSWORD"] = owner
+    conn.close()
+    try:
+        return setup_databases(verbosity=verbosity, interactive=False, keepdb=True, aliases=aliases,
+                               serialized_aliases=serialized_aliases)
+    finally:
+        conn.close()
+        settings["USER"], settings["PASSWORD"] = runtime
+
+
+def teardown_test_database(config: Any, verbosity: int) -> None:
+    """Put the settings back and drop the test database (the portal's role may not)."""
+    from django.db import connections
+    from django.test.utils import teardown_databases
+
+    name = connections["default"].settings_dict["NAME"]
+    teardown_databases(config, verbosity=verbosity, keepdb=True)
+    drop_database(name)
+
+
+def flush_statements(statements: list[str], tables: list[str]) -> list[str]:
+    """Django's flush, past the audit table's TRUNCATE trigger (the owner runs it, see execute_flush)."""
+    if not statements or "ops_auditevent" not in tables:
+        return statements
+    if owner_url() is None:  # a superuser portal role: ordinary triggers do not fire in replica mode
+        return ["SET LOCAL session_replication_role = replica", *statements]
+    return [DISABLE_AUDIT_TRUNCATE, *statements, ENABLE_AUDIT_TRUNCATE]
+
+
+def execute_flush(dbname: str, statements: list[str]) -> None:
+    """Run the flush in one transaction as the tables' owner."""
+    with psycopg.connect(**owner_kwargs(dbname)) as c:
+        for statement in statements:
+            c.execute(statement)
