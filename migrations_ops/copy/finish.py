@@ -26,7 +26,7 @@ from .options import CopyOptions, RangeSpec
 from .ranges import application_name
 from .sqlfiles import q, t
 from .store import release_target_lock, take_target_lock
-from .summary import CopySummary, ForeignKeyReport, rejects_by_reason, table_summaries
+from .summary import CopySummary, ForeignKeyReport, rejects_by_reason, skipped_of, table_summaries
 
 PHASES = ("indexes", "foreign keys", "sequences", "analyze")
 
@@ -79,7 +79,8 @@ def finish_copy(
         fks = sorted((r for j in graph.jobs.values() if j.name.startswith("fkcheck:") for r in j.result),
                      key=lambda r: (r.table, r.name))
         summary = CopySummary(copy_id, table_summaries(conn, copy_id), tuple(phases), tuple(fks),
-                              tuple(graph.jobs["sequences"].result), rejects_by_reason(conn, copy_id))
+                              tuple(graph.jobs["sequences"].result), rejects_by_reason(conn, copy_id),
+                              tuple(sorted({(s.table, s.target_table) for s in specs})), skipped_of(conn, copy_id))
         conn.execute(q("copy_run_finished"), {"copy_id": copy_id, "summary": json.dumps(summary.to_dict())})
         if lock:
             release_target_lock(conn)

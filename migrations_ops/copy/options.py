@@ -8,6 +8,7 @@ from typing import Any
 from .typemap import TargetType
 
 TEXT_POLICIES = ("reject", "replace")
+FTS_CONTENTFUL_MODES = ("copy", "refuse")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,11 @@ class CopyOptions:
     :param batch_rows: rows read and converted at a time (bounds memory).
     :param range_rows: rows per key range (one range = one target transaction = one task).
     :param workers: ranges copied at once by ``copy_database`` (processes).
+    :param skip_tables: source tables the DBA chose not to copy; listed, with their rows, as not copied.
+    :param fts_contentful: ``copy`` a contentful FTS table (its rows exist nowhere else) into a regular
+        table with a generated tsvector and a GIN index, created when missing; or ``refuse`` to start
+        until each one is named in ``skip_tables``.
+    :param fts_regconfig: text search configuration of those tsvector columns (``simple``, ``english``...).
     """
 
     tables: tuple[str, ...] | None = None
@@ -46,10 +52,14 @@ class CopyOptions:
     defer_constraints: bool = False
     index_workers: int = 2
     maintenance_work_mem: str = "256MB"
+    skip_tables: tuple[str, ...] = ()
+    fts_contentful: str = "copy"
+    fts_regconfig: str = "simple"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["tables"] = list(self.tables) if self.tables is not None else None
+        d["skip_tables"] = list(self.skip_tables)
         return d
 
     @classmethod
@@ -58,6 +68,7 @@ class CopyOptions:
         d = dict(d)
         if d.get("tables") is not None:
             d["tables"] = tuple(d["tables"])
+        d["skip_tables"] = tuple(d.get("skip_tables") or ())
         return cls(**d)
 
 
