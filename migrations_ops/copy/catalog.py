@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from migrations_ops.names import match_name, match_names
+
 from .sqlfiles import q, t
 from .typemap import TargetType
 
@@ -34,21 +36,41 @@ class TargetTable:
         return sql.Identifier(self.schema, self.name)
 
     def column(self, name: str) -> TargetColumn | None:
-        """The column named ``name``, else the one equal to it case-insensitively."""
-        exact = next((c for c in self.columns if c.name == name), None)
-        return exact or next((c for c in self.columns if c.name.lower() == name.lower()), None)
+        """The column ``name`` maps to by the one name rule (exact, else case-folded; two candidates raise)."""
+        found = match_name(name, [c.name for c in self.columns])
+        return next((c for c in self.columns if c.name == found), None) if found is not None else None
+
+
+def table_names(conn: psycopg.Connection, schema: str) -> dict[str, int]:
+    """Every table of ``schema`` by name, with its oid: what the name rule chooses from (one query)."""
+    return {str(n): int(oid) for oid, n in conn.execute(q("copy_target_tables"), {"schema_name": schema})}
+
+
+def find_tables(conn: psycopg.Connection, schema: str, names: list[str] | tuple[str, ...]) -> dict[str, TargetTable | None]:
+    """The target table of each source table name, by the one name rule (``names.match_names``).
+
+    The schema's tables are listed once and paired in Python, so pre-flight,
+    copy and verification cannot disagree (``Album`` -> ``album``); two
+    candidates for one name raise ``AmbiguousName`` naming both.
+    """
+    listing = table_names(conn, schema)
+    mapping = match_names(names, listing)
+    return {src: (_load(conn, schema, listing[tgt], tgt) if tgt is not None else None) for src, tgt in mapping.items()}
 
 
 def find_table(conn: psycopg.Connection, schema: str, name: str) -> TargetTable | None:
-    """The target table for a source table name (exact name first, then lower case)."""
-    row = conn.execute(q("copy_target_table"), {"schema_name": schema, "name": name}).fetchone()
-    if row is None:
-        return None
+    """The target table for one source table name, by the one name rule (see ``find_tables``)."""
+    listing = table_names(conn, schema)
+    tgt = match_name(name, listing)
+    return _load(conn, schema, listing[tgt], tgt) if tgt is not None else None
+
+
+def _load(conn: psycopg.Connection, schema: str, oid: int, name: str) -> TargetTable:
     cols = []
-    for attname, notnull, generated, base, typmod, shown, is_enum in conn.execute(q("copy_target_columns"), {"table_oid": row[0]}):
+    for attname, notnull, generated, base, typmod, shown, is_enum in conn.execute(q("copy_target_columns"), {"table_oid": oid}):
         base = "enum" if is_enum else base
         cols.append(TargetColumn(attname, TargetType.from_typmod(base, typmod, notnull), shown, generated))
-    return TargetTable(int(row[0]), schema, str(row[1]), tuple(cols))
+    return TargetTable(oid, schema, name, tuple(cols))
 
 
 def foreign_keys(conn: psycopg.Connection, table_oid: int) -> list[tuple[str, str]]:

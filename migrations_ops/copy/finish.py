@@ -26,7 +26,14 @@ from .options import CopyOptions, RangeSpec
 from .ranges import application_name
 from .sqlfiles import q, t
 from .store import release_target_lock, take_target_lock
-from .summary import CopySummary, ForeignKeyReport, rejects_by_reason, rejects_by_table, table_summaries
+from .summary import (
+    CopySummary,
+    ForeignKeyReport,
+    rejects_by_reason,
+    rejects_by_table,
+    skipped_of,
+    table_summaries,
+)
 
 PHASES = ("indexes", "foreign keys", "sequences", "analyze")
 
@@ -80,7 +87,9 @@ def finish_copy(
                      key=lambda r: (r.table, r.name))
         summary = CopySummary(copy_id, table_summaries(conn, copy_id), tuple(phases), tuple(fks),
                               tuple(graph.jobs["sequences"].result), rejects_by_reason(conn, copy_id),
-                              rejects_by_table(conn, copy_id))
+                              rejects_by_table=rejects_by_table(conn, copy_id),
+                              mapping=tuple(sorted({(s.table, s.target_table) for s in specs})),
+                              skipped=skipped_of(conn, copy_id))
         conn.execute(q("copy_run_finished"), {"copy_id": copy_id, "summary": json.dumps(summary.to_dict())})
         if lock:
             release_target_lock(conn)

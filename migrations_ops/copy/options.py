@@ -9,6 +9,7 @@ from .typemap import TargetType
 
 TEXT_POLICIES = ("reject", "replace")
 IF_NOT_EMPTY = ("refuse", "truncate", "append")
+FTS_CONTENTFUL_MODES = ("copy", "refuse")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,11 @@ class CopyOptions:
     :param workers: ranges copied at once by ``copy_database`` (processes).
     :param if_not_empty: what to do with target tables that already hold rows: ``refuse`` the copy
         (default), ``truncate`` them in the planning transaction, or ``append`` (duplicates become rejects).
+    :param skip_tables: source tables the DBA chose not to copy; listed, with their rows, as not copied.
+    :param fts_contentful: ``copy`` a contentful FTS table (its rows exist nowhere else) into a regular
+        table with a generated tsvector and a GIN index, created when missing; or ``refuse`` to start
+        until each one is named in ``skip_tables``.
+    :param fts_regconfig: text search configuration of those tsvector columns (``simple``, ``english``...).
     """
 
     tables: tuple[str, ...] | None = None
@@ -50,10 +56,14 @@ class CopyOptions:
     index_workers: int = 2
     maintenance_work_mem: str = "256MB"
     if_not_empty: str = "refuse"
+    skip_tables: tuple[str, ...] = ()
+    fts_contentful: str = "copy"
+    fts_regconfig: str = "simple"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["tables"] = list(self.tables) if self.tables is not None else None
+        d["skip_tables"] = list(self.skip_tables)
         return d
 
     @classmethod
@@ -62,6 +72,7 @@ class CopyOptions:
         d = dict(d)
         if d.get("tables") is not None:
             d["tables"] = tuple(d["tables"])
+        d["skip_tables"] = tuple(d.get("skip_tables") or ())
         return cls(**d)
 
 

@@ -14,8 +14,10 @@ from typing import Any
 
 from migrations_ops.target import TargetConn, connect
 
-from . import catalog, nonempty, source
+from . import catalog, fts, nonempty, source
+from . import skipped as skip_mod
 from .errors import SchemaMismatch
+from .skipped import SkippedObject
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,15 @@ class PreflightReport:
     skipped: tuple[tuple[str, str], ...]
     fk_orphans: tuple[dict[str, Any], ...]
     problems: tuple[str, ...]
+    not_copied: tuple[SkippedObject, ...] = ()
+    fts_tables: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Contentful FTS tables the copy loads into regular tables: ``(name, DDL it runs when the table is missing)``."""
+
+    @property
+    def mapping(self) -> tuple[tuple[str, str | None], ...]:
+        """``(source table, target table or None)`` by the one name rule (a contentful FTS table's is created)."""
+        created = dict(self.fts_tables)
+        return tuple((t.name, t.target_table or (t.name if t.name in created else None)) for t in self.tables)
 
     @property
     def integrity_ok(self) -> bool:
@@ -61,6 +72,7 @@ class PreflightReport:
         d = asdict(self)
         d["integrity_ok"] = self.integrity_ok
         d["non_empty_tables"] = [list(t) for t in self.non_empty_tables]
+        d["mapping"] = [list(m) for m in self.mapping]
         return d
 
     def to_json(self) -> str:
@@ -69,28 +81,40 @@ class PreflightReport:
 
 def preflight(
     sqlite_path: str | Path, target: TargetConn, tables: list[str] | tuple[str, ...] | None = None,
-    schema: str = "public",
+    schema: str = "public", *, skip_tables: tuple[str, ...] | list[str] = (), fts_contentful: str = "copy",
+    fts_regconfig: str = "simple",
 ) -> PreflightReport:
     """Inspect a SQLite file and the target's tables for a copy; writes nothing anywhere.
 
     :param tables: source tables to look at (default: every table that would be copied).
     :param schema: target schema holding the tables.
+    :param skip_tables, fts_contentful, fts_regconfig: as in ``CopyOptions``; what is left behind is listed
+        in ``not_copied`` with rows and advice, and the source -> target pairs in ``mapping``.
     """
     src = source.open_source(sqlite_path)
     try:
-        all_tables = {t.name: t for t in source.list_tables(src)}
-        unknown = [n for n in tables or () if n not in all_tables]
+        listed = source.list_tables(src)
+        all_tables = {t.name: t for t in listed}
+        unknown = [n for n in (*(tables or ()), *skip_tables) if n not in all_tables]
         if unknown:
             raise SchemaMismatch([f"source table {n!r} does not exist" for n in unknown])
-        names = list(tables) if tables else [n for n, t in all_tables.items() if t.skip_reason is None]
+        names = [n for n in (list(tables) if tables else [n for n, t in all_tables.items() if t.skip_reason is None])
+                 if n not in skip_tables]
         skipped = tuple((n, t.skip_reason) for n, t in all_tables.items() if t.skip_reason)
         integrity = tuple(source.integrity_check(src))
         orphans = tuple(o for o in source.foreign_key_orphans(src) if o["table"] in names)
         with connect(target, "mop:copy:preflight") as conn:
-            reports = [_table(src, conn, all_tables[n], schema) for n in names]
+            found = catalog.find_tables(conn, schema, names)
+            reports = [_table(src, conn, all_tables[n], found[n]) for n in names]
+            not_copied = skip_mod.skipped_objects(src, listed, names, skip_tables, schema=schema, regconfig=fts_regconfig,
+                                                  target_tables=catalog.table_names(conn, schema))
     finally:
         src.close()
-    problems = [f"target table {schema}.{r.name} does not exist" for r in reports if r.target_table is None]
+    new_fts = {r.name: fts.contentful_ddl(all_tables[r.name].fts, schema, fts_regconfig)  # type: ignore[arg-type]
+               for r in reports if all_tables[r.name].fts is not None}
+    problems = [f"target table {schema}.{r.name} does not exist" for r in reports
+                if r.target_table is None and r.name not in new_fts]
+    problems += skip_mod.contentful_fts_problems(listed, names, fts_contentful)
     problems += [f"source column {r.name}.{c} has no target column" for r in reports for c in r.source_only_columns
                  if r.target_table is not None]
     problems += [f"{r.name}.{c}: {n} NULLs, target column is NOT NULL (rows will be rejected)"
@@ -101,13 +125,12 @@ def preflight(
     if not integrity == ("ok",):
         problems.append("PRAGMA integrity_check reports damage: " + "; ".join(integrity[:5]))
     return PreflightReport(str(sqlite_path), target.redacted(), integrity, tuple(reports), skipped, orphans,
-                           tuple(problems))
+                           tuple(problems), not_copied, tuple(new_fts.items()))
 
 
-def _table(src: Any, conn: Any, st: source.SourceTable, schema: str) -> TablePreflight:
+def _table(src: Any, conn: Any, st: source.SourceTable, tt: catalog.TargetTable | None) -> TablePreflight:
     profile = source.storage_profile(src, st)
     rows = source.count_rows(src, st.name)
-    tt = catalog.find_table(conn, schema, st.name)
     if tt is None:
         return TablePreflight(st.name, rows, None, profile, {}, {}, (), ())
     types, nulls, src_only = {}, {}, []

@@ -16,7 +16,7 @@ from psycopg import sql
 from migrations_ops.progress import Progress, ProgressFn, no_progress
 from migrations_ops.target import TargetConn, connect
 
-from . import catalog, nonempty, source
+from . import catalog, fts, nonempty, skipped, source
 from .errors import CopyAbandoned, CopyInProgress, SchemaMismatch
 from .options import ColumnPlan, CopyOptions, RangeSpec
 from .sqlfiles import q, t
@@ -83,6 +83,7 @@ def plan_ranges(
                 "options": json.dumps(opts.to_dict())})
             if truncated:
                 nonempty.record_truncated(conn, copy_id, truncated)
+            _record_skipped(src, conn, copy_id, specs, opts)
             conn.commit()
             if truncated:  # reported once it is committed: the caller audits it
                 progress(Progress(1, 1, "Emptied before the copy (if_not_empty=truncate): " + ", ".join(
@@ -110,21 +111,25 @@ def _new_plan(
     src: sqlite3.Connection, conn: psycopg.Connection, copy_id: str, want: tuple[str, ...] | None,
     range_rows: int, opts: CopyOptions, progress: ProgressFn,
 ) -> tuple[list[RangeSpec], dict[str, int]]:
-    tables = {t.name: t for t in source.list_tables(src)}
-    names = list(want) if want is not None else [n for n, t in tables.items() if t.skip_reason is None]
-    problems = [f"source table {n!r} does not exist" for n in names if n not in tables]
-    problems += [f"source table {n!r} is skipped: {tables[n].skip_reason}" for n in names
-                 if n in tables and tables[n].skip_reason]
+    listed = source.list_tables(src)
+    tables = {t.name: t for t in listed}
+    names = skipped.select_tables(listed, want, opts.skip_tables)
+    problems = skipped.contentful_fts_problems(listed, names, opts.fts_contentful) + _regconfig_problems(
+        conn, [tables[n] for n in names], opts.fts_regconfig)
     if problems:
         raise SchemaMismatch(problems)
     specs: list[RangeSpec] = []
     empty: list[catalog.TargetTable] = []
     full: list[catalog.TargetTable] = []
+    found = catalog.find_tables(conn, opts.schema, names)
     for i, name in enumerate(names):
         progress(Progress(i, len(names), f"Planning {name}", step="plan", data={"table": name}))
         st = tables[name]
-        tt = catalog.find_table(conn, opts.schema, name)
-        if tt is None and opts.create_missing_tables:
+        tt = found[name]
+        if tt is None and st.fts is not None:
+            fts.create_contentful_table(conn, opts.schema, st.fts, opts.fts_regconfig)
+            tt = catalog.find_table(conn, opts.schema, name)
+        elif tt is None and opts.create_missing_tables:
             create_table_from_source(conn, opts.schema, st)
             tt = catalog.find_table(conn, opts.schema, name)
         if tt is None:
@@ -151,6 +156,24 @@ def _new_plan(
         for tt in empty:
             _save_and_drop_keys(conn, copy_id, tt)
     return specs, truncated
+
+
+def _regconfig_problems(conn: psycopg.Connection, planned: list[source.SourceTable], regconfig: str) -> list[str]:
+    """The text search configuration must exist before a contentful FTS table's tsvector is created with it."""
+    if not any(t.fts is not None for t in planned) or fts.regconfig_exists(conn, regconfig):
+        return []
+    return [f"text search configuration {regconfig!r} does not exist in the target (fts_regconfig; "
+            "try 'simple' or 'english')"]
+
+
+def _record_skipped(src: sqlite3.Connection, conn: psycopg.Connection, copy_id: str, specs: list[RangeSpec],
+                    opts: CopyOptions) -> None:
+    """Store what this copy leaves behind in its ``mop.copy_run`` row, for the summary ``finish_copy`` writes."""
+    objects = skipped.skipped_objects(
+        src, source.list_tables(src), {s.table for s in specs},
+        opts.skip_tables, schema=opts.schema, target_tables=catalog.table_names(conn, opts.schema),
+        regconfig=opts.fts_regconfig)
+    conn.execute(q("copy_run_set_skipped"), {"copy_id": copy_id, "skipped": json.dumps([o.to_dict() for o in objects])})
 
 
 def _match_columns(

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import SourceUnreadable
+from .fts import CONTENTFUL, FtsInfo, parse_fts
 from .typemap import MS_THRESHOLD, decode_text
 
 STORAGE_CLASSES = ("integer", "real", "text", "blob", "null")
@@ -66,12 +67,21 @@ class SourceColumn:
 
 @dataclass(frozen=True, slots=True)
 class SourceTable:
-    """A SQLite table: its columns, its key for keyset reads (a rowid alias) or None."""
+    """A SQLite table: its columns, its key for keyset reads (a rowid alias) or None.
+
+    ``kind`` is ``table``, ``virtual``, ``shadow`` (part of a virtual table)
+    or ``internal`` (``sqlite_*``); ``fts`` is set for FTS tables. A
+    contentful FTS table (its rows exist nowhere else) is copied like a
+    table: its ``rowid`` first, then its columns as text.
+    """
 
     name: str
     columns: tuple[SourceColumn, ...]
     key: str | None
     skip_reason: str | None = None
+    kind: str = "table"
+    fts: FtsInfo | None = None
+    definition: str = ""
 
     @property
     def pk_columns(self) -> tuple[str, ...]:
@@ -93,28 +103,48 @@ def open_source(path: str | Path) -> sqlite3.Connection:
 
 
 def list_tables(conn: sqlite3.Connection) -> list[SourceTable]:
-    """Every table of the main schema, with a skip reason for those not copied."""
+    """Every table of the main schema, with a kind, and a skip reason for those not copied."""
     rows = conn.execute(
-        "SELECT name, type, wr FROM pragma_table_list WHERE schema = 'main' "
-        "AND name NOT IN ('sqlite_schema', 'sqlite_master')"
+        "SELECT l.name, l.type, l.wr, m.sql FROM pragma_table_list AS l LEFT JOIN sqlite_master AS m "
+        "ON m.type = 'table' AND m.name = l.name WHERE l.schema = 'main' "
+        "AND l.name NOT IN ('sqlite_schema', 'sqlite_master')"
     ).fetchall()
     virtual = {str(r[0]) for r in rows if r[1] == "virtual"}
     out = []
-    for name, kind, without_rowid in sorted(rows, key=lambda r: str(r[0])):
-        name = str(name)
-        reason = None
+    for name, kind, without_rowid, ddl in sorted(rows, key=lambda r: str(r[0])):
+        name, ddl = str(name), str(ddl or "")
         if kind == "virtual":
-            reason = "virtual table (e.g. FTS5): rebuild it in PostgreSQL (tsvector, pg_trgm)"
-        elif kind == "shadow" or any(name == v + s for v in virtual for s in _SHADOW_SUFFIXES):
-            reason = "shadow table of a virtual table"
-        elif name.startswith("sqlite_"):
-            reason = "SQLite internal table (sequences are reset from max(id) after the load)"
-        elif kind != "table":
+            out.append(_virtual(conn, name, ddl))
             continue
-        cols = () if reason else _columns(conn, name)
-        key = None if without_rowid or reason else _rowid_alias(cols)
-        out.append(SourceTable(name, cols, key, reason))
+        if kind == "shadow" or any(name == v + s for v in virtual for s in _SHADOW_SUFFIXES):
+            out.append(SourceTable(name, (), None, "shadow table of a virtual table", "shadow", definition=ddl))
+        elif name.startswith("sqlite_"):
+            out.append(SourceTable(name, (), None, "SQLite internal table (sequences are reset from max(id) "
+                                   "after the load)", "internal", definition=ddl))
+        elif kind == "table":
+            cols = _columns(conn, name)
+            out.append(SourceTable(name, cols, None if without_rowid else _rowid_alias(cols), definition=ddl))
     return out
+
+
+def _virtual(conn: sqlite3.Connection, name: str, ddl: str) -> SourceTable:
+    """A virtual table: a contentful FTS table is copied (rowid + text columns), any other one is skipped."""
+    info = parse_fts(name, ddl)
+    if info is None or info.kind != CONTENTFUL:
+        why = ("virtual table (e.g. FTS5): rebuild it in PostgreSQL (tsvector, pg_trgm)" if info is None else
+               f"{info.module} index ({info.kind}): rebuild it in PostgreSQL as a tsvector column and a GIN index")
+        return SourceTable(name, (), None, why, "virtual", info, ddl)
+    info = replace(info, columns=tuple(c.name for c in _columns(conn, name)))  # SQLite's own reading of the names
+    cols = (SourceColumn("rowid", "INTEGER", True, 1),
+            *(SourceColumn(c, "TEXT", False, 0) for c in info.columns))
+    return SourceTable(name, cols, _rowid_alias(cols), None, "virtual", info, ddl)
+
+
+def views_and_triggers(conn: sqlite3.Connection) -> list[tuple[str, str, str, str]]:
+    """``(type, name, table, CREATE statement)`` of every view and trigger, in the order they were created."""
+    rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE type IN ('view', 'trigger') "
+                        "ORDER BY rowid").fetchall()
+    return [(str(k), str(n), str(t), str(d or "")) for k, n, t, d in rows]
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> tuple[SourceColumn, ...]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 
+from .skipped import SkippedObject, format_skipped
 from .sqlfiles import q
 
 
@@ -41,6 +42,15 @@ class CopySummary:
     sequences: tuple[tuple[str, str, int | None], ...] = ()
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
     rejects_by_table: dict[str, dict[str, int]] = field(default_factory=dict)
+    mapping: tuple[tuple[str, str], ...] = ()
+    """``(source table, target table)`` as the one name rule paired them."""
+    skipped: tuple[SkippedObject, ...] = ()
+    """What the copy left behind (views, triggers, internal, virtual and skipped tables), with rows and advice."""
+
+    @property
+    def rows_not_copied(self) -> int:
+        """Rows of skipped tables that exist nowhere else in the file (skipped tables, contentful FTS)."""
+        return sum(o.rows or 0 for o in self.skipped if o.loses_rows)
 
     @property
     def total_seconds(self) -> float:
@@ -89,6 +99,7 @@ class CopySummary:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["total_seconds"] = self.total_seconds
+        d["rows_not_copied"] = self.rows_not_copied
         return d
 
 
@@ -96,6 +107,12 @@ def table_summaries(conn: psycopg.Connection, copy_id: str) -> tuple[TableSummar
     """Per table totals from the committed checkpoints."""
     rows = conn.execute(q("copy_table_summaries"), {"copy_id": copy_id}).fetchall()
     return tuple(TableSummary(r[0], int(r[1]), int(r[2]), int(r[3]), float(r[4]), int(r[5])) for r in rows)
+
+
+def skipped_of(conn: psycopg.Connection, copy_id: str) -> tuple[SkippedObject, ...]:
+    """What ``plan_ranges`` recorded as left behind by the copy (empty for copies planned before it did)."""
+    row = conn.execute(q("copy_run_skipped"), {"copy_id": copy_id}).fetchone()
+    return tuple(SkippedObject.from_dict(d) for d in (row[0] if row and row[0] else ()))
 
 
 def rejects_by_reason(conn: psycopg.Connection, copy_id: str) -> dict[str, int]:
@@ -195,4 +212,6 @@ def format_summary(s: CopySummary) -> str:
     for fk in s.foreign_keys:
         state = "validated" if fk.validated else f"NOT VALID, {fk.orphans} orphan rows"
         lines.append(f"foreign key {fk.table}.{fk.name}: {state}")
+    lines += [f"table {src} -> {tgt}" for src, tgt in s.mapping]
+    lines += format_skipped(s.skipped)
     return "\n".join(lines)

@@ -26,7 +26,7 @@ def test_it_reports_profiles_nulls_orphans_and_skipped_tables(make_sqlite, targe
     pg_exec(target_db, "CREATE TABLE child (id bigint PRIMARY KEY, parent_id bigint, qty integer, note text)")
     report = preflight(path, target_db)
     assert report.integrity_ok
-    assert {t.name: t.rows for t in report.tables} == {"parent": 2, "child": 3}
+    assert {t.name: t.rows for t in report.tables} == {"parent": 2, "child": 3, "docs_fts": 1}  # contentful FTS: copied
     child = report.table("child")
     assert child.storage_classes["qty"] == {"integer": 1, "text": 1, "real": 1}
     assert child.source_only_columns == ("legacy",)
@@ -35,7 +35,7 @@ def test_it_reports_profiles_nulls_orphans_and_skipped_tables(make_sqlite, targe
     assert parent.nulls_in_not_null == {"name": 1} and parent.target_only_columns == ("extra",)
     assert report.fk_orphans == ({"table": "child", "parent": "parent", "orphans": 1, "sample_rowids": [2]},)
     skipped = dict(report.skipped)
-    assert "virtual table" in skipped["docs_fts"]
+    assert "docs_fts" not in skipped and [n for n, _ in report.fts_tables] == ["docs_fts"]
     assert {"docs_fts_data", "docs_fts_idx", "docs_fts_content", "docs_fts_docsize", "docs_fts_config"} <= set(skipped)
     assert "sqlite_sequence" in skipped
     assert any("child.legacy" in p for p in report.problems) and any("parent.name" in p for p in report.problems)
