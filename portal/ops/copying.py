@@ -38,10 +38,10 @@ from django.utils.timezone import now
 
 from migrations_ops.copy import CopyOptions, CopySummary, RangeResult, RangeSpec, format_summary
 from migrations_ops.copy.options import TEXT_POLICIES
-from migrations_ops.target import redact_text
 
 from . import audit, services
 from .models import AuditEvent, Run, RunLog, Target
+from .secrets import redact as redact_text
 
 log = logging.getLogger(__name__)
 
