@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -21,7 +22,15 @@ from alembic.runtime.migration import HeadMaintainer, MigrationStep, RevisionSte
 from alembic.script import ScriptDirectory
 from alembic.script import revision as alembic_revision
 
-from .errors import MultipleHeads, OpsError, PlanError, ProjectNotFound, RevisionImportError, RevisionNotFound
+from .errors import (
+    AmbiguousRevision,
+    MultipleHeads,
+    OpsError,
+    PlanError,
+    ProjectNotFound,
+    RevisionImportError,
+    RevisionNotFound,
+)
 from .project import ProjectSource, ResolvedProject, resolve_project
 
 Operation = Literal["upgrade", "downgrade", "stamp"]
@@ -99,6 +108,8 @@ def translate_revision_errors(exc: BaseException, *, current: Sequence[str] = ()
     cause = exc.__cause__ if isinstance(exc, alembic_util.CommandError) and exc.__cause__ else exc
     if isinstance(cause, alembic_revision.MultipleHeads):
         return MultipleHeads(tuple(cause.heads))
+    if isinstance(cause, alembic_revision.ResolutionError) and str(cause).startswith("Multiple revisions start"):
+        return AmbiguousRevision(str(cause.argument), re.findall(r"'([^']+)'", str(cause).partition(":")[2]))
     if isinstance(cause, alembic_revision.ResolutionError):
         arg = str(cause.argument)
         detail = "the target's version table records it" if arg in current else str(cause)

@@ -59,6 +59,19 @@ class RevisionNotFound(OpsError):
         super().__init__(msg + (f": {detail}" if detail else ""), revision=revision)
 
 
+class AmbiguousRevision(OpsError):
+    code = "ambiguous_revision"
+    explanation = (
+        "More than one revision id starts with this prefix. Type more characters of the id "
+        "(the candidates are listed) so that exactly one revision matches."
+    )
+
+    def __init__(self, prefix: str, candidates: tuple[str, ...] | list[str]) -> None:
+        found = ", ".join(candidates) if candidates else "several revisions"
+        super().__init__(f"Revision prefix {prefix!r} is ambiguous: it matches {found}",
+                         revision=prefix, candidates=list(candidates))
+
+
 class MultipleHeads(OpsError):
     code = "multiple_heads"
     explanation = (
@@ -107,6 +120,56 @@ class TargetUnreachable(OpsError):
 
     def __init__(self, where: str, reason: str) -> None:
         super().__init__(f"Cannot connect to {where}: {reason}", where=where, reason=reason)
+
+
+class DatabaseNotFound(OpsError):
+    code = "database_not_found"
+    explanation = (
+        "The server answered, but it has no database of this name. Check the target's database "
+        "name (and its case), or create the database before migrating it."
+    )
+
+    def __init__(self, where: str, dbname: str) -> None:
+        super().__init__(f"Database {dbname!r} does not exist at {where}", where=where, dbname=dbname)
+
+
+class AuthMethodRefused(OpsError):
+    code = "auth_method_refused"
+    explanation = (
+        "The server asked for an authentication method the target does not allow (by default only "
+        "SCRAM-SHA-256: a cleartext or md5 request could hand the password to whoever runs the server), "
+        "so nothing was sent. Configure the server for scram-sha-256, or - for a trusted legacy server "
+        "only - tick 'allow password auth' on the target."
+    )
+
+    def __init__(self, where: str, required: str, reason: str) -> None:
+        super().__init__(f"Refused to authenticate to {where}: {reason}", where=where, required=required,
+                         reason=reason)
+
+
+class InsecureLibpq(OpsError):
+    code = "insecure_libpq"
+    explanation = (
+        "The libpq bundled with psycopg is older than 16 and cannot refuse cleartext password requests "
+        "(require_auth). Upgrade psycopg[binary] on the web and worker hosts."
+    )
+
+    def __init__(self, version: int) -> None:
+        super().__init__(f"libpq {version} cannot enforce require_auth (16 or newer needed)", version=version)
+
+
+class ConnectionLost(OpsError):
+    code = "connection_lost"
+    explanation = (
+        "The database server ended the session (shut down, restarted, or an administrator terminated "
+        "the backend) while a revision ran. Its transaction rolled back, so the target stays at the last "
+        "revision that committed. Nothing is wrong with the revision itself: once the server is back, "
+        "check the target's status and run again."
+    )
+    retryable = True
+
+    def __init__(self, revision: str | None, reason: str) -> None:
+        super().__init__(f"Connection lost during revision {revision}: {reason}", revision=revision, reason=reason)
 
 
 class AuthenticationFailed(OpsError):

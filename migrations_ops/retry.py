@@ -40,6 +40,11 @@ class Rng(Protocol):
     def uniform(self, a: float, b: float) -> float: ...
 
 
+# Upper bound of lock_retries: with the 30 s backoff cap, 20 retries already wait up to
+# ten minutes while holding a worker; more is a typo, not a policy.
+MAX_LOCK_RETRIES = 20
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """How often a run retries after ``LockTimeout``, and how long it waits in between."""
@@ -51,6 +56,8 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         if not isinstance(self.retries, int) or isinstance(self.retries, bool) or self.retries < 0:
             raise PlanError(f"lock_retries must be a whole number >= 0, not {self.retries!r}")
+        if self.retries > MAX_LOCK_RETRIES:
+            raise PlanError(f"lock_retries must be at most {MAX_LOCK_RETRIES}, not {self.retries}")
         for name, value in (("retry_backoff_s", self.backoff_s), ("retry_backoff_max_s", self.backoff_max_s)):
             if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value < float("inf"):
                 raise PlanError(f"{name} must be a number of seconds >= 0, not {value!r}")

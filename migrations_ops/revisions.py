@@ -34,7 +34,7 @@ from alembic.script.revision import (
 )
 from alembic.util import CommandError
 
-from .errors import OpsError, ProjectNotFound, RevisionNotFound
+from .errors import AmbiguousRevision, OpsError, ProjectNotFound, RevisionNotFound
 from .project import ResolvedProject
 
 JSON_SCHEMA = "mop.revisions/1"
@@ -145,7 +145,7 @@ class RevisionListing:
         if len(matches) == 1:
             return self._by_id[matches[0]]
         if matches:
-            raise RevisionNotFound(ident, f"prefix is ambiguous, it matches {', '.join(matches)}")
+            raise AmbiguousRevision(ident, matches)
         raise RevisionNotFound(ident)
 
     def to_json(self) -> dict[str, Any]:

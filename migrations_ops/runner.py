@@ -41,6 +41,7 @@ from . import advisory, queries
 from .alembic_env import PortalEnvironment, as_resolved, compute_steps, load_script, simulate_heads
 from .errors import (
     Cancelled,
+    ConnectionLost,
     LockTimeout,
     MigrationFailed,
     OpsError,
@@ -382,9 +383,21 @@ class _Run:
             if "statement timeout" in text or elapsed_ms >= self.statement_timeout_ms:
                 return StatementTimeout(rev, text.splitlines()[0])
             return Cancelled(rev)
+        if _server_went_away(orig):
+            return ConnectionLost(rev, text.splitlines()[0] if text else type(orig).__name__)
         if isinstance(exc, alembic_util.CommandError | DBAPIError):
             return MigrationFailed(rev, text)
         return MigrationFailed(rev, f"{type(orig).__name__}: {text}")
+
+
+def _server_went_away(orig: BaseException) -> bool:
+    """A shutdown, crash or terminated backend: the session ended, the revision is not at fault."""
+    if isinstance(orig, psycopg.errors.AdminShutdown | psycopg.errors.CrashShutdown | psycopg.errors.CannotConnectNow):
+        return True
+    if isinstance(orig, psycopg.OperationalError) and not isinstance(orig, psycopg.errors.QueryCanceled):
+        text = str(orig).lower()
+        return "server closed the connection" in text or "connection is closed" in text or "consuming input failed" in text
+    return False
 
 
 class _CaptureAlembicLog(logging.Handler):

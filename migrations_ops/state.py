@@ -14,8 +14,9 @@ import psycopg
 from alembic.script.revision import RevisionError, RevisionMap
 from psycopg import sql
 
-from .alembic_env import as_resolved, load_script
-from .errors import MultipleHeads, OpsError, RevisionImportError, RevisionNotFound
+from . import revisions
+from .alembic_env import as_resolved
+from .errors import MultipleHeads, OpsError, RevisionNotFound
 from .project import ProjectSource, ResolvedProject
 from .target import TargetConn, connect
 
@@ -122,18 +123,12 @@ def target_status(target: TargetConn, project: ResolvedProject | ProjectSource) 
 
 
 def _revision_map(project: ResolvedProject, problems: list[Problem]) -> RevisionMap | None:
-    """Alembic's revision map; when a file cannot be imported, the static one (no imports)."""
-    try:
-        return load_script(project).revision_map
-    except RevisionImportError as exc:
-        problems.append(Problem(exc.code, str(exc), exc.explanation))
-    except OpsError as exc:
-        problems.append(Problem(exc.code, str(exc), exc.explanation))
-        return None
-    try:
-        from . import revisions  # written alongside; optional until it lands
-    except ImportError:
-        return None
+    """The static revision map: read from the files' source, never imported.
+
+    Status is open to viewers; importing a revision file would run its
+    module-level code (and show whatever its exception says), so a file
+    that cannot be imported only shows up when a plan is made.
+    """
     try:
         return revisions.static_revision_map(project)
     except (OpsError, RevisionError) as exc:

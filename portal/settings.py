@@ -109,6 +109,14 @@ LOGIN_URL = "admin:login"
 # --- The portal's own knobs -------------------------------------------------
 # Fernet keys (comma-separated, newest first) that encrypt target passwords at rest.
 MOP_FERNET_KEYS = env.list("MOP_FERNET_KEYS", default=[])
+# A target's password_env must name a variable under this prefix (issue 10): the
+# portal's own settings (DATABASE_URL, DJANGO_SECRET_KEY, MOP_FERNET_KEYS, ...)
+# are refused whatever the prefix says (portal/ops/secrets.py).
+MOP_TARGET_PASSWORD_ENV_PREFIX = env.str("MOP_TARGET_PASSWORD_ENV_PREFIX", default="MOP_TARGET_PASSWORD_")
+if not MOP_TARGET_PASSWORD_ENV_PREFIX.strip("_"):
+    raise ImproperlyConfigured("MOP_TARGET_PASSWORD_ENV_PREFIX must not be empty (default MOP_TARGET_PASSWORD_)")
+# CA bundle on web and workers: remote targets left at TLS mode "default" use verify-full with it.
+MOP_TARGET_SSLROOTCERT = env.str("MOP_TARGET_SSLROOTCERT", default="")
 # Where git-backed Alembic projects are checked out, and SQLite uploads land.
 MOP_VAR_DIR = Path(env.str("MOP_VAR_DIR", default=str(BASE_DIR / "var")))
 MOP_PROJECT_CACHE = MOP_VAR_DIR / "projects"

@@ -121,7 +121,7 @@ class TargetAdmin(admin.ModelAdmin):
     readonly_fields = ["password_display", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["name", "environment", "project", "is_active"]}),
-        ("Connection", {"fields": ["host", "port", "dbname", "user", "sslmode", "sslrootcert"]}),
+        ("Connection", {"fields": ["host", "port", "dbname", "user", "sslmode", "sslrootcert", "allow_password_auth"]}),
         ("Password (write-only)", {
             "fields": ["password_display", "password", "password_env"],
             "description": "The password is encrypted with MOP_FERNET_KEYS and never shown. "
@@ -185,6 +185,9 @@ class TargetAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         services.save_target(obj, user=request.user, password=form.new_password(), created=not change)
+        if getattr(obj, "password_cleared", None):
+            self.message_user(request, f"The stored password was cleared because {', '.join(obj.password_cleared)} "
+                                       "changed: enter the password for the new server.", messages.WARNING)
 
     def has_delete_permission(self, request, obj=None):
         # A target with runs is part of the record: the runs and audit point at it.

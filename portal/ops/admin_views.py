@@ -32,6 +32,7 @@ from migrations_ops.graph_svg import render_graph
 from . import audit, services
 from .forms import SYMBOLIC_REVISIONS, ConfirmForm, ScheduleForm, password_state
 from .models import AlembicProject, Run, RunLog, Target
+from .secrets import redact
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,8 @@ def _context(model_admin, request, title: str, **extra: Any) -> dict[str, Any]:
 
 
 def _error(exc: Exception) -> dict[str, str]:
-    """What a page shows about a failure: the engine's words and its plain explanation."""
-    return {"message": str(exc), "explanation": getattr(exc, "explanation", "")}
+    """What a page shows about a failure: the engine's words, redacted, and its plain explanation."""
+    return {"message": redact(str(exc)), "explanation": getattr(exc, "explanation", "")}
 
 
 def _flash(request, exc: Exception) -> None:

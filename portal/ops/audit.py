@@ -18,9 +18,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils.timezone import now
 
-from migrations_ops.target import redact_text
-
 from .models import AuditEvent
+from .secrets import redact as redact_text
 
 GENESIS_HASH = "0" * 64
 # pg_advisory_xact_lock(classid, objid): "mop" + "audit", away from the engine's target locks.

@@ -43,6 +43,7 @@ from migrations_ops.target import redact_text
 
 from . import audit, services
 from .models import AuditEvent, Run, RunLog, Target
+from .secrets import redact as redact_text
 
 log = logging.getLogger(__name__)
 

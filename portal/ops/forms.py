@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 
 from migrations_ops.errors import BadDSN
+from migrations_ops.retry import MAX_LOCK_RETRIES
 from migrations_ops.target import TargetConn
 
 from .models import Run, Target
@@ -32,6 +33,11 @@ def password_state(target: Target) -> str:
     return "not set"
 
 
+def _engine_sslmode(mode: str | None) -> str:
+    """The form's sslmode as the engine checks it ("default" is resolved per host when connecting)."""
+    return "prefer" if not mode or mode == Target.SSLMode.DEFAULT else mode
+
+
 class TargetForm(forms.ModelForm):
     """Target settings; the password is write-only and left empty means unchanged."""
 
@@ -39,14 +45,15 @@ class TargetForm(forms.ModelForm):
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Write-only: stored encrypted, never shown again. Leave empty to keep the current one.",
+        help_text="Write-only: stored encrypted, never shown again. Leave empty to keep the current one; "
+                  "changing host, port, database, user, TLS or auth settings clears it unless entered again.",
     )
 
     class Meta:
         model = Target
         fields = [
             "name", "environment", "project", "is_active",
-            "host", "port", "dbname", "user", "sslmode", "sslrootcert",
+            "host", "port", "dbname", "user", "sslmode", "sslrootcert", "allow_password_auth",
             "password_env", "lock_timeout_ms", "statement_timeout_ms", "lock_retries",
         ]
 
@@ -66,7 +73,7 @@ class TargetForm(forms.ModelForm):
         try:
             TargetConn(
                 host=data.get("host") or "", port=data.get("port") or 5432, dbname=data.get("dbname") or "",
-                user=data.get("user") or "", sslmode=data.get("sslmode") or "prefer",
+                user=data.get("user") or "", sslmode=_engine_sslmode(data.get("sslmode")),
             )
         except BadDSN as exc:
             raise forms.ValidationError(str(exc)) from None
@@ -95,7 +102,7 @@ class ScheduleForm(forms.Form):
         help_text="Empty: the target's setting.",
     )
     lock_retries = forms.IntegerField(
-        required=False, min_value=0, label="Retries on lock_timeout",
+        required=False, min_value=0, max_value=MAX_LOCK_RETRIES, label="Retries on lock_timeout",
         help_text="Empty: the target's setting. 0: fail at the first lock timeout.",
     )
 

@@ -7,12 +7,15 @@ models hold state and small helpers to turn rows into engine arguments.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
 
 from migrations_ops.project import ProjectSource
-from migrations_ops.target import TargetConn
+from migrations_ops.retry import MAX_LOCK_RETRIES
+from migrations_ops.target import SCRAM_ONLY, TargetConn, default_tls
 
 from . import secrets
 
@@ -78,6 +81,7 @@ class Target(models.Model):
         PRODUCTION = "production", "Production"
 
     class SSLMode(models.TextChoices):
+        DEFAULT = "default", "default (verify-full for remote hosts when MOP_TARGET_SSLROOTCERT is set)"
         DISABLE = "disable", "disable"
         ALLOW = "allow", "allow"
         PREFER = "prefer", "prefer"
@@ -98,7 +102,9 @@ class Target(models.Model):
     dbname = models.CharField("database", max_length=63, help_text="Database name.")
     user = models.CharField(max_length=63, help_text="Role the migrations run as.")
     sslmode = models.CharField(
-        "TLS mode", max_length=12, choices=SSLMode.choices, default=SSLMode.PREFER, help_text="libpq sslmode."
+        "TLS mode", max_length=12, choices=SSLMode.choices, default=SSLMode.DEFAULT,
+        help_text="libpq sslmode. 'default': prefer for local hosts; for remote ones verify-full with "
+                  "MOP_TARGET_SSLROOTCERT when it is set, else require.",
     )
     sslrootcert = models.CharField(
         max_length=500, blank=True, help_text="Path of the CA certificate on the workers (verify-ca / verify-full)."
@@ -108,7 +114,13 @@ class Target(models.Model):
     )
     password_env = models.CharField(
         max_length=100, blank=True,
-        help_text="Alternatively, the name of an environment variable holding the password on web and workers.",
+        help_text="Alternatively, the name of an environment variable holding the password on web and workers; "
+                  "it must start with MOP_TARGET_PASSWORD_ENV_PREFIX (default MOP_TARGET_PASSWORD_).",
+    )
+    allow_password_auth = models.BooleanField(
+        "allow password auth (legacy)", default=False,
+        help_text="Off (default): only SCRAM-SHA-256 (libpq require_auth), so a server asking for a cleartext "
+                  "or md5 password gets nothing. Tick only for a trusted legacy server that cannot do SCRAM.",
     )
     lock_timeout_ms = models.PositiveIntegerField(
         default=1000, help_text="lock_timeout for migration sessions (ms); fail fast instead of queueing."
@@ -117,7 +129,7 @@ class Target(models.Model):
         default=15 * 60 * 1000, help_text="statement_timeout for migration sessions (ms)."
     )
     lock_retries = models.PositiveIntegerField(
-        default=3,
+        default=3, validators=[MaxValueValidator(MAX_LOCK_RETRIES)],
         help_text="How many times a run that fails on lock_timeout is retried (backoff with jitter, "
                   "resuming at the failed step); 0 = fail at the first lock timeout.",
     )
@@ -139,6 +151,15 @@ class Target(models.Model):
     def is_production(self) -> bool:
         return self.environment == self.Environment.PRODUCTION
 
+    def clean(self) -> None:
+        """Refuse a ``password_env`` a target may not read (the portal's own secrets), with the reason."""
+        super().clean()
+        if self.password_env:
+            try:
+                secrets.check_password_env(self.password_env)
+            except secrets.PasswordEnvRefused as exc:
+                raise ValidationError({"password_env": str(exc)}) from None
+
     def set_password(self, raw: str) -> None:
         """Encrypt and keep the password; clears any environment reference."""
         self.password_encrypted = secrets.encrypt(raw) if raw else ""
@@ -156,11 +177,25 @@ class Target(models.Model):
     def has_password(self) -> bool:
         return bool(self.password_encrypted or self.password_env)
 
+    def tls(self) -> tuple[str, str | None]:
+        """The sslmode and CA file used: the stored ones, or the defaults for this host."""
+        if self.sslmode == self.SSLMode.DEFAULT:
+            mode, ca = default_tls(self.host, settings.MOP_TARGET_SSLROOTCERT or None)
+            return mode, self.sslrootcert or ca
+        return self.sslmode, self.sslrootcert or None
+
     def conn(self) -> TargetConn:
-        """The engine's connection settings, password decrypted in memory only."""
+        """The engine's connection settings, password decrypted in memory only.
+
+        Every connection to a target is built here (status, diagnostics, the
+        snapshot task, runs, copies, verifications): ``password()`` refuses a
+        forbidden ``password_env`` and ``require_auth`` refuses cleartext.
+        """
+        sslmode, sslrootcert = self.tls()
         return TargetConn(
             host=self.host, port=self.port, dbname=self.dbname, user=self.user,
-            password=self.password(), sslmode=self.sslmode, sslrootcert=self.sslrootcert or None,
+            password=self.password(), sslmode=sslmode, sslrootcert=sslrootcert,
+            require_auth="" if self.allow_password_auth else SCRAM_ONLY,
         )
 
     def where(self) -> str:

@@ -22,10 +22,12 @@ from django.utils.timezone import now
 
 from migrations_ops.errors import BadDSN, OpsError
 from migrations_ops.project import ResolvedProject, resolve_project
-from migrations_ops.target import redact_text
+from migrations_ops.retry import MAX_LOCK_RETRIES
+from migrations_ops.target import TargetConn
 
-from . import audit
+from . import audit, secrets
 from .models import AlembicProject, AuditEvent, Run, Target
+from .secrets import redact as redact_text
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +41,12 @@ RUN_OPERATIONS = (Run.Operation.UPGRADE, Run.Operation.DOWNGRADE, Run.Operation.
 # Target fields whose changes are named in the audit trail (never the password itself).
 _AUDITED_TARGET_FIELDS = (
     "name", "environment", "project_id", "host", "port", "dbname", "user", "sslmode", "sslrootcert",
-    "password_env", "lock_timeout_ms", "statement_timeout_ms", "lock_retries", "is_active",
+    "password_env", "allow_password_auth", "lock_timeout_ms", "statement_timeout_ms", "lock_retries", "is_active",
 )
+
+
+# What identifies the server a password is sent to, and how it is sent (issue 10, item 3).
+_SERVER_FIELDS = ("host", "port", "dbname", "user", "sslmode", "sslrootcert", "allow_password_auth")
 
 
 def require(user, perm: str) -> None:
@@ -196,6 +202,9 @@ def _retries(value, default: int) -> int:
         raise ValidationError(f"lock_retries must be a whole number, not {value!r}") from None
     if value < 0:
         raise ValidationError(f"lock_retries must be 0 (no retry) or more, not {value}")
+    if value > MAX_LOCK_RETRIES:
+        raise ValidationError(f"lock_retries must be at most {MAX_LOCK_RETRIES}, not {value}: each retry "
+                              "waits up to 30 s while the run holds a worker")
     return value
 
 
@@ -339,16 +348,18 @@ def cancel_run(run: Run, *, user=None, actor: str | None = None) -> Run:
 def save_target(
     target: Target, *, user=None, actor: str | None = None, password: str | None = None, created: bool
 ) -> Target:
-    """Validate and save a target, encrypting a new password; audit which fields changed."""
+    """Validate and save a target, encrypting a new password; audit which fields changed.
+
+    Steps: 1 check permission, connection parts and ``password_env``, 2 when the
+    server or its TLS/auth settings changed and no password came with the
+    change, clear the stored password (it was given for the old server),
+    3 save and audit what changed, saying when the password was cleared.
+    """
     if user is not None:
         require(user, "ops.add_target" if created else "ops.change_target")
-    try:
-        target.conn()
-    except BadDSN as exc:
-        raise ValidationError(str(exc), code="bad_dsn") from None
-    except ImproperlyConfigured:
-        pass  # a password variable missing on this host is reported when the target is used
+    _validate_target(target)
     old = None if created or not target.pk else Target.objects.filter(pk=target.pk).first()
+    cleared = _clear_password_if_server_changed(old, target, password)
     if password:
         target.set_password(password)
     if old is None:
@@ -359,6 +370,10 @@ def save_target(
         changed.append("password")
     target.updated_at = now()
     who = _actor(user, actor)
+    note = {"note": "password changed"} if password else {}
+    if cleared:
+        note = {"cleared": ["password"],
+                "note": f"stored password cleared: {', '.join(cleared)} changed without a new password"}
     with transaction.atomic():
         target.save()
         audit.record(
@@ -366,10 +381,45 @@ def save_target(
             actor_kind=AuditEvent.ActorKind.USER if (user is not None or actor) else AuditEvent.ActorKind.SYSTEM,
             action="target.created" if old is None else "target.changed",
             target=target,
-            params={"changed": [c.removesuffix("_id") for c in changed],
-                    **({"note": "password changed"} if password else {})},
+            params={"changed": [c.removesuffix("_id") for c in changed], **note},
         )
+    target.password_cleared = cleared  # for the admin's message; not a field
     return target
+
+
+def _validate_target(target: Target) -> None:
+    """Refuse malformed connection parts, a forbidden ``password_env`` and too many lock retries."""
+    if target.password_env:
+        try:
+            secrets.check_password_env(target.password_env)
+        except secrets.PasswordEnvRefused as exc:
+            raise ValidationError(str(exc), code="password_env_refused") from None
+    _retries(target.lock_retries, 0)
+    try:
+        TargetConn(host=target.host, port=target.port, dbname=target.dbname, user=target.user,
+                   sslmode=target.tls()[0])
+    except BadDSN as exc:
+        raise ValidationError(str(exc), code="bad_dsn") from None
+
+
+def _clear_password_if_server_changed(old: Target | None, target: Target, password: str | None) -> list[str]:
+    """Forget the password when it would follow the target to another server; returns what changed.
+
+    A password (or ``password_env``) was given for one server: sending it to a
+    new host, port, database, user, or over weaker TLS/auth settings, is how a
+    changed target becomes a way to collect it. A new password or a new
+    ``password_env`` in the same change is the DBA saying it belongs there.
+    """
+    if old is None:
+        return []
+    changed = [f for f in _SERVER_FIELDS if getattr(old, f) != getattr(target, f)]
+    if not changed or password or (target.password_env and target.password_env != old.password_env):
+        return []
+    if not (target.password_encrypted or target.password_env):
+        return []
+    target.password_encrypted = ""
+    target.password_env = ""
+    return changed
 
 
 def current_heads(target: Target) -> list[str] | None:
@@ -516,7 +566,7 @@ def _outcome_fields(run: Run, result, error: BaseException | None, secret: str) 
         }
     if isinstance(error, OpsError):
         status = Run.Status.CANCELLED if isinstance(error, Cancelled) else Run.Status.FAILED
-        data = json.loads(json.dumps(audit.clean_params(error.data()), default=str))
+        data = secrets.redact_data(json.loads(json.dumps(audit.clean_params(error.data()), default=str)), secret)
         return status, {
             "error": redact_text(str(error), secret), "error_code": error.code,
             "error_explanation": error.explanation, "error_data": data,

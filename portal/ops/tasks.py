@@ -17,10 +17,10 @@ from django.db import DatabaseError, InterfaceError, close_old_connections, conn
 from django.utils.timezone import now
 
 from migrations_ops.progress import Progress
-from migrations_ops.target import redact_text
 
 from . import diagnostics, services
 from .models import Run, RunLog
+from .secrets import redact as redact_text
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from migrations_ops.errors import RevisionNotFound
+from migrations_ops.errors import AmbiguousRevision, RevisionNotFound
 from migrations_ops.project import ProjectSource, ResolvedProject, resolve_project
 from migrations_ops.revisions import (
     BrokenRevisionHistory,
@@ -280,7 +280,7 @@ def test_it_finds_revisions_by_id_prefix_and_label(tmp_path: Path) -> None:
     listing = list_revisions(resolved(root))
     assert listing.get("cdef").id == "cdef56"
     assert listing.get("core").id == "abcd12"
-    with pytest.raises(RevisionNotFound, match="ambiguous"):
+    with pytest.raises(AmbiguousRevision, match="abcd12, abcd34"):
         listing.get("abcd")
     with pytest.raises(RevisionNotFound, match="four characters"):
         listing.get("cde")  # Alembic's rule: a prefix needs at least four characters

@@ -53,18 +53,18 @@ def test_it_keeps_the_password_when_the_field_is_left_empty(dba_client, billing_
     target = Target.objects.get()
     token = target.password_encrypted
     response = dba_client.post(reverse("admin:ops_target_change", args=[target.pk]),
-                               form_data(billing_project, password="", dbname="billing2"))
+                               form_data(billing_project, password="", lock_timeout_ms="2000"))
     assert response.status_code == 302
     target.refresh_from_db()
-    assert target.dbname == "billing2" and target.password_encrypted == token
+    assert target.lock_timeout_ms == 2000 and target.password_encrypted == token
     assert AuditEvent.objects.filter(action="target.changed", target=target).exists()
 
 
 def test_it_shows_a_password_from_the_environment_by_its_variable_name(dba_client, billing_project):
-    dba_client.post(reverse("admin:ops_target_add"), form_data(billing_project, password="", password_env="BILLING_PW"))
-    assert Target.objects.get().password_env == "BILLING_PW"
+    dba_client.post(reverse("admin:ops_target_add"), form_data(billing_project, password="", password_env="MOP_TARGET_PASSWORD_BILLING"))
+    assert Target.objects.get().password_env == "MOP_TARGET_PASSWORD_BILLING"
     page = dba_client.get(reverse("admin:ops_target_changelist")).content.decode()
-    assert "from env BILLING_PW" in page
+    assert "from env MOP_TARGET_PASSWORD_BILLING" in page
 
 
 def test_it_rejects_bad_connection_parts_on_the_form(dba_client, billing_project):

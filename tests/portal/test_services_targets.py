@@ -32,7 +32,8 @@ def test_it_audits_only_the_changed_fields(dba):
     target.host, target.port = "db2", 6432
     services.save_target(target, user=dba, created=False)
     event = AuditEvent.objects.get(action="target.changed")
-    assert event.params == {"changed": ["host", "port"]}
+    assert event.params == {"changed": ["host", "port"], "cleared": ["password"],
+                            "note": "stored password cleared: host, port changed without a new password"}
     services.save_target(target, user=dba, password="another-one", created=False)
     last = AuditEvent.objects.filter(action="target.changed").order_by("-id").first()
     assert last.params == {"changed": ["password"], "note": "password changed"}

@@ -53,7 +53,7 @@ class Command(BaseCommand):
             p.add_argument("--lock-timeout-ms", type=int)
             p.add_argument("--statement-timeout-ms", type=int)
             p.add_argument("--lock-retries", type=int, metavar="N",
-                           help="Retries after a lock_timeout for this run (default: the target's; 0 = none).")
+                           help="Retries after a lock_timeout for this run, 0 to 20 (default: the target's; 0 = none).")
             p.add_argument("--timeout", type=float, default=None, help="With --wait: give up waiting after N seconds.")
             p.add_argument("--json", action="store_true", help="Print the run as JSON (with --wait: once it ended).")
 
