@@ -71,16 +71,18 @@ def preflight(
     """
     src = source.open_source(sqlite_path)
     try:
-        all_tables = {t.name: t for t in source.list_tables(src)}
-        unknown = [n for n in tables or () if n not in all_tables]
-        if unknown:
-            raise SchemaMismatch([f"source table {n!r} does not exist" for n in unknown])
-        names = list(tables) if tables else [n for n, t in all_tables.items() if t.skip_reason is None]
-        skipped = tuple((n, t.skip_reason) for n, t in all_tables.items() if t.skip_reason)
+        # First, so that a read the damage breaks below can still say what the check found.
         integrity = tuple(source.integrity_check(src))
-        orphans = tuple(o for o in source.foreign_key_orphans(src) if o["table"] in names)
-        with connect(target, "mop:copy:preflight") as conn:
-            reports = [_table(src, conn, all_tables[n], schema) for n in names]
+        with source.damage_as_unreadable(sqlite_path, integrity):
+            all_tables = {t.name: t for t in source.list_tables(src)}
+            unknown = [n for n in tables or () if n not in all_tables]
+            if unknown:
+                raise SchemaMismatch([f"source table {n!r} does not exist" for n in unknown])
+            names = list(tables) if tables else [n for n, t in all_tables.items() if t.skip_reason is None]
+            skipped = tuple((n, t.skip_reason) for n, t in all_tables.items() if t.skip_reason)
+            orphans = tuple(o for o in source.foreign_key_orphans(src) if o["table"] in names)
+            with connect(target, "mop:copy:preflight") as conn:
+                reports = [_table(src, conn, all_tables[n], schema) for n in names]
     finally:
         src.close()
     problems = [f"target table {schema}.{r.name} does not exist" for r in reports if r.target_table is None]
