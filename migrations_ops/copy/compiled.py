@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from .errors import SourceUnreadable
 from .options import ColumnPlan, RangeSpec
 from .source import range_select
 from .typemap import BadUtf8
@@ -70,11 +71,25 @@ def read_range(sqlite_path: str | Path, spec: RangeSpec, columns: Sequence[tuple
     assert _rowcodec is not None and spec.key is not None
     query = range_select(spec.table, spec.key, [c.source for c in spec.columns])
     uri = Path(sqlite_path).resolve().as_uri() + "?mode=ro"
-    reader = _rowcodec.RangeReader(uri, query, spec.lo, spec.hi, list(columns), BadUtf8, chunk_rows, CHUNK_BYTES)
+    try:
+        reader = _rowcodec.RangeReader(uri, query, spec.lo, spec.hi, list(columns), BadUtf8, chunk_rows, CHUNK_BYTES)
+    except OSError as exc:
+        raise _as_source_error(sqlite_path, exc) from None
     try:
         yield from reader
+    except OSError as exc:
+        raise _as_source_error(sqlite_path, exc) from None
     finally:
         reader.close()
+
+
+def _as_source_error(sqlite_path: str | Path, exc: OSError) -> Exception:
+    """The codec reports SQLite's errors as ``OSError("sqlite: ...")``: name the file and the damage like
+    the Python path does (``SourceUnreadable``); any other OSError stays what it is."""
+    text = str(exc)
+    if not text.startswith("sqlite: "):
+        return exc
+    return SourceUnreadable(str(sqlite_path), f"the file is damaged ({text.removeprefix('sqlite: ')})")
 
 
 def encode_rows(dump: Any, rows: Sequence[Sequence[Any]]) -> bytes:

@@ -7,7 +7,12 @@ from migrations_ops.errors import OpsError
 
 class SourceUnreadable(OpsError):
     code = "copy_source_unreadable"
-    explanation = "The SQLite file cannot be opened read-only or is not a SQLite database."
+    explanation = (
+        "The SQLite file cannot be opened read-only, is empty, is not a SQLite database (or is encrypted), "
+        "or is damaged (truncated, or a page is corrupt). Nothing was copied. Check it with "
+        "sqlite3 FILE 'PRAGMA integrity_check'; export it again, or save what is readable with the sqlite3 "
+        "shell's .recover into a new file, and copy that one."
+    )
 
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(f"Cannot read SQLite file {path}: {reason}", path=path, reason=reason)

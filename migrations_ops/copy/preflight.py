@@ -93,21 +93,24 @@ def preflight(
     """
     src = source.open_source(sqlite_path)
     try:
-        listed = source.list_tables(src)
-        all_tables = {t.name: t for t in listed}
-        unknown = [n for n in (*(tables or ()), *skip_tables) if n not in all_tables]
-        if unknown:
-            raise SchemaMismatch([f"source table {n!r} does not exist" for n in unknown])
-        names = [n for n in (list(tables) if tables else [n for n, t in all_tables.items() if t.skip_reason is None])
-                 if n not in skip_tables]
-        skipped = tuple((n, t.skip_reason) for n, t in all_tables.items() if t.skip_reason)
+        # First, so that a read the damage breaks below can still say what the check found.
         integrity = tuple(source.integrity_check(src))
-        orphans = tuple(o for o in source.foreign_key_orphans(src) if o["table"] in names)
-        with connect(target, "mop:copy:preflight") as conn:
-            found = catalog.find_tables(conn, schema, names)
-            reports = [_table(src, conn, all_tables[n], found[n]) for n in names]
-            not_copied = skip_mod.skipped_objects(src, listed, names, skip_tables, schema=schema, regconfig=fts_regconfig,
-                                                  target_tables=catalog.table_names(conn, schema))
+        with source.damage_as_unreadable(sqlite_path, integrity):
+            listed = source.list_tables(src)
+            all_tables = {t.name: t for t in listed}
+            unknown = [n for n in (*(tables or ()), *skip_tables) if n not in all_tables]
+            if unknown:
+                raise SchemaMismatch([f"source table {n!r} does not exist" for n in unknown])
+            names = [n for n in (list(tables) if tables else [n for n, t in all_tables.items() if t.skip_reason is None])
+                     if n not in skip_tables]
+            skipped = tuple((n, t.skip_reason) for n, t in all_tables.items() if t.skip_reason)
+            orphans = tuple(o for o in source.foreign_key_orphans(src) if o["table"] in names)
+            with connect(target, "mop:copy:preflight") as conn:
+                found = catalog.find_tables(conn, schema, names)
+                reports = [_table(src, conn, all_tables[n], found[n]) for n in names]
+                not_copied = skip_mod.skipped_objects(src, listed, names, skip_tables, schema=schema,
+                                                      regconfig=fts_regconfig,
+                                                      target_tables=catalog.table_names(conn, schema))
     finally:
         src.close()
     new_fts = {r.name: fts.contentful_ddl(all_tables[r.name].fts, schema, fts_regconfig)  # type: ignore[arg-type]

@@ -77,7 +77,8 @@ def plan_ranges(
             if stored is not None:
                 conn.commit()
                 return stored
-            specs, truncated = _new_plan(src, conn, copy_id, want, rows_per_range, opts, progress)
+            with source.damage_as_unreadable(sqlite_path):
+                specs, truncated = _new_plan(src, conn, copy_id, want, rows_per_range, opts, progress)
             conn.execute(q("copy_run_insert"), {
                 "copy_id": copy_id, "source": str(sqlite_path), "plan": json.dumps([s.to_dict() for s in specs]),
                 "options": json.dumps(opts.to_dict())})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -89,10 +90,16 @@ class SourceTable:
 
 
 def open_source(path: str | Path) -> sqlite3.Connection:
-    """Open the SQLite file read-only, text decoded by ``decode_text``."""
+    """Open the SQLite file read-only, text decoded by ``decode_text``.
+
+    An empty file is refused: SQLite would read it as a database without
+    tables, and a copy of nothing would look like a success.
+    """
     p = Path(path)
     if not p.is_file():
         raise SourceUnreadable(str(path), "no such file")
+    if p.stat().st_size == 0:
+        raise SourceUnreadable(str(path), "the file is empty (0 bytes), not a SQLite database")
     try:
         conn = sqlite3.connect(p.resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False)
         conn.text_factory = decode_text
@@ -266,7 +273,29 @@ def range_select(table: str, key: str, columns: Sequence[str]) -> str:
 
 
 def integrity_check(conn: sqlite3.Connection) -> list[str]:
-    return [str(r[0]) for r in conn.execute("PRAGMA integrity_check").fetchall()]
+    """``PRAGMA integrity_check``'s lines; a file too damaged to check reports why instead of raising.
+
+    The check exists to report damage, so damage must never be what stops it.
+    """
+    try:
+        return [str(r[0]) for r in conn.execute("PRAGMA integrity_check").fetchall()]
+    except sqlite3.DatabaseError as exc:
+        return [f"integrity_check could not finish: {exc}"]
+
+
+@contextmanager
+def damage_as_unreadable(path: str | Path, integrity: Sequence[str] = ()) -> Iterator[None]:
+    """Turn SQLite's own errors while reading the source (a damaged page, a truncated file) into
+    ``SourceUnreadable``, which names the file and what to do, instead of a bare ``sqlite3.DatabaseError``.
+
+    :param integrity: what ``integrity_check`` found, if it ran, quoted in the message.
+    """
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        found = " ".join("; ".join(i for i in integrity if i != "ok").split())
+        detail = f"; integrity_check: {found[:300]}{'...' if len(found) > 300 else ''}" if found else ""
+        raise SourceUnreadable(str(path), f"the file is damaged ({exc}){detail}") from None
 
 
 def foreign_key_orphans(conn: sqlite3.Connection) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ from .errors import CopyAbandoned, TooManyRejects
 from .fastpath import fast_check
 from .options import CopyOptions, RangeSpec
 from .ranges import application_name
-from .source import open_source, read_batches
+from .source import damage_as_unreadable, open_source, read_batches
 from .sqlfiles import q, t
 from .store import take_target_lock
 from .typemap import Reject, converter, hex_of
@@ -143,7 +143,8 @@ def copy_range(
             rejects_mod.forget_range(conn, spec.copy_id, spec.table, spec.lo)
             job = _RangeJob(conn, src, spec, opts, progress, should_cancel, sqlite_path)
             try:
-                job.run()
+                with damage_as_unreadable(sqlite_path):
+                    job.run()
             except _OverLimit as over:
                 conn.rollback()  # the range's rows go; its rejects are kept for review, under the range
                 with conn.transaction():

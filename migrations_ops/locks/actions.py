@@ -21,7 +21,14 @@ from psycopg import sql
 from ..target import TargetConn
 from .blocking import reachable, read_blocking_rows
 from .connection import DEFAULT_STATEMENT_TIMEOUT_MS, diag_connection, fetch_all
-from .errors import BackendGone, BackendProtected, BackendReused, BadActionRequest, SignalNotPermitted
+from .errors import (
+    BackendElsewhere,
+    BackendGone,
+    BackendProtected,
+    BackendReused,
+    BadActionRequest,
+    SignalNotPermitted,
+)
 from .models import ActionResult, is_portal_application
 
 _SIGNALS = {"cancel": "pg_cancel_backend", "terminate": "pg_terminate_backend"}
@@ -39,6 +46,8 @@ class BackendRow:
     usename: str | None
     superuser: bool
     is_self: bool
+    datname: str | None = None
+    own_datname: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +178,10 @@ def _check_victim(conn: psycopg.Connection, pid: int, start: dt.datetime) -> Bac
         raise BackendGone(pid)
     if b.backend_start != start:
         raise BackendReused(pid, start, b.backend_start)
+    if b.backend_type == "client backend" and b.datname != b.own_datname:
+        # pg_stat_activity is server-wide: a pid from another database must never be reachable
+        # from this target's page, whatever the form posted.
+        raise BackendElsewhere(pid, b.datname, b.own_datname or "")
     reason = None
     if b.is_self:
         reason = "it is this diagnostic session"

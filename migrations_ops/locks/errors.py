@@ -75,6 +75,24 @@ class BackendProtected(OpsError):
         )
 
 
+class BackendElsewhere(OpsError):
+    code = "backend_elsewhere"
+    explanation = (
+        "A target's Locks page acts only on the sessions connected to that target's database. "
+        "This pid belongs to a session in another database on the same server; nothing was done. "
+        "Act on it from the target that manages that database, if there is one."
+    )
+
+    def __init__(self, pid: int, datname: str | None, target_dbname: str) -> None:
+        super().__init__(
+            f"Refused to signal backend {pid}: it is connected to database {datname or '(none)'!r}, "
+            f"not to this target's database {target_dbname!r}; nothing was done",
+            pid=pid,
+            datname=datname,
+            target_dbname=target_dbname,
+        )
+
+
 class SignalNotPermitted(OpsError):
     code = "signal_not_permitted"
     explanation = (

@@ -7,7 +7,11 @@ from ..errors import OpsError
 
 class SourceUnreadable(OpsError):
     code = "verify_source_unreadable"
-    explanation = "The SQLite source file does not exist, cannot be opened read-only, or is not a database."
+    explanation = (
+        "The SQLite source file does not exist, cannot be opened read-only, is empty, is not a database (or is "
+        "encrypted), or is damaged (truncated, or a page is corrupt). Check it with sqlite3 FILE "
+        "'PRAGMA integrity_check'; export it again or .recover it into a new file."
+    )
 
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(f"Cannot read SQLite source {path}: {reason}", path=path, reason=reason)

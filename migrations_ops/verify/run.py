@@ -256,7 +256,7 @@ def verify(
                      os.fspath(sqlite_path) if sqlite_path is not None else None, cancel=cancel, partners=partners)
             names = _scope(r, tables)
             reports, db_findings = _verify_tables(r, names)
-        except sqlite3.OperationalError as exc:
+        except sqlite3.DatabaseError as exc:  # OperationalError (interrupted) or a damaged page
             if cancel.cancelled:
                 raise VerifyCancelled(None) from None  # interrupted by the progress handler
             raise SourceUnreadable(os.fspath(sqlite_path or ""), str(exc)) from None
@@ -493,6 +493,8 @@ def _source_info(path: str | os.PathLike[str], opts: VerifyOptions) -> SourceInf
     p = os.fspath(path)
     if not os.path.isfile(p):
         raise SourceUnreadable(p, "no such file")
+    if os.path.getsize(p) == 0:
+        raise SourceUnreadable(p, "the file is empty (0 bytes), not a SQLite database")
     h = hashlib.sha256()
     if opts.hash_source:
         with open(p, "rb") as f:

@@ -59,19 +59,22 @@ def copy_start(model_admin, request, pk: int):
     if not form.is_valid():
         return _render_source(model_admin, request, target, form)
     data = form.cleaned_data
+    uploaded = None
     try:
         if data.get("upload"):
-            source = copying.save_upload(data["upload"])
+            source = uploaded = copying.save_upload(data["upload"])
         else:
             source = copying.relative_name(copying.resolve_source(data.get("pick") or data.get("path")))
         tables = copying.parse_tables(data.get("tables"))
         copying.copy_options(form.options(), tables)
         report = copying.preflight(target, source, tables)
     except ValidationError as exc:
+        copying.discard_upload(uploaded)  # a rejected upload leaves nothing in uploads/
         for msg in exc.messages:
             form.add_error(None, msg)
         return _render_source(model_admin, request, target, form)
     except (OpsError, ImproperlyConfigured) as exc:
+        copying.discard_upload(uploaded)
         _flash(request, exc)
         return _render_source(model_admin, request, target, form)
     non_empty = ", ".join(f"{name} ({rows:,} rows)" for name, rows in report.non_empty_tables)

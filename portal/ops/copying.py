@@ -39,6 +39,7 @@ from django.utils.timezone import now
 from migrations_ops.copy import CopyOptions, CopySummary, RangeResult, RangeSpec, format_summary
 from migrations_ops.copy.options import IF_NOT_EMPTY, TEXT_POLICIES
 from migrations_ops.copy.summary import format_rejects
+from migrations_ops.errors import OpsError
 from migrations_ops.target import redact_text
 
 from . import audit, services
@@ -90,6 +91,20 @@ def resolve_source(path: str) -> Path:
     if not real.is_file():
         raise _refuse(f"No SQLite file {raw!r} in the import directory {root}", "source_missing")
     return real
+
+
+def check_readable(path: Path) -> None:
+    """Refuse a source SQLite cannot open (empty, not SQLite, encrypted, truncated) before a run is recorded.
+
+    Opens the file read-only and reads its schema (cheap, whatever the size); a
+    broken data page further in is found by the pre-flight's integrity check or
+    by the range that meets it, which fails the run naming the file.
+    """
+    engine = services._engine("copy.source")
+    try:
+        engine.open_source(path).close()
+    except OpsError as exc:
+        raise ValidationError(f"{exc}. {exc.explanation}", code=exc.code) from None
 
 
 def relative_name(path: Path) -> str:
@@ -147,10 +162,29 @@ def save_upload(uploaded) -> str:
     if not dest.is_relative_to(folder.resolve() if folder.exists() else root):
         raise _refuse(f"Refused: the upload name {uploaded.name!r} would leave the import directory")
     folder.mkdir(parents=True, exist_ok=True)
-    with dest.open("xb") as out:
-        for chunk in uploaded.chunks():
-            out.write(chunk)
+    try:
+        with dest.open("xb") as out:
+            for chunk in uploaded.chunks():
+                out.write(chunk)
+    except BaseException:
+        dest.unlink(missing_ok=True)  # a half-written upload is of no use to anyone
+        raise
     return relative_name(dest)
+
+
+def discard_upload(name: str | None) -> None:
+    """Delete an upload the copy form rejected (writes the file system); anything outside uploads/ is kept.
+
+    Only files ``save_upload`` created are removed: the name must resolve to a
+    file directly in MOP_IMPORT_DIR/uploads, so a picked or typed path is never deleted.
+    """
+    if not name:
+        return
+    folder = (import_dir() / UPLOAD_DIR).resolve()
+    path = (import_dir() / name).resolve()
+    if path.parent == folder and path.is_file():
+        path.unlink(missing_ok=True)
+        log.info("rejected upload %s removed", name)
 
 
 # --- options and pre-flight -----------------------------------------------------------
@@ -254,6 +288,7 @@ def schedule_copy(
     if user is not None:
         services.require(user, "ops.schedule_run")
     path = resolve_source(source)
+    check_readable(path)
     if not target.is_active:
         raise ValidationError(f"Target {target.name} is inactive; activate it before copying into it")
     tables = parse_tables(tables)

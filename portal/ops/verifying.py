@@ -39,7 +39,10 @@ def schedule_verify(
     """
     if user is not None:
         services.require(user, "ops.schedule_run")
-    rel = copying.relative_name(copying.resolve_source(source)) if source else None
+    path = copying.resolve_source(source) if source else None
+    if path is not None:
+        copying.check_readable(path)
+    rel = copying.relative_name(path) if path is not None else None
     if not target.is_active:
         raise ValidationError(f"Target {target.name} is inactive; activate it before verifying it")
     tables = copying.parse_tables(tables)
