@@ -16,6 +16,9 @@ from migrations_ops.target import TargetConn, connect
 
 from . import catalog, source
 from .errors import SchemaMismatch
+from .options import CopyOptions
+from .predict import TablePrediction, predict_table
+from .ranges import _match_columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +33,7 @@ class TablePreflight:
     nulls_in_not_null: dict[str, int]
     source_only_columns: tuple[str, ...]
     target_only_columns: tuple[str, ...]
+    predicted: TablePrediction | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +66,13 @@ class PreflightReport:
 
 def preflight(
     sqlite_path: str | Path, target: TargetConn, tables: list[str] | tuple[str, ...] | None = None,
-    schema: str = "public",
+    schema: str = "public", options: CopyOptions | None = None,
 ) -> PreflightReport:
     """Inspect a SQLite file and the target's tables for a copy; writes nothing anywhere.
 
     :param tables: source tables to look at (default: every table that would be copied).
     :param schema: target schema holding the tables.
+    :param options: the copy's options; the predicted rejects follow its text policy and float4 rounding.
     """
     src = source.open_source(sqlite_path)
     try:
@@ -80,7 +85,7 @@ def preflight(
         integrity = tuple(source.integrity_check(src))
         orphans = tuple(o for o in source.foreign_key_orphans(src) if o["table"] in names)
         with connect(target, "mop:copy:preflight") as conn:
-            reports = [_table(src, conn, all_tables[n], schema) for n in names]
+            reports = [_table(src, conn, all_tables[n], schema, options) for n in names]
     finally:
         src.close()
     problems = [f"target table {schema}.{r.name} does not exist" for r in reports if r.target_table is None]
@@ -88,13 +93,16 @@ def preflight(
                  if r.target_table is not None]
     problems += [f"{r.name}.{c}: {n} NULLs, target column is NOT NULL (rows will be rejected)"
                  for r in reports for c, n in r.nulls_in_not_null.items()]
+    problems += [f"{r.name}.{p.column}: {p.values} value(s) will be rejected ({p.code}), e.g. {p.example_key}: "
+                 f"{p.example_reason}" for r in reports if r.predicted for p in r.predicted.rejects
+                 if p.code != "null_in_not_null"]
     if not integrity == ("ok",):
         problems.append("PRAGMA integrity_check reports damage: " + "; ".join(integrity[:5]))
     return PreflightReport(str(sqlite_path), target.redacted(), integrity, tuple(reports), skipped, orphans,
                            tuple(problems))
 
 
-def _table(src: Any, conn: Any, st: source.SourceTable, schema: str) -> TablePreflight:
+def _table(src: Any, conn: Any, st: source.SourceTable, schema: str, options: CopyOptions | None) -> TablePreflight:
     profile = source.storage_profile(src, st)
     rows = source.count_rows(src, st.name)
     tt = catalog.find_table(conn, schema, st.name)
@@ -111,4 +119,5 @@ def _table(src: Any, conn: Any, st: source.SourceTable, schema: str) -> TablePre
             nulls[c.name] = profile[c.name]["null"]
     src_names = {c.name.lower() for c in st.columns}
     tgt_only = tuple(c.name for c in tt.columns if c.name.lower() not in src_names)
-    return TablePreflight(st.name, rows, tt.name, profile, types, nulls, tuple(src_only), tgt_only)
+    predicted = predict_table(src, st, _match_columns(src, st, tt)[0], options)
+    return TablePreflight(st.name, rows, tt.name, profile, types, nulls, tuple(src_only), tgt_only, predicted)
