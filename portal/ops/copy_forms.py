@@ -43,12 +43,18 @@ class CopyOptionsMixin(forms.Form):
                   "then not rejected one by one: the final phase stops (constraints not restored) until they are "
                   "removed. A key that tables outside the copy reference is kept.")
 
+    accept_float4_rounding = forms.BooleanField(
+        required=False, label="Accept rounding into real (float4)",
+        help_text="Values a real column cannot hold exactly are loaded rounded as PostgreSQL stores them, "
+                  "instead of rejected (precision_loss). Recorded with the run and in the audit trail.")
+
     def options(self) -> dict:
         d = self.cleaned_data
         return {k: d.get(k) for k in OPTION_FIELDS}
 
 
-OPTION_FIELDS = ("create_missing_tables", "text_policy", "max_rejects", "drop_secondary_indexes", "defer_constraints")
+OPTION_FIELDS = ("create_missing_tables", "text_policy", "max_rejects", "drop_secondary_indexes", "defer_constraints",
+                 "accept_float4_rounding")
 
 
 class CopySourceForm(CopyOptionsMixin):
