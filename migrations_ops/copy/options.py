@@ -21,6 +21,8 @@ class CopyOptions:
     :param create_missing_tables: create absent target tables from the SQLite schema with mapped types.
     :param allow_missing_columns: copy even if a source column has no target column (its data is not copied).
     :param text_policy: ``reject`` rows with NUL / invalid UTF-8, or ``replace`` by U+FFFD and report.
+    :param accept_float4_rounding: load values a ``real`` (float4) column cannot hold exactly rounded as
+        PostgreSQL stores them, instead of rejecting them (``precision_loss``); audited with the run.
     :param max_rejects: stop the copy once more rows than this are rejected (None: never).
     :param drop_secondary_indexes: drop plain indexes of empty target tables during the load, rebuild after.
     :param defer_constraints: also drop the PRIMARY KEY and UNIQUE constraints of empty target tables
@@ -59,6 +61,7 @@ class CopyOptions:
     skip_tables: tuple[str, ...] = ()
     fts_contentful: str = "copy"
     fts_regconfig: str = "simple"
+    accept_float4_rounding: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -17,6 +17,9 @@ from migrations_ops.target import TargetConn, connect
 from . import catalog, fts, nonempty, source
 from . import skipped as skip_mod
 from .errors import SchemaMismatch
+from .options import CopyOptions
+from .predict import TablePrediction, predict_table
+from .ranges import _match_columns
 from .skipped import SkippedObject
 
 
@@ -33,6 +36,7 @@ class TablePreflight:
     source_only_columns: tuple[str, ...]
     target_only_columns: tuple[str, ...]
     target_rows: int | None = None
+    predicted: TablePrediction | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,16 +85,21 @@ class PreflightReport:
 
 def preflight(
     sqlite_path: str | Path, target: TargetConn, tables: list[str] | tuple[str, ...] | None = None,
-    schema: str = "public", *, skip_tables: tuple[str, ...] | list[str] = (), fts_contentful: str = "copy",
-    fts_regconfig: str = "simple",
+    schema: str = "public", options: CopyOptions | None = None, *, skip_tables: tuple[str, ...] | list[str] | None = None,
+    fts_contentful: str | None = None, fts_regconfig: str | None = None,
 ) -> PreflightReport:
     """Inspect a SQLite file and the target's tables for a copy; writes nothing anywhere.
 
     :param tables: source tables to look at (default: every table that would be copied).
     :param schema: target schema holding the tables.
-    :param skip_tables, fts_contentful, fts_regconfig: as in ``CopyOptions``; what is left behind is listed
+    :param options: the copy's options; the predicted rejects follow its text policy and float4 rounding.
+    :param skip_tables, fts_contentful, fts_regconfig: override ``options``; what is left behind is listed
         in ``not_copied`` with rows and advice, and the source -> target pairs in ``mapping``.
     """
+    opts = options or CopyOptions()
+    skip_tables = tuple(opts.skip_tables if skip_tables is None else skip_tables)
+    fts_contentful = fts_contentful or opts.fts_contentful
+    fts_regconfig = fts_regconfig or opts.fts_regconfig
     src = source.open_source(sqlite_path)
     try:
         # First, so that a read the damage breaks below can still say what the check found.
@@ -107,7 +116,7 @@ def preflight(
             orphans = tuple(o for o in source.foreign_key_orphans(src) if o["table"] in names)
             with connect(target, "mop:copy:preflight") as conn:
                 found = catalog.find_tables(conn, schema, names)
-                reports = [_table(src, conn, all_tables[n], found[n]) for n in names]
+                reports = [_table(src, conn, all_tables[n], found[n], opts) for n in names]
                 not_copied = skip_mod.skipped_objects(src, listed, names, skip_tables, schema=schema,
                                                       regconfig=fts_regconfig,
                                                       target_tables=catalog.table_names(conn, schema))
@@ -125,13 +134,17 @@ def preflight(
     problems += [f"target table {schema}.{r.target_table} is not empty ({r.target_rows:,} rows): the copy is refused "
                  "unless you choose if_not_empty truncate (empty it first) or append (keep its rows; duplicates "
                  "become rejects)" for r in reports if r.target_table and r.target_rows]
+    problems += [f"{r.name}.{p.column}: {p.values} value(s) will be rejected ({p.code}), e.g. {p.example_key}: "
+                 f"{p.example_reason}" for r in reports if r.predicted for p in r.predicted.rejects
+                 if p.code != "null_in_not_null"]
     if not integrity == ("ok",):
         problems.append("PRAGMA integrity_check reports damage: " + "; ".join(integrity[:5]))
     return PreflightReport(str(sqlite_path), target.redacted(), integrity, tuple(reports), skipped, orphans,
                            tuple(problems), not_copied, tuple(new_fts.items()))
 
 
-def _table(src: Any, conn: Any, st: source.SourceTable, tt: catalog.TargetTable | None) -> TablePreflight:
+def _table(src: Any, conn: Any, st: source.SourceTable, tt: catalog.TargetTable | None,
+           options: CopyOptions | None) -> TablePreflight:
     profile = source.storage_profile(src, st)
     rows = source.count_rows(src, st.name)
     if tt is None:
@@ -147,5 +160,6 @@ def _table(src: Any, conn: Any, st: source.SourceTable, tt: catalog.TargetTable 
             nulls[c.name] = profile[c.name]["null"]
     src_names = {c.name.lower() for c in st.columns}
     tgt_only = tuple(c.name for c in tt.columns if c.name.lower() not in src_names)
+    predicted = predict_table(src, st, _match_columns(src, st, tt)[0], options)
     return TablePreflight(st.name, rows, tt.name, profile, types, nulls, tuple(src_only), tgt_only,
-                          nonempty.count_rows(conn, tt))
+                          nonempty.count_rows(conn, tt), predicted)

@@ -240,9 +240,36 @@ def to_float4(v: Any) -> float:
     migrations_ops.copy.typemap.Reject: precision_loss: 16777217.0 is not exact as real (float4); use double precision
     """
     f = to_float8(v)
-    if math.isfinite(f) and struct.unpack("f", struct.pack("f", f))[0] != f:
+    if math.isfinite(f) and _float4_of(f) != f:
         raise Reject("precision_loss", f"{f!r} is not exact as real (float4); use double precision")
     return f
+
+
+def to_float4_rounded(v: Any) -> float:
+    """A 4-byte real rounded as PostgreSQL stores it (``accept_float4_rounding``); out of its range is rejected.
+
+    >>> to_float4_rounded(0.05), to_float4_rounded(16777217)
+    (0.05000000074505806, 16777216.0)
+    >>> to_float4_rounded(1e39)
+    Traceback (most recent call last):
+    ...
+    migrations_ops.copy.typemap.Reject: float4_out_of_range: 1e+39 is out of range for real (float4)
+    """
+    f = to_float8(v)
+    if not math.isfinite(f):
+        return f
+    r = _float4_of(f)
+    if math.isinf(r) or (r == 0 and f != 0):
+        raise Reject("float4_out_of_range", f"{f!r} is out of range for real (float4)")
+    return r
+
+
+def _float4_of(f: float) -> float:
+    """``f`` narrowed to a 4-byte real (infinite when it overflows), as a double."""
+    try:
+        return struct.unpack("f", struct.pack("f", f))[0]
+    except OverflowError:  # struct refuses what rounds past FLT_MAX
+        return math.copysign(math.inf, f)
 
 
 def to_decimal(v: Any, precision: int | None, scale: int | None) -> Decimal:
@@ -477,10 +504,12 @@ def _show(v: Any) -> str:
 # --- building a converter per target column --------------------------------------
 
 
-def converter(target: TargetType, *, epoch_unit: str = "s", text_policy: str = "reject", notes: Notes) -> Converter:
+def converter(target: TargetType, *, epoch_unit: str = "s", text_policy: str = "reject", notes: Notes,
+              accept_float4_rounding: bool = False) -> Converter:
     """The function turning one SQLite value into what COPY sends for ``target``.
 
     NULL is handled by the caller. ``notes`` collects ``replaced`` warnings.
+    ``accept_float4_rounding`` sends values a ``real`` cannot hold exactly rounded, instead of rejecting them.
 
     >>> converter(TargetType("int4"), notes=[])("41")
     41
@@ -502,7 +531,7 @@ def converter(target: TargetType, *, epoch_unit: str = "s", text_policy: str = "
     if name == "float8":
         return lambda v: v if type(v) is float else to_float8(v)
     if name == "float4":
-        return to_float4
+        return to_float4_rounded if accept_float4_rounding else to_float4
     if name == "numeric":
         return lambda v: to_decimal(v, target.precision, target.scale)
     if name == "bool":

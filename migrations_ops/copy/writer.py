@@ -187,8 +187,8 @@ class _RangeJob:
         self.read = self.copied = self.rejected = self.nbytes = 0
         self.notes: list[str] = []
         self.kept: list[RejectRecord] = []
-        self.convs = [converter(c.type, epoch_unit=c.epoch_unit, text_policy=opts.text_policy, notes=self.notes)
-                      for c in spec.columns]
+        self.convs = [converter(c.type, epoch_unit=c.epoch_unit, text_policy=opts.text_policy, notes=self.notes,
+                                accept_float4_rounding=opts.accept_float4_rounding) for c in spec.columns]
         self.fast = [fast_check(c.type) for c in spec.columns]
         self.not_null = [i for i, c in enumerate(spec.columns) if c.type.not_null]
         sources = [c.source for c in spec.columns]

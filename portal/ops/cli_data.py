@@ -17,6 +17,9 @@ from . import copying, verifying
 from .cli import EXIT_FAILED, _check_view, _dump, _exit_for, _target, _user, run_json, wait
 from .models import Run, VerificationReport
 
+COPY_OPTION_KEYS = ("text_policy", "max_rejects", "create_missing_tables", "drop_secondary_indexes",
+                    "defer_constraints", "accept_float4_rounding", "if_not_empty")
+
 
 def _preflight_text(command, report) -> None:
     out = command.stdout.write
@@ -31,8 +34,26 @@ def _preflight_text(command, report) -> None:
         out(f"  skipped {name}: {why}")
     for o in report.fk_orphans:
         out(f"  orphans: {o['orphans']} row(s) of {o['table']} reference missing {o['parent']} rows")
+    _predicted_text(out, report)
     for p in report.problems:
         out(f"problem: {p}")
+    if not report.problems:
+        out("No problem found.")
+
+
+def _predicted_text(out, report) -> None:
+    """Predicted rejects and warnings, one line per table, column and reason, with an example."""
+    lines = [(t, p, "reject") for t in report.tables if t.predicted for p in t.predicted.rejects]
+    lines += [(t, p, "warning") for t in report.tables if t.predicted for p in t.predicted.warnings]
+    if not lines:
+        out("predicted rejects: none")
+        return
+    out("predicted rejects:")
+    for t, p, kind in lines:
+        out(f"  {kind} {t.name}.{p.column}: {p.values} value(s) {p.code}, e.g. {p.example_key}: {p.example_reason}")
+    for t in report.tables:
+        if t.predicted and t.predicted.rows_rejected:
+            out(f"  {t.name}: {t.predicted.rows_rejected} row(s) will be rejected")
 
 
 def copy_json(run: Run) -> dict[str, Any]:
@@ -46,7 +67,8 @@ def cmd_copy(command, options) -> None:
     tables = copying.parse_tables(options.get("tables"))
     if options.get("preflight_only"):
         _check_view(_user(options, required=False, what="copy --preflight-only"), "ops.view_target")
-        report = copying.preflight(target, options["sqlite"], tables)
+        report = copying.preflight(target, options["sqlite"], tables, copying.copy_options(
+            {k: options.get(k) for k in COPY_OPTION_KEYS}, tables))
         if options.get("json"):
             return _dump(command, report.to_dict())
         _preflight_text(command, report)
@@ -54,8 +76,7 @@ def cmd_copy(command, options) -> None:
     user = _user(options, required=True, what="copy")
     run = copying.schedule_copy(
         target=target, source=options["sqlite"], tables=tables, user=user, confirm_name=options.get("confirm"),
-        options={k: options.get(k) for k in ("text_policy", "max_rejects", "create_missing_tables",
-                                             "drop_secondary_indexes", "defer_constraints", "if_not_empty")},
+        options={k: options.get(k) for k in COPY_OPTION_KEYS},
     )
     if not options.get("json"):
         command.stdout.write(f"Scheduled copy run #{run.pk}: {run.params['source']} into {target.name}, "

@@ -52,6 +52,10 @@ class CopyOptionsMixin(forms.Form):
     if_not_empty = forms.ChoiceField(
         choices=IF_NOT_EMPTY_CHOICES, required=False, initial="refuse", label="Target tables that already hold rows",
         widget=forms.RadioSelect)
+    accept_float4_rounding = forms.BooleanField(
+        required=False, label="Accept rounding into real (float4)",
+        help_text="Values a real column cannot hold exactly are loaded rounded as PostgreSQL stores them, "
+                  "instead of rejected (precision_loss). Recorded with the run and in the audit trail.")
 
     def options(self) -> dict:
         d = self.cleaned_data
@@ -59,7 +63,7 @@ class CopyOptionsMixin(forms.Form):
 
 
 OPTION_FIELDS = ("create_missing_tables", "text_policy", "max_rejects", "drop_secondary_indexes", "defer_constraints",
-                 "if_not_empty")
+                 "if_not_empty", "accept_float4_rounding")
 
 
 class CopySourceForm(CopyOptionsMixin):

@@ -66,8 +66,8 @@ def copy_start(model_admin, request, pk: int):
         else:
             source = copying.relative_name(copying.resolve_source(data.get("pick") or data.get("path")))
         tables = copying.parse_tables(data.get("tables"))
-        copying.copy_options(form.options(), tables)
-        report = copying.preflight(target, source, tables)
+        opts = copying.copy_options(form.options(), tables)
+        report = copying.preflight(target, source, tables, opts)
     except ValidationError as exc:
         copying.discard_upload(uploaded)  # a rejected upload leaves nothing in uploads/
         for msg in exc.messages:
@@ -86,7 +86,7 @@ def copy_start(model_admin, request, pk: int):
         model_admin, request, f"Pre-flight: {source} into {target.name}", target=target, original=target,
         report=report, source=source, form=confirm, options=form.options(), tables=tables,
         needs_name=services.needs_confirmation(target, Run.Operation.COPY), busy=copying.active_copy(target),
-        profile_rows=_profile_rows(report),
+        profile_rows=_profile_rows(report), predicted=_predicted_rows(report),
     )
     return TemplateResponse(request, "admin/ops/copy/preflight.html", ctx)
 
@@ -101,6 +101,12 @@ def _profile_rows(report) -> list[dict]:
                          "missing": col in t.source_only_columns,
                          "mixed": len([c for c in classes if c != "null"]) > 1})
     return rows
+
+
+def _predicted_rows(report) -> list[dict]:
+    """One row per table, column and reason the copy will reject (or warn about), with its example."""
+    return [{"table": t.name, "p": p, "warning": warn} for t in report.tables if t.predicted
+            for warn, rows in ((False, t.predicted.rejects), (True, t.predicted.warnings)) for p in rows]
 
 
 def _confirm(model_admin, request, target: Target):

@@ -40,7 +40,6 @@ from migrations_ops.copy import CopyOptions, CopySummary, RangeResult, RangeSpec
 from migrations_ops.copy.options import IF_NOT_EMPTY, TEXT_POLICIES
 from migrations_ops.copy.summary import format_rejects
 from migrations_ops.errors import OpsError
-from migrations_ops.target import redact_text
 
 from . import audit, services
 from .models import AuditEvent, Run, RunLog, Target
@@ -230,6 +229,7 @@ def copy_options(raw: dict[str, Any] | None, tables: list[str] | None = None) ->
         "max_rejects": limit,
         "drop_secondary_indexes": bool(raw.get("drop_secondary_indexes")),
         "defer_constraints": bool(raw.get("defer_constraints")),
+        "accept_float4_rounding": bool(raw.get("accept_float4_rounding")),
     }
     for name in ("range_rows", "batch_rows"):
         if raw.get(name):
@@ -237,10 +237,13 @@ def copy_options(raw: dict[str, Any] | None, tables: list[str] | None = None) ->
     return CopyOptions(**kw)
 
 
-def preflight(target: Target, source: str, tables: list[str] | None = None):
-    """The engine's pre-flight report of ``source`` against the target (reads both, writes nothing)."""
+def preflight(target: Target, source: str, tables: list[str] | None = None, options: CopyOptions | None = None):
+    """The engine's pre-flight report of ``source`` against the target (reads both, writes nothing).
+
+    ``options`` (the copy's) decide the predicted rejects: text policy, float4 rounding.
+    """
     path = resolve_source(source)
-    return services._engine("copy").preflight(path, target.conn(), tables or None)
+    return services._engine("copy").preflight(path, target.conn(), tables or None, options=options)
 
 
 # --- scheduling -------------------------------------------------------------------------
@@ -753,5 +756,7 @@ def preflight_summary(report) -> dict[str, Any]:
         "integrity_ok": report.integrity_ok, "problems": list(report.problems)[:50],
         "rows": {t.name: t.rows for t in report.tables}, "skipped": [list(s) for s in report.skipped],
         "orphans": len(report.fk_orphans),
+        "predicted_rejects": [[p.table, p.column, p.code, p.values] for t in report.tables if t.predicted
+                              for p in t.predicted.rejects][:200],
     }, default=str))
 

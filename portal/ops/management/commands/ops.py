@@ -103,6 +103,8 @@ class Command(BaseCommand):
         p.add_argument("--max-rejects", type=int, help="Stop after N rejected rows (default: never).")
         p.add_argument("--create-missing-tables", action="store_true")
         p.add_argument("--drop-secondary-indexes", action="store_true")
+        p.add_argument("--accept-float4-rounding", action="store_true",
+                       help="Load values a real (float4) column cannot hold exactly rounded, not rejected (audited).")
         p.add_argument("--defer-constraints", action="store_true",
                        help="Drop keys and indexes of empty tables during the load, rebuild after (fastest).")
         p.add_argument("--if-not-empty", choices=("refuse", "truncate", "append"), default="refuse",
