@@ -14,7 +14,7 @@ from typing import Any
 
 from migrations_ops.target import TargetConn, connect
 
-from . import catalog, source
+from . import catalog, create, source
 from .errors import SchemaMismatch
 
 
@@ -43,6 +43,8 @@ class PreflightReport:
     skipped: tuple[tuple[str, str], ...]
     fk_orphans: tuple[dict[str, Any], ...]
     problems: tuple[str, ...]
+    created: tuple[create.TablePlan, ...] = ()
+    """Tables missing in the target as ``create_missing_tables`` builds them: type mapping, keys, skips."""
 
     @property
     def integrity_ok(self) -> bool:
@@ -62,12 +64,13 @@ class PreflightReport:
 
 def preflight(
     sqlite_path: str | Path, target: TargetConn, tables: list[str] | tuple[str, ...] | None = None,
-    schema: str = "public",
+    schema: str = "public", *, create_missing_tables: bool = False,
 ) -> PreflightReport:
     """Inspect a SQLite file and the target's tables for a copy; writes nothing anywhere.
 
     :param tables: source tables to look at (default: every table that would be copied).
     :param schema: target schema holding the tables.
+    :param create_missing_tables: the copy will create missing tables (they are then no problem).
     """
     src = source.open_source(sqlite_path)
     try:
@@ -81,9 +84,11 @@ def preflight(
         orphans = tuple(o for o in source.foreign_key_orphans(src) if o["table"] in names)
         with connect(target, "mop:copy:preflight") as conn:
             reports = [_table(src, conn, all_tables[n], schema) for n in names]
+            plans = tuple(create.plan_missing(src, conn, schema, [all_tables[n] for n in names]))
     finally:
         src.close()
-    problems = [f"target table {schema}.{r.name} does not exist" for r in reports if r.target_table is None]
+    problems = [f"target table {schema}.{r.name} does not exist" for r in reports
+                if r.target_table is None and not create_missing_tables]
     problems += [f"source column {r.name}.{c} has no target column" for r in reports for c in r.source_only_columns
                  if r.target_table is not None]
     problems += [f"{r.name}.{c}: {n} NULLs, target column is NOT NULL (rows will be rejected)"
@@ -91,7 +96,7 @@ def preflight(
     if not integrity == ("ok",):
         problems.append("PRAGMA integrity_check reports damage: " + "; ".join(integrity[:5]))
     return PreflightReport(str(sqlite_path), target.redacted(), integrity, tuple(reports), skipped, orphans,
-                           tuple(problems))
+                           tuple(problems), created=plans)
 
 
 def _table(src: Any, conn: Any, st: source.SourceTable, schema: str) -> TablePreflight:
