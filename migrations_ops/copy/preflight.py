@@ -14,7 +14,7 @@ from typing import Any
 
 from migrations_ops.target import TargetConn, connect
 
-from . import catalog, fts, nonempty, source
+from . import catalog, create, fts, nonempty, source
 from . import skipped as skip_mod
 from .errors import SchemaMismatch
 from .options import CopyOptions
@@ -59,6 +59,8 @@ class PreflightReport:
         """``(source table, target table or None)`` by the one name rule (a contentful FTS table's is created)."""
         created = dict(self.fts_tables)
         return tuple((t.name, t.target_table or (t.name if t.name in created else None)) for t in self.tables)
+    created: tuple[create.TablePlan, ...] = ()
+    """Tables missing in the target as ``create_missing_tables`` builds them: type mapping, keys, skips."""
 
     @property
     def integrity_ok(self) -> bool:
@@ -86,7 +88,7 @@ class PreflightReport:
 def preflight(
     sqlite_path: str | Path, target: TargetConn, tables: list[str] | tuple[str, ...] | None = None,
     schema: str = "public", options: CopyOptions | None = None, *, skip_tables: tuple[str, ...] | list[str] | None = None,
-    fts_contentful: str | None = None, fts_regconfig: str | None = None,
+    fts_contentful: str | None = None, fts_regconfig: str | None = None, create_missing_tables: bool | None = None,
 ) -> PreflightReport:
     """Inspect a SQLite file and the target's tables for a copy; writes nothing anywhere.
 
@@ -95,11 +97,14 @@ def preflight(
     :param options: the copy's options; the predicted rejects follow its text policy and float4 rounding.
     :param skip_tables, fts_contentful, fts_regconfig: override ``options``; what is left behind is listed
         in ``not_copied`` with rows and advice, and the source -> target pairs in ``mapping``.
+    :param create_missing_tables: overrides ``options``; the copy will create missing tables (they are then no problem).
     """
     opts = options or CopyOptions()
     skip_tables = tuple(opts.skip_tables if skip_tables is None else skip_tables)
     fts_contentful = fts_contentful or opts.fts_contentful
     fts_regconfig = fts_regconfig or opts.fts_regconfig
+    if create_missing_tables is None:
+        create_missing_tables = opts.create_missing_tables
     src = source.open_source(sqlite_path)
     try:
         # First, so that a read the damage breaks below can still say what the check found.
@@ -120,12 +125,14 @@ def preflight(
                 not_copied = skip_mod.skipped_objects(src, listed, names, skip_tables, schema=schema,
                                                       regconfig=fts_regconfig,
                                                       target_tables=catalog.table_names(conn, schema))
+                plans = tuple(create.plan_missing(src, conn, schema,
+                                                  [all_tables[n] for n in names if all_tables[n].fts is None]))
     finally:
         src.close()
     new_fts = {r.name: fts.contentful_ddl(all_tables[r.name].fts, schema, fts_regconfig)  # type: ignore[arg-type]
                for r in reports if all_tables[r.name].fts is not None}
     problems = [f"target table {schema}.{r.name} does not exist" for r in reports
-                if r.target_table is None and r.name not in new_fts]
+                if r.target_table is None and r.name not in new_fts and not create_missing_tables]
     problems += skip_mod.contentful_fts_problems(listed, names, fts_contentful)
     problems += [f"source column {r.name}.{c} has no target column" for r in reports for c in r.source_only_columns
                  if r.target_table is not None]
@@ -140,7 +147,7 @@ def preflight(
     if not integrity == ("ok",):
         problems.append("PRAGMA integrity_check reports damage: " + "; ".join(integrity[:5]))
     return PreflightReport(str(sqlite_path), target.redacted(), integrity, tuple(reports), skipped, orphans,
-                           tuple(problems), not_copied, tuple(new_fts.items()))
+                           tuple(problems), not_copied, tuple(new_fts.items()), created=plans)
 
 
 def _table(src: Any, conn: Any, st: source.SourceTable, tt: catalog.TargetTable | None,

@@ -16,12 +16,11 @@ from psycopg import sql
 from migrations_ops.progress import Progress, ProgressFn, no_progress
 from migrations_ops.target import TargetConn, connect
 
-from . import catalog, fts, nonempty, skipped, source
+from . import catalog, create, fts, nonempty, skipped, source
 from .errors import CopyAbandoned, CopyInProgress, SchemaMismatch
 from .options import ColumnPlan, CopyOptions, RangeSpec
 from .sqlfiles import q, t
 from .store import ensure_schema, take_target_lock
-from .typemap import pg_type_for
 
 _TIME_TYPES = ("timestamptz", "timestamp", "date")
 
@@ -46,7 +45,7 @@ def plan_ranges(
     Steps, in one target transaction: 1 take the target lock, 2 create schema
     ``mop``, 3 return the stored plan if this copy id exists (resume), else
     refuse if another copy is open, 4 match tables and columns (creating
-    missing tables on request), 5 split each table into key ranges, 6 save and
+    missing tables on request, whole: ``create``), 5 split each table into key ranges, 6 save and
     drop the loaded tables' foreign keys (and plain indexes of empty tables on
     request), 7 with ``defer_constraints``, save and drop the PRIMARY KEY and
     UNIQUE constraints of the empty tables (after every loaded table's foreign
@@ -122,6 +121,11 @@ def _new_plan(
     specs: list[RangeSpec] = []
     empty: list[catalog.TargetTable] = []
     full: list[catalog.TargetTable] = []
+    created: set[str] = set()
+    if opts.create_missing_tables:  # a contentful FTS table is created by fts below, with its tsvector
+        plans = create.plan_missing(src, conn, opts.schema, [tables[n] for n in names if tables[n].fts is None])
+        create.create_tables(conn, opts.schema, plans, progress)
+        created = {p.table for p in plans}
     found = catalog.find_tables(conn, opts.schema, names)
     for i, name in enumerate(names):
         progress(Progress(i, len(names), f"Planning {name}", step="plan", data={"table": name}))
@@ -129,9 +133,6 @@ def _new_plan(
         tt = found[name]
         if tt is None and st.fts is not None:
             fts.create_contentful_table(conn, opts.schema, st.fts, opts.fts_regconfig)
-            tt = catalog.find_table(conn, opts.schema, name)
-        elif tt is None and opts.create_missing_tables:
-            create_table_from_source(conn, opts.schema, st)
             tt = catalog.find_table(conn, opts.schema, name)
         if tt is None:
             problems.append(f"target table {opts.schema}.{name} does not exist")
@@ -149,7 +150,9 @@ def _new_plan(
             empty.append(tt)
         elif tt not in full:
             full.append(tt)
-        _save_and_drop(conn, copy_id, tt, opts.drop_secondary_indexes or opts.defer_constraints, tt in empty)
+        # a created table's indexes are built after the load too: faster than maintained row by row
+        _save_and_drop(conn, copy_id, tt, opts.drop_secondary_indexes or opts.defer_constraints or name in created,
+                       tt in empty)
     if problems:
         raise SchemaMismatch(problems)
     truncated = nonempty.apply_mode(conn, full, opts.if_not_empty)
@@ -189,20 +192,6 @@ def _match_columns(
         unit = source.epoch_unit(src, st.name, c.name) if tc.type.name in _TIME_TYPES else "s"
         cols.append(ColumnPlan(c.name, tc.name, tc.type, unit))
     return tuple(cols), missing
-
-
-def create_table_from_source(conn: psycopg.Connection, schema: str, st: source.SourceTable) -> None:
-    """Create a target table from the SQLite declaration with mapped types (no foreign keys)."""
-    defs = [
-        sql.SQL("{} {}{}").format(
-            sql.Identifier(c.name), sql.SQL(pg_type_for(c.decl_type)), sql.SQL(" NOT NULL" if c.not_null else "")
-        )
-        for c in st.columns
-    ]
-    if st.pk_columns:
-        defs.append(sql.SQL("PRIMARY KEY ({})").format(sql.SQL(", ").join(map(sql.Identifier, st.pk_columns))))
-    conn.execute(t("copy_t_create_schema", schema=sql.Identifier(schema)))
-    conn.execute(t("copy_t_create_table", table=sql.Identifier(schema, st.name), columns=sql.SQL(", ").join(defs)))
 
 
 def _save(conn: psycopg.Connection, copy_id: str, tt: catalog.TargetTable, kind: str, name: str, definition: str) -> None:

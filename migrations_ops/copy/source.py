@@ -298,13 +298,69 @@ def damage_as_unreadable(path: str | Path, integrity: Sequence[str] = ()) -> Ite
         raise SourceUnreadable(str(path), f"the file is damaged ({exc}){detail}") from None
 
 
+def _foreign_key_check(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    """``PRAGMA foreign_key_check`` rows; table by table if one foreign key points at non-unique columns.
+
+    SQLite raises "foreign key mismatch" for the whole check then; the table
+    that holds such a key is left out (its key cannot be created in PostgreSQL
+    either, and ``create`` names it), the others are still checked.
+    """
+    try:
+        return conn.execute("PRAGMA foreign_key_check").fetchall()
+    except sqlite3.OperationalError as exc:
+        if "foreign key mismatch" not in str(exc):
+            raise
+    rows: list[tuple[Any, ...]] = []
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+        try:
+            rows += conn.execute("SELECT * FROM pragma_foreign_key_check(?)", (name,)).fetchall()
+        except sqlite3.OperationalError:
+            continue
+    return rows
+
+
 def foreign_key_orphans(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """``PRAGMA foreign_key_check`` grouped per (table, parent): orphan counts and a sample."""
     groups: dict[tuple[str, str, int], dict[str, Any]] = {}
-    for table, rowid, parent, fkid in conn.execute("PRAGMA foreign_key_check").fetchall():
+    for table, rowid, parent, fkid in _foreign_key_check(conn):
         g = groups.setdefault((str(table), str(parent), int(fkid)),
                               {"table": str(table), "parent": str(parent), "orphans": 0, "sample_rowids": []})
         g["orphans"] += 1
         if len(g["sample_rowids"]) < 5:
             g["sample_rowids"].append(rowid)
     return list(groups.values())
+
+
+# --- the declared schema, for tables created in the target (create.py) -------------------------------
+
+
+def column_default(conn: sqlite3.Connection, table: str, column: str) -> str | None:
+    """The column's DEFAULT as written in the CREATE TABLE (None if it has none)."""
+    row = conn.execute("SELECT dflt_value FROM pragma_table_info(?) WHERE name = ?", (table, column)).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
+
+
+def master_sql(conn: sqlite3.Connection, kind: str, name: str) -> str:
+    """The CREATE statement SQLite kept for a table or index ('' for automatic indexes)."""
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = ? AND name = ?", (kind, name)).fetchone()
+    return str(row[0]) if row and row[0] else ""
+
+
+def index_list(conn: sqlite3.Connection, table: str) -> list[tuple[str, bool, str, bool]]:
+    """``(name, unique, origin, partial)`` of the table's indexes; origin ``pk``, ``u`` (UNIQUE) or ``c``."""
+    rows = conn.execute('SELECT name, "unique", origin, partial FROM pragma_index_list(?) ORDER BY name', (table,))
+    return [(str(n), bool(u), str(o), bool(p)) for n, u, o, p in rows]
+
+
+def index_columns(conn: sqlite3.Connection, index: str) -> list[tuple[int, str | None, bool, str]]:
+    """``(cid, column, descending, collation)`` of an index's key columns in order (cid < 0: expression, rowid)."""
+    rows = conn.execute('SELECT cid, name, "desc", coll FROM pragma_index_xinfo(?) WHERE key ORDER BY seqno',
+                        (index,))
+    return [(int(c), None if n is None else str(n), bool(d), str(coll)) for c, n, d, coll in rows]
+
+
+def foreign_key_list(conn: sqlite3.Connection, table: str) -> list[tuple[int, str, str, str | None, str, str]]:
+    """``(id, parent, column, parent column or None, on_update, on_delete)`` per column of each foreign key."""
+    rows = conn.execute('SELECT id, "table", "from", "to", on_update, on_delete FROM pragma_foreign_key_list(?) '
+                        "ORDER BY id, seq", (table,))
+    return [(int(i), str(p), str(f), None if to is None else str(to), str(u), str(d)) for i, p, f, to, u, d in rows]

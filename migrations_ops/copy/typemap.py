@@ -581,16 +581,33 @@ def converter(target: TargetType, *, epoch_unit: str = "s", text_policy: str = "
 def pg_type_for(decl_type: str) -> str:
     """The PostgreSQL type a table created from the SQLite schema gets (SQLite affinity rules, widened).
 
-    Lengths are dropped (SQLite never enforced them) and REAL becomes double precision.
+    A declared length, precision and scale are kept: the DBA wrote them, and a
+    value that does not fit is rejected by name rather than widened in silence.
+    CHAR(n) becomes varchar(n), not character(n), which would pad the values
+    with spaces. INTEGER becomes bigint (SQLite integers are 64-bit) and REAL
+    double precision. A modifier PostgreSQL cannot take leaves the type unconstrained.
 
     >>> [pg_type_for(t) for t in ("INTEGER", "VARCHAR(20)", "FLOAT", "NUMERIC(10,2)", "DATETIME", "BOOLEAN", "JSON", "BLOB", "")]
-    ['bigint', 'text', 'double precision', 'numeric', 'timestamp with time zone', 'boolean', 'jsonb', 'bytea', 'text']
+    ['bigint', 'varchar(20)', 'double precision', 'numeric(10,2)', 'timestamp with time zone', 'boolean', 'jsonb', 'bytea', 'text']
+    >>> [pg_type_for(t) for t in ("DECIMAL(5)", "nvarchar( 40 )", "CHARACTER(3)", "TEXT(10)", "NUMERIC(2000,1)", "NUMERIC(4,6)")]
+    ['numeric(5)', 'varchar(40)', 'varchar(3)', 'text', 'numeric', 'numeric']
     """
     t = decl_type.upper()
     rules = (
         ("BOOL", "boolean"), ("TIMESTAMP", "timestamp with time zone"), ("DATETIME", "timestamp with time zone"),
-        ("DATE", "date"), ("JSON", "jsonb"), ("UUID", "uuid"), ("INT", "bigint"), ("CHAR", "text"),
+        ("DATE", "date"), ("JSON", "jsonb"), ("UUID", "uuid"), ("INT", "bigint"), ("CHAR", "varchar"),
         ("CLOB", "text"), ("TEXT", "text"), ("BLOB", "bytea"), ("REAL", "double precision"),
         ("FLOA", "double precision"), ("DOUB", "double precision"), ("NUMERIC", "numeric"), ("DECIMAL", "numeric"),
     )
-    return next((pg for key, pg in rules if key in t), "text")
+    base = next((pg for key, pg in rules if key in t), "text")
+    m = _TYPE_MODIFIERS.search(t)
+    if base == "varchar":
+        return f"varchar({int(m.group(1))})" if m and m.group(2) is None and 0 < int(m.group(1)) <= 10_485_760 else "text"
+    if base == "numeric" and m:
+        p, s = int(m.group(1)), int(m.group(2) or 0)
+        if 1 <= p <= 1000 and 0 <= s <= p:
+            return f"numeric({p},{s})" if m.group(2) is not None else f"numeric({p})"
+    return base
+
+
+_TYPE_MODIFIERS = re.compile(r"\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
