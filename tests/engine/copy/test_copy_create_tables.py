@@ -120,7 +120,8 @@ def test_it_creates_whole_tables_and_checks_their_foreign_keys(make_sqlite, targ
     assert pg_exec(target_db, 'SELECT count(*) FROM "Order Details"') == [(1,)]
 
     after = preflight(path, target_db, create_missing_tables=True)
-    assert after.created == () and after.problems == ()
+    assert after.created == ()
+    assert all("is not empty" in p for p in after.problems)  # the tables now hold the copied rows
     assert after.table("Products").target_types == {c.name: c.pg_type.replace("varchar", "character varying")
                                                     .replace("numeric(5)", "numeric(5,0)")
                                                     for c in plans["Products"].columns}
