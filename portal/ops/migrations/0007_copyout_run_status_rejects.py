@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ops', '0006_verificationreport'),
+        ('ops', '0007_roles_audit_grants'),
     ]
 
     operations = [

@@ -16,7 +16,7 @@ def clamp_lock_retries(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ops', '0006_verificationreport'),
+        ('ops', '0007_copyout_run_status_rejects'),
     ]
 
     operations = [
