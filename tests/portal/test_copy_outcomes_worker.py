@@ -112,6 +112,7 @@ def test_it_refuses_appends_fails_and_truncates_a_second_copy(
     assert appended.progress_data.get("verify_run_id")
     page = client_for(dba).get(reverse("admin:ops_run_change", args=[appended.pk])).content.decode()
     assert 'mop-status-succeeded_rejects' in page and "Succeeded with rejects" in page
+    assert "10 of 100 rows imported, 90 rejected" in page and "mop-has-rejects" in page
 
     # append again: every row is already there -> failed, saying why; nothing to resume, nothing blocked
     text, code = ops("--user", dba.username, "copy", shop_target.name, "--sqlite", source, "--tables", "users",
@@ -135,6 +136,8 @@ def test_it_refuses_appends_fails_and_truncates_a_second_copy(
     event = AuditEvent.objects.get(run=truncated, action="run.copy_truncated")
     assert event.params["tables"] == {"public.users": 31, "public.orders": 70} and event.params["rows_removed"] == 101
     assert "Emptied before the copy" in text and "rejects: none" in text
+    page = client_for(dba).get(reverse("admin:ops_run_change", args=[truncated.pk])).content.decode()
+    assert "emptied first: <code>public.users</code> (31 rows)" in page
 
 
 def test_it_keys_a_null_primary_key_by_rowid_and_ops_rejects_shows_it(
