@@ -4,8 +4,12 @@ truncate on a production target needs the name typed back. Nothing is scheduled 
 # ruff: noqa: F811 - pytest fixtures are imported by name
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.urls import reverse
 
 from portal.ops import copying
@@ -62,3 +66,17 @@ def test_it_needs_the_name_typed_back_to_truncate_a_production_target(db, dba, f
     assert run.params["options"]["if_not_empty"] == "truncate" and run.params["confirmed"] is True
     assert AuditEvent.objects.get(run=run, action="run.scheduled").params["options"]["if_not_empty"] == "truncate"
     assert pg_exec(prod.conn(), "SELECT count(*) FROM users") == [(2,)]
+
+
+def test_it_prints_target_row_counts_in_the_cli_preflight(db, filled, source) -> None:
+    target = filled()
+    out = io.StringIO()
+    call_command("ops", "copy", target.name, "--sqlite", source, "--preflight-only", stdout=out)
+    text = out.getvalue()
+    assert "users                                 3 rows -> users (holds 2 rows)" in text
+    assert "problem: target table public.users is not empty (2 rows)" in text
+    out = io.StringIO()
+    call_command("ops", "copy", target.name, "--sqlite", source, "--preflight-only", "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["non_empty_tables"] == [["users", 2]] and data["tables"][0]["target_rows"] == 2
+    assert Run.objects.count() == 0
