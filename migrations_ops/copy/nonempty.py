@@ -32,18 +32,19 @@ def apply_mode(conn: psycopg.Connection, full: list[catalog.TargetTable], mode: 
     """Deal with the non-empty target tables of a copy being planned; return what was truncated (name -> rows).
 
     Steps (in the caller's planning transaction): 1 nothing to do for no table
-    or ``append``; 2 lock the tables exclusively and count their rows, so
-    the counts are exactly what a truncate removes; 3 ``refuse``: raise
-    ``TargetNotEmpty`` (the caller's transaction rolls back, nothing is
-    written); 4 ``truncate``: one ``TRUNCATE`` of all of them, recorded on
-    the copy run.
+    or ``append``; 2 ``refuse``: count their rows and raise ``TargetNotEmpty``
+    (the caller's transaction rolls back, nothing is written; no lock is
+    taken for a refusal); 3 ``truncate``: lock them all exclusively, count
+    them (so the counts are exactly what is removed), one ``TRUNCATE`` of
+    all of them; the caller records the counts on the copy run.
     """
     if mode not in IF_NOT_EMPTY:
         raise ValueError(f"if_not_empty must be one of {', '.join(IF_NOT_EMPTY)}, not {mode!r}")
     if not full or mode == "append":
         return {}
     idents = sql.SQL(", ").join(tt.ident() for tt in full)
-    conn.execute(t("copy_t_lock_tables", tables=idents))
+    if mode == "truncate":
+        conn.execute(t("copy_t_lock_tables", tables=idents))
     counts = {f"{tt.schema}.{tt.name}": count_rows(conn, tt) for tt in full}
     if mode == "refuse":
         conn.rollback()

@@ -59,7 +59,8 @@ def _predicted_text(out, report) -> None:
 def copy_json(run: Run) -> dict[str, Any]:
     figures = copying.live_figures(run)
     return {**run_json(run), "copy_id": run.params.get("copy_id"), "source": run.params.get("source"),
-            "tables": figures["tables"], "summary": figures["summary"], "verify_run": figures["verify_run_id"]}
+            "tables": figures["tables"], "summary": figures["summary"], "verify_run": figures["verify_run_id"],
+            "outcome": (run.progress_data or {}).get("outcome")}
 
 
 def cmd_copy(command, options) -> None:

@@ -755,7 +755,7 @@ def preflight_summary(report) -> dict[str, Any]:
     return json.loads(json.dumps({
         "integrity_ok": report.integrity_ok, "problems": list(report.problems)[:50],
         "rows": {t.name: t.rows for t in report.tables}, "skipped": [list(s) for s in report.skipped],
-        "orphans": len(report.fk_orphans),
+        "orphans": len(report.fk_orphans), "non_empty_tables": [list(t) for t in report.non_empty_tables],
         "predicted_rejects": [[p.table, p.column, p.code, p.values] for t in report.tables if t.predicted
                               for p in t.predicted.rejects][:200],
     }, default=str))

@@ -7,6 +7,7 @@ the call's wall time.
 
 from __future__ import annotations
 
+import doctest
 import json
 import time
 
@@ -21,6 +22,7 @@ from migrations_ops.copy import (
     list_rejects,
     preflight,
 )
+from migrations_ops.copy import summary as summary_module
 
 DDL = ("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);"
        "CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id), total INTEGER);")
@@ -129,3 +131,9 @@ def test_its_phases_add_up_to_the_wall_time(make_sqlite, target_db) -> None:
     assert {"indexes", "foreign keys", "sequences", "analyze"} <= set(names)
     assert all(s >= 0 for _, s in summary.phases)
     assert abs(summary.total_seconds - wall) < 0.05, (summary.phases, wall)
+
+
+def test_it_passes_the_summary_doctests() -> None:
+    """The verdict, the wall-time phases and the rejects text, on fixed figures."""
+    result = doctest.testmod(summary_module)
+    assert result.attempted >= 8 and result.failed == 0

@@ -40,7 +40,10 @@ def test_it_copies_from_the_preflight_to_the_report(
     page.click("#mop-copy-confirm-form input[type=submit]")
 
     page.wait_for_selector("#mop-run[data-kind=copy]")
-    page.wait_for_selector('#mop-status[data-status="succeeded"]', timeout=90_000)
+    # the generated file plants rejects: the run ends amber, "succeeded with rejects", not green
+    page.wait_for_selector('#mop-status[data-status="succeeded_rejects"]', timeout=90_000)
+    assert page.evaluate("() => getComputedStyle(document.getElementById('mop-status')).backgroundColor") == (
+        "rgb(255, 232, 163)")
     page.wait_for_selector("#mop-summary-block:not([hidden])")
     bars = page.locator("#mop-copy-tables progress.mop-table-bar")
     assert bars.count() == len(manifest.rows)
@@ -48,7 +51,8 @@ def test_it_copies_from_the_preflight_to_the_report(
         [100] * len(manifest.rows))
     assert page.evaluate("() => document.getElementById('mop-progress').value") == 100
     assert "Total import time" in page.inner_text("#mop-summary")
-    shot("3-run-succeeded")
+    assert page.locator("#mop-copy-tables tr.mop-has-rejects").count() == len({r[0] for r in manifest.rejects})
+    shot("3-run-succeeded-with-rejects")
 
     page.click("#mop-verify-link a")
     page.wait_for_selector("#mop-run[data-kind=verify]")

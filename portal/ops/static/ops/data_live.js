@@ -21,7 +21,8 @@
     const body = document.getElementById("mop-copy-tables-body");
     if (c.tables.length) {
       body.replaceChildren(...c.tables.map((t) => {
-        const tr = el("tr", { "data-table": t.table, "data-state": t.state, class: "mop-state-" + t.state });
+        const tr = el("tr", { "data-table": t.table, "data-state": t.state,
+                              class: "mop-state-" + t.state + (t.rejected ? " mop-has-rejects" : "") });
         const name = el("td"); name.append(el("code", {}, t.table));
         const cell = el("td", { class: "bar" });
         const p = el("progress", { class: "mop-table-bar", max: "100" }); p.value = t.percent;
