@@ -86,6 +86,41 @@ class TablePlan:
     checks: tuple[CheckPlan, ...] = ()
     skipped: tuple[tuple[str, str], ...] = field(default=())
 
+    @property
+    def objects(self) -> list[str]:
+        """What will be created besides the columns, one line each, for the pre-flight page and the CLI.
+
+        >>> TablePlan("Order Details", (), ("OrderID", "ProductID"), (("Note",),),
+        ...           (ForeignKeyPlan(("OrderID",), "Orders", ("OrderID",), "CASCADE"),),
+        ...           (IndexPlan("ix_open", False, (("At", False), ("Qty", True)), "status = 'open'"),),
+        ...           (CheckPlan(None, "qty > 0"),)).objects
+        ['PRIMARY KEY (OrderID, ProductID)', 'UNIQUE (Note)', 'FOREIGN KEY (OrderID) REFERENCES Orders (OrderID) ON DELETE CASCADE', "INDEX ix_open (At, Qty DESC) WHERE status = 'open'", 'CHECK (qty > 0)']
+        """
+        out = [f"PRIMARY KEY ({', '.join(self.primary_key)})"] if self.primary_key else []
+        out += [f"UNIQUE ({', '.join(u)})" for u in self.unique]
+        for fk in self.foreign_keys:
+            actions = "".join(f" ON {what} {act}" for what, act in (("DELETE", fk.on_delete), ("UPDATE", fk.on_update))
+                              if act != "NO ACTION")
+            out.append(f"FOREIGN KEY ({', '.join(fk.columns)}) REFERENCES {fk.parent} "
+                       f"({', '.join(fk.parent_columns)}){actions}")
+        for ix in self.indexes:
+            keys = ", ".join(c + (" DESC" if d else "") for c, d in ix.columns)
+            where = f" WHERE {ix.where}" if ix.where else ""
+            out.append(f"{'UNIQUE ' if ix.unique else ''}INDEX {ix.name} ({keys}){where}")
+        out += [f"{'CONSTRAINT ' + c.name + ' ' if c.name else ''}CHECK ({c.expression})" for c in self.checks]
+        return out
+
+    def column_lines(self) -> list[str]:
+        """``name: SQLite type -> PostgreSQL type [NOT NULL] [DEFAULT x]`` per column (the type mapping).
+
+        >>> TablePlan("t", (ColumnMapping("id", "INTEGER", "bigint", True, None, True),
+        ...                 ColumnMapping("price", "NUMERIC(10,2)", "numeric(10,2)", False, "0"))).column_lines()
+        ['id: INTEGER -> bigint identity', 'price: NUMERIC(10,2) -> numeric(10,2) DEFAULT 0']
+        """
+        return [f"{c.name}: {c.sqlite_type or '(none)'} -> {c.pg_type}"
+                + (" identity" if c.identity else " NOT NULL" if c.not_null else "")
+                + (f" DEFAULT {c.default}" if c.default is not None else "") for c in self.columns]
+
 
 def plan_missing(src: sqlite3.Connection, conn: psycopg.Connection, schema: str,
                  tables: Sequence[source.SourceTable]) -> list[TablePlan]:

@@ -28,10 +28,21 @@ def _preflight_text(command, report) -> None:
         out(f"  {t.name:<28} {t.rows:>10} rows -> {where}{'  (' + nulls + ')' if nulls else ''}")
     for name, why in report.skipped:
         out(f"  skipped {name}: {why}")
+    _created_text(out, report)
     for o in report.fk_orphans:
         out(f"  orphans: {o['orphans']} row(s) of {o['table']} reference missing {o['parent']} rows")
     for p in report.problems:
         out(f"problem: {p}")
+
+
+def _created_text(out, report) -> None:
+    """Tables missing in the target as --create-missing-tables builds them: type mapping, then keys and indexes."""
+    for plan in report.created:
+        out(f"  create {plan.table}:")
+        for line in [*plan.column_lines(), *plan.objects]:
+            out(f"    {line}")
+        for what, why in plan.skipped:
+            out(f"    skipped {what}: {why}")
 
 
 def copy_json(run: Run) -> dict[str, Any]:
@@ -45,7 +56,8 @@ def cmd_copy(command, options) -> None:
     tables = copying.parse_tables(options.get("tables"))
     if options.get("preflight_only"):
         _check_view(_user(options, required=False, what="copy --preflight-only"), "ops.view_target")
-        report = copying.preflight(target, options["sqlite"], tables)
+        report = copying.preflight(target, options["sqlite"], tables,
+                                   create_missing_tables=bool(options.get("create_missing_tables")))
         if options.get("json"):
             return _dump(command, report.to_dict())
         _preflight_text(command, report)

@@ -66,7 +66,8 @@ def copy_start(model_admin, request, pk: int):
             source = copying.relative_name(copying.resolve_source(data.get("pick") or data.get("path")))
         tables = copying.parse_tables(data.get("tables"))
         copying.copy_options(form.options(), tables)
-        report = copying.preflight(target, source, tables)
+        report = copying.preflight(target, source, tables,
+                                   create_missing_tables=bool(form.options().get("create_missing_tables")))
     except ValidationError as exc:
         for msg in exc.messages:
             form.add_error(None, msg)

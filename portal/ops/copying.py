@@ -197,10 +197,11 @@ def copy_options(raw: dict[str, Any] | None, tables: list[str] | None = None) ->
     return CopyOptions(**kw)
 
 
-def preflight(target: Target, source: str, tables: list[str] | None = None):
+def preflight(target: Target, source: str, tables: list[str] | None = None, *, create_missing_tables: bool = False):
     """The engine's pre-flight report of ``source`` against the target (reads both, writes nothing)."""
     path = resolve_source(source)
-    return services._engine("copy").preflight(path, target.conn(), tables or None)
+    return services._engine("copy").preflight(path, target.conn(), tables or None,
+                                              create_missing_tables=create_missing_tables)
 
 
 # --- scheduling -------------------------------------------------------------------------
