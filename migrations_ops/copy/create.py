@@ -212,7 +212,8 @@ def _foreign_keys(src: sqlite3.Connection, st: source.SourceTable) -> tuple[Fore
     groups: dict[int, list[tuple[int, str, str, str | None, str, str]]] = {}
     for row in source.foreign_key_list(src, st.name):
         groups.setdefault(row[0], []).append(row)
-    return tuple(ForeignKeyPlan(tuple(r[2] for r in g), g[0][1], tuple(r[3] or "" for r in g),
+    own = [c.name for c in st.columns]
+    return tuple(ForeignKeyPlan(tuple(_same_name(r[2], own) for r in g), g[0][1], tuple(r[3] or "" for r in g),
                                 _ACTIONS.get(g[0][5].upper(), "NO ACTION"), _ACTIONS.get(g[0][4].upper(), "NO ACTION"))
                  for _, g in sorted(groups.items()))
 
@@ -225,7 +226,9 @@ def _check_parents(conn: psycopg.Connection, schema: str, plan: TablePlan,
         label = f"foreign key ({', '.join(fk.columns)}) -> {fk.parent}"
         parent = created.get(fk.parent.lower())
         if parent is not None:
-            cols = fk.parent_columns if all(fk.parent_columns) else parent.primary_key
+            names = [c.name for c in parent.columns]
+            cols = tuple(_same_name(c, names) for c in fk.parent_columns) if all(fk.parent_columns) \
+                else parent.primary_key
             if set(cols) != set(parent.primary_key) and set(cols) not in [set(u) for u in parent.unique] \
                     and not any(ix.unique and ix.where is None and set(cols) == {c for c, _ in ix.columns}
                                 for ix in parent.indexes):
@@ -239,8 +242,19 @@ def _check_parents(conn: psycopg.Connection, schema: str, plan: TablePlan,
         elif not all(fk.parent_columns):
             skipped.append((label, f"{fk.parent} exists in the target: name its referenced columns"))
         else:
-            keep.append(replace(fk, parent=tt.name))
+            cols = tuple(_same_name(c, [tc.name for tc in tt.columns]) for c in fk.parent_columns)
+            keep.append(replace(fk, parent=tt.name, parent_columns=cols))
     return replace(plan, foreign_keys=tuple(keep), skipped=tuple(skipped))
+
+
+def _same_name(name: str, columns: Sequence[str]) -> str:
+    """The declared column ``name`` refers to: SQLite matches names in any case, PostgreSQL does not.
+
+    >>> _same_name("orderid", ["OrderID", "qty"]), _same_name("gone", ["OrderID"])
+    ('OrderID', 'gone')
+    """
+    return next((c for c in columns if c == name), None) or next((c for c in columns if c.lower() == name.lower()),
+                                                                 name)
 
 
 def create_tables(conn: psycopg.Connection, schema: str, plans: Sequence[TablePlan],

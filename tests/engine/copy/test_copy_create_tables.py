@@ -13,7 +13,7 @@ CREATE TABLE Customers (CustomerID TEXT PRIMARY KEY, CompanyName VARCHAR(40) NOT
 CREATE TABLE Products (ProductID INTEGER PRIMARY KEY AUTOINCREMENT, ProductName VARCHAR(40) NOT NULL,
                        UnitPrice NUMERIC(10,2) DEFAULT 0, Discount DECIMAL(5), Code TEXT,
                        CHECK (UnitPrice >= 0), CONSTRAINT code_glob CHECK (Code GLOB '[A-Z]*'));
-CREATE TABLE Orders (OrderID INTEGER PRIMARY KEY, CustomerID TEXT NOT NULL REFERENCES Customers(CustomerID),
+CREATE TABLE Orders (OrderID INTEGER PRIMARY KEY, CustomerID TEXT NOT NULL REFERENCES customers(customerid),
                      Status TEXT DEFAULT 'open', OrderedAt DATETIME DEFAULT CURRENT_TIMESTAMP);
 CREATE TABLE "Order Details" (
     OrderID INTEGER NOT NULL REFERENCES Orders(OrderID) ON DELETE CASCADE,
