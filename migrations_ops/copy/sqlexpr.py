@@ -256,6 +256,8 @@ def translate_default(expr: str, pg_type: str) -> str:
     Traceback (most recent call last):
     ...
     migrations_ops.copy.sqlexpr.Untranslatable: default '' is not a value of bigint
+    >>> translate_default("(datetime('now'))", "timestamp with time zone"), translate_default("date('now')", "date")
+    ('CURRENT_TIMESTAMP', 'CURRENT_DATE')
     >>> translate_default("(datetime('now'))", "text")
     Traceback (most recent call last):
     ...
@@ -267,11 +269,31 @@ def translate_default(expr: str, pg_type: str) -> str:
         node = ast.A_Const(val=_negate(node.rexpr.val))
     if isinstance(node, ast.SQLValueFunction):
         return RawStream()(node)
+    now = _sqlite_now(node, pg_type)
+    if now is not None:
+        return now
     if not isinstance(node, ast.A_Const):
         raise Untranslatable(f"default {expr} is an expression, not a constant")
     if node.isnull:
         return "NULL"
     return _typed_constant(expr, node, pg_type)
+
+
+def _sqlite_now(node: ast.Node, pg_type: str) -> str | None:
+    """``datetime('now')`` / ``date('now')`` (the usual SQLite spelling of "now") on a timestamp or date column.
+
+    On a text column they are not translated: SQLite stores its own text format there.
+    """
+    if not isinstance(node, ast.FuncCall) or len(node.args or ()) != 1:
+        return None
+    arg, fname = node.args[0], ".".join(s.sval for s in node.funcname).lower()
+    if not (isinstance(arg, ast.A_Const) and isinstance(arg.val, ast.String) and arg.val.sval.lower() == "now"):
+        return None
+    if fname == "datetime" and pg_type.startswith("timestamp"):
+        return "CURRENT_TIMESTAMP"
+    if fname == "date" and pg_type == "date":
+        return "CURRENT_DATE"
+    return None
 
 
 def _negate(val: ast.Node) -> ast.Node:

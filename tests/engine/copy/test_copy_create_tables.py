@@ -5,7 +5,8 @@ from __future__ import annotations
 from copy_helpers import pg_exec
 
 from migrations_ops.copy import CopyOptions, copy_database, preflight
-from migrations_ops.copy.create import ColumnMapping
+from migrations_ops.copy.create import CheckPlan, ColumnMapping
+from migrations_ops.progress import Progress
 
 SHOP_DDL = """
 CREATE TABLE Customers (CustomerID TEXT PRIMARY KEY, CompanyName VARCHAR(40) NOT NULL, Email TEXT UNIQUE,
@@ -128,11 +129,12 @@ def test_it_creates_whole_tables_and_checks_their_foreign_keys(make_sqlite, targ
 
 def test_it_names_foreign_keys_it_cannot_create(make_sqlite, target_db) -> None:
     path = make_sqlite("""
-        CREATE TABLE parent (id INTEGER PRIMARY KEY, code TEXT);
+        CREATE TABLE parent (id INTEGER PRIMARY KEY, code TEXT CHECK (length(id) > 0),
+                             born DATETIME DEFAULT (datetime('now')));
         CREATE TABLE child (id INTEGER PRIMARY KEY, code TEXT REFERENCES parent(code),
                             gone INTEGER REFERENCES nowhere(id), name TEXT COLLATE NOCASE);
         CREATE UNIQUE INDEX ux_child_name ON child(name);
-    """, {"parent": [(1, "a")], "child": [(1, "a", None, "x")]})
+    """, {"parent": [(1, "a", "2024-01-01")], "child": [(1, "a", None, "x")]})
     report = preflight(path, target_db, tables=["child", "parent"])
     assert report.problems == ("target table public.child does not exist", "target table public.parent does not exist")
     child = next(p for p in report.created if p.table == "child")
@@ -141,6 +143,15 @@ def test_it_names_foreign_keys_it_cannot_create(make_sqlite, target_db) -> None:
         "index ux_child_name": "collation NOCASE has no PostgreSQL equivalent",
         "foreign key (code) -> parent": "(code) is not a PRIMARY KEY or UNIQUE of parent",
         "foreign key (gone) -> nowhere": "nowhere is neither in the target nor created"}
-    summary = copy_database(path, target_db, CopyOptions(create_missing_tables=True), copy_id="named")
+    parent = next(p for p in report.created if p.table == "parent")
+    assert parent.checks == (CheckPlan(None, "length(id) > 0"),) and parent.columns[2].default == "CURRENT_TIMESTAMP"
+    log: list[Progress] = []
+    summary = copy_database(path, target_db, CopyOptions(create_missing_tables=True), log.append, copy_id="named")
     assert summary.rows_imported == 2 and summary.foreign_keys == ()
-    assert pg_exec(target_db, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'") == [(0,)]
+    assert pg_exec(target_db, "SELECT count(*) FROM pg_constraint WHERE contype IN ('f', 'c') "
+                                   "AND connamespace = 'public'::regnamespace") == [(0,)]
+    warnings = [p.message for p in log if p.level == "warning"]
+    assert "parent: check length(id) > 0 not created: function length(bigint) does not exist" in warnings
+    assert "child: foreign key (gone) -> nowhere not created: nowhere is neither in the target nor created" in warnings
+    assert pg_exec(target_db, "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef "
+                                   "WHERE adrelid = 'public.parent'::regclass") == [("CURRENT_TIMESTAMP",)]
