@@ -124,14 +124,18 @@ class TablePlan:
 
 def plan_missing(src: sqlite3.Connection, conn: psycopg.Connection, schema: str,
                  tables: Sequence[source.SourceTable]) -> list[TablePlan]:
-    """Plans for the tables that are not in the target; foreign keys to a parent that will not exist are skipped.
+    """Plans for the tables that are not in the target; what would fail there is moved to ``skipped``.
 
-    Used by both the pre-flight and the copy, so that what the DBA is shown is what gets built.
+    Used by both the pre-flight and the copy, so that what the DBA is shown is
+    what gets built: foreign keys to a parent that will not exist are skipped,
+    and each CHECK and partial-index WHERE is type-checked by the target itself
+    (a SELECT over typed NULLs, which writes nothing), so ``CHECK (flag IN (0, 1))``
+    on a boolean column is named before the copy, not discovered during it.
     """
     missing = [st for st in tables if catalog.find_table(conn, schema, st.name) is None]
     plans = [plan_table(src, st) for st in missing]
     by_lower = {p.table.lower(): p for p in plans}
-    return [_check_parents(conn, schema, p, by_lower) for p in plans]
+    return [_typecheck(conn, _check_parents(conn, schema, p, by_lower)) for p in plans]
 
 
 def plan_table(src: sqlite3.Connection, st: source.SourceTable) -> TablePlan:
@@ -255,6 +259,23 @@ def _same_name(name: str, columns: Sequence[str]) -> str:
     """
     return next((c for c in columns if c == name), None) or next((c for c in columns if c.lower() == name.lower()),
                                                                  name)
+
+
+def _typecheck(conn: psycopg.Connection, plan: TablePlan) -> TablePlan:
+    """Keep the CHECKs and partial indexes whose expression PostgreSQL accepts as a boolean over these column types."""
+    row = sql.SQL(", ").join(sql.SQL("NULL::{} AS {}").format(sql.SQL(c.pg_type), sql.Identifier(c.name))  # type: ignore[arg-type]
+                             for c in plan.columns)
+    skipped = list(plan.skipped)
+
+    def accepted(label: str, expression: str) -> bool:
+        why = _try(conn, t("copy_t_typecheck", columns=row, expression=sql.SQL(expression)))  # type: ignore[arg-type]
+        if why is not None:
+            skipped.append((label, why))
+        return why is None
+
+    checks = tuple(c for c in plan.checks if accepted(f"check {c.name or c.expression}", c.expression))
+    indexes = tuple(ix for ix in plan.indexes if ix.where is None or accepted(f"index {ix.name}", ix.where))
+    return replace(plan, checks=checks, indexes=indexes, skipped=tuple(skipped))
 
 
 def create_tables(conn: psycopg.Connection, schema: str, plans: Sequence[TablePlan],

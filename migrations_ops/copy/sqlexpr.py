@@ -172,6 +172,8 @@ def translate(expr: str, columns: Sequence[str]) -> str:
     '"Qty" > 0 AND "Unit Price" BETWEEN 0 AND 1e6'
     >>> translate("status IN ('a', 'b') AND length(code) == 3 AND note IS NOT NULL", ["status", "code", "note"])
     "status IN ('a', 'b') AND length(code) = 3 AND note IS NOT NULL"
+    >>> translate("CASE WHEN kind = 'b' THEN qty > 0 ELSE 1 END", ["Kind", "qty"])
+    'CASE WHEN "Kind" = \\'b\\' THEN qty > 0 ELSE 1 END'
     >>> translate("typeof(x) = 'integer'", ["x"])
     Traceback (most recent call last):
     ...
@@ -210,8 +212,8 @@ def _check(node: object, columns: dict[str, str]) -> None:
 
 
 def _check_node(node: ast.Node, columns: dict[str, str]) -> None:
-    if isinstance(node, (ast.BoolExpr, ast.NullTest, ast.A_Const, ast.CoalesceExpr, ast.String, ast.Integer,
-                         ast.Float, ast.Boolean)):
+    if isinstance(node, (ast.BoolExpr, ast.NullTest, ast.A_Const, ast.CoalesceExpr, ast.CaseExpr, ast.CaseWhen,
+                         ast.String, ast.Integer, ast.Float, ast.Boolean)):
         return
     if isinstance(node, ast.ColumnRef):
         field = node.fields[-1] if len(node.fields) == 1 else None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from copy_helpers import pg_exec
 
 from migrations_ops.copy import CopyOptions, copy_database, preflight
-from migrations_ops.copy.create import CheckPlan, ColumnMapping
+from migrations_ops.copy.create import ColumnMapping
 from migrations_ops.progress import Progress
 
 SHOP_DDL = """
@@ -74,6 +76,8 @@ def test_it_creates_whole_tables_and_checks_their_foreign_keys(make_sqlite, targ
     plans = {p.table: p for p in before.created}
     assert set(plans) == {"Customers", "Products", "Orders", "Order Details"}
     assert ColumnMapping("UnitPrice", "NUMERIC(10,2)", "numeric(10,2)", False, "0") in plans["Products"].columns
+    as_json = {p["table"]: p for p in json.loads(before.to_json())["created"]}
+    assert as_json["Order Details"]["primary_key"] == ["OrderID", "ProductID"]
     assert dict(plans["Products"].skipped) == {
         "check code_glob": 'does not parse as PostgreSQL (syntax error at or near "GLOB")',
         "index ix_products_lower": "an expression or rowid column is not translated"}
@@ -132,19 +136,23 @@ def test_it_names_foreign_keys_it_cannot_create(make_sqlite, target_db) -> None:
         CREATE TABLE parent (id INTEGER PRIMARY KEY, code TEXT CHECK (length(id) > 0),
                              born DATETIME DEFAULT (datetime('now')));
         CREATE TABLE child (id INTEGER PRIMARY KEY, code TEXT REFERENCES parent(code),
-                            gone INTEGER REFERENCES nowhere(id), name TEXT COLLATE NOCASE);
+                            gone INTEGER REFERENCES nowhere(id), name TEXT COLLATE NOCASE,
+                            flag BOOLEAN CHECK (flag IN (0, 1)));
         CREATE UNIQUE INDEX ux_child_name ON child(name);
-    """, {"parent": [(1, "a", "2024-01-01")], "child": [(1, "a", None, "x")]})
+        CREATE INDEX parent_pkey ON child(code);
+    """, {"parent": [(1, "a", "2024-01-01")], "child": [(1, "a", None, "x", 1)]})
     report = preflight(path, target_db, tables=["child", "parent"])
     assert report.problems == ("target table public.child does not exist", "target table public.parent does not exist")
     child = next(p for p in report.created if p.table == "child")
     assert child.foreign_keys == ()
     assert dict(child.skipped) == {
+        "check flag IN (0, 1)": "operator does not exist: boolean = integer",
         "index ux_child_name": "collation NOCASE has no PostgreSQL equivalent",
         "foreign key (code) -> parent": "(code) is not a PRIMARY KEY or UNIQUE of parent",
         "foreign key (gone) -> nowhere": "nowhere is neither in the target nor created"}
     parent = next(p for p in report.created if p.table == "parent")
-    assert parent.checks == (CheckPlan(None, "length(id) > 0"),) and parent.columns[2].default == "CURRENT_TIMESTAMP"
+    assert parent.checks == () and parent.columns[2].default == "CURRENT_TIMESTAMP"
+    assert parent.skipped == (("check length(id) > 0", "function length(bigint) does not exist"),)
     log: list[Progress] = []
     summary = copy_database(path, target_db, CopyOptions(create_missing_tables=True), log.append, copy_id="named")
     assert summary.rows_imported == 2 and summary.foreign_keys == ()
@@ -153,5 +161,7 @@ def test_it_names_foreign_keys_it_cannot_create(make_sqlite, target_db) -> None:
     warnings = [p.message for p in log if p.level == "warning"]
     assert "parent: check length(id) > 0 not created: function length(bigint) does not exist" in warnings
     assert "child: foreign key (gone) -> nowhere not created: nowhere is neither in the target nor created" in warnings
+    # only the target can tell that this name is taken (by the parent's primary key): named, and the copy goes on
+    assert 'child: index parent_pkey not created: relation "parent_pkey" already exists' in warnings
     assert pg_exec(target_db, "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef "
                                    "WHERE adrelid = 'public.parent'::regclass") == [("CURRENT_TIMESTAMP",)]
