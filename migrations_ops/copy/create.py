@@ -142,7 +142,7 @@ def plan_table(src: sqlite3.Connection, st: source.SourceTable) -> TablePlan:
     """Read one SQLite table's schema into the plan of its PostgreSQL table (reads the source only)."""
     skipped: list[tuple[str, str]] = []
     pk = st.pk_columns
-    columns = tuple(_column(src, st, name, decl, nn, pk, skipped) for name, decl, nn in _decls(st))
+    columns = tuple(_column(src, st, c, pk, skipped) for c in st.columns)
     create_sql = source.master_sql(src, "table", st.name)
     names = [c.name for c in st.columns]
     checks = []
@@ -156,13 +156,10 @@ def plan_table(src: sqlite3.Connection, st: source.SourceTable) -> TablePlan:
                      _foreign_keys(src, st), tuple(indexes), tuple(checks), tuple(skipped))
 
 
-def _decls(st: source.SourceTable) -> list[tuple[str, str, bool]]:
-    return [(c.name, c.decl_type, c.not_null) for c in st.columns]
-
-
-def _column(src: sqlite3.Connection, st: source.SourceTable, name: str, decl: str, not_null: bool,
+def _column(src: sqlite3.Connection, st: source.SourceTable, col: source.SourceColumn,
             pk: tuple[str, ...], skipped: list[tuple[str, str]]) -> ColumnMapping:
     """One column; a rowid alias (``INTEGER PRIMARY KEY``) becomes an identity so new rows get ids."""
+    name, decl = col.name, col.decl_type
     pg = pg_type_for(decl)
     identity = pk == (name,) and decl.strip().upper() == "INTEGER" and st.key is not None
     raw = source.column_default(src, st.name, name)
@@ -172,7 +169,7 @@ def _column(src: sqlite3.Connection, st: source.SourceTable, name: str, decl: st
             default = sqlexpr.translate_default(raw, pg)
         except sqlexpr.Untranslatable as exc:
             skipped.append((f"default of {name}", exc.reason))
-    return ColumnMapping(name, decl, pg, not_null or name in pk, default, identity)
+    return ColumnMapping(name, decl, pg, col.not_null or name in pk, default, identity)
 
 
 def _indexes(src: sqlite3.Connection, st: source.SourceTable, names: list[str],
@@ -189,7 +186,7 @@ def _indexes(src: sqlite3.Connection, st: source.SourceTable, names: list[str],
             if partial:
                 where = sqlexpr.translate(sqlexpr.index_where(source.master_sql(src, "index", name)) or "", names)
         except sqlexpr.Untranslatable as exc:
-            skipped.append((f"index {name}", exc.reason))
+            skipped.append((_index_label(src, name, origin), exc.reason))
             continue
         if origin == "u":
             if tuple(c for c, _ in cols) not in unique:
@@ -197,6 +194,13 @@ def _indexes(src: sqlite3.Connection, st: source.SourceTable, names: list[str],
         else:
             indexes.append(IndexPlan(name, is_unique, cols, where))
     return unique, indexes
+
+
+def _index_label(src: sqlite3.Connection, name: str, origin: str) -> str:
+    """``index NAME``, or ``UNIQUE (a, b)`` for a UNIQUE constraint, whose automatic index name means nothing."""
+    if origin != "u":
+        return f"index {name}"
+    return f"UNIQUE ({', '.join(c or '<expression>' for _, c, _, _ in source.index_columns(src, name))})"
 
 
 def _index_columns(src: sqlite3.Connection, index: str) -> tuple[tuple[str, bool], ...]:

@@ -136,11 +136,11 @@ def test_it_names_foreign_keys_it_cannot_create(make_sqlite, target_db) -> None:
         CREATE TABLE parent (id INTEGER PRIMARY KEY, code TEXT CHECK (length(id) > 0),
                              born DATETIME DEFAULT (datetime('now')));
         CREATE TABLE child (id INTEGER PRIMARY KEY, code TEXT REFERENCES parent(code),
-                            gone INTEGER REFERENCES nowhere(id), name TEXT COLLATE NOCASE,
+                            gone INTEGER REFERENCES nowhere(id), name TEXT COLLATE NOCASE, nick TEXT COLLATE NOCASE UNIQUE,
                             flag BOOLEAN CHECK (flag IN (0, 1)));
         CREATE UNIQUE INDEX ux_child_name ON child(name);
         CREATE INDEX parent_pkey ON child(code);
-    """, {"parent": [(1, "a", "2024-01-01")], "child": [(1, "a", None, "x", 1)]})
+    """, {"parent": [(1, "a", "2024-01-01")], "child": [(1, "a", None, "x", "y", 1)]})
     report = preflight(path, target_db, tables=["child", "parent"])
     assert report.problems == ("target table public.child does not exist", "target table public.parent does not exist")
     child = next(p for p in report.created if p.table == "child")
@@ -148,6 +148,7 @@ def test_it_names_foreign_keys_it_cannot_create(make_sqlite, target_db) -> None:
     assert dict(child.skipped) == {
         "check flag IN (0, 1)": "operator does not exist: boolean = integer",
         "index ux_child_name": "collation NOCASE has no PostgreSQL equivalent",
+        "UNIQUE (nick)": "collation NOCASE has no PostgreSQL equivalent",
         "foreign key (code) -> parent": "(code) is not a PRIMARY KEY or UNIQUE of parent",
         "foreign key (gone) -> nowhere": "nowhere is neither in the target nor created"}
     parent = next(p for p in report.created if p.table == "parent")
