@@ -131,16 +131,20 @@ def test_it_creates_whole_tables_and_checks_their_foreign_keys(make_sqlite, targ
                                                     for c in plans["Products"].columns}
 
 
-def test_it_names_foreign_keys_it_cannot_create(make_sqlite, target_db) -> None:
-    path = make_sqlite("""
-        CREATE TABLE parent (id INTEGER PRIMARY KEY, code TEXT CHECK (length(id) > 0),
-                             born DATETIME DEFAULT (datetime('now')));
-        CREATE TABLE child (id INTEGER PRIMARY KEY, code TEXT REFERENCES parent(code),
-                            gone INTEGER REFERENCES nowhere(id), name TEXT COLLATE NOCASE, nick TEXT COLLATE NOCASE UNIQUE,
-                            flag BOOLEAN CHECK (flag IN (0, 1)));
-        CREATE UNIQUE INDEX ux_child_name ON child(name);
-        CREATE INDEX parent_pkey ON child(code);
-    """, {"parent": [(1, "a", "2024-01-01")], "child": [(1, "a", None, "x", "y", 1)]})
+NAMED_DDL = r'''
+CREATE TABLE parent (id INTEGER PRIMARY KEY, code TEXT CHECK (length(id) > 0),
+                     born DATETIME DEFAULT (datetime('now')));
+CREATE TABLE child (id INTEGER PRIMARY KEY, code TEXT REFERENCES parent(code),
+                    gone INTEGER REFERENCES nowhere(id), name TEXT COLLATE NOCASE, nick TEXT COLLATE NOCASE UNIQUE,
+                    flag BOOLEAN CHECK (flag IN (0, 1)), [we"ird `col`] TEXT CHECK ("we""ird `col`" <> ''));
+CREATE UNIQUE INDEX ux_child_name ON child(name);
+CREATE INDEX parent_pkey ON child(code);
+CREATE INDEX "ix ""q""" ON child(`we"ird ``col```) WHERE [we"ird `col`] IS NOT NULL;
+'''
+
+
+def test_it_names_what_it_cannot_create(make_sqlite, target_db) -> None:
+    path = make_sqlite(NAMED_DDL, {"parent": [(1, "a", "2024-01-01")], "child": [(1, "a", None, "x", "y", 1, "q")]})
     report = preflight(path, target_db, tables=["child", "parent"])
     assert report.problems == ("target table public.child does not exist", "target table public.parent does not exist")
     child = next(p for p in report.created if p.table == "child")
@@ -154,15 +158,19 @@ def test_it_names_foreign_keys_it_cannot_create(make_sqlite, target_db) -> None:
     parent = next(p for p in report.created if p.table == "parent")
     assert parent.checks == () and parent.columns[2].default == "CURRENT_TIMESTAMP"
     assert parent.skipped == (("check length(id) > 0", "function length(bigint) does not exist"),)
+
     log: list[Progress] = []
     summary = copy_database(path, target_db, CopyOptions(create_missing_tables=True), log.append, copy_id="named")
     assert summary.rows_imported == 2 and summary.foreign_keys == ()
-    assert pg_exec(target_db, "SELECT count(*) FROM pg_constraint WHERE contype IN ('f', 'c') "
-                                   "AND connamespace = 'public'::regnamespace") == [(0,)]
     warnings = [p.message for p in log if p.level == "warning"]
     assert "parent: check length(id) > 0 not created: function length(bigint) does not exist" in warnings
     assert "child: foreign key (gone) -> nowhere not created: nowhere is neither in the target nor created" in warnings
     # only the target can tell that this name is taken (by the parent's primary key): named, and the copy goes on
     assert 'child: index parent_pkey not created: relation "parent_pkey" already exists' in warnings
+    assert pg_exec(target_db, "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contype IN ('f', 'c') "
+                              "AND connamespace = 'public'::regnamespace") == [
+        ('CHECK (("we""ird `col`" <> \'\'::text))',)]
+    assert pg_exec(target_db, "SELECT pg_get_indexdef(%s::regclass)", ('public."ix ""q"""',)) == [
+        ('CREATE INDEX "ix ""q""" ON public.child USING btree ("we""ird `col`") WHERE ("we""ird `col`" IS NOT NULL)',)]
     assert pg_exec(target_db, "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef "
-                                   "WHERE adrelid = 'public.parent'::regclass") == [("CURRENT_TIMESTAMP",)]
+                              "WHERE adrelid = 'public.parent'::regclass") == [("CURRENT_TIMESTAMP",)]
