@@ -339,21 +339,25 @@ def _table_body(p: TablePlan) -> sql.Composed:
 
 
 def _names(cols: Sequence[str]) -> sql.Composed:
+    """A column list, each name through ``sql.Identifier`` (names with spaces, case and quotes stay whole)."""
     return sql.SQL(", ").join(map(sql.Identifier, cols))
 
 
 def _check_ddl(table: sql.Identifier, c: CheckPlan) -> sql.Composed:
+    """ALTER TABLE ... ADD CHECK, keeping the SQLite constraint name when it had one (errors then name it)."""
     name = sql.SQL("CONSTRAINT {} ").format(sql.Identifier(c.name)) if c.name else sql.SQL("")
     return t("copy_t_add_check", table=table, name=name, expression=sql.SQL(c.expression))  # type: ignore[arg-type]
 
 
 def _fk_ddl(table: sql.Identifier, schema: str, fk: ForeignKeyPlan) -> sql.Composed:
+    """ALTER TABLE ... ADD FOREIGN KEY with SQLite's actions (from a fixed list, never the source's text)."""
     return t("copy_t_add_fk", table=table, columns=_names(fk.columns), parent=sql.Identifier(schema, fk.parent),
              parent_columns=_names(fk.parent_columns), on_delete=sql.SQL(_ACTIONS[fk.on_delete]),  # type: ignore[arg-type]
              on_update=sql.SQL(_ACTIONS[fk.on_update]))  # type: ignore[arg-type]
 
 
 def _index_ddl(table: sql.Identifier, ix: IndexPlan) -> sql.Composed:
+    """CREATE [UNIQUE] INDEX under SQLite's name, columns in its order and direction, WHERE as translated."""
     keys = sql.SQL(", ").join(sql.SQL("{}{}").format(sql.Identifier(c), sql.SQL(" DESC" if d else ""))
                               for c, d in ix.columns)
     where = sql.SQL(" WHERE {}").format(sql.SQL(ix.where)) if ix.where else sql.SQL("")  # type: ignore[arg-type]

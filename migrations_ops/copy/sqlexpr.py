@@ -54,6 +54,7 @@ class Token:
     end: int
 
     def word(self) -> str:
+        """The keyword in upper case (SQLite keywords ignore case), '' for anything but a bare word."""
         return self.text.upper() if self.kind == "word" else ""
 
 
@@ -92,6 +93,7 @@ def _pg_text(toks: Sequence[Token]) -> str:
 
 
 def _unquote(tok: Token) -> str:
+    """A name token without its quotes (a CONSTRAINT's name keeps its case and spaces)."""
     if tok.kind != "name":
         return tok.text
     q = tok.text[0]
@@ -212,6 +214,7 @@ def _check(node: object, columns: dict[str, str]) -> None:
 
 
 def _check_node(node: ast.Node, columns: dict[str, str]) -> None:
+    """One node of the tree: allowed as it is, a column renamed to its declared name, or ``Untranslatable``."""
     if isinstance(node, (ast.BoolExpr, ast.NullTest, ast.A_Const, ast.CoalesceExpr, ast.CaseExpr, ast.CaseWhen,
                          ast.String, ast.Integer, ast.Float, ast.Boolean)):
         return
@@ -237,6 +240,7 @@ def _check_node(node: ast.Node, columns: dict[str, str]) -> None:
 
 
 def _check_operator(node: ast.A_Expr) -> None:
+    """Comparisons, arithmetic, IN and BETWEEN pass; SQLite's ``==`` becomes ``=``; LIKE and the rest do not."""
     op = node.name[0].sval if node.name else ""
     if node.kind in (A_Expr_Kind.AEXPR_LIKE, A_Expr_Kind.AEXPR_ILIKE):
         raise Untranslatable("uses LIKE, which ignores ASCII case in SQLite and not in PostgreSQL")
@@ -299,6 +303,7 @@ def _sqlite_now(node: ast.Node, pg_type: str) -> str | None:
 
 
 def _negate(val: ast.Node) -> ast.Node:
+    """``-1`` parses as minus applied to 1; a DEFAULT wants the negative constant itself."""
     if isinstance(val, ast.Integer):
         return ast.Integer(ival=-val.ival)
     if isinstance(val, ast.Float):

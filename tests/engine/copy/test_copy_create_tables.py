@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import doctest
 import json
 
 from copy_helpers import pg_exec
 
-from migrations_ops.copy import CopyOptions, copy_database, preflight
+from migrations_ops.copy import CopyOptions, copy_database, create, preflight, sqlexpr
 from migrations_ops.copy.create import ColumnMapping
 from migrations_ops.progress import Progress
 
@@ -174,3 +175,9 @@ def test_it_names_what_it_cannot_create(make_sqlite, target_db) -> None:
         ('CREATE INDEX "ix ""q""" ON public.child USING btree ("we""ird `col`") WHERE ("we""ird `col`" IS NOT NULL)',)]
     assert pg_exec(target_db, "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef "
                               "WHERE adrelid = 'public.parent'::regclass") == [("CURRENT_TIMESTAMP",)]
+
+
+def test_it_passes_the_mapping_and_expression_doctests() -> None:
+    for module in (create, sqlexpr):
+        result = doctest.testmod(module)
+        assert result.attempted >= 3 and result.failed == 0, module.__name__
