@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import json
+import sqlite3
 
 from copy_helpers import pg_exec
 
@@ -72,6 +73,9 @@ def _indexes(target, table: str) -> dict[str, tuple[bool, list[str], list[int], 
 
 def test_it_creates_whole_tables_and_checks_their_foreign_keys(make_sqlite, target_db) -> None:
     path = make_sqlite(SHOP_DDL, SHOP_ROWS)
+    with sqlite3.connect(path) as src:  # AUTOINCREMENT remembers id 5 after its row is gone
+        src.execute("INSERT INTO Products (ProductID, ProductName) VALUES (5, 'gone')")
+        src.execute("DELETE FROM Products WHERE ProductID = 5")
     before = preflight(path, target_db, create_missing_tables=True)
     assert before.problems == ()
     plans = {p.table: p for p in before.created}
@@ -119,7 +123,9 @@ def test_it_creates_whole_tables_and_checks_their_foreign_keys(make_sqlite, targ
     # defaults and the identity's sequence, set past the loaded ids
     pg_exec(target_db, 'INSERT INTO "Products" ("ProductName") VALUES (%s)', ("Aniseed",))
     assert pg_exec(target_db, 'SELECT "ProductID", "UnitPrice" FROM "Products" WHERE "ProductName" = %s',
-                   ("Aniseed",)) == [(3, 0)]
+                   ("Aniseed",)) == [(6, 0)]
+    pg_exec(target_db, 'INSERT INTO "Orders" ("CustomerID") VALUES (%s) RETURNING "OrderID"', ("ALFKI",))
+    assert pg_exec(target_db, 'SELECT max("OrderID") FROM "Orders"') == [(10250,)]  # plain rowid alias: max + 1
     pg_exec(target_db, 'INSERT INTO "Customers" ("CustomerID", "CompanyName") VALUES (%s, %s)', ("X", "x"))
     assert pg_exec(target_db, 'SELECT "Active" FROM "Customers" WHERE "CustomerID" = %s', ("X",)) == [(True,)]
     pg_exec(target_db, 'DELETE FROM "Orders" WHERE "OrderID" = 10248')
