@@ -45,9 +45,9 @@ def plan_ranges(
     Steps, in one target transaction: 1 take the target lock, 2 create schema
     ``mop``, 3 return the stored plan if this copy id exists (resume), else
     refuse if another copy is open, 4 match tables and columns (creating
-    missing tables on request, whole: ``create``), 5 split each table into key ranges, 6 save and
-    drop the loaded tables' foreign keys (and plain indexes of empty tables on
-    request), 7 with ``defer_constraints``, save and drop the PRIMARY KEY and
+    missing tables on request, whole: ``create``), 5 split each table into
+    key ranges, 6 save and drop the loaded tables' foreign keys (and plain
+    indexes of empty tables on request, always for created tables), 7 with ``defer_constraints``, save and drop the PRIMARY KEY and
     UNIQUE constraints of the empty tables (after every loaded table's foreign
     keys are gone, so that only constraints other tables still depend on are
     kept), 8 store the plan. Before 7, target tables that already hold rows

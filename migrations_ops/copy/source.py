@@ -340,6 +340,14 @@ def column_default(conn: sqlite3.Connection, table: str, column: str) -> str | N
     return None if row is None or row[0] is None else str(row[0])
 
 
+def autoincrement_seq(conn: sqlite3.Connection, table: str) -> int | None:
+    """The table's ``sqlite_sequence`` value: for AUTOINCREMENT, the largest id ever handed out (None otherwise)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'").fetchone() is None:
+        return None
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
 def master_sql(conn: sqlite3.Connection, kind: str, name: str) -> str:
     """The CREATE statement SQLite kept for a table or index ('' for automatic indexes)."""
     row = conn.execute("SELECT sql FROM sqlite_master WHERE type = ? AND name = ?", (kind, name)).fetchone()

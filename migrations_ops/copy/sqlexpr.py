@@ -54,6 +54,7 @@ class Token:
     end: int
 
     def word(self) -> str:
+        """The keyword in upper case (SQLite keywords ignore case), '' for anything but a bare word."""
         return self.text.upper() if self.kind == "word" else ""
 
 
@@ -92,6 +93,7 @@ def _pg_text(toks: Sequence[Token]) -> str:
 
 
 def _unquote(tok: Token) -> str:
+    """A name token without its quotes (a CONSTRAINT's name keeps its case and spaces)."""
     if tok.kind != "name":
         return tok.text
     q = tok.text[0]
@@ -172,6 +174,8 @@ def translate(expr: str, columns: Sequence[str]) -> str:
     '"Qty" > 0 AND "Unit Price" BETWEEN 0 AND 1e6'
     >>> translate("status IN ('a', 'b') AND length(code) == 3 AND note IS NOT NULL", ["status", "code", "note"])
     "status IN ('a', 'b') AND length(code) = 3 AND note IS NOT NULL"
+    >>> translate("CASE WHEN kind = 'b' THEN qty > 0 ELSE 1 END", ["Kind", "qty"])
+    'CASE WHEN "Kind" = \\'b\\' THEN qty > 0 ELSE 1 END'
     >>> translate("typeof(x) = 'integer'", ["x"])
     Traceback (most recent call last):
     ...
@@ -210,8 +214,9 @@ def _check(node: object, columns: dict[str, str]) -> None:
 
 
 def _check_node(node: ast.Node, columns: dict[str, str]) -> None:
-    if isinstance(node, (ast.BoolExpr, ast.NullTest, ast.A_Const, ast.CoalesceExpr, ast.String, ast.Integer,
-                         ast.Float, ast.Boolean)):
+    """One node of the tree: allowed as it is, a column renamed to its declared name, or ``Untranslatable``."""
+    if isinstance(node, (ast.BoolExpr, ast.NullTest, ast.A_Const, ast.CoalesceExpr, ast.CaseExpr, ast.CaseWhen,
+                         ast.String, ast.Integer, ast.Float, ast.Boolean)):
         return
     if isinstance(node, ast.ColumnRef):
         field = node.fields[-1] if len(node.fields) == 1 else None
@@ -235,6 +240,7 @@ def _check_node(node: ast.Node, columns: dict[str, str]) -> None:
 
 
 def _check_operator(node: ast.A_Expr) -> None:
+    """Comparisons, arithmetic, IN and BETWEEN pass; SQLite's ``==`` becomes ``=``; LIKE and the rest do not."""
     op = node.name[0].sval if node.name else ""
     if node.kind in (A_Expr_Kind.AEXPR_LIKE, A_Expr_Kind.AEXPR_ILIKE):
         raise Untranslatable("uses LIKE, which ignores ASCII case in SQLite and not in PostgreSQL")
@@ -256,6 +262,8 @@ def translate_default(expr: str, pg_type: str) -> str:
     Traceback (most recent call last):
     ...
     migrations_ops.copy.sqlexpr.Untranslatable: default '' is not a value of bigint
+    >>> translate_default("(datetime('now'))", "timestamp with time zone"), translate_default("date('now')", "date")
+    ('CURRENT_TIMESTAMP', 'CURRENT_DATE')
     >>> translate_default("(datetime('now'))", "text")
     Traceback (most recent call last):
     ...
@@ -267,6 +275,9 @@ def translate_default(expr: str, pg_type: str) -> str:
         node = ast.A_Const(val=_negate(node.rexpr.val))
     if isinstance(node, ast.SQLValueFunction):
         return RawStream()(node)
+    now = _sqlite_now(node, pg_type)
+    if now is not None:
+        return now
     if not isinstance(node, ast.A_Const):
         raise Untranslatable(f"default {expr} is an expression, not a constant")
     if node.isnull:
@@ -274,7 +285,25 @@ def translate_default(expr: str, pg_type: str) -> str:
     return _typed_constant(expr, node, pg_type)
 
 
+def _sqlite_now(node: ast.Node, pg_type: str) -> str | None:
+    """``datetime('now')`` / ``date('now')`` (the usual SQLite spelling of "now") on a timestamp or date column.
+
+    On a text column they are not translated: SQLite stores its own text format there.
+    """
+    if not isinstance(node, ast.FuncCall) or len(node.args or ()) != 1:
+        return None
+    arg, fname = node.args[0], ".".join(s.sval for s in node.funcname).lower()
+    if not (isinstance(arg, ast.A_Const) and isinstance(arg.val, ast.String) and arg.val.sval.lower() == "now"):
+        return None
+    if fname == "datetime" and pg_type.startswith("timestamp"):
+        return "CURRENT_TIMESTAMP"
+    if fname == "date" and pg_type == "date":
+        return "CURRENT_DATE"
+    return None
+
+
 def _negate(val: ast.Node) -> ast.Node:
+    """``-1`` parses as minus applied to 1; a DEFAULT wants the negative constant itself."""
     if isinstance(val, ast.Integer):
         return ast.Integer(ival=-val.ival)
     if isinstance(val, ast.Float):

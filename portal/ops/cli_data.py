@@ -32,6 +32,7 @@ def _preflight_text(command, report) -> None:
         out(f"  {t.name:<28} {t.rows:>10} rows -> {where}{held}{'  (' + nulls + ')' if nulls else ''}")
     for name, why in report.skipped:
         out(f"  skipped {name}: {why}")
+    _created_text(out, report)
     for o in report.fk_orphans:
         out(f"  orphans: {o['orphans']} row(s) of {o['table']} reference missing {o['parent']} rows")
     _predicted_text(out, report)
@@ -54,6 +55,16 @@ def _predicted_text(out, report) -> None:
     for t in report.tables:
         if t.predicted and t.predicted.rows_rejected:
             out(f"  {t.name}: {t.predicted.rows_rejected} row(s) will be rejected")
+
+
+def _created_text(out, report) -> None:
+    """Tables missing in the target as --create-missing-tables builds them: type mapping, then keys and indexes."""
+    for plan in report.created:
+        out(f"  create {plan.table}:")
+        for line in [*plan.column_lines(), *plan.objects]:
+            out(f"    {line}")
+        for what, why in plan.skipped:
+            out(f"    skipped {what}: {why}")
 
 
 def copy_json(run: Run) -> dict[str, Any]:

@@ -34,7 +34,9 @@ class CopyOptionsMixin(forms.Form):
         widget=forms.TextInput(attrs={"size": 60}),
     )
     create_missing_tables = forms.BooleanField(
-        required=False, help_text="Create target tables that do not exist, from the SQLite schema with mapped types.")
+        required=False, help_text="Create target tables that do not exist, from the SQLite schema: types with their length, "
+                                 "precision and scale, keys, UNIQUE, foreign keys, indexes and CHECKs that translate "
+                                 "(the pre-flight shows the mapping and names what is skipped).")
     text_policy = forms.ChoiceField(choices=TEXT_POLICY_CHOICES, initial="reject", label="Bad text")
     max_rejects = forms.IntegerField(
         required=False, min_value=0, label="Stop after N rejects",

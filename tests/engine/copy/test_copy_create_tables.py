@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import doctest
+import json
+import sqlite3
+
 from copy_helpers import pg_exec
 
-from migrations_ops.copy import CopyOptions, copy_database, preflight
+from migrations_ops.copy import CopyOptions, copy_database, create, preflight, sqlexpr
 from migrations_ops.copy.create import ColumnMapping
+from migrations_ops.progress import Progress
 
 SHOP_DDL = """
 CREATE TABLE Customers (CustomerID TEXT PRIMARY KEY, CompanyName VARCHAR(40) NOT NULL, Email TEXT UNIQUE,
@@ -13,7 +18,7 @@ CREATE TABLE Customers (CustomerID TEXT PRIMARY KEY, CompanyName VARCHAR(40) NOT
 CREATE TABLE Products (ProductID INTEGER PRIMARY KEY AUTOINCREMENT, ProductName VARCHAR(40) NOT NULL,
                        UnitPrice NUMERIC(10,2) DEFAULT 0, Discount DECIMAL(5), Code TEXT,
                        CHECK (UnitPrice >= 0), CONSTRAINT code_glob CHECK (Code GLOB '[A-Z]*'));
-CREATE TABLE Orders (OrderID INTEGER PRIMARY KEY, CustomerID TEXT NOT NULL REFERENCES Customers(CustomerID),
+CREATE TABLE Orders (OrderID INTEGER PRIMARY KEY, CustomerID TEXT NOT NULL REFERENCES customers(customerid),
                      Status TEXT DEFAULT 'open', OrderedAt DATETIME DEFAULT CURRENT_TIMESTAMP);
 CREATE TABLE "Order Details" (
     OrderID INTEGER NOT NULL REFERENCES Orders(OrderID) ON DELETE CASCADE,
@@ -68,11 +73,16 @@ def _indexes(target, table: str) -> dict[str, tuple[bool, list[str], list[int], 
 
 def test_it_creates_whole_tables_and_checks_their_foreign_keys(make_sqlite, target_db) -> None:
     path = make_sqlite(SHOP_DDL, SHOP_ROWS)
+    with sqlite3.connect(path) as src:  # AUTOINCREMENT remembers id 5 after its row is gone
+        src.execute("INSERT INTO Products (ProductID, ProductName) VALUES (5, 'gone')")
+        src.execute("DELETE FROM Products WHERE ProductID = 5")
     before = preflight(path, target_db, create_missing_tables=True)
     assert before.problems == ()
     plans = {p.table: p for p in before.created}
     assert set(plans) == {"Customers", "Products", "Orders", "Order Details"}
     assert ColumnMapping("UnitPrice", "NUMERIC(10,2)", "numeric(10,2)", False, "0") in plans["Products"].columns
+    as_json = {p["table"]: p for p in json.loads(before.to_json())["created"]}
+    assert as_json["Order Details"]["primary_key"] == ["OrderID", "ProductID"]
     assert dict(plans["Products"].skipped) == {
         "check code_glob": 'does not parse as PostgreSQL (syntax error at or near "GLOB")',
         "index ix_products_lower": "an expression or rowid column is not translated"}
@@ -113,7 +123,9 @@ def test_it_creates_whole_tables_and_checks_their_foreign_keys(make_sqlite, targ
     # defaults and the identity's sequence, set past the loaded ids
     pg_exec(target_db, 'INSERT INTO "Products" ("ProductName") VALUES (%s)', ("Aniseed",))
     assert pg_exec(target_db, 'SELECT "ProductID", "UnitPrice" FROM "Products" WHERE "ProductName" = %s',
-                   ("Aniseed",)) == [(3, 0)]
+                   ("Aniseed",)) == [(6, 0)]
+    pg_exec(target_db, 'INSERT INTO "Orders" ("CustomerID") VALUES (%s) RETURNING "OrderID"', ("ALFKI",))
+    assert pg_exec(target_db, 'SELECT max("OrderID") FROM "Orders"') == [(10250,)]  # plain rowid alias: max + 1
     pg_exec(target_db, 'INSERT INTO "Customers" ("CustomerID", "CompanyName") VALUES (%s, %s)', ("X", "x"))
     assert pg_exec(target_db, 'SELECT "Active" FROM "Customers" WHERE "CustomerID" = %s', ("X",)) == [(True,)]
     pg_exec(target_db, 'DELETE FROM "Orders" WHERE "OrderID" = 10248')
@@ -127,21 +139,52 @@ def test_it_creates_whole_tables_and_checks_their_foreign_keys(make_sqlite, targ
                                                     for c in plans["Products"].columns}
 
 
-def test_it_names_foreign_keys_it_cannot_create(make_sqlite, target_db) -> None:
-    path = make_sqlite("""
-        CREATE TABLE parent (id INTEGER PRIMARY KEY, code TEXT);
-        CREATE TABLE child (id INTEGER PRIMARY KEY, code TEXT REFERENCES parent(code),
-                            gone INTEGER REFERENCES nowhere(id), name TEXT COLLATE NOCASE);
-        CREATE UNIQUE INDEX ux_child_name ON child(name);
-    """, {"parent": [(1, "a")], "child": [(1, "a", None, "x")]})
+NAMED_DDL = r'''
+CREATE TABLE parent (id INTEGER PRIMARY KEY, code TEXT CHECK (length(id) > 0),
+                     born DATETIME DEFAULT (datetime('now')));
+CREATE TABLE child (id INTEGER PRIMARY KEY, code TEXT REFERENCES parent(code),
+                    gone INTEGER REFERENCES nowhere(id), name TEXT COLLATE NOCASE, nick TEXT COLLATE NOCASE UNIQUE,
+                    flag BOOLEAN CHECK (flag IN (0, 1)), [we"ird `col`] TEXT CHECK ("we""ird `col`" <> ''));
+CREATE UNIQUE INDEX ux_child_name ON child(name);
+CREATE INDEX parent_pkey ON child(code);
+CREATE INDEX "ix ""q""" ON child(`we"ird ``col```) WHERE [we"ird `col`] IS NOT NULL;
+'''
+
+
+def test_it_names_what_it_cannot_create(make_sqlite, target_db) -> None:
+    path = make_sqlite(NAMED_DDL, {"parent": [(1, "a", "2024-01-01")], "child": [(1, "a", None, "x", "y", 1, "q")]})
     report = preflight(path, target_db, tables=["child", "parent"])
     assert report.problems == ("target table public.child does not exist", "target table public.parent does not exist")
     child = next(p for p in report.created if p.table == "child")
     assert child.foreign_keys == ()
     assert dict(child.skipped) == {
+        "check flag IN (0, 1)": "operator does not exist: boolean = integer",
         "index ux_child_name": "collation NOCASE has no PostgreSQL equivalent",
+        "UNIQUE (nick)": "collation NOCASE has no PostgreSQL equivalent",
         "foreign key (code) -> parent": "(code) is not a PRIMARY KEY or UNIQUE of parent",
         "foreign key (gone) -> nowhere": "nowhere is neither in the target nor created"}
-    summary = copy_database(path, target_db, CopyOptions(create_missing_tables=True), copy_id="named")
+    parent = next(p for p in report.created if p.table == "parent")
+    assert parent.checks == () and parent.columns[2].default == "CURRENT_TIMESTAMP"
+    assert parent.skipped == (("check length(id) > 0", "function length(bigint) does not exist"),)
+
+    log: list[Progress] = []
+    summary = copy_database(path, target_db, CopyOptions(create_missing_tables=True), log.append, copy_id="named")
     assert summary.rows_imported == 2 and summary.foreign_keys == ()
-    assert pg_exec(target_db, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'") == [(0,)]
+    warnings = [p.message for p in log if p.level == "warning"]
+    assert "parent: check length(id) > 0 not created: function length(bigint) does not exist" in warnings
+    assert "child: foreign key (gone) -> nowhere not created: nowhere is neither in the target nor created" in warnings
+    # only the target can tell that this name is taken (by the parent's primary key): named, and the copy goes on
+    assert 'child: index parent_pkey not created: relation "parent_pkey" already exists' in warnings
+    assert pg_exec(target_db, "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contype IN ('f', 'c') "
+                              "AND connamespace = 'public'::regnamespace") == [
+        ('CHECK (("we""ird `col`" <> \'\'::text))',)]
+    assert pg_exec(target_db, "SELECT pg_get_indexdef(%s::regclass)", ('public."ix ""q"""',)) == [
+        ('CREATE INDEX "ix ""q""" ON public.child USING btree ("we""ird `col`") WHERE ("we""ird `col`" IS NOT NULL)',)]
+    assert pg_exec(target_db, "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef "
+                              "WHERE adrelid = 'public.parent'::regclass") == [("CURRENT_TIMESTAMP",)]
+
+
+def test_it_passes_the_mapping_and_expression_doctests() -> None:
+    for module in (create, sqlexpr):
+        result = doctest.testmod(module)
+        assert result.attempted >= 3 and result.failed == 0, module.__name__
