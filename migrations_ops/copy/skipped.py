@@ -55,7 +55,8 @@ class SkippedObject:
         return bool(self.rows) and (self.kind in (TABLE, FTS_KIND.format(fts.CONTENTFUL)))
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON-shaped (lists, not tuples), so a dict read back from JSON compares equal."""
+        return {**asdict(self), "postgres_ddl": list(self.postgres_ddl)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SkippedObject:
