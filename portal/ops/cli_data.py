@@ -13,6 +13,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
+from migrations_ops.copy.skipped import format_skipped
+
 from . import copying, verifying
 from .cli import EXIT_FAILED, _check_view, _dump, _exit_for, _target, _user, run_json, wait
 from .models import Run, VerificationReport
@@ -26,12 +28,20 @@ def _preflight_text(command, report) -> None:
         where = t.target_table or "MISSING in the target"
         nulls = ", ".join(f"{c}: {n} NULL" for c, n in t.nulls_in_not_null.items())
         out(f"  {t.name:<28} {t.rows:>10} rows -> {where}{'  (' + nulls + ')' if nulls else ''}")
-    for name, why in report.skipped:
-        out(f"  skipped {name}: {why}")
+    for line in format_skipped(report.not_copied):
+        out(f"  {line}")
+    for name, ddl in report.fts_tables:
+        out(f"  fts {name}: copied into a table with a tsvector column and GIN index (created when missing): "
+            + " ".join(" ".join(ddl).split()))
     for o in report.fk_orphans:
         out(f"  orphans: {o['orphans']} row(s) of {o['table']} reference missing {o['parent']} rows")
     for p in report.problems:
         out(f"problem: {p}")
+
+
+def _copy_choices(options) -> dict[str, Any]:
+    """The issue 9 choices of ``ops copy``: tables skipped on purpose, and what to do with contentful FTS tables."""
+    return {k: options.get(k) for k in ("skip_tables", "fts_contentful", "fts_regconfig") if options.get(k)}
 
 
 def copy_json(run: Run) -> dict[str, Any]:
@@ -45,7 +55,7 @@ def cmd_copy(command, options) -> None:
     tables = copying.parse_tables(options.get("tables"))
     if options.get("preflight_only"):
         _check_view(_user(options, required=False, what="copy --preflight-only"), "ops.view_target")
-        report = copying.preflight(target, options["sqlite"], tables)
+        report = copying.preflight(target, options["sqlite"], tables, _copy_choices(options))
         if options.get("json"):
             return _dump(command, report.to_dict())
         _preflight_text(command, report)
@@ -53,8 +63,9 @@ def cmd_copy(command, options) -> None:
     user = _user(options, required=True, what="copy")
     run = copying.schedule_copy(
         target=target, source=options["sqlite"], tables=tables, user=user, confirm_name=options.get("confirm"),
-        options={k: options.get(k) for k in ("text_policy", "max_rejects", "create_missing_tables",
-                                             "drop_secondary_indexes", "defer_constraints")},
+        options={**{k: options.get(k) for k in ("text_policy", "max_rejects", "create_missing_tables",
+                                                "drop_secondary_indexes", "defer_constraints")},
+                 **_copy_choices(options)},
     )
     if not options.get("json"):
         command.stdout.write(f"Scheduled copy run #{run.pk}: {run.params['source']} into {target.name}, "
@@ -115,5 +126,8 @@ def cmd_verify(command, options) -> None:
         for t in vr.report["tables"]:
             problems = [f["message"] for f in t["findings"] if f["status"] != "pass"]
             command.stdout.write(f"  {t['status']:<5} {t['name']:<28} {'; '.join(problems)[:200]}")
+        for o in vr.report.get("skipped") or []:
+            rows = f" ({o['rows']} rows)" if o.get("rows") is not None else ""
+            command.stdout.write(f"  skipped {o['kind']} {o['name']}{rows}: {o['advice']}")
     if vr.status == VerificationReport.Status.FAIL:
         raise CommandError(f"Verification report #{vr.pk} of {target.name}: fail", returncode=EXIT_FAILED)

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 from django import forms
 
-from migrations_ops.copy.options import TEXT_POLICIES
+from migrations_ops.copy.options import FTS_CONTENTFUL_MODES, TEXT_POLICIES
 
 TEXT_POLICY_CHOICES = [
     ("reject", "Reject the row (NUL bytes, invalid UTF-8)"),
     ("replace", "Replace by U+FFFD and report each replacement"),
 ]
 assert {c for c, _ in TEXT_POLICY_CHOICES} == set(TEXT_POLICIES)
+FTS_CONTENTFUL_CHOICES = [
+    ("copy", "Copy into a table with a tsvector column and a GIN index (created when missing)"),
+    ("refuse", "Refuse to start until each is named in \"Skip tables\""),
+]
+assert {c for c, _ in FTS_CONTENTFUL_CHOICES} == set(FTS_CONTENTFUL_MODES)
 
 
 def _file_choices(files: list[dict]) -> list[tuple[str, str]]:
@@ -43,12 +48,25 @@ class CopyOptionsMixin(forms.Form):
                   "then not rejected one by one: the final phase stops (constraints not restored) until they are "
                   "removed. A key that tables outside the copy reference is kept.")
 
+    skip_tables = forms.CharField(
+        required=False, max_length=2000, label="Skip tables",
+        help_text="Source tables not to copy, separated by commas or spaces. They are listed, with their rows, "
+                  "as not copied in the pre-flight, the summary and the verification.",
+        widget=forms.TextInput(attrs={"size": 60}))
+    fts_contentful = forms.ChoiceField(
+        required=False, choices=FTS_CONTENTFUL_CHOICES, initial="copy", label="Full-text tables that hold their own rows",
+        help_text="An FTS5 table without content= is the only copy of its rows: never dropped silently.")
+    fts_regconfig = forms.CharField(
+        required=False, max_length=63, initial="simple", label="Text search configuration",
+        help_text="Of the generated tsvector columns (simple, english, ...).")
+
     def options(self) -> dict:
         d = self.cleaned_data
         return {k: d.get(k) for k in OPTION_FIELDS}
 
 
-OPTION_FIELDS = ("create_missing_tables", "text_policy", "max_rejects", "drop_secondary_indexes", "defer_constraints")
+OPTION_FIELDS = ("create_missing_tables", "text_policy", "max_rejects", "drop_secondary_indexes", "defer_constraints",
+                 "skip_tables", "fts_contentful", "fts_regconfig")
 
 
 class CopySourceForm(CopyOptionsMixin):

@@ -20,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.timezone import now
 
+from migrations_ops.copy.skipped import definitions_sql
 from migrations_ops.errors import OpsError
 
 from . import copying, services, verifying
@@ -66,7 +67,7 @@ def copy_start(model_admin, request, pk: int):
             source = copying.relative_name(copying.resolve_source(data.get("pick") or data.get("path")))
         tables = copying.parse_tables(data.get("tables"))
         copying.copy_options(form.options(), tables)
-        report = copying.preflight(target, source, tables)
+        report = copying.preflight(target, source, tables, form.options())
     except ValidationError as exc:
         for msg in exc.messages:
             form.add_error(None, msg)
@@ -79,7 +80,8 @@ def copy_start(model_admin, request, pk: int):
         model_admin, request, f"Pre-flight: {source} into {target.name}", target=target, original=target,
         report=report, source=source, form=confirm, options=form.options(), tables=tables,
         needs_name=services.needs_confirmation(target, Run.Operation.COPY), busy=copying.active_copy(target),
-        profile_rows=_profile_rows(report),
+        profile_rows=_profile_rows(report), not_copied_sql=definitions_sql(report.not_copied, source),
+        fts_created=dict(report.fts_tables),
     )
     return TemplateResponse(request, "admin/ops/copy/preflight.html", ctx)
 
@@ -197,6 +199,22 @@ def rejects(model_admin, request, pk: int, csv: bool = False):
     except (OpsError, ImproperlyConfigured) as exc:
         ctx["error"] = _error(exc)
     return TemplateResponse(request, "admin/ops/copy/rejects.html", ctx)
+
+
+def not_copied_sql(model_admin, request, pk: int):
+    """The .sql file of what the copy left behind: views' and triggers' SQLite definitions, suggested FTS DDL."""
+    run = get_object_or_404(Run.objects.select_related("target"), pk=pk, operation=Run.Operation.COPY)
+    if not model_admin.has_view_permission(request, run):
+        raise PermissionDenied
+    try:
+        text = copying.skipped_definitions(run)
+    except (ValidationError, OpsError) as exc:
+        why = "; ".join(getattr(exc, "messages", None) or [str(exc)])
+        return HttpResponse(f"-- cannot read the source of run #{run.pk}: {why}\n", status=409,
+                            content_type="application/sql; charset=utf-8")
+    response = HttpResponse(text, content_type="application/sql; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="not-copied-run{run.pk}-{run.params["copy_id"]}.sql"'
+    return response
 
 
 def resume(model_admin, request, pk: int):

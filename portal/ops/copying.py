@@ -37,7 +37,7 @@ from django.utils.text import get_valid_filename
 from django.utils.timezone import now
 
 from migrations_ops.copy import CopyOptions, CopySummary, RangeResult, RangeSpec, format_summary
-from migrations_ops.copy.options import TEXT_POLICIES
+from migrations_ops.copy.options import FTS_CONTENTFUL_MODES, TEXT_POLICIES
 from migrations_ops.target import redact_text
 
 from . import audit, services
@@ -194,13 +194,50 @@ def copy_options(raw: dict[str, Any] | None, tables: list[str] | None = None) ->
     for name in ("range_rows", "batch_rows"):
         if raw.get(name):
             kw[name] = max(1, int(raw[name]))
-    return CopyOptions(**kw)
+    return CopyOptions(**kw, **fts_choices(raw))
 
 
-def preflight(target: Target, source: str, tables: list[str] | None = None):
+def fts_choices(raw: dict[str, Any]) -> dict[str, Any]:
+    """Tables skipped on purpose and the contentful-FTS choice (issue 9); raises ValidationError on bad input."""
+    mode = raw.get("fts_contentful") or "copy"
+    if mode not in FTS_CONTENTFUL_MODES:
+        raise ValidationError(f"fts_contentful must be one of {', '.join(FTS_CONTENTFUL_MODES)}, not {mode!r}")
+    regconfig = str(raw.get("fts_regconfig") or "simple").strip()
+    if not regconfig.replace("_", "").replace(".", "").isalnum():
+        raise ValidationError(f"fts_regconfig must be a text search configuration name, not {regconfig!r}")
+    return {"skip_tables": tuple(parse_tables(raw.get("skip_tables")) or ()), "fts_contentful": mode,
+            "fts_regconfig": regconfig}
+
+
+def preflight(target: Target, source: str, tables: list[str] | None = None, options: dict[str, Any] | None = None):
     """The engine's pre-flight report of ``source`` against the target (reads both, writes nothing)."""
     path = resolve_source(source)
-    return services._engine("copy").preflight(path, target.conn(), tables or None)
+    return services._engine("copy").preflight(path, target.conn(), tables or None, **fts_choices(options or {}))
+
+
+def skipped_definitions(run: Run) -> str:
+    """The .sql file of what the copy run left behind: SQLite CREATE statements and suggested DDL (reads the file)."""
+    from migrations_ops.copy import skipped
+
+    objects = [skipped.SkippedObject.from_dict(d) for d in ((run.progress_data or {}).get("summary") or {}).get(
+        "skipped") or []]
+    if not objects:
+        objects = list(not_copied(resolve_source(run.params["source"]), CopyOptions.from_dict(run.params["options"])))
+    return skipped.definitions_sql(objects, run.params["source"])
+
+
+def not_copied(path: Path, opts: CopyOptions):
+    """What a copy of ``path`` with ``opts`` leaves behind, read from the source alone (before the copy ends)."""
+    from migrations_ops.copy import skipped, source
+
+    src = source.open_source(path)
+    try:
+        listed = source.list_tables(src)
+        names = skipped.select_tables(listed, opts.tables, opts.skip_tables)
+        return skipped.skipped_objects(src, listed, names, opts.skip_tables, schema=opts.schema,
+                                       regconfig=opts.fts_regconfig)
+    finally:
+        src.close()
 
 
 # --- scheduling -------------------------------------------------------------------------
@@ -661,6 +698,7 @@ def preflight_summary(report) -> dict[str, Any]:
     return json.loads(json.dumps({
         "integrity_ok": report.integrity_ok, "problems": list(report.problems)[:50],
         "rows": {t.name: t.rows for t in report.tables}, "skipped": [list(s) for s in report.skipped],
+        "mapping": [list(m) for m in report.mapping], "not_copied": [o.to_dict() for o in report.not_copied],
         "orphans": len(report.fk_orphans),
     }, default=str))
 
