@@ -160,10 +160,16 @@ def run_page(model_admin, request, run: Run):
         can_abandon=request.user.has_perm("ops.schedule_run") and copying.can_abandon(run),
         abandoned=(run.params or {}).get("abandoned"),
         needs_name=services.needs_confirmation(run.target, run.operation),
-        payload_json=json.dumps({**payload, **extra}, default=str), **extra,
+        payload_json=json.dumps({**payload, **extra}, default=str), **extra, not_copied=_not_copied(run),
     )
     template = "admin/ops/copy/run.html" if run.operation == Run.Operation.COPY else "admin/ops/verify/run.html"
     return TemplateResponse(request, template, ctx)
+
+
+def _not_copied(run: Run) -> list[dict]:
+    """What the copy leaves behind: from its summary once finished, else from the pre-flight the DBA confirmed."""
+    summary = (run.progress_data or {}).get("summary") or {}
+    return summary.get("skipped") or ((run.params or {}).get("preflight") or {}).get("not_copied") or []
 
 
 def _run_extra(run: Run) -> dict:
