@@ -100,7 +100,7 @@ def preflight(
             found = catalog.find_tables(conn, schema, names)
             reports = [_table(src, conn, all_tables[n], found[n]) for n in names]
             not_copied = skip_mod.skipped_objects(src, listed, names, skip_tables, schema=schema, regconfig=fts_regconfig,
-                                                  target_tables=catalog.table_names(conn, schema))
+                                                  target_tables=catalog.schema_columns(conn, schema))
     finally:
         src.close()
     new_fts = {r.name: fts.contentful_ddl(all_tables[r.name].fts, schema, fts_regconfig)  # type: ignore[arg-type]

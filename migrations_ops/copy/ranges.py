@@ -159,7 +159,7 @@ def _record_skipped(src: sqlite3.Connection, conn: psycopg.Connection, copy_id: 
     """Store what this copy leaves behind in its ``mop.copy_run`` row, for the summary ``finish_copy`` writes."""
     objects = skipped.skipped_objects(
         src, source.list_tables(src), {s.table for s in specs},
-        opts.skip_tables, schema=opts.schema, target_tables=catalog.table_names(conn, opts.schema),
+        opts.skip_tables, schema=opts.schema, target_tables=catalog.schema_columns(conn, opts.schema),
         regconfig=opts.fts_regconfig)
     conn.execute(q("copy_run_set_skipped"), {"copy_id": copy_id, "skipped": json.dumps([o.to_dict() for o in objects])})
 

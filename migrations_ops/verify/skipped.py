@@ -12,7 +12,7 @@ loaded it, its row counts are compared.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Any
 
 from psycopg import sql
@@ -24,15 +24,16 @@ from migrations_ops.names import match_name
 
 from .checks import PgCtx
 from .report import FAIL, PASS, WARN, Finding
+from .schema import PgTable
 
 
-def skipped_and_findings(lite: sqlite3.Connection, ctx: PgCtx, target_tables: Iterable[str],
+def skipped_and_findings(lite: sqlite3.Connection, ctx: PgCtx, target_tables: Mapping[str, PgTable],
                          ) -> tuple[tuple[dict[str, Any], ...], list[Finding]]:
     """The source objects not copied (as dicts for the report) and findings for contentful FTS tables.
 
-    :param target_tables: names of the target schema's tables (the one name rule pairs FTS tables with them).
+    :param target_tables: the target schema's tables (the one name rule pairs FTS tables with them).
     """
-    targets = list(target_tables)
+    targets = {name: [c.name for c in t.columns] for name, t in target_tables.items()}
     listed = source.list_tables(lite)
     contentful = {t.name: match_name(t.name, targets) for t in listed if t.fts is not None and t.fts.kind == CONTENTFUL}
     copied = {t.name for t in listed if t.skip_reason is None and t.fts is None} | {

@@ -605,6 +605,8 @@ def record_succeeded(run: Run, summary: CopySummary) -> Run | None:
             run=run, operation=run.operation, outcome=Run.Status.SUCCEEDED,
             params={"copy_id": data["copy_id"], "rows_imported": summary.rows_imported,
                     "rows_rejected": summary.rows_rejected, "tables": [t.table for t in summary.tables],
+                    "rows_not_copied": summary.rows_not_copied,
+                    "not_copied": [f"{o.kind}:{o.name}" for o in summary.skipped if o.kind not in ("shadow table",)],
                     "seconds": round(summary.total_seconds, 3), "worker": run.worker},
         )
         check = verifying.schedule_verify(

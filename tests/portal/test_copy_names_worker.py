@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 
 from portal.ops import copying
-from portal.ops.models import Run, VerificationReport
+from portal.ops.models import AuditEvent, Run, VerificationReport
 from tests.engine.copy.copynames_dataset import MAPPING, NOTES, TARGET_DDL, VIEWS, build
 from tests.factories import target_for
 from tests.portal.admin_helpers import billing_project, client_for  # noqa: F401
@@ -95,6 +95,9 @@ def test_it_refuses_a_contentful_fts_table_until_skipped_and_then_names_its_rows
     assert summary["rows_not_copied"] == len(NOTES)
     assert "not copied: fts index (contentful) notes_fts (3 rows)" in run.progress_data["summary_text"]
     assert pg_exec(names_target.conn(), "SELECT to_regclass('public.notes_fts')")[0][0] is None
+    finished = AuditEvent.objects.get(run=run, action="run.finished")
+    assert finished.params["rows_not_copied"] == len(NOTES) and "fts index (contentful):notes_fts" in finished.params[
+        "not_copied"]
 
     vr = _verification(run)
     assert next(o for o in vr.report["skipped"] if o["name"] == "notes_fts")["rows"] == len(NOTES)

@@ -120,3 +120,16 @@ def test_it_names_an_unknown_skip_table(names_source, names_target) -> None:
     with pytest.raises(SchemaMismatch) as exc:
         copy_database(names_source, names_target, CopyOptions(skip_tables=("nope",)))
     assert "source table 'nope' does not exist" in str(exc.value)
+
+
+def test_the_external_content_ddl_spells_the_content_table_and_columns_as_the_target_does(make_sqlite, target_db) -> None:
+    path = make_sqlite('CREATE TABLE "Articles" (Id INTEGER PRIMARY KEY, Title TEXT);'
+                       "CREATE VIRTUAL TABLE art_fts USING fts5(Title, content='Articles', content_rowid='Id');",
+                       {"Articles": [(1, "Quiet zebra"), (2, "Loud lion")]})
+    pg_exec(target_db, "CREATE TABLE articles (id bigint PRIMARY KEY, title text)")
+    ddl = _by_name(preflight(path, target_db).not_copied)["art_fts"].postgres_ddl
+    assert '"public"."articles"' in ddl[0] and 'coalesce("title", \'\')' in ddl[0]
+    copy_database(path, target_db)
+    for statement in ddl:
+        pg_exec(target_db, statement)
+    assert pg_exec(target_db, "SELECT id FROM articles WHERE art_fts_tsv @@ to_tsquery('simple', 'zebra')") == [(1,)]
