@@ -106,7 +106,7 @@ def _new_plan(
     listed = source.list_tables(src)
     tables = {t.name: t for t in listed}
     names = skipped.select_tables(listed, want, opts.skip_tables)
-    problems = skipped.contentful_fts_problems(listed, names, opts.fts_contentful) + _regconfig_problems(
+    problems = skipped.contentful_fts_problems(listed, names, opts.fts_contentful) + fts.regconfig_problems(
         conn, [tables[n] for n in names], opts.fts_regconfig)
     if problems:
         raise SchemaMismatch(problems)
@@ -144,14 +144,6 @@ def _new_plan(
         for tt in empty:
             _save_and_drop_keys(conn, copy_id, tt)
     return specs
-
-
-def _regconfig_problems(conn: psycopg.Connection, planned: list[source.SourceTable], regconfig: str) -> list[str]:
-    """The text search configuration must exist before a contentful FTS table's tsvector is created with it."""
-    if not any(t.fts is not None for t in planned) or fts.regconfig_exists(conn, regconfig):
-        return []
-    return [f"text search configuration {regconfig!r} does not exist in the target (fts_regconfig; "
-            "try 'simple' or 'english')"]
 
 
 def _record_skipped(src: sqlite3.Connection, conn: psycopg.Connection, copy_id: str, specs: list[RangeSpec],
