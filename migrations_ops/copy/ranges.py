@@ -117,7 +117,8 @@ def _new_plan(
         progress(Progress(i, len(names), f"Planning {name}", step="plan", data={"table": name}))
         st = tables[name]
         tt = found[name]
-        if tt is None and st.fts is not None:
+        new_fts = tt is None and st.fts is not None  # its GIN index is built after the load, not row by row
+        if new_fts:
             fts.create_contentful_table(conn, opts.schema, st.fts, opts.fts_regconfig)
             tt = catalog.find_table(conn, opts.schema, name)
         elif tt is None and opts.create_missing_tables:
@@ -137,7 +138,8 @@ def _new_plan(
         ]
         if catalog.is_empty(conn, tt):
             empty.append(tt)
-        _save_and_drop(conn, copy_id, tt, opts.drop_secondary_indexes or opts.defer_constraints, tt in empty)
+        _save_and_drop(conn, copy_id, tt, opts.drop_secondary_indexes or opts.defer_constraints or new_fts,
+                       tt in empty)
     if problems:
         raise SchemaMismatch(problems)
     if opts.defer_constraints:
