@@ -46,6 +46,14 @@ def table_names(conn: psycopg.Connection, schema: str) -> dict[str, int]:
     return {str(n): int(oid) for oid, n in conn.execute(q("copy_target_tables"), {"schema_name": schema})}
 
 
+def schema_columns(conn: psycopg.Connection, schema: str) -> dict[str, list[str]]:
+    """Every table of ``schema`` with its column names (one query), for DDL that must spell them as the target does."""
+    out: dict[str, list[str]] = {}
+    for rel, att in conn.execute(q("copy_target_schema_columns"), {"schema_name": schema}):
+        out.setdefault(str(rel), []).append(str(att))
+    return out
+
+
 def find_tables(conn: psycopg.Connection, schema: str, names: list[str] | tuple[str, ...]) -> dict[str, TargetTable | None]:
     """The target table of each source table name, by the one name rule (``names.match_names``).
 

@@ -16,12 +16,17 @@ Where an FTS table's rows live decides what the copy must do with it:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
 
 from .sqlfiles import q, t
+
+if TYPE_CHECKING:  # source.py imports this module
+    from .source import SourceTable
 
 FTS_MODULES = ("fts5", "fts4", "fts3")
 CONTENTFUL, EXTERNAL, CONTENTLESS = "contentful", "external", "contentless"
@@ -188,3 +193,14 @@ def create_contentful_table(conn: psycopg.Connection, schema: str, info: FtsInfo
 def regconfig_exists(conn: psycopg.Connection, regconfig: str) -> bool:
     """Whether the target knows the text search configuration (``simple``, ``english``, ...)."""
     return conn.execute(q("copy_regconfig_check"), {"regconfig": regconfig}).fetchone() is not None
+
+
+def regconfig_problems(conn: psycopg.Connection, planned: Sequence[SourceTable], regconfig: str) -> list[str]:
+    """The text search configuration must exist before a contentful FTS table's tsvector is created with it.
+
+    :param planned: the ``SourceTable``s to copy (only those with ``fts`` set need it).
+    """
+    if not any(t.fts is not None for t in planned) or regconfig_exists(conn, regconfig):
+        return []
+    return [f"text search configuration {regconfig!r} does not exist in the target (fts_regconfig; "
+            "try 'simple' or 'english')"]

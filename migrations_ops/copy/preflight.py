@@ -16,7 +16,6 @@ from migrations_ops.target import TargetConn, connect
 
 from . import catalog, create, fts, nonempty, source
 from . import skipped as skip_mod
-from .errors import SchemaMismatch
 from .options import CopyOptions
 from .predict import TablePrediction, predict_table
 from .ranges import _match_columns
@@ -112,11 +111,7 @@ def preflight(
         with source.damage_as_unreadable(sqlite_path, integrity):
             listed = source.list_tables(src)
             all_tables = {t.name: t for t in listed}
-            unknown = [n for n in (*(tables or ()), *skip_tables) if n not in all_tables]
-            if unknown:
-                raise SchemaMismatch([f"source table {n!r} does not exist" for n in unknown])
-            names = [n for n in (list(tables) if tables else [n for n, t in all_tables.items() if t.skip_reason is None])
-                     if n not in skip_tables]
+            names = skip_mod.select_tables(listed, tables or None, skip_tables)
             skipped = tuple((n, t.skip_reason) for n, t in all_tables.items() if t.skip_reason)
             orphans = tuple(o for o in source.foreign_key_orphans(src) if o["table"] in names)
             with connect(target, "mop:copy:preflight") as conn:
@@ -124,15 +119,16 @@ def preflight(
                 reports = [_table(src, conn, all_tables[n], found[n], opts) for n in names]
                 not_copied = skip_mod.skipped_objects(src, listed, names, skip_tables, schema=schema,
                                                       regconfig=fts_regconfig,
-                                                      target_tables=catalog.table_names(conn, schema))
+                                                      target_tables=catalog.schema_columns(conn, schema))
+                problems = fts.regconfig_problems(conn, [all_tables[n] for n in names], fts_regconfig)
                 plans = tuple(create.plan_missing(src, conn, schema,
                                                   [all_tables[n] for n in names if all_tables[n].fts is None]))
     finally:
         src.close()
     new_fts = {r.name: fts.contentful_ddl(all_tables[r.name].fts, schema, fts_regconfig)  # type: ignore[arg-type]
                for r in reports if all_tables[r.name].fts is not None}
-    problems = [f"target table {schema}.{r.name} does not exist" for r in reports
-                if r.target_table is None and r.name not in new_fts and not create_missing_tables]
+    problems += [f"target table {schema}.{r.name} does not exist" for r in reports
+                 if r.target_table is None and r.name not in new_fts and not create_missing_tables]
     problems += skip_mod.contentful_fts_problems(listed, names, fts_contentful)
     problems += [f"source column {r.name}.{c} has no target column" for r in reports for c in r.source_only_columns
                  if r.target_table is not None]

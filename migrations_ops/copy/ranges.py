@@ -114,7 +114,7 @@ def _new_plan(
     listed = source.list_tables(src)
     tables = {t.name: t for t in listed}
     names = skipped.select_tables(listed, want, opts.skip_tables)
-    problems = skipped.contentful_fts_problems(listed, names, opts.fts_contentful) + _regconfig_problems(
+    problems = skipped.contentful_fts_problems(listed, names, opts.fts_contentful) + fts.regconfig_problems(
         conn, [tables[n] for n in names], opts.fts_regconfig)
     if problems:
         raise SchemaMismatch(problems)
@@ -131,7 +131,8 @@ def _new_plan(
         progress(Progress(i, len(names), f"Planning {name}", step="plan", data={"table": name}))
         st = tables[name]
         tt = found[name]
-        if tt is None and st.fts is not None:
+        new_fts = tt is None and st.fts is not None  # its GIN index is built after the load, not row by row
+        if new_fts:
             fts.create_contentful_table(conn, opts.schema, st.fts, opts.fts_regconfig)
             tt = catalog.find_table(conn, opts.schema, name)
         if tt is None:
@@ -151,7 +152,8 @@ def _new_plan(
         elif tt not in full:
             full.append(tt)
         # a created table's indexes are built after the load too: faster than maintained row by row
-        _save_and_drop(conn, copy_id, tt, opts.drop_secondary_indexes or opts.defer_constraints or name in created,
+        _save_and_drop(conn, copy_id, tt,
+                       opts.drop_secondary_indexes or opts.defer_constraints or name in created or new_fts,
                        tt in empty)
     if problems:
         raise SchemaMismatch(problems)
@@ -162,20 +164,12 @@ def _new_plan(
     return specs, truncated
 
 
-def _regconfig_problems(conn: psycopg.Connection, planned: list[source.SourceTable], regconfig: str) -> list[str]:
-    """The text search configuration must exist before a contentful FTS table's tsvector is created with it."""
-    if not any(t.fts is not None for t in planned) or fts.regconfig_exists(conn, regconfig):
-        return []
-    return [f"text search configuration {regconfig!r} does not exist in the target (fts_regconfig; "
-            "try 'simple' or 'english')"]
-
-
 def _record_skipped(src: sqlite3.Connection, conn: psycopg.Connection, copy_id: str, specs: list[RangeSpec],
                     opts: CopyOptions) -> None:
     """Store what this copy leaves behind in its ``mop.copy_run`` row, for the summary ``finish_copy`` writes."""
     objects = skipped.skipped_objects(
         src, source.list_tables(src), {s.table for s in specs},
-        opts.skip_tables, schema=opts.schema, target_tables=catalog.table_names(conn, opts.schema),
+        opts.skip_tables, schema=opts.schema, target_tables=catalog.schema_columns(conn, opts.schema),
         regconfig=opts.fts_regconfig)
     conn.execute(q("copy_run_set_skipped"), {"copy_id": copy_id, "skipped": json.dumps([o.to_dict() for o in objects])})
 

@@ -12,8 +12,8 @@ tables left out of this copy (``--skip-table``, or not in ``--tables``).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from migrations_ops.names import match_name
@@ -55,7 +55,8 @@ class SkippedObject:
         return bool(self.rows) and (self.kind in (TABLE, FTS_KIND.format(fts.CONTENTFUL)))
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON-shaped (lists, not tuples), so a dict read back from JSON compares equal."""
+        return {**asdict(self), "postgres_ddl": list(self.postgres_ddl)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SkippedObject:
@@ -82,15 +83,19 @@ def select_tables(tables: list[source.SourceTable], want: Iterable[str] | None, 
 
 def skipped_objects(
     conn: sqlite3.Connection, tables: list[source.SourceTable], copied: Iterable[str], skip: Iterable[str] = (),
-    *, schema: str = "public", target_tables: Iterable[str] = (), regconfig: str = "simple",
+    *, schema: str = "public", target_tables: Mapping[str, Sequence[str]] | Iterable[str] = (),
+    regconfig: str = "simple",
 ) -> tuple[SkippedObject, ...]:
     """Every object of the SQLite file that the copy of ``copied`` tables leaves behind, in file order.
 
     :param skip: tables the DBA skipped explicitly (``--skip-table``).
-    :param target_tables: the target's table names, so that DDL names the content table as the target spells it.
+    :param target_tables: the target's table names (or a mapping of them to their column names), so that
+        DDL names the content table and its columns as the target spells them (the one name rule).
     :param regconfig: text search configuration of the suggested ``to_tsvector``.
     """
-    copied, skip, targets = set(copied), set(skip), list(target_tables)
+    copied, skip = set(copied), set(skip)
+    targets: dict[str, Sequence[str]] = (dict(target_tables) if isinstance(target_tables, Mapping)
+                                         else dict.fromkeys(target_tables, ()))
     out = [_table_object(conn, t, t.name in skip, schema, targets, regconfig) for t in tables if t.name not in copied]
     for kind, name, tbl, ddl in source.views_and_triggers(conn):
         out.append(SkippedObject(kind, name, None, _VIEW_ADVICE if kind == VIEW else _TRIGGER_ADVICE.format(tbl),
@@ -112,8 +117,8 @@ def _count(conn: sqlite3.Connection, name: str) -> int | None:
         return None
 
 
-def _table_object(conn: sqlite3.Connection, t: source.SourceTable, asked: bool, schema: str, targets: list[str],
-                  regconfig: str) -> SkippedObject:
+def _table_object(conn: sqlite3.Connection, t: source.SourceTable, asked: bool, schema: str,
+                  targets: dict[str, Sequence[str]], regconfig: str) -> SkippedObject:
     """Classify one table the copy does not load, with its row count and advice."""
     rows = _count(conn, t.name)
     if t.fts is not None:
@@ -134,18 +139,20 @@ def _table_object(conn: sqlite3.Connection, t: source.SourceTable, asked: bool, 
                          t.definition)
 
 
-def _fts_object(t: source.SourceTable, rows: int | None, asked: bool, schema: str, targets: list[str],
-                regconfig: str) -> SkippedObject:
+def _fts_object(t: source.SourceTable, rows: int | None, asked: bool, schema: str,
+                targets: dict[str, Sequence[str]], regconfig: str) -> SkippedObject:
     """An FTS index: DDL on its content table (external), nothing to copy (contentless), or rows lost (contentful)."""
     info = t.fts
     assert info is not None
     kind = FTS_KIND.format(info.kind)
     if info.kind == fts.EXTERNAL:
         content = match_name(str(info.content), targets) or str(info.content)
+        cols = tuple(match_name(c, targets.get(content, ())) or c for c in info.columns)
         trgm = " and pg_trgm GIN indexes (tokenizer trigram)" if info.trigram else ""
         return SkippedObject(kind, t.name, rows, f"index over table {info.content}, whose rows are copied: add a "
                              f"tsvector column and GIN index on {content}{trgm} (DDL given)", t.definition,
-                             fts.external_ddl(info, schema, content, regconfig), str(info.content))
+                             fts.external_ddl(replace(info, columns=cols), schema, content, regconfig),
+                             str(info.content))
     if info.kind == fts.CONTENTLESS:
         return SkippedObject(kind, t.name, rows, "contentless index: the indexed text is not stored in the file; "
                              "rebuild it in PostgreSQL (tsvector + GIN) from where the application's text lives",

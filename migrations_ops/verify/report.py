@@ -79,6 +79,9 @@ class Report:
     tables: tuple[TableReport, ...]
     findings: tuple[Finding, ...] = ()
     version: int = REPORT_VERSION
+    skipped: tuple[dict[str, Any], ...] = ()
+    """Source objects the copy does not carry (views, triggers, internal/virtual/shadow tables, FTS indexes),
+    listed as "skipped" with kind, rows and advice (``migrations_ops.copy.skipped.SkippedObject`` dicts)."""
 
     @property
     def status(self) -> str:
@@ -117,6 +120,7 @@ class Report:
             ),
             findings=tuple(_finding(f) for f in d.get("findings", ())),
             version=d.get("version", REPORT_VERSION),
+            skipped=tuple(d.get("skipped", ())),
         )
 
     def to_csv(self) -> str:

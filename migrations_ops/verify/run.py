@@ -36,6 +36,7 @@ from .checksum import PgSide, SqliteSide, init_worker, open_sqlite
 from .errors import SourceUnreadable, TablesNotFound, VerifyCancelled
 from .report import FAIL, PASS, WARN, Finding, Report, ReportHeader, SourceInfo, TableReport, worst
 from .schema import HeadTable, PgTable, TargetSchema, load_schema, open_session, query, run
+from .skipped import skipped_and_findings
 
 ALL_CHECKS = frozenset({"counts", "checksums", "orphans", "nulls", "sequences", "hygiene"})
 
@@ -256,6 +257,8 @@ def verify(
                      os.fspath(sqlite_path) if sqlite_path is not None else None, cancel=cancel, partners=partners)
             names = _scope(r, tables)
             reports, db_findings = _verify_tables(r, names)
+            skipped, fts_findings = skipped_and_findings(lite, ctx, schema.tables) if lite else ((), [])
+            db_findings += fts_findings
         except sqlite3.DatabaseError as exc:  # OperationalError (interrupted) or a damaged page
             if cancel.cancelled:
                 raise VerifyCancelled(None) from None  # interrupted by the progress handler
@@ -274,7 +277,7 @@ def verify(
     if source is not None and source.integrity_check not in (("ok",), ("skipped",)):
         db_findings.insert(0, Finding("integrity", FAIL, "source PRAGMA integrity_check reports problems", None, (),
                                       {"messages": list(source.integrity_check)}))
-    return Report(header, tuple(reports), tuple(db_findings))
+    return Report(header, tuple(reports), tuple(db_findings), skipped=skipped)
 
 
 def _verify_tables(r: _Run, names: list[str]) -> tuple[list[TableReport], list[Finding]]:

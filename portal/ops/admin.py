@@ -311,6 +311,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             path("<int:pk>/cancel/", view(self.cancel_view), name="ops_run_cancel"),
             path("<int:pk>/rejects/", view(self.rejects_view), name="ops_run_rejects"),
             path("<int:pk>/rejects.csv", view(self.rejects_csv_view), name="ops_run_rejects_csv"),
+            path("<int:pk>/not-copied.sql", view(self.not_copied_view), name="ops_run_not_copied_sql"),
             path("<int:pk>/resume/", view(self.resume_view), name="ops_run_resume"),
             path("<int:pk>/abandon/", view(self.abandon_view), name="ops_run_abandon"),
             *super().get_urls(),
@@ -341,6 +342,9 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def rejects_csv_view(self, request, pk: int):
         return copy_views.rejects(self, request, pk, csv=True)
+
+    def not_copied_view(self, request, pk: int):
+        return copy_views.not_copied_sql(self, request, pk)
 
     def resume_view(self, request, pk: int):
         return copy_views.resume(self, request, pk)

@@ -13,12 +13,15 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
+from migrations_ops.copy.skipped import format_skipped
+
 from . import copying, verifying
 from .cli import EXIT_FAILED, _check_view, _dump, _exit_for, _target, _user, run_json, wait
 from .models import Run, VerificationReport
 
 COPY_OPTION_KEYS = ("text_policy", "max_rejects", "create_missing_tables", "drop_secondary_indexes",
-                    "defer_constraints", "accept_float4_rounding", "if_not_empty")
+                    "defer_constraints", "accept_float4_rounding", "if_not_empty", "skip_tables",
+                    "fts_contentful", "fts_regconfig")
 
 
 def _preflight_text(command, report) -> None:
@@ -30,8 +33,11 @@ def _preflight_text(command, report) -> None:
         nulls = ", ".join(f"{c}: {n} NULL" for c, n in t.nulls_in_not_null.items())
         held = f" (holds {t.target_rows:,} rows)" if getattr(t, "target_rows", None) else ""
         out(f"  {t.name:<28} {t.rows:>10} rows -> {where}{held}{'  (' + nulls + ')' if nulls else ''}")
-    for name, why in report.skipped:
-        out(f"  skipped {name}: {why}")
+    for line in format_skipped(report.not_copied):
+        out(f"  {line}")
+    for name, ddl in report.fts_tables:
+        out(f"  fts {name}: copied into a table with a tsvector column and GIN index (created when missing): "
+            + " ".join(" ".join(ddl).split()))
     _created_text(out, report)
     for o in report.fk_orphans:
         out(f"  orphans: {o['orphans']} row(s) of {o['table']} reference missing {o['parent']} rows")
@@ -65,6 +71,11 @@ def _created_text(out, report) -> None:
             out(f"    {line}")
         for what, why in plan.skipped:
             out(f"    skipped {what}: {why}")
+
+
+def _copy_choices(options) -> dict[str, Any]:
+    """The issue 9 choices of ``ops copy``: tables skipped on purpose, and what to do with contentful FTS tables."""
+    return {k: options.get(k) for k in ("skip_tables", "fts_contentful", "fts_regconfig") if options.get(k)}
 
 
 def copy_json(run: Run) -> dict[str, Any]:
@@ -151,5 +162,8 @@ def cmd_verify(command, options) -> None:
         for t in vr.report["tables"]:
             problems = [f["message"] for f in t["findings"] if f["status"] != "pass"]
             command.stdout.write(f"  {t['status']:<5} {t['name']:<28} {'; '.join(problems)[:200]}")
+        for o in vr.report.get("skipped") or []:
+            rows = f" ({o['rows']} rows)" if o.get("rows") is not None else ""
+            command.stdout.write(f"  skipped {o['kind']} {o['name']}{rows}: {o['advice']}")
     if vr.status == VerificationReport.Status.FAIL:
         raise CommandError(f"Verification report #{vr.pk} of {target.name}: fail", returncode=EXIT_FAILED)

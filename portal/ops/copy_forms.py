@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django import forms
 
-from migrations_ops.copy.options import IF_NOT_EMPTY, TEXT_POLICIES
+from migrations_ops.copy.options import FTS_CONTENTFUL_MODES, IF_NOT_EMPTY, TEXT_POLICIES
 
 TEXT_POLICY_CHOICES = [
     ("reject", "Reject the row (NUL bytes, invalid UTF-8)"),
@@ -21,6 +21,12 @@ IF_NOT_EMPTY_CHOICES = [
     ("append", "Append: keep their rows; source rows whose keys are already there become rejects"),
 ]
 assert {c for c, _ in IF_NOT_EMPTY_CHOICES} == set(IF_NOT_EMPTY)
+
+FTS_CONTENTFUL_CHOICES = [
+    ("copy", "Copy into a table with a tsvector column and a GIN index (created when missing)"),
+    ("refuse", "Refuse to start until each is named in \"Skip tables\""),
+]
+assert {c for c, _ in FTS_CONTENTFUL_CHOICES} == set(FTS_CONTENTFUL_MODES)
 
 
 def _file_choices(files: list[dict]) -> list[tuple[str, str]]:
@@ -58,6 +64,17 @@ class CopyOptionsMixin(forms.Form):
         required=False, label="Accept rounding into real (float4)",
         help_text="Values a real column cannot hold exactly are loaded rounded as PostgreSQL stores them, "
                   "instead of rejected (precision_loss). Recorded with the run and in the audit trail.")
+    skip_tables = forms.CharField(
+        required=False, max_length=2000, label="Skip tables",
+        help_text="Source tables not to copy, separated by commas or spaces. They are listed, with their rows, "
+                  "as not copied in the pre-flight, the summary and the verification.",
+        widget=forms.TextInput(attrs={"size": 60}))
+    fts_contentful = forms.ChoiceField(
+        required=False, choices=FTS_CONTENTFUL_CHOICES, initial="copy", label="Full-text tables that hold their own rows",
+        help_text="An FTS5 table without content= is the only copy of its rows: never dropped silently.")
+    fts_regconfig = forms.CharField(
+        required=False, max_length=63, initial="simple", label="Text search configuration",
+        help_text="Of the generated tsvector columns (simple, english, ...).")
 
     def options(self) -> dict:
         d = self.cleaned_data
@@ -65,7 +82,7 @@ class CopyOptionsMixin(forms.Form):
 
 
 OPTION_FIELDS = ("create_missing_tables", "text_policy", "max_rejects", "drop_secondary_indexes", "defer_constraints",
-                 "if_not_empty", "accept_float4_rounding")
+                 "if_not_empty", "accept_float4_rounding", "skip_tables", "fts_contentful", "fts_regconfig")
 
 
 class CopySourceForm(CopyOptionsMixin):

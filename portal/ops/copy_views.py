@@ -20,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.timezone import now
 
+from migrations_ops.copy.skipped import definitions_sql
 from migrations_ops.errors import OpsError
 
 from . import copying, services, verifying
@@ -87,6 +88,8 @@ def copy_start(model_admin, request, pk: int):
         report=report, source=source, form=confirm, options=form.options(), tables=tables,
         needs_name=services.needs_confirmation(target, Run.Operation.COPY), busy=copying.active_copy(target),
         profile_rows=_profile_rows(report), predicted=_predicted_rows(report),
+        not_copied_sql=definitions_sql(report.not_copied, source),
+        fts_created=dict(report.fts_tables),
     )
     return TemplateResponse(request, "admin/ops/copy/preflight.html", ctx)
 
@@ -173,10 +176,16 @@ def run_page(model_admin, request, run: Run):
         can_abandon=request.user.has_perm("ops.schedule_run") and copying.can_abandon(run),
         abandoned=(run.params or {}).get("abandoned"),
         needs_name=services.needs_confirmation(run.target, run.operation),
-        payload_json=json.dumps({**payload, **extra}, default=str), **extra,
+        payload_json=json.dumps({**payload, **extra}, default=str), **extra, not_copied=_not_copied(run),
     )
     template = "admin/ops/copy/run.html" if run.operation == Run.Operation.COPY else "admin/ops/verify/run.html"
     return TemplateResponse(request, template, ctx)
+
+
+def _not_copied(run: Run) -> list[dict]:
+    """What the copy leaves behind: from its summary once finished, else from the pre-flight the DBA confirmed."""
+    summary = (run.progress_data or {}).get("summary") or {}
+    return summary.get("skipped") or ((run.params or {}).get("preflight") or {}).get("not_copied") or []
 
 
 def _run_extra(run: Run) -> dict:
@@ -212,6 +221,22 @@ def rejects(model_admin, request, pk: int, csv: bool = False):
     except (OpsError, ImproperlyConfigured) as exc:
         ctx["error"] = _error(exc)
     return TemplateResponse(request, "admin/ops/copy/rejects.html", ctx)
+
+
+def not_copied_sql(model_admin, request, pk: int):
+    """The .sql file of what the copy left behind: views' and triggers' SQLite definitions, suggested FTS DDL."""
+    run = get_object_or_404(Run.objects.select_related("target"), pk=pk, operation=Run.Operation.COPY)
+    if not model_admin.has_view_permission(request, run):
+        raise PermissionDenied
+    try:
+        text = copying.skipped_definitions(run)
+    except (ValidationError, OpsError) as exc:
+        why = "; ".join(getattr(exc, "messages", None) or [str(exc)])
+        return HttpResponse(f"-- cannot read the source of run #{run.pk}: {why}\n", status=409,
+                            content_type="application/sql; charset=utf-8")
+    response = HttpResponse(text, content_type="application/sql; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="not-copied-run{run.pk}-{run.params["copy_id"]}.sql"'
+    return response
 
 
 def resume(model_admin, request, pk: int):

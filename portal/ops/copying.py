@@ -37,7 +37,7 @@ from django.utils.text import get_valid_filename
 from django.utils.timezone import now
 
 from migrations_ops.copy import CopyOptions, CopySummary, RangeResult, RangeSpec, format_summary
-from migrations_ops.copy.options import IF_NOT_EMPTY, TEXT_POLICIES
+from migrations_ops.copy.options import FTS_CONTENTFUL_MODES, IF_NOT_EMPTY, TEXT_POLICIES
 from migrations_ops.copy.summary import format_rejects
 from migrations_ops.errors import OpsError
 
@@ -234,7 +234,7 @@ def copy_options(raw: dict[str, Any] | None, tables: list[str] | None = None) ->
     for name in ("range_rows", "batch_rows"):
         if raw.get(name):
             kw[name] = max(1, int(raw[name]))
-    return CopyOptions(**kw)
+    return CopyOptions(**kw, **fts_choices(raw))
 
 
 def preflight(target: Target, source: str, tables: list[str] | None = None, options: CopyOptions | None = None):
@@ -244,6 +244,43 @@ def preflight(target: Target, source: str, tables: list[str] | None = None, opti
     """
     path = resolve_source(source)
     return services._engine("copy").preflight(path, target.conn(), tables or None, options=options)
+
+
+def fts_choices(raw: dict[str, Any]) -> dict[str, Any]:
+    """Tables skipped on purpose and the contentful-FTS choice (issue 9); raises ValidationError on bad input."""
+    mode = raw.get("fts_contentful") or "copy"
+    if mode not in FTS_CONTENTFUL_MODES:
+        raise ValidationError(f"fts_contentful must be one of {', '.join(FTS_CONTENTFUL_MODES)}, not {mode!r}")
+    regconfig = str(raw.get("fts_regconfig") or "simple").strip()
+    if not regconfig.replace("_", "").replace(".", "").isalnum():
+        raise ValidationError(f"fts_regconfig must be a text search configuration name, not {regconfig!r}")
+    return {"skip_tables": tuple(parse_tables(raw.get("skip_tables")) or ()), "fts_contentful": mode,
+            "fts_regconfig": regconfig}
+
+
+def skipped_definitions(run: Run) -> str:
+    """The .sql file of what the copy run left behind: SQLite CREATE statements and suggested DDL (reads the file)."""
+    from migrations_ops.copy import skipped
+
+    objects = [skipped.SkippedObject.from_dict(d) for d in ((run.progress_data or {}).get("summary") or {}).get(
+        "skipped") or []]
+    if not objects:
+        objects = list(not_copied(resolve_source(run.params["source"]), CopyOptions.from_dict(run.params["options"])))
+    return skipped.definitions_sql(objects, run.params["source"])
+
+
+def not_copied(path: Path, opts: CopyOptions):
+    """What a copy of ``path`` with ``opts`` leaves behind, read from the source alone (before the copy ends)."""
+    from migrations_ops.copy import skipped, source
+
+    src = source.open_source(path)
+    try:
+        listed = source.list_tables(src)
+        names = skipped.select_tables(listed, opts.tables, opts.skip_tables)
+        return skipped.skipped_objects(src, listed, names, opts.skip_tables, schema=opts.schema,
+                                       regconfig=opts.fts_regconfig)
+    finally:
+        src.close()
 
 
 # --- scheduling -------------------------------------------------------------------------
@@ -638,6 +675,8 @@ def record_succeeded(run: Run, summary: CopySummary) -> Run | None:
             params={"copy_id": data["copy_id"], "rows_read": summary.rows_read, "rows_imported": summary.rows_imported,
                     "rows_rejected": summary.rows_rejected, "rejects_by_reason": copy_outcome.rejects_by_reason(data),
                     "tables": [t.table for t in summary.tables],
+                    "rows_not_copied": summary.rows_not_copied,
+                    "not_copied": [f"{o.kind}:{o.name}" for o in summary.skipped if o.kind not in ("shadow table",)],
                     "seconds": round(summary.total_seconds, 3), "worker": run.worker},
         )
         if status == Run.Status.FAILED:
@@ -758,5 +797,6 @@ def preflight_summary(report) -> dict[str, Any]:
         "orphans": len(report.fk_orphans), "non_empty_tables": [list(t) for t in report.non_empty_tables],
         "predicted_rejects": [[p.table, p.column, p.code, p.values] for t in report.tables if t.predicted
                               for p in t.predicted.rejects][:200],
+        "mapping": [list(m) for m in report.mapping], "not_copied": [o.to_dict() for o in report.not_copied],
     }, default=str))
 

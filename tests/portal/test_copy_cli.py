@@ -22,10 +22,12 @@ def ops(*args) -> str:
 
 def test_it_prints_the_preflight_and_writes_nothing(fts_target, fts_sqlite) -> None:
     text = ops("copy", fts_target.name, "--sqlite", rel(fts_sqlite), "--preflight-only")
-    assert "integrity_check: ok" in text and "skipped docs_fts: " in text
+    assert "integrity_check: ok" in text and "not copied: shadow table docs_fts_data (" in text
+    assert "fts docs_fts: copied into a table with a tsvector column" in text and "USING gin" in text
     assert "orphans: 1 row(s) of child reference missing parent rows" in text
     data = json.loads(ops("copy", fts_target.name, "--sqlite", rel(fts_sqlite), "--preflight-only", "--json"))
-    assert data["integrity_ok"] and {t["name"] for t in data["tables"]} == {"parent", "child"}
+    assert data["integrity_ok"] and {t["name"] for t in data["tables"]} == {"parent", "child", "docs_fts"}
+    assert ["docs_fts", "docs_fts"] in data["mapping"] and {"docs_fts_data"} <= {o["name"] for o in data["not_copied"]}
     assert Run.objects.count() == 0 and not AuditEvent.objects.filter(operation="copy").exists()
 
 

@@ -120,3 +120,29 @@ def test_it_names_an_unknown_skip_table(names_source, names_target) -> None:
     with pytest.raises(SchemaMismatch) as exc:
         copy_database(names_source, names_target, CopyOptions(skip_tables=("nope",)))
     assert "source table 'nope' does not exist" in str(exc.value)
+
+
+def test_the_external_content_ddl_spells_the_content_table_and_columns_as_the_target_does(make_sqlite, target_db) -> None:
+    path = make_sqlite('CREATE TABLE "Articles" (Id INTEGER PRIMARY KEY, Title TEXT);'
+                       "CREATE VIRTUAL TABLE art_fts USING fts5(Title, content='Articles', content_rowid='Id');",
+                       {"Articles": [(1, "Quiet zebra"), (2, "Loud lion")]})
+    pg_exec(target_db, "CREATE TABLE articles (id bigint PRIMARY KEY, title text)")
+    ddl = _by_name(preflight(path, target_db).not_copied)["art_fts"].postgres_ddl
+    assert '"public"."articles"' in ddl[0] and 'coalesce("title", \'\')' in ddl[0]
+    copy_database(path, target_db)
+    for statement in ddl:
+        pg_exec(target_db, statement)
+    assert pg_exec(target_db, "SELECT id FROM articles WHERE art_fts_tsv @@ to_tsquery('simple', 'zebra')") == [(1,)]
+
+
+def test_it_names_an_unknown_text_search_configuration_before_creating_anything(names_source, names_target) -> None:
+    report = preflight(names_source, names_target, fts_regconfig="klingon")
+    assert any("text search configuration 'klingon' does not exist" in p for p in report.problems)
+    with pytest.raises(SchemaMismatch) as exc:
+        copy_database(names_source, names_target, CopyOptions(fts_regconfig="klingon"))
+    assert "klingon" in str(exc.value)
+    assert pg_exec(names_target, "SELECT to_regclass('public.notes_fts')")[0][0] is None
+    summary = copy_database(names_source, names_target, CopyOptions(fts_regconfig="english"))
+    assert {t.table: t.imported for t in summary.tables}["notes_fts"] == len(NOTES)
+    assert pg_exec(names_target, "SELECT count(*) FROM notes_fts WHERE search_tsv @@ to_tsquery('english', 'searching')"
+                   )[0][0] == 1  # english stems 'search' and 'searching' alike

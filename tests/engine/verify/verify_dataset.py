@@ -111,7 +111,7 @@ CREATE TABLE invoice_lines (invoice_id INTEGER NOT NULL REFERENCES invoices (id)
     amount REAL NOT NULL, PRIMARY KEY (invoice_id, line_no));
 CREATE TABLE line_notes (id INTEGER PRIMARY KEY, invoice_id INTEGER, line_no INTEGER, body TEXT,
     FOREIGN KEY (invoice_id, line_no) REFERENCES invoice_lines (invoice_id, line_no));
-CREATE VIRTUAL TABLE notes_fts USING fts5(body);
+CREATE VIRTUAL TABLE notes_fts USING fts5(body, content='line_notes', content_rowid='id');  -- an index: nothing to copy
 """
 # (SQLite raw values, the same row as PostgreSQL input text, written by hand, not converted by the engine)
 USERS = [
@@ -172,5 +172,5 @@ def build_billing(target: TargetConn, sqlite_path: Path, *, analyze: bool = True
         for table, rows in BILLING.items():
             marks = ", ".join("?" * len(rows[0][0]))
             lite.executemany(f'INSERT INTO "{table}" VALUES ({marks})', [raw for raw, _ in rows])  # noqa: S608
-        lite.execute("INSERT INTO notes_fts (body) VALUES ('searchable')")
+        lite.execute("INSERT INTO notes_fts (notes_fts) VALUES ('rebuild')")
     lite.close()

@@ -111,6 +111,13 @@ class Command(BaseCommand):
                        help="Target tables that already hold rows: refuse the copy (default), truncate them first "
                             "(in the copy's planning transaction; production needs --confirm), or append (duplicates "
                             "become rejects).")
+        p.add_argument("--skip-table", action="append", default=[], metavar="NAME", dest="skip_tables",
+                       help="Do not copy this source table (repeatable); it is listed, with its rows, as not copied.")
+        p.add_argument("--fts-contentful", choices=("copy", "refuse"), default="copy",
+                       help="A contentful FTS table (its rows exist nowhere else): copy it into a table with a "
+                            "tsvector column and GIN index (default), or refuse until it is named in --skip-table.")
+        p.add_argument("--fts-regconfig", default="simple", metavar="CONFIG",
+                       help="Text search configuration of those tsvector columns (default: simple).")
         p.add_argument("--confirm", metavar="NAME", help="The target's name, typed back (production targets).")
         p.add_argument("--wait", action="store_true",
                        help="Wait for the copy; exit 0 succeeded, 4 succeeded with rejects, 1 failed, 2 stopped.")
