@@ -28,6 +28,7 @@ class Capture:
 
     startup: dict[str, str] = field(default_factory=dict)
     password: str | None = None
+    closed: bool = False
 
 
 @dataclass
@@ -42,6 +43,10 @@ class FakeServer:
     def passwords(self) -> list[str]:
         """Every password a client sent (the thing that must stay empty by default)."""
         return [c.password for c in self.captures if c.password is not None]
+
+    def settled(self, count: int) -> bool:
+        """At least ``count`` clients came and every one of them has gone (nothing more can arrive)."""
+        return len(self.captures) >= count and all(c.closed for c in self.captures)
 
 
 async def _read_startup(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> dict[str, str] | None:
@@ -86,6 +91,7 @@ async def _handle(server: FakeServer, reader: asyncio.StreamReader, writer: asyn
     except (asyncio.IncompleteReadError, ConnectionError):
         pass  # the client hung up: what it refused to send is the point
     finally:
+        capture.closed = True
         writer.close()
 
 

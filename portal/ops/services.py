@@ -169,8 +169,24 @@ def preview_plan(target: Target, operation: str, revision: str) -> PlanPreview:
     """The plan, its offline SQL and its safety findings, from the target's live revision (connects to the target)."""
     _check_operation(operation, revision)
     resolved = resolve(target.project)
-    plan = _engine("plan").make_plan(target.conn(), resolved, operation, revision.strip(), with_sql=True)
+    plan = _make_plan(target, resolved, operation, revision)
     return PlanPreview(plan, plan_findings(resolved, plan))
+
+
+def _make_plan(target: Target, resolved: ResolvedProject, operation: str, revision: str):
+    """The engine's plan from the live revision, its offline SQL redacted (connects to the target).
+
+    Rendering runs revision code, whose errors land in the SQL's last comment
+    and in ``sql_error``: both are shown and stored, so both are redacted of
+    the target's password and the portal's secrets. ``sql_hash`` stays the
+    engine's (over the unredacted text) so that preview and schedule compare.
+    """
+    conn = target.conn()
+    plan = _engine("plan").make_plan(conn, resolved, operation, revision.strip(), with_sql=True)
+    return dataclasses.replace(
+        plan, sql=redact_text(plan.sql or "", conn.password),
+        sql_error=redact_text(plan.sql_error, conn.password) if plan.sql_error else plan.sql_error,
+    )
 
 
 def needs_confirmation(target: Target, operation: str) -> bool:
@@ -251,7 +267,7 @@ def schedule_run(
     stmt_ms = _timeout(statement_timeout_ms, target.statement_timeout_ms, "statement_timeout_ms")
     retries = _retries(lock_retries, target.lock_retries)
     resolved = resolve(target.project)
-    plan = _engine("plan").make_plan(target.conn(), resolved, operation, revision.strip(), with_sql=True)
+    plan = _make_plan(target, resolved, operation, revision)
     findings = plan_findings(resolved, plan)
     if expected_from is not None and sorted(expected_from) != sorted(plan.from_heads):
         raise ValidationError(
