@@ -104,8 +104,15 @@ def project_listing(project: AlembicProject):
 
 
 def target_status(target: Target):
-    """The target's live revision(s), pending steps and problems (connects to the target)."""
-    return _engine("state").target_status(target.conn(), resolve(target.project))
+    """The target's live revision(s), pending steps and problems (connects to the target).
+
+    Read-only: revision files are read statically, never imported. Problem
+    texts are redacted (a viewer may open this page).
+    """
+    conn = target.conn()
+    status = _engine("state").target_status(conn, resolve(target.project))
+    problems = tuple(dataclasses.replace(p, message=redact_text(p.message, conn.password)) for p in status.problems)
+    return dataclasses.replace(status, problems=problems)
 
 
 def _check_operation(operation: str, revision: str) -> None:
