@@ -328,7 +328,8 @@ def cmd_add_target(command, options) -> None:
         project = _project_for(options["project"], options.get("project_name"))
         target = Target(
             name=name, environment=options["environment"], project=project, host=conn.host, port=conn.port,
-            dbname=conn.dbname, user=conn.user, sslmode=conn.sslmode, sslrootcert=conn.sslrootcert or "",
+            dbname=conn.dbname, user=conn.user, sslrootcert=conn.sslrootcert or "",
+            sslmode=conn.sslmode if "sslmode=" in os.environ[var] else Target.SSLMode.DEFAULT,
         )
         try:
             target.full_clean(exclude=["password_encrypted"])
