@@ -211,7 +211,8 @@ def cmd_audit_head(command, options) -> None:
 def _schedule(command, options, operation: str) -> None:
     target = _target(options["target"])
     if options.get("sql"):
-        _check_view(_user(options, required=False, what=operation), "ops.view_target")
+        # Rendering the SQL imports and runs revision code: not a viewer's read (issue 10), as in the admin.
+        _check_view(_user(options, required=False, what=operation), "ops.schedule_run")
         preview = services.preview_plan(target, operation, options["revision"])
         if options.get("json"):
             return _dump(command, {**preview.plan.to_json(), "findings": preview.findings_json()})

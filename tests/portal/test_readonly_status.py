@@ -52,6 +52,16 @@ def test_it_shows_status_without_running_revision_code(viewer_client, side_effec
     assert not marker.exists()
 
 
+def test_it_keeps_a_viewer_from_rendering_plan_sql_which_imports_revisions(viewer, side_effect_project,
+                                                                          make_database):
+    project, marker = side_effect_project
+    target_for(make_database("rosql"), project, name="ro-sql")
+    with pytest.raises(CommandError, match="lacks the permission 'ops.schedule_run'"):
+        call_command("ops", "--user", viewer.username, "upgrade", "ro-sql", "head", "--sql",
+                     stdout=io.StringIO(), stderr=io.StringIO())
+    assert not marker.exists()
+
+
 def test_it_refuses_too_many_lock_retries_in_the_services(dba, make_database):
     target = target_for(make_database("lr"), name="lr-target")
     with pytest.raises(ValidationError, match=f"lock_retries must be at most {MAX_LOCK_RETRIES}, not 1000"):
