@@ -140,6 +140,9 @@ def test_it_sends_no_password_via_status_snapshot_or_plan_with_the_default_setti
     assert len(server.captures) == 6
     assert {c.startup["database"] for c in server.captures} == {"victim"}
     assert server.passwords == []
+    sent = " ".join(v for c in server.captures for v in c.startup.values())
+    for value in [*portal_secret_values(), PASSWORD, "env-pw-never-sent-2"]:
+        assert value not in sent
 
 
 def test_it_allows_cleartext_only_for_the_target_with_the_legacy_override():
