@@ -133,6 +133,19 @@ class DatabaseNotFound(OpsError):
         super().__init__(f"Database {dbname!r} does not exist at {where}", where=where, dbname=dbname)
 
 
+class TLSFailed(OpsError):
+    code = "tls_failed"
+    explanation = (
+        "The TLS handshake failed: the server does not offer TLS while the target's mode requires it, or its "
+        "certificate does not verify against the CA (or the CA file is missing on this host). Check the "
+        "target's TLS mode and CA file (MOP_TARGET_SSLROOTCERT for mode 'default'), or the server's certificate."
+    )
+
+    def __init__(self, where: str, sslmode: str, reason: str) -> None:
+        super().__init__(f"TLS to {where} failed (sslmode {sslmode}): {reason}", where=where, sslmode=sslmode,
+                         reason=reason)
+
+
 class AuthMethodRefused(OpsError):
     code = "auth_method_refused"
     explanation = (
