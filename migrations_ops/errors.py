@@ -133,6 +133,18 @@ class DatabaseNotFound(OpsError):
         super().__init__(f"Database {dbname!r} does not exist at {where}", where=where, dbname=dbname)
 
 
+class HostNotAllowed(OpsError):
+    code = "host_not_allowed"
+    explanation = (
+        "The server answered but has no pg_hba.conf rule that admits this user to this database from the "
+        "portal's host with this TLS mode. Check the target's user, database and TLS mode, or ask the "
+        "server's administrator for a rule."
+    )
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"Not allowed to connect to {where}: {reason}", where=where, reason=reason)
+
+
 class TLSFailed(OpsError):
     code = "tls_failed"
     explanation = (

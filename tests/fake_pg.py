@@ -38,6 +38,8 @@ class FakeServer:
     host: str = "127.0.0.1"
     port: int = 0
     captures: list[Capture] = field(default_factory=list)
+    # Answer the startup message with this FATAL error instead of asking for a password.
+    reject_with: str | None = None
 
     @property
     def passwords(self) -> list[str]:
@@ -79,6 +81,10 @@ async def _handle(server: FakeServer, reader: asyncio.StreamReader, writer: asyn
         if startup is None:
             return
         capture.startup = startup
+        if server.reject_with:
+            writer.write(_error(server.reject_with, "28000"))
+            await writer.drain()
+            return
         writer.write(b"R" + struct.pack("!ii", 8, AUTH_CLEARTEXT))
         await writer.drain()
         kind = await reader.readexactly(1)
@@ -96,9 +102,9 @@ async def _handle(server: FakeServer, reader: asyncio.StreamReader, writer: asyn
 
 
 @contextmanager
-def fake_pg_server() -> Iterator[FakeServer]:
+def fake_pg_server(reject_with: str | None = None) -> Iterator[FakeServer]:
     """Run a fake server for the ``with`` block; yields it (``host``, ``port``, ``captures``)."""
-    server = FakeServer()
+    server = FakeServer(reject_with=reject_with)
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     holder: dict[str, asyncio.base_events.Server] = {}

@@ -17,6 +17,7 @@ from migrations_ops.errors import (
     AuthMethodRefused,
     ConnectionLost,
     DatabaseNotFound,
+    HostNotAllowed,
     MigrationFailed,
     RevisionNotFound,
     TargetUnreachable,
@@ -114,3 +115,15 @@ def test_it_explains_a_server_without_tls_when_tls_is_required():
     assert "does not offer TLS" in err.value.explanation and "did not answer" not in err.value.explanation
     assert server.passwords == [] and server.captures[0].startup == {}  # refused before the startup message
 
+
+
+def test_it_explains_a_missing_pg_hba_rule_as_not_allowed():
+    hba = 'no pg_hba.conf entry for host "127.0.0.1", user "app", database "x", no encryption'
+    with fake_pg_server(reject_with=hba) as server:
+        target = TargetConn(host=server.host, port=server.port, dbname="x", user="app", password="pw",
+                            sslmode="disable")
+        with pytest.raises(HostNotAllowed) as err:
+            connect(target, "mop-tests")
+    assert err.value.code == "host_not_allowed" and "pg_hba.conf" in str(err.value)
+    assert "no pg_hba.conf rule" in err.value.explanation and "did not answer" not in err.value.explanation
+    assert server.passwords == []
