@@ -436,12 +436,14 @@ def _clear_password_if_server_changed(old: Target | None, target: Target, passwo
     if old is None:
         return []
     changed = [f for f in _SERVER_FIELDS if getattr(old, f) != getattr(target, f)]
-    if not changed or password or (target.password_env and target.password_env != old.password_env):
+    if not changed or password:
         return []
-    if not (target.password_encrypted or target.password_env):
+    new_env = bool(target.password_env) and target.password_env != old.password_env
+    if not (target.password_encrypted or (target.password_env and not new_env)):
         return []
     target.password_encrypted = ""
-    target.password_env = ""
+    if not new_env:
+        target.password_env = ""
     return changed
 
 

@@ -248,3 +248,14 @@ def test_it_connects_the_example_style_target_over_tcp_with_scram(make_database)
     target = TargetFactory(conn=conn, password=conn.password, sslmode="default")
     status = services.target_status(target)
     assert status.has_version_table is False and status.current == ()
+
+
+def test_it_keeps_a_new_password_env_named_with_the_host_change_and_drops_the_old_password(dba, monkeypatch):
+    monkeypatch.setenv("MOP_TARGET_PASSWORD_NEW", "new-env-pw-8")
+    target = TargetFactory(host="db1.example", dbname="billing", user="app", password=PASSWORD)
+    target.host, target.password_env = "db2.example", "MOP_TARGET_PASSWORD_NEW"
+    services.save_target(target, user=dba, created=False)
+    target.refresh_from_db()
+    assert target.password_encrypted == "" and target.password() == "new-env-pw-8"
+    event = AuditEvent.objects.get(action="target.changed")
+    assert event.params["changed"] == ["host", "password_env"] and event.params["cleared"] == ["password"]
