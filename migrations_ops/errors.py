@@ -133,6 +133,31 @@ class DatabaseNotFound(OpsError):
         super().__init__(f"Database {dbname!r} does not exist at {where}", where=where, dbname=dbname)
 
 
+class HostNotAllowed(OpsError):
+    code = "host_not_allowed"
+    explanation = (
+        "The server answered but has no pg_hba.conf rule that admits this user to this database from the "
+        "portal's host with this TLS mode. Check the target's user, database and TLS mode, or ask the "
+        "server's administrator for a rule."
+    )
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"Not allowed to connect to {where}: {reason}", where=where, reason=reason)
+
+
+class TLSFailed(OpsError):
+    code = "tls_failed"
+    explanation = (
+        "The TLS handshake failed: the server does not offer TLS while the target's mode requires it, or its "
+        "certificate does not verify against the CA (or the CA file is missing on this host). Check the "
+        "target's TLS mode and CA file (MOP_TARGET_SSLROOTCERT for mode 'default'), or the server's certificate."
+    )
+
+    def __init__(self, where: str, sslmode: str, reason: str) -> None:
+        super().__init__(f"TLS to {where} failed (sslmode {sslmode}): {reason}", where=where, sslmode=sslmode,
+                         reason=reason)
+
+
 class AuthMethodRefused(OpsError):
     code = "auth_method_refused"
     explanation = (

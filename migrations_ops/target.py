@@ -18,8 +18,10 @@ from .errors import (
     AuthMethodRefused,
     BadDSN,
     DatabaseNotFound,
+    HostNotAllowed,
     InsecureLibpq,
     TargetUnreachable,
+    TLSFailed,
 )
 
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -197,8 +199,12 @@ def classify_connect_error(target: TargetConn, exc: Exception) -> Exception:
         return AuthMethodRefused(target.where(), target.require_auth, _last_line(text))
     if "database" in low and "does not exist" in low:
         return DatabaseNotFound(target.where(), target.dbname)
+    if "pg_hba.conf" in low:
+        return HostNotAllowed(target.where(), _last_line(text))
     if "password authentication failed" in low or "no password supplied" in low or "authentication failed" in low:
         return AuthenticationFailed(target.where(), target.user)
+    if any(k in low for k in ("ssl", "certificate", "tls")):
+        return TLSFailed(target.where(), target.sslmode, _last_line(text))
     return TargetUnreachable(target.where(), _last_line(text))
 
 

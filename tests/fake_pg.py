@@ -28,6 +28,7 @@ class Capture:
 
     startup: dict[str, str] = field(default_factory=dict)
     password: str | None = None
+    closed: bool = False
 
 
 @dataclass
@@ -37,11 +38,17 @@ class FakeServer:
     host: str = "127.0.0.1"
     port: int = 0
     captures: list[Capture] = field(default_factory=list)
+    # Answer the startup message with this FATAL error instead of asking for a password.
+    reject_with: str | None = None
 
     @property
     def passwords(self) -> list[str]:
         """Every password a client sent (the thing that must stay empty by default)."""
         return [c.password for c in self.captures if c.password is not None]
+
+    def settled(self, count: int) -> bool:
+        """At least ``count`` clients came and every one of them has gone (nothing more can arrive)."""
+        return len(self.captures) >= count and all(c.closed for c in self.captures)
 
 
 async def _read_startup(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> dict[str, str] | None:
@@ -74,6 +81,10 @@ async def _handle(server: FakeServer, reader: asyncio.StreamReader, writer: asyn
         if startup is None:
             return
         capture.startup = startup
+        if server.reject_with:
+            writer.write(_error(server.reject_with, "28000"))
+            await writer.drain()
+            return
         writer.write(b"R" + struct.pack("!ii", 8, AUTH_CLEARTEXT))
         await writer.drain()
         kind = await reader.readexactly(1)
@@ -86,13 +97,14 @@ async def _handle(server: FakeServer, reader: asyncio.StreamReader, writer: asyn
     except (asyncio.IncompleteReadError, ConnectionError):
         pass  # the client hung up: what it refused to send is the point
     finally:
+        capture.closed = True
         writer.close()
 
 
 @contextmanager
-def fake_pg_server() -> Iterator[FakeServer]:
+def fake_pg_server(reject_with: str | None = None) -> Iterator[FakeServer]:
     """Run a fake server for the ``with`` block; yields it (``host``, ``port``, ``captures``)."""
-    server = FakeServer()
+    server = FakeServer(reject_with=reject_with)
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     holder: dict[str, asyncio.base_events.Server] = {}

@@ -212,7 +212,8 @@ def cmd_audit_head(command, options) -> None:
 def _schedule(command, options, operation: str) -> None:
     target = _target(options["target"])
     if options.get("sql"):
-        _check_view(_user(options, required=False, what=operation), "ops.view_target")
+        # Rendering the SQL imports and runs revision code: not a viewer's read (issue 10), as in the admin.
+        _check_view(_user(options, required=False, what=operation), "ops.schedule_run")
         preview = services.preview_plan(target, operation, options["revision"])
         if options.get("json"):
             return _dump(command, {**preview.plan.to_json(), "findings": preview.findings_json()})
@@ -331,7 +332,8 @@ def cmd_add_target(command, options) -> None:
         project = _project_for(options["project"], options.get("project_name"))
         target = Target(
             name=name, environment=options["environment"], project=project, host=conn.host, port=conn.port,
-            dbname=conn.dbname, user=conn.user, sslmode=conn.sslmode, sslrootcert=conn.sslrootcert or "",
+            dbname=conn.dbname, user=conn.user, sslrootcert=conn.sslrootcert or "",
+            sslmode=conn.sslmode if "sslmode=" in os.environ[var] else Target.SSLMode.DEFAULT,
         )
         try:
             target.full_clean(exclude=["password_encrypted"])

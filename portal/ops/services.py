@@ -104,8 +104,15 @@ def project_listing(project: AlembicProject):
 
 
 def target_status(target: Target):
-    """The target's live revision(s), pending steps and problems (connects to the target)."""
-    return _engine("state").target_status(target.conn(), resolve(target.project))
+    """The target's live revision(s), pending steps and problems (connects to the target).
+
+    Read-only: revision files are read statically, never imported. Problem
+    texts are redacted (a viewer may open this page).
+    """
+    conn = target.conn()
+    status = _engine("state").target_status(conn, resolve(target.project))
+    problems = tuple(dataclasses.replace(p, message=redact_text(p.message, conn.password)) for p in status.problems)
+    return dataclasses.replace(status, problems=problems)
 
 
 def _check_operation(operation: str, revision: str) -> None:
@@ -169,8 +176,24 @@ def preview_plan(target: Target, operation: str, revision: str) -> PlanPreview:
     """The plan, its offline SQL and its safety findings, from the target's live revision (connects to the target)."""
     _check_operation(operation, revision)
     resolved = resolve(target.project)
-    plan = _engine("plan").make_plan(target.conn(), resolved, operation, revision.strip(), with_sql=True)
+    plan = _make_plan(target, resolved, operation, revision)
     return PlanPreview(plan, plan_findings(resolved, plan))
+
+
+def _make_plan(target: Target, resolved: ResolvedProject, operation: str, revision: str):
+    """The engine's plan from the live revision, its offline SQL redacted (connects to the target).
+
+    Rendering runs revision code, whose errors land in the SQL's last comment
+    and in ``sql_error``: both are shown and stored, so both are redacted of
+    the target's password and the portal's secrets. ``sql_hash`` stays the
+    engine's (over the unredacted text) so that preview and schedule compare.
+    """
+    conn = target.conn()
+    plan = _engine("plan").make_plan(conn, resolved, operation, revision.strip(), with_sql=True)
+    return dataclasses.replace(
+        plan, sql=redact_text(plan.sql or "", conn.password),
+        sql_error=redact_text(plan.sql_error, conn.password) if plan.sql_error else plan.sql_error,
+    )
 
 
 def needs_confirmation(target: Target, operation: str) -> bool:
@@ -251,7 +274,7 @@ def schedule_run(
     stmt_ms = _timeout(statement_timeout_ms, target.statement_timeout_ms, "statement_timeout_ms")
     retries = _retries(lock_retries, target.lock_retries)
     resolved = resolve(target.project)
-    plan = _engine("plan").make_plan(target.conn(), resolved, operation, revision.strip(), with_sql=True)
+    plan = _make_plan(target, resolved, operation, revision)
     findings = plan_findings(resolved, plan)
     if expected_from is not None and sorted(expected_from) != sorted(plan.from_heads):
         raise ValidationError(
@@ -413,12 +436,14 @@ def _clear_password_if_server_changed(old: Target | None, target: Target, passwo
     if old is None:
         return []
     changed = [f for f in _SERVER_FIELDS if getattr(old, f) != getattr(target, f)]
-    if not changed or password or (target.password_env and target.password_env != old.password_env):
+    if not changed or password:
         return []
-    if not (target.password_encrypted or target.password_env):
+    new_env = bool(target.password_env) and target.password_env != old.password_env
+    if not (target.password_encrypted or (target.password_env and not new_env)):
         return []
     target.password_encrypted = ""
-    target.password_env = ""
+    if not new_env:
+        target.password_env = ""
     return changed
 
 

@@ -17,9 +17,11 @@ from migrations_ops.errors import (
     AuthMethodRefused,
     ConnectionLost,
     DatabaseNotFound,
+    HostNotAllowed,
     MigrationFailed,
     RevisionNotFound,
     TargetUnreachable,
+    TLSFailed,
 )
 from migrations_ops.plan import make_plan
 from migrations_ops.runner import run_plan
@@ -101,3 +103,27 @@ def test_it_still_says_fix_the_revision_when_a_statement_of_it_fails(tmp_path, t
         run_plan(target_db, f.resolved(), "upgrade", "head", run_id="t", lock_retries=0)
     assert err.value.code == "migration_failed" and "fix the revision" in err.value.explanation
     assert "no_such_table_mop" in str(err.value)
+
+
+def test_it_explains_a_server_without_tls_when_tls_is_required():
+    with fake_pg_server() as server:
+        target = TargetConn(host=server.host, port=server.port, dbname="x", user="app", password="pw",
+                            sslmode="require")
+        with pytest.raises(TLSFailed) as err:
+            connect(target, "mop-tests")
+    assert err.value.code == "tls_failed" and "does not support SSL" in str(err.value)
+    assert "does not offer TLS" in err.value.explanation and "did not answer" not in err.value.explanation
+    assert server.passwords == [] and server.captures[0].startup == {}  # refused before the startup message
+
+
+
+def test_it_explains_a_missing_pg_hba_rule_as_not_allowed():
+    hba = 'no pg_hba.conf entry for host "127.0.0.1", user "app", database "x", no encryption'
+    with fake_pg_server(reject_with=hba) as server:
+        target = TargetConn(host=server.host, port=server.port, dbname="x", user="app", password="pw",
+                            sslmode="disable")
+        with pytest.raises(HostNotAllowed) as err:
+            connect(target, "mop-tests")
+    assert err.value.code == "host_not_allowed" and "pg_hba.conf" in str(err.value)
+    assert "no pg_hba.conf rule" in err.value.explanation and "did not answer" not in err.value.explanation
+    assert server.passwords == []

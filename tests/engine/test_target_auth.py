@@ -7,7 +7,7 @@ import dataclasses
 import psycopg
 import pytest
 
-from migrations_ops.errors import AuthenticationFailed, AuthMethodRefused
+from migrations_ops.errors import AuthenticationFailed, AuthMethodRefused, InsecureLibpq
 from migrations_ops.target import REQUIRE_AUTH_MIN_LIBPQ, TargetConn, connect
 from tests.fake_pg import fake_pg_server
 
@@ -61,3 +61,13 @@ def test_it_refuses_a_scram_server_with_a_wrong_password_without_leaking_it(targ
     with pytest.raises(AuthenticationFailed) as err:
         connect(wrong, "mop-tests")
     assert PASSWORD not in str(err.value) and err.value.code == "authentication_failed"
+
+
+def test_it_refuses_to_connect_with_a_libpq_that_cannot_enforce_require_auth(monkeypatch):
+    monkeypatch.setattr(psycopg.pq, "version", lambda: 150008)
+    with fake_pg_server() as server:
+        target = TargetConn(host=server.host, port=server.port, dbname="db", user="app", password=PASSWORD)
+        with pytest.raises(InsecureLibpq) as err:
+            connect(target, "mop-tests")
+    assert err.value.code == "insecure_libpq" and "Upgrade psycopg" in err.value.explanation
+    assert server.captures == []

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from migrations_ops.errors import OpsError
 from portal.ops import cli
+from portal.ops.secrets import redact
 
 ENVIRONMENTS = ("development", "staging", "production")
 
@@ -157,4 +158,4 @@ class Command(BaseCommand):
             raise CommandError(f"Permission denied: {exc}", returncode=2) from None
         except OpsError as exc:
             hint = f" ({exc.explanation})" if exc.explanation else ""
-            raise CommandError(f"{exc}{hint}", returncode=2) from None
+            raise CommandError(f"{redact(str(exc))}{hint}", returncode=2) from None
