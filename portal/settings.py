@@ -116,6 +116,8 @@ MOP_IMPORT_DIR = Path(env.str("MOP_IMPORT_DIR", default=str(MOP_VAR_DIR / "impor
 # A run whose heartbeat is older than this is declared interrupted by the reaper.
 MOP_HEARTBEAT_SECONDS = env.int("MOP_HEARTBEAT_SECONDS", default=5)
 MOP_REAPER_STALE_SECONDS = env.int("MOP_REAPER_STALE_SECONDS", default=60)
+# A run still queued after this long, whose task no queue or worker holds, is failed by the reaper (dispatch.py).
+MOP_REAPER_QUEUED_SECONDS = env.int("MOP_REAPER_QUEUED_SECONDS", default=300)
 MOP_DEFAULT_LOCK_TIMEOUT_MS = env.int("MOP_DEFAULT_LOCK_TIMEOUT_MS", default=1000)
 MOP_DEFAULT_STATEMENT_TIMEOUT_MS = env.int("MOP_DEFAULT_STATEMENT_TIMEOUT_MS", default=15 * 60 * 1000)
 # Lock and activity snapshots (issue 5): how often beat takes them, how long they are kept.

@@ -24,7 +24,7 @@ from migrations_ops.project import ProjectSource, resolve_project
 from migrations_ops.revisions import list_revisions
 from migrations_ops.target import TargetConn
 
-from . import audit, services
+from . import audit, dispatch, services
 from .models import AlembicProject, AuditEvent, Run, RunLog, Target
 from .roles import ensure_roles
 
@@ -342,7 +342,10 @@ def cmd_reap(command, options) -> None:
     reaped = services.reap_stale_runs()
     for run in reaped:
         command.stdout.write(f"Run #{run.pk} on {run.target.name} interrupted; target at {_revs(run.result_heads)}")
-    command.stdout.write(f"{len(reaped)} run(s) reaped")
+    orphans = dispatch.reap_orphaned_queued()
+    for run in orphans:
+        command.stdout.write(f"Run #{run.pk} on {run.target.name} failed: {run.error}")
+    command.stdout.write(f"{len(reaped) + len(orphans)} run(s) reaped")
 
 
 # --- locks and activity (issue 5) -------------------------------------------------------

@@ -24,7 +24,7 @@ from migrations_ops.errors import BadDSN, OpsError
 from migrations_ops.project import ResolvedProject, resolve_project
 from migrations_ops.target import redact_text
 
-from . import audit
+from . import audit, dispatch
 from .models import AlembicProject, AuditEvent, Run, Target
 
 log = logging.getLogger(__name__)
@@ -284,7 +284,8 @@ def schedule_run(
                     "findings": _findings_count(findings)},
             sql_hash=run.sql_hash,
         )
-        transaction.on_commit(lambda: _enqueue(run))
+        dispatch.enqueue_on_commit(run, _enqueue)
+    dispatch.raise_if_undispatched(run)  # the run is failed already; the caller shows why
     return run
 
 
@@ -299,7 +300,8 @@ def _findings_count(findings) -> dict[str, int]:
 def _enqueue(run: Run) -> None:
     from .tasks import run_operation
 
-    run_operation.apply_async((run.pk,), task_id=run.celery_task_id)
+    run_operation.apply_async((run.pk,), task_id=run.celery_task_id, retry=True,
+                              retry_policy=dispatch.RETRY_POLICY)
 
 
 def cancel_run(run: Run, *, user=None, actor: str | None = None) -> Run:
