@@ -4,6 +4,7 @@ Every variable is listed and explained in `.env.example`. A malformed value
 fails at start-up with ImproperlyConfigured instead of being guessed at.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    "axes",
     "portal.ops",
 ]
 
@@ -65,7 +67,20 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into its 429 page
 ]
+
+# Login throttling (django-axes, portal/ops/throttle.py): after MOP_LOGIN_FAILURE_LIMIT failed logins for one
+# username from one IP, that pair is refused for MOP_LOGIN_LOCKOUT_MINUTES (the right password too).
+AUTHENTICATION_BACKENDS = ["portal.ops.throttle.PortalAxesBackend", "django.contrib.auth.backends.ModelBackend"]
+MOP_LOGIN_FAILURE_LIMIT = env.int("MOP_LOGIN_FAILURE_LIMIT", default=5)
+MOP_LOGIN_LOCKOUT_MINUTES = env.int("MOP_LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_ENABLED = env_bool("MOP_LOGIN_THROTTLE", True)
+AXES_FAILURE_LIMIT = MOP_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=MOP_LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
