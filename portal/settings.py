@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.ops.middleware.AdminToFieldGuard",  # a bad admin _to_field is a 400, not Django's 500
     "axes.middleware.AxesMiddleware",  # last: turns a lockout into its 429 page
 ]
 
