@@ -47,6 +47,14 @@ def _user(options: dict, *, required: bool, what: str):
     return user
 
 
+MAX_LIST = 10_000
+
+
+def _limit(value: int) -> int:
+    """``--limit`` kept between 1 and MAX_LIST: a huge number would overflow the query's LIMIT (bigint)."""
+    return max(1, min(value, MAX_LIST))
+
+
 def _check_view(user, perm: str) -> None:
     if user is not None:
         services.require(user, perm)
@@ -158,7 +166,7 @@ def cmd_runs(command, options) -> None:
     runs = Run.objects.select_related("target").order_by("-created_at")
     if options.get("target"):
         runs = runs.filter(target=_target(options["target"]))
-    runs = list(runs[: max(1, options["limit"])])
+    runs = list(runs[: _limit(options["limit"])])
     if options["json"]:
         return _dump(command, {"runs": [run_json(r) for r in runs]})
     for r in runs:
@@ -170,7 +178,7 @@ def cmd_audit(command, options) -> None:
     events = AuditEvent.objects.order_by("-id")
     if options.get("target"):
         events = events.filter(target_name=options["target"])
-    events = list(events[: max(1, options["limit"])])
+    events = list(events[: _limit(options["limit"])])
     if options["json"]:
         return _dump(command, {"events": [event_json(e) for e in events]})
     for e in events:

@@ -35,6 +35,8 @@ def _engine(module: str):
     return importlib.import_module(f"migrations_ops.{module}")
 
 
+# lock_timeout and statement_timeout are int4 settings in PostgreSQL: a larger value fails the run's SET.
+PG_MAX_TIMEOUT_MS = 2_147_483_647
 RUN_OPERATIONS = (Run.Operation.UPGRADE, Run.Operation.DOWNGRADE, Run.Operation.STAMP)
 # Target fields whose changes are named in the audit trail (never the password itself).
 _AUDITED_TARGET_FIELDS = (
@@ -208,6 +210,8 @@ def _timeout(value, default: int, name: str) -> int:
         raise ValidationError(f"{name} must be a whole number of milliseconds, not {value!r}") from None
     if value <= 0:
         raise ValidationError(f"{name} must be positive, not {value}")
+    if value > PG_MAX_TIMEOUT_MS:
+        raise ValidationError(f"{name} must be at most {PG_MAX_TIMEOUT_MS} ms (PostgreSQL's limit), not {value}")
     return value
 
 
