@@ -112,7 +112,13 @@ def test_the_admin_shows_the_message_instead_of_a_500(dba_client, target, source
 
     resp = dba_client.post(reverse("admin:ops_target_verify", args=[target.pk]), {"target_only": "1"}, follow=True)
     assert resp.status_code == 200 and "could not be queued" in resp.content.decode()
-    assert Run.objects.filter(status=Run.Status.FAILED, error_code="broker_unavailable").count() == 2
+
+    resp = dba_client.post(reverse("admin:ops_target_schedule", args=[target.pk]),
+                           {"post": "yes", "operation": "upgrade", "revision": "head", "expected_from": ""},
+                           follow=True)
+    assert resp.status_code == 200 and "could not be queued" in resp.content.decode()
+    assert Run.objects.filter(status=Run.Status.FAILED, error_code="broker_unavailable").count() == 3
+    assert not Run.objects.filter(status=Run.Status.QUEUED).exists()
 
 
 def test_a_copy_after_the_outage_is_not_blocked(target, source, dba, own_redis) -> None:
