@@ -291,9 +291,9 @@ def schedule_copy(
     busy = active_copy(target)
     if busy is not None and busy.status == Run.Status.QUEUED:
         raise ValidationError(
-            f"Refused: copy run #{busy.pk} into {target.name} has been queued since {busy.created_at:%Y-%m-%d %H:%M} "
-            f"UTC without a worker starting it; if no worker is running, cancel run #{busy.pk} (Cancel on its page, "
-            f"or manage.py ops cancel {busy.pk}) and copy again.",
+            f"A second copy into the same target is not started: copy run #{busy.pk} into {target.name} has been "
+            f"queued since {busy.created_at:%Y-%m-%d %H:%M} UTC without a worker starting it; if no worker is running, "
+            f"cancel run #{busy.pk} (Cancel on its page, or manage.py ops cancel {busy.pk}) and copy again.",
             code="copy_in_progress",
         )
     if busy is not None:
