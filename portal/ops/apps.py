@@ -33,4 +33,4 @@ class OpsConfig(AppConfig):
         post_migrate.connect(restore_roles, sender=self, dispatch_uid="ops-restore-roles")
         from . import throttle
 
-        throttle.connect()
+        throttle.connect(self)

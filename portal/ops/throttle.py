@@ -4,7 +4,7 @@ Settings come from the environment (``portal/settings.py``: MOP_LOGIN_FAILURE_LI
 MOP_LOGIN_LOCKOUT_MINUTES). Every lockout is appended to the portal's audit
 trail, next to the runs; a DBA with the right to change Axes' records unlocks
 from Axes' own admin pages ("Access attempts": delete the attempt), and the
-unlock is audited too. The client IP is ``REMOTE_ADDR`` (no forwarded header
+unlock is audited too. The admin role may do it (``grant_unlock``). The client IP is ``REMOTE_ADDR`` (no forwarded header
 is trusted), so behind a proxy the lock is per user and proxy address.
 """
 
@@ -15,7 +15,7 @@ import logging
 from axes.backends import AxesStandaloneBackend
 from axes.signals import user_locked_out
 from django.conf import settings
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_migrate
 
 from . import audit
 from .models import AuditEvent
@@ -64,9 +64,31 @@ def record_unlock(sender, instance=None, **kwargs) -> None:
     )
 
 
-def connect() -> None:
-    """Connect the audit receivers (from ``OpsConfig.ready``)."""
+# What the admin role may do in Axes' admin: see lockouts and unlock (delete the attempt); nothing else.
+UNLOCK_PERMISSIONS = ("view_accessattempt", "delete_accessattempt", "view_accesslog", "view_accessfailurelog")
+
+
+def grant_unlock(sender=None, using: str = "default", **kwargs) -> None:
+    """After migrate or flush: let the admin role group unlock logins in Axes' admin (writes the DB).
+
+    Kept beside ``roles.ensure_roles`` (which manages the ops permissions only)
+    and run after it: the group exists and Axes' permissions too (``axes``
+    comes before ``portal.ops`` in INSTALLED_APPS).
+    """
+    from django.contrib.auth.models import Group, Permission
+
+    if using != "default":
+        return
+    group = Group.objects.filter(name="admin").first()
+    if group is not None:
+        group.permissions.add(*Permission.objects.filter(content_type__app_label="axes",
+                                                         codename__in=UNLOCK_PERMISSIONS))
+
+
+def connect(app_config) -> None:
+    """Connect the audit receivers and the unlock permissions (from ``OpsConfig.ready``)."""
     from axes.models import AccessAttempt
 
     user_locked_out.connect(record_lockout, dispatch_uid="ops-audit-lockout")
     post_delete.connect(record_unlock, sender=AccessAttempt, dispatch_uid="ops-audit-unlock")
+    post_migrate.connect(grant_unlock, sender=app_config, dispatch_uid="ops-axes-unlock-permissions")

@@ -77,7 +77,7 @@ def test_an_admin_unlocks_from_axes_admin_page_and_the_unlock_is_audited(alice) 
     for i in range(settings.AXES_FAILURE_LIMIT):
         _login(Client(), f"wrong-{i}")
     attempt = AccessAttempt.objects.get(username="alice")
-    admin = UserFactory(username="root", is_superuser=True, roles=["admin"])
+    admin = UserFactory(username="dba", roles=["admin"])  # the admin role, not a superuser
     boss = Client()
     boss.force_login(admin)
 
@@ -90,4 +90,18 @@ def test_an_admin_unlocks_from_axes_admin_page_and_the_unlock_is_audited(alice) 
     client = Client()
     assert _login(client, PASSWORD).status_code == 302 and _logged_in(client)
     unlock = AuditEvent.objects.get(action="login.unlocked")
+    assert not Client().get("/admin/axes/accessattempt/").status_code == 200  # anonymous: login page
     assert unlock.params["username"] == "alice" and unlock.params["failures"] >= settings.AXES_FAILURE_LIMIT
+
+
+def test_only_the_admin_role_may_unlock(alice) -> None:
+    for i in range(settings.AXES_FAILURE_LIMIT):
+        _login(Client(), f"wrong-{i}")
+    attempt = AccessAttempt.objects.get(username="alice")
+    for role in ("viewer", "operator"):
+        other = Client()
+        other.force_login(UserFactory(username=f"u-{role}", roles=[role]))
+        assert other.get("/admin/axes/accessattempt/").status_code == 403
+        assert other.post(f"/admin/axes/accessattempt/{attempt.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert AccessAttempt.objects.filter(pk=attempt.pk).exists()
+    assert _login(Client(), PASSWORD).status_code == 429
