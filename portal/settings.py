@@ -4,6 +4,7 @@ Every variable is listed and explained in `.env.example`. A malformed value
 fails at start-up with ImproperlyConfigured instead of being guessed at.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    "axes",
     "portal.ops",
 ]
 
@@ -65,7 +67,21 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.ops.middleware.AdminToFieldGuard",  # a bad admin _to_field is a 400, not Django's 500
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into its 429 page
 ]
+
+# Login throttling (django-axes, portal/ops/throttle.py): after MOP_LOGIN_FAILURE_LIMIT failed logins for one
+# username from one IP, that pair is refused for MOP_LOGIN_LOCKOUT_MINUTES (the right password too).
+AUTHENTICATION_BACKENDS = ["portal.ops.throttle.PortalAxesBackend", "django.contrib.auth.backends.ModelBackend"]
+MOP_LOGIN_FAILURE_LIMIT = env.int("MOP_LOGIN_FAILURE_LIMIT", default=5)
+MOP_LOGIN_LOCKOUT_MINUTES = env.int("MOP_LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_ENABLED = env_bool("MOP_LOGIN_THROTTLE", True)
+AXES_FAILURE_LIMIT = MOP_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=MOP_LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
@@ -124,6 +140,8 @@ MOP_IMPORT_DIR = Path(env.str("MOP_IMPORT_DIR", default=str(MOP_VAR_DIR / "impor
 # A run whose heartbeat is older than this is declared interrupted by the reaper.
 MOP_HEARTBEAT_SECONDS = env.int("MOP_HEARTBEAT_SECONDS", default=5)
 MOP_REAPER_STALE_SECONDS = env.int("MOP_REAPER_STALE_SECONDS", default=60)
+# A run still queued after this long, whose task no queue or worker holds, is failed by the reaper (dispatch.py).
+MOP_REAPER_QUEUED_SECONDS = env.int("MOP_REAPER_QUEUED_SECONDS", default=300)
 MOP_DEFAULT_LOCK_TIMEOUT_MS = env.int("MOP_DEFAULT_LOCK_TIMEOUT_MS", default=1000)
 MOP_DEFAULT_STATEMENT_TIMEOUT_MS = env.int("MOP_DEFAULT_STATEMENT_TIMEOUT_MS", default=15 * 60 * 1000)
 # Lock and activity snapshots (issue 5): how often beat takes them, how long they are kept.

@@ -18,7 +18,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import connection
-from django.http import HttpResponseNotAllowed, JsonResponse
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -49,6 +49,19 @@ def _context(model_admin, request, title: str, **extra: Any) -> dict[str, Any]:
         "title": title,
         **extra,
     }
+
+
+def object_pk(value) -> int:
+    """A row number from a URL (the admin's ``<path:object_id>``): anything but a positive whole number is a 404,
+    never a ``ValueError`` from the query (which Django answers with a 500).
+
+    >>> object_pk("42"), object_pk(7)
+    (42, 7)
+    """
+    text = str(value).strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise Http404(f"No row number {str(value)[:40]!r}")
+    return int(text)
 
 
 def _error(exc: Exception) -> dict[str, str]:
@@ -279,7 +292,7 @@ def live_payload(run: Run, after: int) -> dict[str, Any]:
 
 
 def run_page(model_admin, request, object_id):
-    run = get_object_or_404(Run.objects.select_related("target", "requested_by"), pk=object_id)
+    run = get_object_or_404(Run.objects.select_related("target", "requested_by"), pk=object_pk(object_id))
     if not model_admin.has_view_permission(request, run):
         raise PermissionDenied
     ctx = _context(

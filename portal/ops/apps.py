@@ -31,3 +31,6 @@ class OpsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(restore_roles, sender=self, dispatch_uid="ops-restore-roles")
+        from . import throttle
+
+        throttle.connect(self)

@@ -24,7 +24,7 @@ from migrations_ops.project import ProjectSource, resolve_project
 from migrations_ops.revisions import list_revisions
 from migrations_ops.target import TargetConn
 
-from . import audit, services
+from . import audit, dispatch, services
 from .models import AlembicProject, AuditEvent, Run, RunLog, Target
 from .roles import ensure_roles
 
@@ -46,6 +46,14 @@ def _user(options: dict, *, required: bool, what: str):
     if user is None or not user.is_active:
         raise ValidationError(f"No active portal user named {name!r}")
     return user
+
+
+MAX_LIST = 10_000
+
+
+def _limit(value: int) -> int:
+    """``--limit`` kept between 1 and MAX_LIST: a huge number would overflow the query's LIMIT (bigint)."""
+    return max(1, min(value, MAX_LIST))
 
 
 def _check_view(user, perm: str) -> None:
@@ -159,7 +167,7 @@ def cmd_runs(command, options) -> None:
     runs = Run.objects.select_related("target").order_by("-created_at")
     if options.get("target"):
         runs = runs.filter(target=_target(options["target"]))
-    runs = list(runs[: max(1, options["limit"])])
+    runs = list(runs[: _limit(options["limit"])])
     if options["json"]:
         return _dump(command, {"runs": [run_json(r) for r in runs]})
     for r in runs:
@@ -171,7 +179,7 @@ def cmd_audit(command, options) -> None:
     events = AuditEvent.objects.order_by("-id")
     if options.get("target"):
         events = events.filter(target_name=options["target"])
-    events = list(events[: max(1, options["limit"])])
+    events = list(events[: _limit(options["limit"])])
     if options["json"]:
         return _dump(command, {"events": [event_json(e) for e in events]})
     for e in events:
@@ -347,7 +355,10 @@ def cmd_reap(command, options) -> None:
     reaped = services.reap_stale_runs()
     for run in reaped:
         command.stdout.write(f"Run #{run.pk} on {run.target.name} interrupted; target at {_revs(run.result_heads)}")
-    command.stdout.write(f"{len(reaped)} run(s) reaped")
+    orphans = dispatch.reap_orphaned_queued()
+    for run in orphans:
+        command.stdout.write(f"Run #{run.pk} on {run.target.name} failed: {run.error}")
+    command.stdout.write(f"{len(reaped) + len(orphans)} run(s) reaped")
 
 
 # --- locks and activity (issue 5) -------------------------------------------------------

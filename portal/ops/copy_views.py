@@ -24,7 +24,7 @@ from migrations_ops.copy.skipped import definitions_sql
 from migrations_ops.errors import OpsError
 
 from . import copying, services, verifying
-from .admin_views import _context, _error, _flash, live_payload
+from .admin_views import _context, _error, _flash, live_payload, object_pk
 from .copy_forms import AbandonForm, CopyConfirmForm, CopySourceForm, VerifyForm
 from .models import Run, Target, VerificationReport
 
@@ -297,7 +297,7 @@ def abandon(model_admin, request, pk: int):
 
 
 def report_page(model_admin, request, pk: int):
-    vr = get_object_or_404(VerificationReport.objects.select_related("run", "target", "copy_run"), pk=pk)
+    vr = get_object_or_404(VerificationReport.objects.select_related("run", "target", "copy_run"), pk=object_pk(pk))
     if not model_admin.has_view_permission(request, vr):
         raise PermissionDenied
     report = verifying.report_of(vr)
@@ -340,7 +340,12 @@ def report_compare(model_admin, request, pk: int):
     vr = get_object_or_404(VerificationReport.objects.select_related("target"), pk=pk)
     if not model_admin.has_view_permission(request, vr):
         raise PermissionDenied
-    other = get_object_or_404(VerificationReport, pk=request.GET.get("with") or 0)
+    raw = (request.GET.get("with") or "").strip()
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        messages.error(request, f"Compare with which report? '?with=' takes a report number of {vr.target.name}, "
+                                f"not {raw[:40]!r}; pick one from the list on the report page.")
+        return redirect(reverse("admin:ops_verificationreport_change", args=[pk]))
+    other = get_object_or_404(VerificationReport, pk=int(raw))
     try:
         old, new, diff = verifying.compare(other, vr)
     except ValidationError as exc:

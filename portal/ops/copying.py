@@ -41,7 +41,7 @@ from migrations_ops.copy.options import FTS_CONTENTFUL_MODES, IF_NOT_EMPTY, TEXT
 from migrations_ops.copy.summary import format_rejects
 from migrations_ops.errors import OpsError
 
-from . import audit, services
+from . import audit, dispatch, services
 from .models import AuditEvent, Run, RunLog, Target
 from .secrets import redact as redact_text
 
@@ -336,6 +336,13 @@ def schedule_copy(
     _check_truncate_confirmation(target, opts, confirm_name)
     services._check_confirmation(target, Run.Operation.COPY, confirm_name)
     busy = active_copy(target)
+    if busy is not None and busy.status == Run.Status.QUEUED:
+        raise ValidationError(
+            f"A second copy into the same target is not started: copy run #{busy.pk} into {target.name} has been "
+            f"queued since {busy.created_at:%Y-%m-%d %H:%M} UTC without a worker starting it; if no worker is running, "
+            f"cancel run #{busy.pk} (Cancel on its page, or manage.py ops cancel {busy.pk}) and copy again.",
+            code="copy_in_progress",
+        )
     if busy is not None:
         raise ValidationError(
             f"Refused: copy run #{busy.pk} into {target.name} is still {busy.get_status_display().lower()}. "
@@ -368,7 +375,8 @@ def schedule_copy(
             actor=who, actor_kind=actor_kind, action="run.scheduled", target=target, run=run,
             operation=Run.Operation.COPY, params=_audit_params(params),
         )
-        transaction.on_commit(lambda: _enqueue(run))
+        dispatch.enqueue_on_commit(run, _enqueue)
+    dispatch.raise_if_undispatched(run)  # the run is failed already (it blocks no later copy)
     return run
 
 
@@ -390,7 +398,7 @@ def _audit_params(params: dict[str, Any]) -> dict[str, Any]:
 def _enqueue(run: Run) -> None:
     from .copy_tasks import copy_run
 
-    copy_run.apply_async((run.pk,), task_id=run.celery_task_id)
+    copy_run.apply_async((run.pk,), task_id=run.celery_task_id, retry=True, retry_policy=dispatch.RETRY_POLICY)
 
 
 def mark_never_opened(run: Run) -> None:

@@ -25,7 +25,7 @@ from migrations_ops.project import ResolvedProject, resolve_project
 from migrations_ops.retry import MAX_LOCK_RETRIES
 from migrations_ops.target import TargetConn
 
-from . import audit, secrets
+from . import audit, dispatch, secrets
 from .models import AlembicProject, AuditEvent, Run, Target
 from .secrets import redact as redact_text
 
@@ -37,6 +37,8 @@ def _engine(module: str):
     return importlib.import_module(f"migrations_ops.{module}")
 
 
+# lock_timeout and statement_timeout are int4 settings in PostgreSQL: a larger value fails the run's SET.
+PG_MAX_TIMEOUT_MS = 2_147_483_647
 RUN_OPERATIONS = (Run.Operation.UPGRADE, Run.Operation.DOWNGRADE, Run.Operation.STAMP)
 # Target fields whose changes are named in the audit trail (never the password itself).
 _AUDITED_TARGET_FIELDS = (
@@ -240,6 +242,8 @@ def _timeout(value, default: int, name: str) -> int:
         raise ValidationError(f"{name} must be a whole number of milliseconds, not {value!r}") from None
     if value <= 0:
         raise ValidationError(f"{name} must be positive, not {value}")
+    if value > PG_MAX_TIMEOUT_MS:
+        raise ValidationError(f"{name} must be at most {PG_MAX_TIMEOUT_MS} ms (PostgreSQL's limit), not {value}")
     return value
 
 
@@ -316,7 +320,8 @@ def schedule_run(
                     "findings": _findings_count(findings)},
             sql_hash=run.sql_hash,
         )
-        transaction.on_commit(lambda: _enqueue(run))
+        dispatch.enqueue_on_commit(run, _enqueue)
+    dispatch.raise_if_undispatched(run)  # the run is failed already; the caller shows why
     return run
 
 
@@ -331,7 +336,8 @@ def _findings_count(findings) -> dict[str, int]:
 def _enqueue(run: Run) -> None:
     from .tasks import run_operation
 
-    run_operation.apply_async((run.pk,), task_id=run.celery_task_id)
+    run_operation.apply_async((run.pk,), task_id=run.celery_task_id, retry=True,
+                              retry_policy=dispatch.RETRY_POLICY)
 
 
 def cancel_run(run: Run, *, user=None, actor: str | None = None) -> Run:

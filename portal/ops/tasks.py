@@ -18,7 +18,7 @@ from django.utils.timezone import now
 
 from migrations_ops.progress import Progress
 
-from . import diagnostics, services
+from . import diagnostics, dispatch, services
 from .models import Run, RunLog
 from .secrets import redact as redact_text
 
@@ -128,9 +128,10 @@ def run_operation(self, run_id: int) -> str:
 
 @shared_task(name="ops.reap_stale_runs", ignore_result=True)
 def reap_stale_runs_task() -> int:
-    """Mark runs whose worker stopped sending heartbeats as interrupted (periodic, django-celery-beat)."""
+    """Mark runs whose worker stopped sending heartbeats as interrupted, and fail queued runs whose task is
+    gone (periodic, django-celery-beat)."""
     close_old_connections()
-    return len(services.reap_stale_runs())
+    return len(services.reap_stale_runs()) + len(dispatch.reap_orphaned_queued())
 
 
 @shared_task(name="ops.snapshot_all_targets", ignore_result=True, acks_late=True)

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.timezone import now
 
-from . import audit, copying, services
+from . import audit, copying, dispatch, services
 from .models import AuditEvent, Run, Target, VerificationReport
 
 
@@ -58,14 +58,15 @@ def schedule_verify(
         )
         audit.record(actor=who, actor_kind=actor_kind, action="run.scheduled", target=target, run=run,
                      operation=Run.Operation.VERIFY, params=audit.clean_params(params))
-        transaction.on_commit(lambda: _enqueue(run))
+        dispatch.enqueue_on_commit(run, _enqueue)
+    dispatch.raise_if_undispatched(run)
     return run
 
 
 def _enqueue(run: Run) -> None:
     from .copy_tasks import verify_run
 
-    verify_run.apply_async((run.pk,), task_id=run.celery_task_id)
+    verify_run.apply_async((run.pk,), task_id=run.celery_task_id, retry=True, retry_policy=dispatch.RETRY_POLICY)
 
 
 def engine_args(run: Run) -> dict[str, Any]:

@@ -153,3 +153,12 @@ def test_a_copy_meeting_a_damaged_page_fails_naming_the_file(
     assert run.error_code == "copy_source_unreadable", run.error
     assert "Cannot read SQLite file" in run.error and "damaged" in run.error
     assert "integrity_check" in run.error_explanation
+
+
+@pytest.mark.parametrize("damage", AT_OPEN)
+def test_the_verify_page_shows_a_clear_error(dba_client, fts_target, damaged, damage: str) -> None:
+    resp = dba_client.post(reverse("admin:ops_target_verify", args=[fts_target.pk]), {"path": rel(damaged[damage])})
+
+    body = resp.content.decode()
+    assert resp.status_code == 200 and "Cannot read SQLite file" in body and REASON[damage] in body
+    assert Run.objects.count() == 0
