@@ -21,7 +21,14 @@ from psycopg import sql
 from ..target import TargetConn
 from .blocking import reachable, read_blocking_rows
 from .connection import DEFAULT_STATEMENT_TIMEOUT_MS, diag_connection, fetch_all
-from .errors import BackendGone, BackendProtected, BackendReused, BadActionRequest, SignalNotPermitted
+from .errors import (
+    BackendGone,
+    BackendHidden,
+    BackendProtected,
+    BackendReused,
+    BadActionRequest,
+    SignalNotPermitted,
+)
 from .models import ActionResult, is_portal_application
 
 _SIGNALS = {"cancel": "pg_cancel_backend", "terminate": "pg_terminate_backend"}
@@ -167,6 +174,8 @@ def _check_victim(conn: psycopg.Connection, pid: int, start: dt.datetime) -> Bac
     b = _backend_row_on(conn, pid)
     if b is None:
         raise BackendGone(pid)
+    if b.backend_start is None:  # another role's session, without pg_read_all_stats
+        raise BackendHidden(pid)
     if b.backend_start != start:
         raise BackendReused(pid, start, b.backend_start)
     reason = None
