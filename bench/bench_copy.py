@@ -265,7 +265,9 @@ def main() -> None:
             m = generate(files[kind], a.transactions, seed=0, clean=kind == "clean")
             print(json.dumps({"generated": str(files[kind]), "rows": m.total_rows, "rejects": len(m.rejects)}), flush=True)
 
-    admin = TargetConn.from_url(os.environ.get("DATABASE_URL", "").replace("postgres://", "postgresql://", 1))
+    from tests.conftest import admin_conn
+
+    admin = admin_conn()  # the maintenance superuser: the portal's role may not create databases
     dbname = f"mop_bench_{os.getpid()}"
     with psycopg.connect(url(admin), autocommit=True) as c:
         c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))

@@ -16,7 +16,6 @@ Usage: ``.venv/bin/python bench/bench_locks.py [--idle 200] [--blocked 20] [--ru
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import threading
@@ -49,11 +48,10 @@ SECTION = "## Lock diagnostics (issue 5)"
 
 
 def admin_target() -> TargetConn:
-    if "DATABASE_URL" not in os.environ:
-        for line in (ROOT / ".env").read_text().splitlines():
-            if line.startswith("DATABASE_URL="):
-                os.environ["DATABASE_URL"] = line.split("=", 1)[1].strip()
-    return TargetConn.from_url(os.environ["DATABASE_URL"].replace("postgres://", "postgresql://", 1))
+    """The tests' maintenance superuser (the portal's role may not create databases)."""
+    from tests.conftest import admin_conn
+
+    return admin_conn()
 
 
 def timed(fn: Callable[[], object], runs: int) -> tuple[float, float]:

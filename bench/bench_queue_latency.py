@@ -13,8 +13,8 @@ What it does, all in one go on this machine:
   -> ``finished_at`` of a succeeded run) against ``alembic upgrade head`` (CLI subprocess) on the same
   database, recreated before every sample.
 
-Run: ``.venv/bin/python bench/bench_queue_latency.py [--runs 30] [--upgrades 5]``; needs DATABASE_URL
-(a role that may create databases) and REDIS_URL, read from .env like the tests do. Everything it
+Run: ``.venv/bin/python bench/bench_queue_latency.py [--runs 30] [--upgrades 5]``; creates its databases
+as the tests' maintenance superuser (``tests.conftest.admin_url``) and needs REDIS_URL, read from .env. Everything it
 creates is dropped at the end (the Redis database used is flushed).
 """
 
@@ -69,8 +69,10 @@ def _env() -> None:
     """Read .env, then point this process at the bench portal database, Redis DB and queue."""
     import environ
 
+    from tests.conftest import admin_url
+
     environ.Env.read_env(ROOT / ".env", overwrite=False)
-    os.environ["MOP_BENCH_ADMIN_URL"] = os.environ["DATABASE_URL"]
+    os.environ["MOP_BENCH_ADMIN_URL"] = admin_url()  # the maintenance superuser: creates the bench databases
     os.environ["DATABASE_URL"] = _with_db(os.environ["DATABASE_URL"], PORTAL_DB)
     os.environ["REDIS_URL"] = _with_db(os.environ["REDIS_URL"], REDIS_DB)
     os.environ.pop("CELERY_RESULT_BACKEND", None)

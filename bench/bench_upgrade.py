@@ -5,8 +5,8 @@ Each sample recreates the same database, then times one of:
 - ``run_plan`` in a fresh Python process (cold, like the CLI);
 - the real ``alembic -c examples/billing/alembic.ini upgrade head`` CLI, the URL in BILLING_DATABASE_URL.
 
-Run: ``.venv/bin/python bench/bench_upgrade.py [--runs 5]``; needs DATABASE_URL (a role that may
-create databases), read from .env like the tests do.
+Run: ``.venv/bin/python bench/bench_upgrade.py [--runs 5]``; creates its database as the
+tests' maintenance superuser (``tests.conftest.admin_url``: MOP_TEST_ADMIN_URL or the local cluster's).
 """
 
 from __future__ import annotations
@@ -42,10 +42,10 @@ CHILD = (
 
 
 def admin() -> TargetConn:
-    if "DATABASE_URL" not in os.environ:
-        import environ
-        environ.Env.read_env(ROOT / ".env", overwrite=False)
-    return TargetConn.from_url(os.environ["DATABASE_URL"].replace("postgres://", "postgresql://", 1))
+    """The tests' maintenance superuser (the portal's role may not create databases)."""
+    from tests.conftest import admin_conn
+
+    return admin_conn()
 
 
 def recreate(a: TargetConn) -> TargetConn:

@@ -13,8 +13,9 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-_env_file = BASE_DIR / ".env"
-if _env_file.exists():
+# MOP_ENV_FILE: another file, or empty for none (CI's `check --deploy` reads no dev .env).
+_env_file = Path(environ.Env().str("MOP_ENV_FILE", default=str(BASE_DIR / ".env")))
+if str(_env_file) not in ("", ".") and _env_file.is_file():
     # Variables already in the environment win over the file.
     environ.Env.read_env(_env_file, overwrite=False)
 
@@ -45,6 +46,21 @@ if not SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY is not set (scripts/services.sh writes one into .env)")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# HTTPS, by Django's deployment checklist (`check --deploy --fail-level WARNING` runs in CI).
+# Secure unless DEBUG: a plain-HTTP setup opts out explicitly (scripts/ write
+# DJANGO_SECURE_SSL_REDIRECT=false for 127.0.0.1). Each knob and exception: docs/security.md.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+if env_bool("DJANGO_BEHIND_HTTPS_PROXY", False):
+    # Only behind a proxy that sets (and strips from clients) X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# W021 (HSTS preload off): preloading binds the whole domain to HTTPS in browsers for good,
+# a decision for the domain's owner (DJANGO_SECURE_HSTS_PRELOAD=true), not a portal default.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -55,20 +55,23 @@ ENV
 }
 
 upgrade_env_file() {
-  # A .env written before issue 10 lacks the owner role's URL and the local
-  # HTTP opt-out: append them (the owner on DATABASE_URL's host, port and database).
-  if ! grep -q '^MOP_MIGRATE_DATABASE_URL=' "$ROOT/.env"; then
-    log "adding MOP_MIGRATE_DATABASE_URL (the owner role) to .env"
-    local url
-    url=$(grep '^DATABASE_URL=' "$ROOT/.env" | head -1 | cut -d= -f2-)
-    url=$(OWNER_PW="$(rand)" python3 -c 'import os, sys, urllib.parse as u
-p = u.urlsplit(sys.argv[1])
-print(u.urlunsplit(p._replace(netloc="mop_owner:" + os.environ["OWNER_PW"] + "@" + p.netloc.rpartition("@")[2])))' "$url")
-    printf '# Owner of the portal tables: only manage.py migrate uses it.\nMOP_MIGRATE_DATABASE_URL=%s\n' "$url" >> "$ROOT/.env"
-  fi
+  # A .env written before issue 10 serves plain HTTP locally without saying so.
   if ! grep -q '^DJANGO_SECURE_SSL_REDIRECT=' "$ROOT/.env"; then
     printf '# The local web server speaks plain HTTP on 127.0.0.1 (docs/security.md).\nDJANGO_SECURE_SSL_REDIRECT=false\n' >> "$ROOT/.env"
   fi
+}
+
+ensure_owner_url() {
+  # A .env written before issue 10 has no owner role: add one (mop_owner on
+  # DATABASE_URL's host, port and database, a new password). Only for a
+  # cluster of our own, whose roles ensure_roles manages.
+  [ -n "${MOP_MIGRATE_DATABASE_URL:-}" ] && return 0
+  log "adding MOP_MIGRATE_DATABASE_URL (the owner of the portal's tables) to .env"
+  MOP_MIGRATE_DATABASE_URL=$(OWNER_PW="$(rand)" python3 -c 'import os, sys, urllib.parse as u
+p = u.urlsplit(sys.argv[1])
+print(u.urlunsplit(p._replace(netloc="mop_owner:" + os.environ["OWNER_PW"] + "@" + p.netloc.rpartition("@")[2])))' "$DATABASE_URL")
+  export MOP_MIGRATE_DATABASE_URL
+  printf '# Owner of the portal tables: only manage.py migrate uses it.\nMOP_MIGRATE_DATABASE_URL=%s\n' "$MOP_MIGRATE_DATABASE_URL" >> "$ROOT/.env"
 }
 
 load_env_file() {
@@ -169,7 +172,7 @@ ensure_roles() {
   if [ ! -S "$MOP_VAR_DIR/pg/run/.s.PGSQL.$MOP_PG_PORT" ]; then
     log "PostgreSQL on $MOP_PG_PORT is not ours; assuming DATABASE_URL's role exists"; return 0
   fi
-  : "${MOP_MIGRATE_DATABASE_URL:?is not set (scripts/services.sh adds it to .env)}"
+  ensure_owner_url
   local app_pw
   app_pw=$(url_part "$MOP_EXAMPLE_DEV_DSN" password)
   pg_admin_psql -v portal_role="$(url_part "$DATABASE_URL" user)" -v portal_pw="$(url_part "$DATABASE_URL" password)" \

@@ -24,6 +24,7 @@ from .connection import DEFAULT_STATEMENT_TIMEOUT_MS, diag_connection, fetch_all
 from .errors import (
     BackendElsewhere,
     BackendGone,
+    BackendHidden,
     BackendProtected,
     BackendReused,
     BadActionRequest,
@@ -176,6 +177,8 @@ def _check_victim(conn: psycopg.Connection, pid: int, start: dt.datetime) -> Bac
     b = _backend_row_on(conn, pid)
     if b is None:
         raise BackendGone(pid)
+    if b.backend_start is None:  # another role's session, without pg_read_all_stats
+        raise BackendHidden(pid)
     if b.backend_start != start:
         raise BackendReused(pid, start, b.backend_start)
     if b.backend_type == "client backend" and b.datname != b.own_datname:

@@ -57,6 +57,19 @@ class BackendReused(OpsError):
         )
 
 
+class BackendHidden(OpsError):
+    code = "backend_hidden"
+    explanation = (
+        "The session belongs to another role and the target's role may not see its details (its "
+        "start time is hidden), so the portal cannot make sure it is the session you chose. Grant "
+        "the target's role pg_read_all_stats, and pg_signal_backend to signal it (docs/security.md)."
+    )
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(f"Backend {pid} is another role's session the target's role cannot see; nothing was done",
+                         pid=pid)
+
+
 class BackendProtected(OpsError):
     code = "backend_protected"
     explanation = (

@@ -24,6 +24,7 @@ from django.utils.safestring import mark_safe
 
 from migrations_ops import locks
 from migrations_ops.errors import OpsError
+from migrations_ops.locks.errors import BackendHidden
 
 from . import diagnostics, services
 from .admin_views import _context, _error
@@ -209,7 +210,11 @@ def _confirm(model_admin, request, target: Target, action: str, form: BackendAct
         messages.warning(request, f"Backend {pid} no longer exists; nothing to {action}.")
         return redirect(next_url)
     posted = form.cleaned_data.get("backend_start", "")
-    if found.backend_start is None or not _same_start(found.backend_start, posted):
+    if found.backend_start is None:
+        hidden = BackendHidden(pid)
+        messages.error(request, f"{hidden} — {hidden.explanation}")
+        return redirect(next_url)
+    if not _same_start(found.backend_start, posted):
         messages.warning(
             request, f"Backend {pid} is now another session (started "
                      f"{found.backend_start.isoformat() if found.backend_start else '?'}, not {posted}): the one you "

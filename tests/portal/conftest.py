@@ -116,6 +116,18 @@ def static_root(tmp_path_factory) -> Iterator[Path]:
         yield root
 
 
+@pytest.fixture(scope="session", autouse=True)
+def plain_http() -> Iterator[None]:
+    """The test client and live server speak plain HTTP: no redirect to HTTPS, whatever .env says.
+
+    Production redirects (portal/settings.py, scripts/check-deploy.sh); cookies stay secure here too.
+    """
+    from django.test import override_settings
+
+    with override_settings(SECURE_SSL_REDIRECT=False):
+        yield
+
+
 # --- Personas ------------------------------------------------------------------
 
 

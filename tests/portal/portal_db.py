@@ -35,6 +35,7 @@ from tests.conftest import admin_conn
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTAL_DB_SQL = ROOT / "docker" / "postgres-init" / "portal-db.psql"
+PORTAL_ROLES_SQL = ROOT / "docker" / "postgres-init" / "portal-roles.psql"
 DISABLE_AUDIT_TRUNCATE = "ALTER TABLE ops_auditevent DISABLE TRIGGER ops_auditevent_no_truncate"
 ENABLE_AUDIT_TRUNCATE = "ALTER TABLE ops_auditevent ENABLE TRIGGER ops_auditevent_no_truncate"
 
@@ -66,15 +67,21 @@ def psql() -> str:
     return found
 
 
-def run_portal_db_sql(dbname: str, portal_role: str, owner_role: str) -> None:
-    """Run docker/postgres-init/portal-db.psql in ``dbname`` as the maintenance superuser."""
+def run_psql(script: Path, dbname: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    """Run a psql script in ``dbname`` as the maintenance superuser, with psql variables."""
     admin = admin_conn()
     env = {**os.environ, "PGPASSWORD": admin.password}
-    subprocess.run(
-        [psql(), "-X", "-q", "-h", admin.host, "-p", str(admin.port), "-U", admin.user, "-d", dbname,
-         "-v", f"portal_role={portal_role}", "-v", f"owner_role={owner_role}", "-f", str(PORTAL_DB_SQL)],
-        env=env, check=True, capture_output=True, timeout=60,
+    args = [arg for name, value in variables.items() for arg in ("-v", f"{name}={value}")]
+    return subprocess.run(
+        [psql(), "-X", "-q", "-h", admin.host, "-p", str(admin.port), "-U", admin.user, "-d", dbname, *args,
+         "-f", str(script)],
+        env=env, check=True, capture_output=True, text=True, timeout=60,
     )
+
+
+def run_portal_db_sql(dbname: str, portal_role: str, owner_role: str) -> None:
+    """Run docker/postgres-init/portal-db.psql in ``dbname`` as the maintenance superuser."""
+    run_psql(PORTAL_DB_SQL, dbname, portal_role=portal_role, owner_role=owner_role)
 
 
 def create_owned_database(name: str, portal_role: str, owner_role: str) -> None:
