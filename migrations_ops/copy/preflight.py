@@ -85,7 +85,7 @@ def preflight(
         integrity = tuple(source.integrity_check(src))
         orphans = tuple(o for o in source.foreign_key_orphans(src) if o["table"] in names)
         with connect(target, "mop:copy:preflight") as conn:
-            reports = [_table(src, conn, all_tables[n], schema, options) for n in names]
+            reports = [_table(src, conn, all_tables[n], schema, options, sqlite_path) for n in names]
     finally:
         src.close()
     problems = [f"target table {schema}.{r.name} does not exist" for r in reports if r.target_table is None]
@@ -102,7 +102,8 @@ def preflight(
                            tuple(problems))
 
 
-def _table(src: Any, conn: Any, st: source.SourceTable, schema: str, options: CopyOptions | None) -> TablePreflight:
+def _table(src: Any, conn: Any, st: source.SourceTable, schema: str, options: CopyOptions | None,
+           path: str | Path) -> TablePreflight:
     profile = source.storage_profile(src, st)
     rows = source.count_rows(src, st.name)
     tt = catalog.find_table(conn, schema, st.name)
@@ -119,5 +120,5 @@ def _table(src: Any, conn: Any, st: source.SourceTable, schema: str, options: Co
             nulls[c.name] = profile[c.name]["null"]
     src_names = {c.name.lower() for c in st.columns}
     tgt_only = tuple(c.name for c in tt.columns if c.name.lower() not in src_names)
-    predicted = predict_table(src, st, _match_columns(src, st, tt)[0], options)
+    predicted = predict_table(src, st, _match_columns(src, st, tt)[0], options, path)
     return TablePreflight(st.name, rows, tt.name, profile, types, nulls, tuple(src_only), tgt_only, predicted)

@@ -159,3 +159,12 @@ def test_it_predicts_the_planted_rejects_of_the_billing_file(billing_sqlite, bil
     assert _predicted(report) == planted
     copy_database(path, billing_target, CopyOptions(), copy_id="predbilling")
     assert _actual(billing_target, "predbilling") == planted
+
+
+def test_it_predicts_the_same_without_the_c_codec(billing_sqlite, billing_target, monkeypatch) -> None:
+    path, _ = billing_sqlite
+    with_codec = _predicted(preflight(path, billing_target))
+    monkeypatch.setenv("MOP_COPY_CODEC", "python")  # the SQL steps, as where the extension is not built
+    report = preflight(path, billing_target)
+    assert _predicted(report) == with_codec
+    assert sum(t.predicted.values_checked_in_python for t in report.tables) < 100
