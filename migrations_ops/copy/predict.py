@@ -37,6 +37,7 @@ from psycopg import sql
 
 from . import compiled, source
 from .options import ColumnPlan, CopyOptions, RangeSpec
+from .sqlfiles import t
 from .typemap import _INT_BOUNDS, Reject, _show, converter
 
 _UNDECIDED = 1 << 32
@@ -181,8 +182,8 @@ def _scan(src: sqlite3.Connection, st: source.SourceTable, columns: Sequence[Col
                for i, (c, (ok, pend)) in enumerate(zip(columns, sure, strict=True))]
     aggs = [sql.SQL("sum({w}), group_concat(CASE WHEN {w} >= {u} THEN k END)").format(
         w=sql.Identifier(f"w{i}"), u=sql.Literal(_UNDECIDED)) for i in range(len(columns))]
-    stmt = sql.SQL("SELECT {} FROM (SELECT {} AS k, {} FROM {} LIMIT -1)").format(
-        sql.SQL(", ").join(aggs), key, sql.SQL(", ").join(weights), sql.Identifier(st.name))
+    stmt = t("copy_t_sqlite_predict_scan", aggregates=sql.SQL(", ").join(aggs), key=key,
+             weights=sql.SQL(", ").join(weights), table=sql.Identifier(st.name))
     row = src.execute(stmt.as_string(None)).fetchone()
     sums = [int(v or 0) for v in row[0::2]]
     keys = [[int(k) for k in (ks or "").split(",") if k] if st.key else None for ks in row[1::2]]
@@ -214,21 +215,21 @@ def _text_suspects(src: sqlite3.Connection, st: source.SourceTable,
     if not texts:
         return []
     key = _ROWID.get(st.key or "")
-    t = sql.Identifier(st.name)
+    table = sql.Identifier(st.name)
     parts = sql.SQL(" || x'0a' || ").join(
         sql.SQL("coalesce(CASE WHEN {} THEN CAST({} AS BLOB) END, x'')").format(p, sql.Identifier(c))
         for c, p in texts)
     if key is None:
-        whole = sql.SQL("SELECT group_concat({}, x'0a') FROM {}").format(parts, t)
+        whole = t("copy_t_sqlite_text_concat", parts=parts, table=table, where=sql.SQL("1"))
         return [[] if _clean(_blob(src, whole.as_string(None), ())) else None for _ in texts]
-    lo, hi = src.execute(sql.SQL("SELECT min({k}), max({k}) FROM {t}").format(k=key, t=t).as_string(None)).fetchone()
+    lo, hi = src.execute(t("copy_t_sqlite_key_bounds", key=key, table=table).as_string(None)).fetchone()
     if lo is None:
         return [[] for _ in texts]
-    concat = sql.SQL("SELECT group_concat({}, x'0a') FROM {} WHERE {} BETWEEN ? AND ?").format(
-        parts, t, key).as_string(None)
-    each = sql.SQL("SELECT {}, {} FROM {} WHERE {} BETWEEN ? AND ?").format(key, sql.SQL(", ").join(
-        sql.SQL("CASE WHEN {} THEN CAST({} AS BLOB) END").format(p, sql.Identifier(c)) for c, p in texts),
-        t, key).as_string(None)
+    concat = t("copy_t_sqlite_text_concat", parts=parts, table=table,
+               where=sql.SQL("{} BETWEEN ? AND ?").format(key)).as_string(None)
+    each = t("copy_t_sqlite_text_values", key=key, table=table, columns=sql.SQL(", ").join(
+        sql.SQL("CASE WHEN {} THEN CAST({} AS BLOB) END").format(p, sql.Identifier(c)) for c, p in texts)
+             ).as_string(None)
     out: list[list[int] | None] = [[] for _ in texts]
     todo = [(a, min(a + _CHUNK_KEYS - 1, int(hi))) for a in range(int(lo), int(hi) + 1, _CHUNK_KEYS)]
     while todo:
@@ -270,17 +271,19 @@ _BY_KEY = 5000
 """Up to this many values of a column are read back one by one by key; more, by one more pass over the table."""
 
 
-def _select(st: source.SourceTable, c: ColumnPlan) -> sql.Composable:
+def _select(st: source.SourceTable, c: ColumnPlan, where: sql.Composable) -> str:
+    """``(rowid, *pk, value)`` of one column's rows matching ``where`` (SQLite text)."""
     key = _ROWID.get(st.key or "", sql.SQL("NULL"))
     pks = sql.SQL("").join(sql.SQL("{}, ").format(sql.Identifier(p)) for p in st.pk_columns)
-    return sql.SQL("SELECT {}, {}{} FROM {}").format(key, pks, sql.Identifier(c.source), sql.Identifier(st.name))
+    return t("copy_t_sqlite_column_values", key=key, pks=pks, column=sql.Identifier(c.source),
+             table=sql.Identifier(st.name), where=where).as_string(None)
 
 
 def _rows_by_key(src: sqlite3.Connection, st: source.SourceTable, c: ColumnPlan, keys: Sequence[int]) -> Any:
     """``(rowid, *pk, value)`` of the rows with these rowids."""
     if not keys:
         return iter(())
-    one = sql.SQL("{} WHERE {} = ?").format(_select(st, c), _ROWID[st.key or "rowid"]).as_string(None)
+    one = _select(st, c, sql.SQL("{} = ?").format(_ROWID[st.key or "rowid"]))
     return itertools.chain.from_iterable(src.execute(one, (k,)) for k in keys)
 
 
@@ -291,8 +294,7 @@ def _rows_undecided(src: sqlite3.Connection, st: source.SourceTable, c: ColumnPl
     col = sql.Identifier(c.source)
     keep = sql.SQL("{} OR {}").format(ok, pending) if pending is not None else ok
     nulls = sql.SQL("{} IS NULL").format(col) if c.type.not_null else sql.SQL("FALSE")
-    stmt = sql.SQL("{} WHERE {} OR ({} IS NOT NULL AND NOT ({}))").format(_select(st, c), nulls, col, keep)
-    return src.execute(stmt.as_string(None))
+    return src.execute(_select(st, c, sql.SQL("{} OR ({} IS NOT NULL AND NOT ({}))").format(nulls, col, keep)))
 
 
 def _judge(c: ColumnPlan, rows: Any, opts: CopyOptions, rejects: _Tally, warnings: _Tally,
