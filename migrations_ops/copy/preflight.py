@@ -8,6 +8,7 @@ the target will refuse, orphans, and what cannot be copied at all.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -82,10 +83,12 @@ def preflight(
             raise SchemaMismatch([f"source table {n!r} does not exist" for n in unknown])
         names = list(tables) if tables else [n for n, t in all_tables.items() if t.skip_reason is None]
         skipped = tuple((n, t.skip_reason) for n, t in all_tables.items() if t.skip_reason)
-        integrity = tuple(source.integrity_check(src))
-        orphans = tuple(o for o in source.foreign_key_orphans(src) if o["table"] in names)
-        with connect(target, "mop:copy:preflight") as conn:
-            reports = [_table(src, conn, all_tables[n], schema, options, sqlite_path) for n in names]
+        with ThreadPoolExecutor(1) as pool:  # SQLite's whole-file checks beside the column scans, on two cores
+            checks = pool.submit(_file_checks, sqlite_path)
+            with connect(target, "mop:copy:preflight") as conn:
+                reports = [_table(src, conn, all_tables[n], schema, options, sqlite_path) for n in names]
+            integrity, all_orphans = checks.result()
+        orphans = tuple(o for o in all_orphans if o["table"] in names)
     finally:
         src.close()
     problems = [f"target table {schema}.{r.name} does not exist" for r in reports if r.target_table is None]
@@ -100,6 +103,15 @@ def preflight(
         problems.append("PRAGMA integrity_check reports damage: " + "; ".join(integrity[:5]))
     return PreflightReport(str(sqlite_path), target.redacted(), integrity, tuple(reports), skipped, orphans,
                            tuple(problems))
+
+
+def _file_checks(path: str | Path) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
+    """``PRAGMA integrity_check`` and the foreign-key orphans, on a connection of their own (another thread)."""
+    src = source.open_source(path)
+    try:
+        return tuple(source.integrity_check(src)), source.foreign_key_orphans(src)
+    finally:
+        src.close()
 
 
 def _table(src: Any, conn: Any, st: source.SourceTable, schema: str, options: CopyOptions | None,
