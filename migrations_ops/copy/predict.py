@@ -1,7 +1,9 @@
 """Predicted rejects: what the copy will refuse, per column and reason, before anything is written.
 
 The prediction must equal what the copy records, so it never judges a value by
-rules of its own. Steps, per table:
+rules of its own. A table the copy reads through the C row codec is read the
+same way (``_predict_compiled``): the rows the codec cannot send as they are go
+through the converters, as in the copy. Any other table, in three steps:
 
 1. one SQLite scan classifies every value of every copied column with
    *sure* predicates (``typeof()``, ``BETWEEN``, ``GLOB``, ``length()``,
@@ -42,7 +44,6 @@ from .typemap import _INT_BOUNDS, Reject, _show, converter
 
 _UNDECIDED = 1 << 32
 """Weight of an undecided value in the scan's per-column sum (pending values weigh 1)."""
-_EXAMPLE_CODES = 8
 _DATE_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
 _TS_GLOB_STRICT = "[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9][T ][0-2][0-9]:[0-5][0-9]:[0-5][0-9]*"
 _ZONES = ("", "Z", "[+-][01][0-9]:[0-5][0-9]")
@@ -92,11 +93,13 @@ class _Tally:
     examples: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
 
     def add(self, column: str, code: str, key: str, value: str, reason: str) -> None:
+        """Count one value; the first one of its column and code is the example."""
         k = (column, code)
         self.counts[k] = self.counts.get(k, 0) + 1
         self.examples.setdefault(k, (key, value, reason))
 
     def rows(self, table: str) -> tuple[PredictedReject, ...]:
+        """The tally as report rows, by column then code."""
         return tuple(PredictedReject(table, c, code, n, *self.examples[(c, code)])
                      for (c, code), n in sorted(self.counts.items()))
 
@@ -248,6 +251,7 @@ def _text_suspects(src: sqlite3.Connection, st: source.SourceTable,
 
 
 def _blob(src: sqlite3.Connection, stmt: str, params: tuple[int, ...]) -> bytes:
+    """The one value of ``stmt`` as raw bytes (text that is not UTF-8 must not fail the read)."""
     factory = src.text_factory
     src.text_factory = bytes
     try:
@@ -443,6 +447,7 @@ def _iso_timestamp(col: sql.Composable) -> sql.Composable:
 
 
 def _zlen(zone: str) -> int:
+    """Characters a zone pattern matches: none, ``Z`` or ``+hh:mm``."""
     return {"": 0, "Z": 1}.get(zone, 6)
 
 
