@@ -116,7 +116,7 @@ def preflight(
             orphans = tuple(o for o in source.foreign_key_orphans(src) if o["table"] in names)
             with connect(target, "mop:copy:preflight") as conn:
                 found = catalog.find_tables(conn, schema, names)
-                reports = [_table(src, conn, all_tables[n], found[n], opts) for n in names]
+                reports = [_table(src, conn, all_tables[n], found[n], opts, sqlite_path) for n in names]
                 not_copied = skip_mod.skipped_objects(src, listed, names, skip_tables, schema=schema,
                                                       regconfig=fts_regconfig,
                                                       target_tables=catalog.schema_columns(conn, schema))
@@ -147,7 +147,7 @@ def preflight(
 
 
 def _table(src: Any, conn: Any, st: source.SourceTable, tt: catalog.TargetTable | None,
-           options: CopyOptions | None) -> TablePreflight:
+           options: CopyOptions | None, path: str | Path) -> TablePreflight:
     profile = source.storage_profile(src, st)
     rows = source.count_rows(src, st.name)
     if tt is None:
@@ -163,6 +163,6 @@ def _table(src: Any, conn: Any, st: source.SourceTable, tt: catalog.TargetTable 
             nulls[c.name] = profile[c.name]["null"]
     src_names = {c.name.lower() for c in st.columns}
     tgt_only = tuple(c.name for c in tt.columns if c.name.lower() not in src_names)
-    predicted = predict_table(src, st, _match_columns(src, st, tt)[0], options)
+    predicted = predict_table(src, st, _match_columns(src, st, tt)[0], options, path)
     return TablePreflight(st.name, rows, tt.name, profile, types, nulls, tuple(src_only), tgt_only,
                           nonempty.count_rows(conn, tt), predicted)

@@ -151,6 +151,7 @@ static uint64_t hash_float8(double key, uint64_t seed)
 enum { H_OK = 0, H_UNSURE = 1, H_POISON = 2 };
 
 #define NO_SCALE (-32768) /* an unconstrained numeric column */
+#define EPOCH_MS 3 /* a time column whose numbers are epoch milliseconds (pghash.spec) */
 
 enum {
     K_INT = 1, K_BOOL, K_FLOAT, K_FLOAT4, K_NUMERIC, K_TEXT, K_BYTEA, K_TIMESTAMP, K_DATE, K_JSON, K_UUID
@@ -158,7 +159,8 @@ enum {
 
 typedef struct {
     int kind;
-    int scale;        /* numeric: the column's scale, or NO_SCALE when unconstrained */
+    int scale;        /* numeric: the column's scale, or NO_SCALE when unconstrained; time kinds: EPOCH_MS
+                         when the column's numbers are epoch milliseconds */
     uint64_t seed;    /* the column's seed */
     uint64_t seed_neg; /* numeric: the seed of negative values (hash_numeric ignores the sign) */
 } Col;
@@ -315,8 +317,8 @@ static int numeric_hash(int neg, const char *d, size_t nd, long exp10, const Col
 
 /*
  * "NaN", "Infinity", "-Infinity", or -?digits(.digits)?, as Decimal(text) then quantized at
- * max_frac fraction digits (NO_SCALE: normalized); unsure where that would round or exceed
- * Decimal's 28-digit context.
+ * max_frac fraction digits (NO_SCALE: normalized); unsure where that would round or, at a
+ * scale, exceed Decimal's 28-digit context.
  */
 static int numeric_text(const unsigned char *s, size_t n, const Col *col, int max_frac, uint64_t *out)
 {
@@ -358,21 +360,14 @@ static int numeric_text(const unsigned char *s, size_t n, const Col *col, int ma
         frac = 0;
     if (max_frac != NO_SCALE && frac > max_frac)
         return H_UNSURE; /* would need rounding at the column's scale */
-    /* significant digits at the column's scale must fit Decimal's 28-digit context */
+    /* at a column's scale, significant digits must fit Decimal's 28-digit context of canonical.numeric_text's
+       quantize; unconstrained, it reads any number of digits exactly, as PostgreSQL does */
     long lead = 0, sig;
     while (lead < (long) nd && digits[lead] == '0')
         lead++;
     sig = (long) nd - lead;
-    if (max_frac != NO_SCALE) {
-        if (max_frac < 0 || (sig > 0 && sig - frac + max_frac > 28))
-            return H_UNSURE;
-    } else {
-        long end = (long) nd;
-        while (end > lead && digits[end - 1] == '0')
-            end--;
-        if (end - lead > 28)
-            return H_UNSURE;
-    }
+    if (max_frac != NO_SCALE && (max_frac < 0 || (sig > 0 && sig - frac + max_frac > 28)))
+        return H_UNSURE;
     return numeric_hash(neg, digits, nd, -frac, col, out);
 }
 
@@ -1180,16 +1175,26 @@ static int hash_raw(const Col *c, const Val *v, Scratch *sc, uint64_t *out)
         return H_UNSURE;
     case K_TIMESTAMP:
     case K_DATE: {
+        /* numbers are epoch seconds, or milliseconds where the column's unit says so (scale EPOCH_MS), as
+           the copy reads them (copy.typemap.parse_moment); a date is only a plain date or a midnight epoch */
         int64_t us;
         if (v->type == SQLITE_TEXT) {
-            if (parse_timestamp(v->p, v->n, &us) != H_OK)
+            if ((c->kind == K_DATE && v->n != 10) || parse_timestamp(v->p, v->n, &us) != H_OK)
                 return H_UNSURE;
-        } else if (v->type == SQLITE_INTEGER && v->i > -100000000000LL && v->i < 100000000000LL) {
+        } else if (v->type == SQLITE_INTEGER && c->scale == EPOCH_MS && v->i > -100000000000000LL &&
+                   v->i < 100000000000000LL) {
+            us = v->i * INT64_C(1000) - INT64_C(946684800000000);
+            if (us < MIN_US || us > MAX_US)
+                return H_UNSURE;
+        } else if (v->type == SQLITE_INTEGER && c->scale != EPOCH_MS && v->i > -100000000000LL &&
+                   v->i < 100000000000LL) {
             us = (v->i - INT64_C(946684800)) * INT64_C(1000000);
             if (us < MIN_US || us > MAX_US)
                 return H_UNSURE;
         } else
             return H_UNSURE;
+        if (c->kind == K_DATE && floor_div(us, USECS_PER_DAY) * USECS_PER_DAY != us)
+            return H_UNSURE; /* a time of day: the copy rejects it (timestamp_not_date) */
         if (c->kind == K_DATE)
             *out = hash_int8(floor_div(us, USECS_PER_DAY), c->seed);
         else

@@ -39,15 +39,15 @@ import datetime as dt
 import hashlib
 import json
 import math
-import re
 import struct
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from psycopg import sql
+
+from migrations_ops.copy import typemap
 
 UTC = dt.UTC
 KINDS = (
@@ -69,19 +69,26 @@ _PG_KIND = {
 
 @dataclass(frozen=True, slots=True)
 class ColumnType:
-    """How a target column's values are read and printed."""
+    """How a target column's values are read and printed.
+
+    ``epoch_unit`` is how numbers in a time column are read: ``s`` or ``ms``
+    for the whole column, decided as the copy decides it
+    (``copy.source.epoch_unit``, see ``checksum.source_column_types``); None
+    decides from the value alone, which is what that rule gives a one-value column.
+    """
 
     kind: str
     scale: int | None = None
+    epoch_unit: str | None = None
 
     @classmethod
     def from_pg(cls, typname: str, atttypmod: int = -1) -> ColumnType:
         """Kind from ``pg_type.typname`` and ``pg_attribute.atttypmod``.
 
         >>> ColumnType.from_pg("numeric", (10 << 16 | 2) + 4)
-        ColumnType(kind='numeric', scale=2)
-        >>> ColumnType.from_pg("int8"), ColumnType.from_pg("tsvector")
-        (ColumnType(kind='int', scale=None), ColumnType(kind='other', scale=None))
+        ColumnType(kind='numeric', scale=2, epoch_unit=None)
+        >>> ColumnType.from_pg("int8").kind, ColumnType.from_pg("tsvector").kind
+        ('int', 'other')
         """
         kind = _PG_KIND.get(typname, "other")
         if kind != "numeric" or atttypmod < 4:
@@ -171,6 +178,8 @@ def numeric_text(d: Decimal, scale: int | None) -> str:
     ('12.50', '12.5', '100')
     >>> numeric_text(Decimal("-0.00"), None), numeric_text(Decimal("0.125"), 2)
     ('0', '0.13')
+    >>> numeric_text(Decimal("12345678901234567890.123456789"), None)  # 29 digits: no rounding to 28
+    '12345678901234567890.123456789'
     """
     if d.is_nan():
         return "NaN"
@@ -179,7 +188,7 @@ def numeric_text(d: Decimal, scale: int | None) -> str:
     if scale is not None:
         d = d.quantize(Decimal(1).scaleb(-scale), rounding="ROUND_HALF_UP")
     else:
-        d = d.normalize()
+        d = d.normalize(Context(prec=max(28, len(d.as_tuple().digits))))  # exact: no rounding to 28 digits
     text = format(d, "f")
     return text[1:] if d.is_zero() and text.startswith("-") else text
 
@@ -330,13 +339,27 @@ def row_hash(row_text: str) -> int:
 
 # --- reading raw SQLite values as the target type --------------------------
 
-_EPOCH = re.compile(r"^-?[0-9]{9,}(\.[0-9]+)?$")
-_TRUE = {"1", "t", "true", "y", "yes", "on"}
-_FALSE = {"0", "f", "false", "n", "no", "off"}
+TIME_KINDS = frozenset({"timestamptz", "timestamp", "date"})
+_INT8 = typemap._INT_BOUNDS["int8"]
 
 
-def parse_timestamp(raw: Any, *, aware: bool) -> dt.datetime:
-    """ISO text (``Z``, offsets, no zone = UTC, date only) or epoch seconds / milliseconds.
+def epoch_unit_of(raw: Any, ct: ColumnType) -> str:
+    """The column's epoch unit, or for an undecided column the unit the copy's rule gives this value alone.
+
+    >>> epoch_unit_of(1709294400000, ColumnType("timestamptz")), epoch_unit_of(86400000, ColumnType("date", None, "ms"))
+    ('ms', 'ms')
+    """
+    if ct.epoch_unit is not None:
+        return ct.epoch_unit
+    try:
+        top = abs(float(raw)) if not isinstance(raw, bytes) else 0.0
+    except (TypeError, ValueError):
+        return "s"
+    return "ms" if top >= typemap.MS_THRESHOLD else "s"
+
+
+def parse_timestamp(raw: Any, *, aware: bool, epoch_unit: str | None = None) -> dt.datetime:
+    """ISO text (``Z``, offsets, no zone = UTC, date only) or epoch numbers, by the copy's rules (``typemap``).
 
     >>> parse_timestamp("2024-03-01 12:00:00+09:00", aware=True).isoformat()
     '2024-03-01T03:00:00+00:00'
@@ -346,80 +369,68 @@ def parse_timestamp(raw: Any, *, aware: bool) -> dt.datetime:
     '2024-03-01T12:00:00'
 
     """
-    if isinstance(raw, bool):
-        raise Unconvertible("boolean is not a timestamp")
-    if isinstance(raw, str) and _EPOCH.match(raw.strip()):
-        raw = float(raw) if "." in raw else int(raw)  # a TEXT column stores epoch numbers as text
-    if isinstance(raw, int | float):
-        secs = raw / 1000 if abs(raw) >= 1e11 else raw
-        value = dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(seconds=secs)
-    elif isinstance(raw, str):
-        text = raw.strip()
-        try:
-            value = dt.datetime.fromisoformat(text)
-        except ValueError:
-            raise Unconvertible(f"not an ISO-8601 timestamp: {raw!r}") from None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-    else:
-        raise Unconvertible(f"not a timestamp: {type(raw).__name__}")
-    value = value.astimezone(UTC)
-    return value if aware else value.replace(tzinfo=None)
+    ct = ColumnType("timestamptz" if aware else "timestamp", None, epoch_unit)
+    return adapt_sqlite(raw, ct)
+
+
+def _json_value(raw: Any) -> Any:
+    text = typemap.to_json_text(raw, True, "reject", [])  # canonical JSON is jsonb's text: no \u0000 in it
+    parsed = json.loads(text, parse_float=Decimal)
+    return JSON_NULL if parsed is None else parsed
+
+
+def _aware_utc(d: dt.datetime) -> dt.datetime:
+    return d.astimezone(UTC)
+
+
+_COPY_RULES: dict[str, Callable[[Any, str], Any]] = {
+    "bool": lambda raw, unit: typemap.to_bool(raw),
+    "int": lambda raw, unit: typemap.to_int(raw, *_INT8),
+    "float": lambda raw, unit: typemap.to_float8(raw),
+    "float4": lambda raw, unit: typemap.to_float8(raw),  # printed as PostgreSQL's real stores it (``canonical``)
+    "numeric": lambda raw, unit: typemap.to_decimal(raw, None, None),
+    "timestamptz": lambda raw, unit: _aware_utc(typemap.to_timestamptz(raw, unit)),
+    "timestamp": lambda raw, unit: typemap.to_timestamp(raw, unit),
+    "date": lambda raw, unit: typemap.to_date(raw, unit),
+    "json": lambda raw, unit: _json_value(raw),
+    "uuid": lambda raw, unit: typemap.to_uuid(raw),
+    "bytea": lambda raw, unit: typemap.to_bytea(raw),
+}
+"""The copy's own converters (``copy.typemap``), per kind: a value reads here as the copy loads it, or not at all."""
 
 
 def adapt_sqlite(raw: Any, ct: ColumnType) -> Any:
-    """Read a raw SQLite value as the target column's Python type (None stays None).
+    """Read a raw SQLite value as the target column's Python type (None stays None), by the copy's rules.
+
+    What the copy would reject raises ``Unconvertible`` with the copy's reason.
 
     >>> adapt_sqlite("true", ColumnType("bool")), adapt_sqlite(3.0, ColumnType("int"))
     (True, 3)
     >>> adapt_sqlite('{"b":1,"a":2}', ColumnType("json"))
     {'b': 1, 'a': 2}
+    >>> adapt_sqlite("yes", ColumnType("bool"))
+    Traceback (most recent call last):
+    ...
+    migrations_ops.verify.canonical.Unconvertible: not_boolean: 'yes' is not 0/1/t/f/true/false
     """
     if raw is None:
         return None
     k = ct.kind
+    rule = _COPY_RULES.get(k)
     try:
-        if k == "bool":
-            if isinstance(raw, int | float) and raw in (0, 1):
-                return bool(raw)
-            if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
-                return raw.strip().lower() in _TRUE
-            raise Unconvertible(f"not a boolean: {raw!r}")
-        if k == "int":
-            if isinstance(raw, float) and not raw.is_integer():
-                raise Unconvertible(f"not an integer: {raw!r}")
-            return int(raw) if not isinstance(raw, bytes) else _bad(raw)
-        if k in ("float", "float4"):
-            return float(raw)
-        if k == "numeric":
-            return Decimal(repr(raw)) if isinstance(raw, float) else Decimal(str(raw).strip())
+        if rule is not None:
+            return rule(raw, epoch_unit_of(raw, ct) if k in TIME_KINDS else "s")
         if k == "text":
             return raw.decode("utf-8") if isinstance(raw, bytes) else (raw if isinstance(raw, str) else str(raw))
-        if k == "bytea":
-            return raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
-        if k in ("timestamptz", "timestamp"):
-            return parse_timestamp(raw, aware=k == "timestamptz")
-        if k == "date":
-            if isinstance(raw, str) and len(raw.strip()) == 10:
-                return dt.date.fromisoformat(raw.strip())
-            return parse_timestamp(raw, aware=True).date()
         if k == "time":
             return dt.time.fromisoformat(str(raw).strip())
-        if k == "json":
-            text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-            parsed = json.loads(text, parse_float=Decimal)
-            return JSON_NULL if parsed is None else parsed
-        if k == "uuid":
-            return uuid.UUID(bytes=raw) if isinstance(raw, bytes) and len(raw) == 16 else uuid.UUID(str(raw))
         return raw.hex() if isinstance(raw, bytes) else str(raw)
-    except (ValueError, TypeError, InvalidOperation, OverflowError, UnicodeDecodeError) as exc:
+    except typemap.Reject as r:
+        raise Unconvertible(r.reason) from None
+    except (ValueError, TypeError, InvalidOperation, OverflowError, UnicodeDecodeError, RecursionError) as exc:
         if isinstance(exc, Unconvertible):
             raise
         raise Unconvertible(f"{raw!r} is not a {k}: {exc}") from None
-
-
-def _bad(raw: Any) -> Any:
-    raise Unconvertible(f"{raw!r} is not an integer")
 
 
 INVALID_UTF8 = "!utf8:"
@@ -570,7 +581,8 @@ _SQLITE_FAST = {
             "THEN 'E' || quote(replace({c}, '\\', '\\\\')) ELSE quote({c}) END ",
     "bool": "WHEN typeof({c}) = 'integer' AND {c} IN (0, 1) THEN CAST({c} AS TEXT) ",
     "bytea": "WHEN typeof({c}) = 'blob' THEN lower(hex({c})) ",
-    "date": "WHEN typeof({c}) = 'text' AND {c} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' THEN {c} ",
+    "date": "WHEN typeof({c}) = 'text' AND {c} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' "
+            "AND date({c}, '+0 days') = {c} AND {c} >= '0001' THEN {c} ",  # a real day: Feb 30 is left to the copy's rule
 }
 
 
@@ -601,7 +613,7 @@ def sqlite_field_sql(col: str, ct: ColumnType, *, safe: bool = False) -> sql.Com
         scale = sql.SQL("NULL") if ct.scale is None else sql.SQL(str(int(ct.scale)))
         call = sql.SQL("{}({}, {})").format(sql.SQL(prefix + "numeric"), scale, arg)
     else:
-        call = sql.SQL("{}({})").format(sql.SQL(prefix + ct.kind), arg)
+        call = sql.SQL("{}({})").format(sql.SQL(prefix + _function_kind(ct)), arg)
     if ct.kind in ("timestamptz", "timestamp"):
         fast: sql.Composable = _ts_fast(c, ct.kind == "timestamptz", call)
     elif ct.kind == "float":
@@ -689,9 +701,30 @@ def _f_json(raw: Any) -> str:
     return sqlite_field(raw, ColumnType("json"))
 
 
+def _function_kind(ct: ColumnType) -> str:
+    """The ``mop_f_`` function's suffix: the kind, and for a time kind with a decided epoch unit, the unit.
+
+    >>> _function_kind(ColumnType("date", None, "ms")), _function_kind(ColumnType("timestamp")), _function_kind(ColumnType("int"))
+    ('date_ms', 'timestamp', 'int')
+    """
+    if ct.kind in TIME_KINDS and ct.epoch_unit in ("s", "ms"):
+        return f"{ct.kind}_{ct.epoch_unit}"
+    return ct.kind
+
+
+def _lean_unit(kind: str, unit: str) -> Callable[[Any], str]:
+    ct = ColumnType(kind, None, unit)
+
+    def generic(raw: Any) -> str:
+        return sqlite_field(raw, ct)
+
+    return generic
+
+
 def sqlite_functions() -> dict[str, tuple[int, Callable[..., str]]]:
     """The functions ``sqlite_field_sql`` calls: name -> (number of arguments, function)."""
     funcs: dict[str, Callable[..., str]] = {f"mop_f_{k}": _lean(k) for k in KINDS}
+    funcs.update({f"mop_f_{k}_{u}": _lean_unit(k, u) for k in TIME_KINDS for u in ("s", "ms")})
     funcs.update({"mop_f_float": _f_float, "mop_f_numeric": _f_numeric, "mop_f_json": _f_json})
     out = {name: (2 if name == "mop_f_numeric" else 1, fn) for name, fn in funcs.items()}
     out.update({"mop_fs_" + name[6:]: (3 if name == "mop_f_numeric" else 2, _text_arg(fn)) for name, fn in funcs.items()})

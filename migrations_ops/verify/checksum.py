@@ -25,6 +25,7 @@ the same arguments, so they always agree on the mode.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import operator
@@ -36,8 +37,11 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from migrations_ops.copy.source import epoch_unit
+
 from . import pghash
 from .canonical import (
+    TIME_KINDS,
     ColumnType,
     decode_text,
     pg_field,
@@ -175,6 +179,20 @@ class PgSide:
         return self._run(stmt, params, f"rows {lo}..{hi}")
 
 
+def source_column_types(conn: sqlite3.Connection, table: str,
+                        columns: Sequence[tuple[str, ColumnType]]) -> list[tuple[str, ColumnType]]:
+    """The columns with each time column's epoch unit decided as the copy decides it (one rule, ``copy.source``).
+
+    A column whose unit is already decided keeps it (a worker process gets them decided: no second scan).
+    """
+    out = []
+    for name, ct in columns:
+        if ct.kind in TIME_KINDS and ct.epoch_unit is None:
+            ct = dataclasses.replace(ct, epoch_unit=epoch_unit(conn, table, name))
+        out.append((name, ct))
+    return out
+
+
 class SqliteSide:
     """The same figures from the SQLite source, values read as the target's types."""
 
@@ -182,12 +200,12 @@ class SqliteSide:
                  key: str | None, path: str | None = None, key_columns: Sequence[tuple[str, ColumnType]] = (),
                  native: bool | None = None) -> None:
         self.conn, self.table, self.key, self.path = conn, table, key, path
-        self.columns = list(columns)
+        self.columns = source_column_types(conn, table, columns)
         self.native = pghash.supported(self.columns) if native is None else native
         if self.native and self.path is None:  # the C code opens the file itself
             self.path = conn.execute("PRAGMA database_list").fetchone()[2]
         self.stop: Any = _worker_stop  # the native pass polls it; run.py sets the run's cancel flag in-process
-        self.key_columns = list(key_columns) or ([(key, ColumnType("int"))] if key else [])
+        self.key_columns = source_column_types(conn, table, key_columns) or ([(key, ColumnType("int"))] if key else [])
         self.rel = sql.Identifier(table)
         self.safe = False  # set for good once a statement met text that is not UTF-8 (see sqlite_field_sql)
         self._build()

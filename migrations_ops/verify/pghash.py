@@ -45,7 +45,7 @@ from typing import Any
 
 from psycopg import sql
 
-from .canonical import ColumnType, Unconvertible, adapt_sqlite, canonical
+from .canonical import TIME_KINDS, ColumnType, Unconvertible, adapt_sqlite, canonical
 
 try:
     from . import _pghash  # type: ignore[attr-defined]
@@ -57,6 +57,7 @@ AVAILABLE = _pghash is not None
 _CODES = {"int": 1, "bool": 2, "float": 3, "float4": 4, "numeric": 5, "text": 6, "bytea": 7, "timestamptz": 8,
           "timestamp": 8, "date": 9, "json": 10, "uuid": 11}
 NO_SCALE = -32768
+EPOCH_MS = 3
 NEG_SEED = 1 << 32
 """Added to a numeric column's seed for negative values: hash_numeric_extended ignores the sign."""
 
@@ -122,8 +123,14 @@ def pg_row_hash(columns: Columns) -> sql.Composable:
 
 def spec(columns: Columns) -> list[tuple[int, int, int, int]]:
     """What ``_pghash.summary`` needs per column: kind code, scale, seed, seed of negative numerics."""
-    return [(_CODES[ct.kind], NO_SCALE if ct.scale is None else int(ct.scale), seed(i), seed(i) + NEG_SEED)
-            for i, (_, ct) in enumerate(columns)]
+    return [(_CODES[ct.kind], _scale(ct), seed(i), seed(i) + NEG_SEED) for i, (_, ct) in enumerate(columns)]
+
+
+def _scale(ct: ColumnType) -> int:
+    """The C code's ``scale``: a numeric's scale; for a time column, ``EPOCH_MS`` when its numbers are milliseconds."""
+    if ct.kind in TIME_KINDS:
+        return EPOCH_MS if ct.epoch_unit == "ms" else NO_SCALE
+    return NO_SCALE if ct.scale is None else int(ct.scale)
 
 
 def fallback(columns: Columns) -> Callable[[int, Any], str | None]:

@@ -159,3 +159,27 @@ def test_it_predicts_the_planted_rejects_of_the_billing_file(billing_sqlite, bil
     assert _predicted(report) == planted
     copy_database(path, billing_target, CopyOptions(), copy_id="predbilling")
     assert _actual(billing_target, "predbilling") == planted
+
+
+def test_it_predicts_the_same_without_the_c_codec(billing_sqlite, billing_target, monkeypatch) -> None:
+    path, _ = billing_sqlite
+    with_codec = _predicted(preflight(path, billing_target))
+    monkeypatch.setenv("MOP_COPY_CODEC", "python")  # the SQL steps, as where the extension is not built
+    report = preflight(path, billing_target)
+    assert _predicted(report) == with_codec
+    assert sum(t.predicted.values_checked_in_python for t in report.tables) < 100
+
+
+def test_it_predicts_a_table_without_rowid_by_its_primary_key(make_sqlite, target_db) -> None:
+    rows = [(f"c{i:03d}", i if i % 9 else "n/a", "日本" if i % 2 else "plain") for i in range(1, 60)]
+    path = make_sqlite("CREATE TABLE codes (code TEXT PRIMARY KEY, n INTEGER, label TEXT) WITHOUT ROWID;", {"codes": rows})
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("INSERT INTO codes VALUES ('zz1', 1, CAST(? AS TEXT)), ('zz2', 2, 'a' || char(0) || 'b')", (BAD_UTF8,))
+    conn.close()
+    pg_exec(target_db, "CREATE TABLE codes (code text PRIMARY KEY, n integer, label varchar(10))")
+    predicted = preflight(path, target_db).table("codes").predicted
+    assert predicted.counts() == {("n", "not_integer"): 6, ("label", "invalid_utf8"): 1, ("label", "nul_in_text"): 1}
+    assert {p.example_key for p in predicted.rejects if p.column == "label"} == {"zz1", "zz2"}
+    copy_database(path, target_db, CopyOptions(), copy_id="prednorowid")
+    assert _actual(target_db, "prednorowid") == _predicted(preflight(path, target_db)) == {"codes": Counter(predicted.counts())}

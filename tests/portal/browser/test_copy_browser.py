@@ -36,6 +36,9 @@ def test_it_copies_from_the_preflight_to_the_report(
     page.wait_for_selector("#mop-preflight-tables")
     assert page.locator("#mop-preflight-tables tbody tr").count() == len(manifest.rows)
     assert page.locator("#mop-preflight-orphans tr[data-table=transactions]").count() == 1
+    planted = {(table, column, code) for table, _key, column, code in manifest.rejects}
+    assert page.locator("#mop-preflight-predicted tbody tr[data-code]").count() == len(planted)
+    assert "No problem found" not in page.content()
     shot("2-preflight")
     page.click("#mop-copy-confirm-form input[type=submit]")
 

@@ -25,7 +25,7 @@ from tests.factories import target_for
 from tests.portal.admin_helpers import billing_project, client_for  # noqa: F401
 from tests.portal.conftest import wait_run_finished
 from tests.portal.copy_helpers import import_dir, pg_exec, rel  # noqa: F401
-from tests.portal.test_copy_predicted_rejects import (  # noqa: F401
+from tests.portal.test_copy_preflight_predictions import (  # noqa: F401
     TARGET_DDL,
     _predicted_cells,
     orders_sqlite,

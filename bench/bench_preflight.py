@@ -1,0 +1,92 @@
+"""Benchmark the copy's pre-flight (with its reject prediction) against the copy of the same file, same run.
+
+    python bench/bench_preflight.py [--transactions 1000000] [--workers 2] [--runs 1]
+
+The file is the generated billing file (bench/gen_billing_sqlite.py, nasty
+values, planted rejects) and the target the typed billing schema, in a
+database created for the run and dropped after it. Per run: the pre-flight
+(integrity check, storage-class profile, orphans, and the predicted rejects of
+every column), then the copy as bench_copy.py runs it (``defer_constraints``,
+``--workers`` processes). The goal of issue 9: pre-flight under 25 % of the
+copy's own time. The predicted rejects are checked against the copy's, per
+table, column and reason (a benchmark that predicts wrong is not a result).
+
+Prints one JSON line per run and the medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from gen_billing_sqlite import TYPED_TARGET_DDL, generate  # noqa: E402
+
+from migrations_ops.copy import CopyOptions, copy_database, list_rejects, preflight  # noqa: E402
+from migrations_ops.target import TargetConn  # noqa: E402
+
+
+def one_run(path: Path, target: TargetConn, workers: int) -> dict[str, object]:
+    """Pre-flight then copy into the freshly created schema; both timed, predictions checked."""
+    with psycopg.connect(**target.connect_kwargs("mop-bench"), autocommit=True) as c:
+        c.execute("DROP SCHEMA IF EXISTS public CASCADE; DROP SCHEMA IF EXISTS mop CASCADE; CREATE SCHEMA public")
+        c.execute(TYPED_TARGET_DDL)  # type: ignore[arg-type]
+    t0 = time.monotonic()
+    report = preflight(path, target)
+    t1 = time.monotonic()
+    summary = copy_database(path, target, CopyOptions(defer_constraints=True, workers=workers), copy_id="benchpf")
+    t2 = time.monotonic()
+    predicted = Counter({(t.name, p.column, p.code): p.values for t in report.tables for p in t.predicted.rejects})
+    actual = Counter((r.table, r.column, r.code) for r in list_rejects(target, "benchpf", include_warnings=False))
+    return {
+        "rows": sum(t.rows for t in report.tables), "preflight_s": round(t1 - t0, 3), "copy_s": round(t2 - t1, 3),
+        "ratio": round((t1 - t0) / (t2 - t1), 3), "predicted_rejects": sum(predicted.values()),
+        "copy_rejects": summary.rows_rejected, "prediction_equals_copy": predicted == actual,
+        "values_checked_in_python": sum(t.predicted.values_checked_in_python for t in report.tables),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--transactions", type=int, default=1_000_000)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--runs", type=int, default=1)
+    a = p.parse_args()
+    admin = TargetConn.from_url(os.environ.get("DATABASE_URL", "").replace("postgres://", "postgresql://", 1))
+    dbname = f"mop_bench_pf_{os.getpid()}"
+    with psycopg.connect(**admin.connect_kwargs("mop-bench"), autocommit=True) as c:
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    target = TargetConn(admin.host, dbname, admin.user, admin.password, admin.port, admin.sslmode)
+    try:
+        with tempfile.TemporaryDirectory() as work:
+            path = Path(work) / "billing.sqlite"
+            generate(path, a.transactions, seed=0)
+            results = []
+            for _ in range(a.runs):
+                results.append(one_run(path, target, a.workers))
+                print(json.dumps(results[-1]), flush=True)
+    finally:
+        with psycopg.connect(**admin.connect_kwargs("mop-bench"), autocommit=True) as c:
+            c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+    pre = statistics.median(r["preflight_s"] for r in results)  # type: ignore[misc]
+    cop = statistics.median(r["copy_s"] for r in results)  # type: ignore[misc]
+    print(f"median pre-flight {pre:.2f} s, copy {cop:.2f} s: pre-flight is {100 * pre / cop:.0f} % of the copy "
+          f"(goal under 25 %); predictions equal the copy's rejects: "
+          f"{all(r['prediction_equals_copy'] for r in results)}")
+
+
+if __name__ == "__main__":
+    main()
