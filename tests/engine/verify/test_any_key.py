@@ -1,0 +1,165 @@
+"""Rows located on any key (issue 9, items 2 and 7): mixed-case names, text, uuid and composite keys, no key.
+
+The SQLite file is built here with the names a real sample has (``Customer``,
+``CustomerCode``); the target holds them lower-cased, as a copy creates them.
+Differences are planted in the target; each must be named by key (or, without
+a key, by full-row hash with sample rows), with exact counts beyond the limit.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from pathlib import Path
+
+import pytest
+from verify_dataset import pg_connect
+
+from migrations_ops.names import AmbiguousName
+from migrations_ops.verify import FAIL, PASS, VerifyOptions, verify
+
+ROWS = 3000
+CODES = [f"C{i:05d}" for i in range(ROWS)] + ["a-lower", "Zeta", "zeta", "Ärger", "éclair", "日本", "z~"]
+TOKENS = [uuid.uuid5(uuid.NAMESPACE_DNS, f"token-{i}") for i in range(ROWS)]
+SKUS = [(f"SKU-{i % 50:03d}", i // 50) for i in range(ROWS)]
+# small leaves and factor: a 3,000-row table is split over several levels of key boundaries
+OPTS = VerifyOptions(leaf_rows=40, bisection_factor=4, batch_rows=500)
+
+
+def _build(target, path: Path) -> None:
+    """Four tables, equal on both sides: text key, uuid key (mixed-case text in SQLite), composite key, no key."""
+    lite = sqlite3.connect(path)
+    lite.executescript("""
+        CREATE TABLE "Customer" ("CustomerCode" TEXT PRIMARY KEY, "Name" TEXT, "Balance" INTEGER);
+        CREATE TABLE "Token" ("TokenId" TEXT PRIMARY KEY, "Label" TEXT);
+        CREATE TABLE "OrderLine" ("Sku" TEXT, "OrderNo" INTEGER, "Qty" INTEGER, PRIMARY KEY ("Sku", "OrderNo"));
+        CREATE TABLE "Reading" ("Sensor" TEXT, "Value" INTEGER);
+    """)
+    customers = [(c, f"name {i}", i * 3) for i, c in enumerate(CODES)]
+    tokens = [(str(t).upper() if i % 2 else str(t), f"label {i}") for i, t in enumerate(TOKENS)]
+    lines = [(s, o, i % 7) for i, (s, o) in enumerate(SKUS)]
+    readings = [(f"s{i % 10}", i % 100) for i in range(ROWS)]  # 30 copies of every row: a multiset
+    lite.executemany('INSERT INTO "Customer" VALUES (?, ?, ?)', customers)
+    lite.executemany('INSERT INTO "Token" VALUES (?, ?)', tokens)
+    lite.executemany('INSERT INTO "OrderLine" VALUES (?, ?, ?)', lines)
+    lite.executemany('INSERT INTO "Reading" VALUES (?, ?)', readings)
+    lite.commit()
+    lite.close()
+    with pg_connect(target) as pg, pg.cursor() as cur:
+        cur.execute("CREATE TABLE customer (customercode text PRIMARY KEY, name text, balance integer)")
+        cur.execute("CREATE TABLE token (tokenid uuid PRIMARY KEY, label text)")
+        cur.execute("CREATE TABLE orderline (sku text, orderno integer, qty integer, PRIMARY KEY (sku, orderno))")
+        cur.execute("CREATE TABLE reading (sensor text, value integer)")
+        cur.executemany("INSERT INTO customer VALUES (%s, %s, %s)", customers)
+        cur.executemany("INSERT INTO token VALUES (%s, %s)", tokens)
+        cur.executemany("INSERT INTO orderline VALUES (%s, %s, %s)", lines)
+        cur.executemany("INSERT INTO reading VALUES (%s, %s)", readings)
+        cur.execute("ANALYZE")
+
+
+@pytest.fixture
+def shop(make_database, tmp_path):
+    target = make_database("anykey")
+    path = tmp_path / "shop.sqlite"
+    _build(target, path)
+    return target, path
+
+
+def plant(target, *stmts: str) -> None:
+    with pg_connect(target) as pg:
+        for s in stmts:
+            pg.execute(s)
+
+
+def finding(report, check: str, table: str):
+    found = [f for f in report.table(table).findings if f.check == check]
+    assert len(found) == 1, (check, table, found)
+    return found[0]
+
+
+def test_it_pairs_mixed_case_tables_and_columns_and_passes_a_faithful_copy(shop):
+    target, path = shop
+    report = verify(target, path, options=OPTS)
+    assert report.status == PASS, report.problems()
+    assert {t.name: t.source_name for t in report.tables} == {
+        "customer": "Customer", "token": "Token", "orderline": "OrderLine", "reading": "Reading"}
+    assert report.table("customer").source_rows == len(CODES) == report.table("customer").target_rows
+    assert finding(report, "checksum", "reading").status == PASS
+
+
+def test_it_locates_inserted_updated_and_deleted_rows_on_a_text_key(shop):
+    target, path = shop
+    plant(target, "DELETE FROM customer WHERE customercode IN ('C01234', 'Ärger')",
+          "INSERT INTO customer VALUES ('C99999', 'new', 1), ('Zebra', 'new too', 2)",
+          "UPDATE customer SET name = 'renamed' WHERE customercode = '日本'",
+          "UPDATE customer SET balance = -1 WHERE customercode = 'C00007'")
+    report = verify(target, path, options=OPTS)
+    t = report.table("customer")
+    assert t.status == FAIL and report.table("token").status == PASS
+    assert sorted(finding(report, "missing", "customer").samples) == ["C01234", "Ärger"]
+    assert sorted(finding(report, "extra", "customer").samples) == ["C99999", "Zebra"]
+    changed = finding(report, "changed", "customer")
+    assert sorted(changed.samples, key=str) == [{"key": "C00007", "columns": ["balance"]},
+                                                {"key": "日本", "columns": ["name"]}]
+    assert changed.figures["by_column"] == {"name": 1, "balance": 1}
+    figures = finding(report, "checksum", "customer").figures
+    assert figures["complete"] and figures["rows_compared"] < len(CODES)  # bisection, not a full fetch
+    assert figures["method"] == "pghash+md5 by key ranges"
+
+
+def test_it_locates_rows_on_a_uuid_key_stored_as_upper_and_lower_case_text(shop):
+    target, path = shop
+    gone, new = TOKENS[2001], uuid.UUID(int=12345)
+    plant(target, f"DELETE FROM token WHERE tokenid = '{gone}'",
+          f"INSERT INTO token VALUES ('{new}', 'planted')",
+          f"UPDATE token SET label = 'changed' WHERE tokenid = '{TOKENS[10]}'")
+    report = verify(target, path, options=OPTS)
+    assert finding(report, "missing", "token").samples == (str(gone),)
+    assert finding(report, "extra", "token").samples == (str(new),)
+    assert finding(report, "changed", "token").samples == ({"key": str(TOKENS[10]), "columns": ["label"]},)
+
+
+def test_it_locates_rows_on_a_composite_key_led_by_text(shop):
+    target, path = shop
+    plant(target, "DELETE FROM orderline WHERE sku = 'SKU-007' AND orderno = 12",
+          "INSERT INTO orderline VALUES ('SKU-007', 999, 1)",
+          "UPDATE orderline SET qty = 100 WHERE sku = 'SKU-049' AND orderno = 59")
+    report = verify(target, path, options=OPTS)
+    assert finding(report, "missing", "orderline").samples == (["SKU-007", 12],)
+    assert finding(report, "extra", "orderline").samples == (["SKU-007", 999],)
+    assert finding(report, "changed", "orderline").samples == ({"key": ["SKU-049", 59], "columns": ["qty"]},)
+
+
+def test_it_reports_a_keyless_tables_differences_as_a_multiset_with_samples_and_exact_counts(shop):
+    target, path = shop
+    # update one row (one leaves, one arrives), delete one, insert 30 new ones: beyond the 10 samples
+    plant(target, "UPDATE reading SET value = 1000 WHERE ctid = (SELECT min(ctid) FROM reading WHERE sensor = 's3')",
+          "DELETE FROM reading WHERE ctid = (SELECT min(ctid) FROM reading WHERE sensor = 's5' AND value = 15)",
+          "INSERT INTO reading SELECT 'new', g FROM generate_series(1, 30) AS g")
+    report = verify(target, path, options=OPTS)
+    t = report.table("reading")
+    assert t.status == FAIL and (t.source_rows, t.target_rows) == (ROWS, ROWS + 29)
+    missing, extra = finding(report, "missing", "reading"), finding(report, "extra", "reading")
+    assert missing.figures["rows"] == 2 and extra.figures["rows"] == 31
+    assert len(extra.samples) == OPTS.sample_size
+    assert sorted((s["row"]["sensor"], s["row"]["value"]) for s in missing.samples) == [("s3", "3"), ("s5", "15")]
+    assert all(isinstance(s["rowid"], int) for s in missing.samples)
+    assert {s["row"]["sensor"] for s in extra.samples} <= {"new", "s3"}
+    assert "+31 row(s) only in target, -2 row(s) only in source" in finding(report, "checksum", "reading").message
+
+
+def test_it_stops_locating_at_max_located_and_keeps_the_exact_count(shop):
+    target, path = shop
+    plant(target, "DELETE FROM customer WHERE customercode LIKE 'C001%'")  # 100 rows
+    report = verify(target, path, options=VerifyOptions(leaf_rows=40, bisection_factor=4, max_located=25))
+    missing = finding(report, "missing", "customer")
+    assert 25 <= missing.figures["rows"] < 100 and "at least" in missing.message
+    assert finding(report, "counts", "customer").figures["difference"] == -100
+    assert finding(report, "checksum", "customer").figures["complete"] is False
+
+
+def test_it_refuses_a_source_table_that_folds_onto_two_target_tables_naming_both(shop):
+    target, path = shop
+    plant(target, 'CREATE TABLE "READING" (sensor text, value integer)')
+    with pytest.raises(AmbiguousName, match="'Reading' is ambiguous: it matches 'READING', 'reading'"):
+        verify(target, path, options=OPTS)
