@@ -16,11 +16,12 @@ import sqlite3
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from portal.ops import copying
 from portal.ops.models import AuditEvent, Run, VerificationReport
 from tests.factories import target_for
-from tests.portal.admin_helpers import billing_project  # noqa: F401
+from tests.portal.admin_helpers import billing_project, client_for  # noqa: F401
 from tests.portal.conftest import wait_run_finished
 from tests.portal.copy_helpers import import_dir, make_sqlite, pg_exec, rel  # noqa: F401
 
@@ -83,3 +84,6 @@ def test_it_explains_a_copys_rejects_then_fails_the_run_on_an_unexplained_differ
     assert "key K7: fullname" in text and "key I100" in text
     assert "key I005: qty: not_integer" in text  # explained, with the copy's reason
     assert f"copy {copy.params['copy_id']}" in text and "latest copy of this source file" in text
+    page = client_for(dba).get(reverse("admin:ops_verificationreport_change", args=[vr.pk])).content.decode()
+    assert '<code class="mop-source-name">Customer</code> &rarr;' in page
+    assert 'data-table="customer" data-status="fail"' in page and 'data-check="explained"' in page
