@@ -69,15 +69,17 @@ def _boundary_stmt(raw: list[sql.Composable], order: list[sql.Composable], rel: 
 
 
 class PgKeyed(PgSide):
-    """The target side of a table walked by key boundaries (canonical-text checksums, key in byte order)."""
+    """The target side of a table walked by key boundaries (the table's checksum method, key in byte order)."""
 
     def __init__(self, conn: psycopg.Connection, schema: str, table: str, columns: Sequence[tuple[str, ColumnType]],
-                 timeout_ms: int, lock_timeout_ms: int, key_columns: Sequence[tuple[str, str]]) -> None:
+                 timeout_ms: int, lock_timeout_ms: int, key_columns: Sequence[tuple[str, str]], native: bool,
+                 byte_order: frozenset[str] = frozenset()) -> None:
         kinds = [(c, ColumnType.from_pg(t)) for c, t in key_columns]
         super().__init__(conn, schema, table, columns, None, timeout_ms, lock_timeout_ms, key_columns=kinds,
-                         native=False)
-        self.order = [sql.SQL('{} COLLATE "C"').format(sql.Identifier(c)) if ct.kind == "text" else sql.Identifier(c)
-                      for c, ct in kinds]
+                         native=native)
+        # a text column whose collation is already byte order (C, C.UTF-8) is compared as it is: its index serves
+        self.order = [sql.SQL('{} COLLATE "C"').format(sql.Identifier(c)) if ct.kind == "text" and c not in byte_order
+                      else sql.Identifier(c) for c, ct in kinds]
         self.slots = [sql.SQL("%s::uuid") if ct.kind == "uuid" else sql.SQL("%s") for _, ct in kinds]
         self.raw = [sql.Identifier(c) for c, _ in kinds]
 
@@ -98,7 +100,7 @@ class LiteKeyed(SqliteSide):
     def __init__(self, conn: Any, table: str, columns: Sequence[tuple[str, ColumnType]], key: str | None = None,
                  path: str | None = None, key_columns: Sequence[tuple[str, ColumnType]] = (),
                  native: bool | None = False) -> None:
-        super().__init__(conn, table, columns, None, path, key_columns, False)
+        super().__init__(conn, table, columns, None, path, key_columns, native)
         self.order: list[sql.Composable] = []
         for c, ct in self.key_columns:
             ident = sql.Identifier(c)
@@ -122,20 +124,34 @@ Explain = Callable[[tuple[str, ...]], "str | None"]
 
 
 def diff_keyed(pg: PgKeyed, lite: LiteKeyed, columns: list[str], opts: BisectOptions, pool: Executor,
-               should_cancel: Callable[[], bool], whole: tuple[Summary, Summary], explain: Explain | None = None,
-               ) -> TableDiff:
-    """Locate the differing rows of a table whose whole-table checksums differ, by key boundaries.
+               should_cancel: Callable[[], bool], on_batch: Callable[[int], None], source_rows: int,
+               explain: Explain | None = None) -> TableDiff:
+    """Compare a table on both sides and locate its differing rows by key boundaries.
 
-    1. Start from the whole table (its counts are known from ``whole``).
-    2. Ask the side with more rows in the range for every ``n / factor``-th key
-       value (one ordered index scan): the parts' boundaries.
-    3. Count and hash sum every part on both sides; descend into parts that differ.
+    1. The side with more rows (source count, target estimate) gives every
+       ``n / parts``-th key value (one ordered index scan): the boundaries of the
+       top-level ranges, about ``batch_rows`` rows each and at least ``factor`` of them.
+    2. Count and hash sum of every range on both sides (``bisect._summaries``: the
+       source's queued in ``pool``, the target's on its sessions), as for an integer key.
+    3. A range that differs is split the same way in ``factor`` parts, recursively.
     4. At ``leaf_rows`` rows or fewer, fetch both sides' rows and match them by key.
     """
-    s, t = whole
     st = _State(columns, opts, explain)
-    _descend(pg, lite, st, pool, should_cancel, None, None, s.rows, t.rows)
-    return result(st, s.rows, t.rows, bool(st.found or st.unlocated) or s != t, 1)
+    est = max(source_rows, pg.estimate)
+    side: PgKeyed | LiteKeyed = lite if source_rows >= pg.estimate else pg
+    cuts = side.boundaries(None, None, max(1, -(-est // max(-(-est // opts.batch_rows), opts.factor))))
+    edges = [None, *cuts, None]
+    top = list(zip(edges, edges[1:], strict=False))
+    totals, differing = [0, 0], []
+    for (a, b), (s, t) in zip(top, _summaries(pool, lite, pg, top, should_cancel, on_batch), strict=True):  # type: ignore[arg-type]
+        st.ranges += 1
+        totals[0] += s.rows
+        totals[1] += t.rows
+        if s != t:
+            differing.append((a, b, s.rows, t.rows))
+    for a, b, s_rows, t_rows in differing:
+        _descend(pg, lite, st, pool, should_cancel, a, b, s_rows, t_rows)
+    return result(st, totals[0], totals[1], bool(differing), len(differing))
 
 
 def _descend(pg: PgKeyed, lite: LiteKeyed, st: _State, pool: Executor, should_cancel: Callable[[], bool],

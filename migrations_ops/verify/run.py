@@ -458,32 +458,54 @@ def _compare_source(r: _Run, table: PgTable) -> tuple[list[Finding], TableDiff]:
     bis = BisectOptions(opts.batch_rows, opts.bisection_factor, opts.leaf_rows, opts.max_located + len(rejected),
                         opts.sample_size)
     method = "pghash" if native else "md5"
+    def on_batch(done: int) -> None:
+        r.progress(Progress(done, max(table.estimate, done), f"{name}: {done} rows checksummed", step=name,
+                            data={"table": name, "rows": done}))
+
+    if key is None and keyed and orderable([table.column(c).typname for c in table.primary_key]):
+        diff = _diff_by_key_values(r, table, cols, src_types, bis, native, source_rows, on_batch, explain)
+        return _diff_findings(name, diff, src_cols, table, opts, method + " by key ranges", r.rejects), diff
     if key is None:
         rows = max(source_rows, table.estimate)
         whole = whole_table(r.pool.for_rows(rows, native), lite, pg)
-        pool = r.pool.for_rows(rows)
         if whole[0] == whole[1]:
             diff = TableDiff(whole[0].rows, whole[1].rows, True, located=True, complete=True, ranges_compared=1)
-        elif keyed and orderable([table.column(c).typname for c in table.primary_key]):
-            kpg = PgKeyed(r.ctx.conn, r.ctx.schema, name, cols, opts.statement_timeout_ms, opts.lock_timeout_ms,
-                          [(c, table.column(c).typname) for c in table.primary_key])
-            klite = LiteKeyed(r.lite, src, src_types, None, r.sqlite_path, [
-                (r.src(name, c), ColumnType.from_pg(table.column(c).typname)) for c in table.primary_key])
-            diff = diff_keyed(kpg, klite, [c for c, _ in cols], bis, pool, r.ctx.should_cancel, whole, explain)
-            method += "+md5 by key ranges"
         else:
             diff = diff_multiset(pg, lite, [c for c, _ in cols], bis, whole, explain)
             method += "+md5 row hashes"
         return _diff_findings(name, diff, src_cols, table, opts, method, r.rejects), diff
 
-    def on_batch(done: int) -> None:
-        r.progress(Progress(done, max(table.estimate, done), f"{name}: {done} rows checksummed", step=name,
-                            data={"table": name, "rows": done}))
-
     pool = r.pool.for_rows(max(source_rows, table.estimate), native)
     diff = diff_table(pg, lite, [c for c, _ in cols], bis, pool, r.ctx.should_cancel, on_batch, source_rows,
                       explain)
     return _diff_findings(name, diff, src_cols, table, opts, method, r.rejects), diff
+
+
+def _diff_by_key_values(r: _Run, table: PgTable, cols: list[tuple[str, ColumnType]],
+                        src_types: list[tuple[str, ColumnType]], bis: BisectOptions, native: bool, source_rows: int,
+                        on_batch: Any, explain: Any) -> TableDiff:
+    """``keyed.diff_keyed`` for a text, uuid or composite key: both sides' key-ordered sides, partners included."""
+    opts, name = r.opts, table.name
+    keys = [(c, table.column(c).typname) for c in table.primary_key]
+    rows = run(r.ctx.conn, query("byte_order_columns"), {"schema": r.ctx.schema, "table": name}, table=name,
+               what="key collations", timeout_ms=opts.statement_timeout_ms)
+    byte_order = frozenset(c for c, ok in rows if ok)
+
+    def side(conn: psycopg.Connection) -> PgKeyed:
+        pg = PgKeyed(conn, r.ctx.schema, name, cols, opts.statement_timeout_ms, opts.lock_timeout_ms, keys, native,
+                     byte_order)
+        pg.estimate = table.estimate
+        return pg
+
+    pg = side(r.ctx.conn)
+    if r.partners is not None and table.estimate >= opts.batch_rows:
+        pg.partners = [side(c) for c in r.partners.get()]
+    lite = LiteKeyed(r.lite, r.src(name), src_types, None, r.sqlite_path,
+                     [(r.src(name, c), ColumnType.from_pg(t)) for c, t in keys], native)
+    if r.cancel is not None:
+        lite.stop = r.cancel.flag.is_set
+    pool = r.pool.for_rows(max(source_rows, table.estimate), native)
+    return diff_keyed(pg, lite, [c for c, _ in cols], bis, pool, r.ctx.should_cancel, on_batch, source_rows, explain)
 
 
 def _diff_findings(name: str, d: TableDiff, src_cols: list[str], table: PgTable, opts: VerifyOptions,

@@ -8,6 +8,7 @@ a key, by full-row hash with sample rows), with exact counts beyond the limit.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import uuid
 from pathlib import Path
@@ -87,13 +88,14 @@ def test_it_pairs_mixed_case_tables_and_columns_and_passes_a_faithful_copy(shop)
     assert finding(report, "checksum", "reading").status == PASS
 
 
-def test_it_locates_inserted_updated_and_deleted_rows_on_a_text_key(shop):
+@pytest.mark.parametrize("native_hash", [True, False], ids=["pghash", "md5"])
+def test_it_locates_inserted_updated_and_deleted_rows_on_a_text_key(shop, native_hash):
     target, path = shop
     plant(target, "DELETE FROM customer WHERE customercode IN ('C01234', 'Ärger')",
           "INSERT INTO customer VALUES ('C99999', 'new', 1), ('Zebra', 'new too', 2)",
           "UPDATE customer SET name = 'renamed' WHERE customercode = '日本'",
           "UPDATE customer SET balance = -1 WHERE customercode = 'C00007'")
-    report = verify(target, path, options=OPTS)
+    report = verify(target, path, options=dataclasses.replace(OPTS, native_hash=native_hash))
     t = report.table("customer")
     assert t.status == FAIL and report.table("token").status == PASS
     assert sorted(finding(report, "missing", "customer").samples) == ["C01234", "Ärger"]
@@ -104,7 +106,7 @@ def test_it_locates_inserted_updated_and_deleted_rows_on_a_text_key(shop):
     assert changed.figures["by_column"] == {"name": 1, "balance": 1}
     figures = finding(report, "checksum", "customer").figures
     assert figures["complete"] and figures["rows_compared"] < len(CODES)  # bisection, not a full fetch
-    assert figures["method"] == "pghash+md5 by key ranges"
+    assert figures["method"] == ("pghash" if native_hash else "md5") + " by key ranges"
 
 
 def test_it_locates_rows_on_a_uuid_key_stored_as_upper_and_lower_case_text(shop):
@@ -163,3 +165,21 @@ def test_it_refuses_a_source_table_that_folds_onto_two_target_tables_naming_both
     plant(target, 'CREATE TABLE "READING" (sensor text, value integer)')
     with pytest.raises(AmbiguousName, match="'Reading' is ambiguous: it matches 'READING', 'reading'"):
         verify(target, path, options=OPTS)
+
+
+def test_it_locates_rows_on_a_text_key_whose_collation_is_not_byte_order(shop):
+    """An ICU collation sorts 'a' before 'B': ranges then compare COLLATE "C", as SQLite's BINARY does."""
+    target, path = shop
+    plant(target, 'ALTER TABLE customer ALTER COLUMN customercode TYPE text COLLATE "en-x-icu"',
+          "DELETE FROM customer WHERE customercode IN ('a-lower', 'C00500')",
+          "UPDATE customer SET name = 'renamed' WHERE customercode = 'Zeta'",
+          "INSERT INTO customer VALUES ('B-new', 'new', 0)")
+    with pg_connect(target) as pg:
+        ordered = [r[0] for r in pg.execute("SELECT customercode FROM customer WHERE customercode IN "
+                                            "('zeta', 'Zeta', 'B-new') ORDER BY customercode").fetchall()]
+    assert ordered == ["B-new", "zeta", "Zeta"]  # not byte order: the key ranges must not follow it
+    report = verify(target, path, options=OPTS)
+    assert sorted(finding(report, "missing", "customer").samples) == ["C00500", "a-lower"]
+    assert finding(report, "extra", "customer").samples == ("B-new",)
+    assert finding(report, "changed", "customer").samples == ({"key": "Zeta", "columns": ["name"]},)
+    assert report.table("token").status == PASS
