@@ -349,6 +349,11 @@ def _check_table(r: _Run, table: PgTable) -> tuple[list[Finding], TableDiff | No
     must, why = _not_null_rules(r, table)
     if r.lite is not None and name not in r.source_tables:
         findings.append(Finding("table", PASS, f"{name} is not in the source: target checks only", name))
+    if r.columns.get(name):
+        pairs = r.columns[name]
+        findings.append(Finding("names", PASS, f"source {r.src(name)} compared with target {name}; columns paired "
+                                "by letter case: " + ", ".join(f"{s} -> {t}" for t, s in pairs.items()), name,
+                                tuple(pairs), {"source_table": r.src(name), "columns": {s: t for t, s in pairs.items()}}))
     if r.lite is not None and name in r.source_tables:
         nulls = None
         src_cols = [c for c in must if c in r.source_tables[name]] if "nulls" in opts.checks else []

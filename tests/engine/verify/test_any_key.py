@@ -86,6 +86,9 @@ def test_it_pairs_mixed_case_tables_and_columns_and_passes_a_faithful_copy(shop)
         "customer": "Customer", "token": "Token", "orderline": "OrderLine", "reading": "Reading"}
     assert report.table("customer").source_rows == len(CODES) == report.table("customer").target_rows
     assert finding(report, "checksum", "reading").status == PASS
+    names = finding(report, "names", "customer")
+    assert names.figures["columns"] == {"CustomerCode": "customercode", "Name": "name", "Balance": "balance"}
+    assert "CustomerCode -> customercode" in names.message
 
 
 @pytest.mark.parametrize("native_hash", [True, False], ids=["pghash", "md5"])
