@@ -254,7 +254,10 @@ def _compare_rows(pg: PgSide, lite: SqliteSide, st: _State, pool: Executor, lo: 
     src_rows, tgt_rows = _both(pool, lite.rows, pg.rows, lo, hi)
     st.rows += len(src_rows) + len(tgt_rows)
     nk = len(pg.key_columns)
-    src = {r[:nk]: r[nk:] for r in src_rows}
+    for r in src_rows:  # a NULL in a source key (SQLite allows it outside INTEGER PRIMARY KEY): never in the target
+        if "NULL" in r[:nk]:
+            st.add("missing", sample_key(r[:nk]))
+    src = {r[:nk]: r[nk:] for r in src_rows if "NULL" not in r[:nk]}
     tgt = {r[:nk]: r[nk:] for r in tgt_rows}
     for k in sorted(src.keys() | tgt.keys(), key=_key_order):
         sample = sample_key(k)

@@ -55,15 +55,16 @@ def _bound_sql(order: list[sql.Composable], slots: list[sql.Composable], lo: Bou
     return (sql.SQL(" AND ").join(conds) if conds else sql.SQL("true")), params
 
 
-_BOUNDARIES = ("SELECT {names} FROM (SELECT {raw}, row_number() OVER (ORDER BY {order}) AS mop_rn FROM {t} WHERE {w}) "
-               "AS s WHERE mop_rn > 1 AND (mop_rn - 1) {mod} {step} = 0 ORDER BY mop_rn")
+_BOUNDARIES = ("SELECT {names} FROM (SELECT {raw}, row_number() OVER (ORDER BY {order}) AS mop_rn FROM {t} WHERE {w} "
+               "AND {known}) AS s WHERE mop_rn > 1 AND (mop_rn - 1) {mod} {step} = 0 ORDER BY mop_rn")
 
 
 def _boundary_stmt(raw: list[sql.Composable], order: list[sql.Composable], rel: sql.Composable, where: sql.Composable,
                    step: sql.Composable, mod: str) -> sql.Composable:
     """Every ``step``-th key value of a range (not the first): the starts of the parts to split it into."""
     names = [sql.Identifier(f"mop_k{i}") for i in range(len(raw))]
-    return sql.SQL(_BOUNDARIES).format(
+    known = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(e) for e in raw)  # a NULL bound matches nothing
+    return sql.SQL(_BOUNDARIES).format(known=known,
         names=sql.SQL(", ").join(names), raw=sql.SQL(", ").join(sql.SQL("{} AS {}").format(e, n) for e, n in zip(
             raw, names, strict=True)), order=sql.SQL(", ").join(order), t=rel, w=where, step=step, mod=sql.SQL(mod))
 
@@ -110,8 +111,15 @@ class LiteKeyed(SqliteSide):
                     for c, ct in self.key_columns]
 
     def _where(self, lo: Any, hi: Any) -> tuple[sql.Composable, list[Any]]:
+        """As the target's, but the first range also holds the rows with a NULL in the key (SQLite allows them
+        in a primary key that is not an INTEGER one): no row falls between the ranges."""
         where, params = _bound_sql(self.order, [sql.SQL("?")] * len(self.order), lo, hi)
-        return (sql.SQL("1") if not params else where), params
+        if not params:
+            return sql.SQL("1"), params
+        if lo is None:
+            nulls = sql.SQL(" OR ").join(sql.SQL("{} IS NULL").format(e) for e in self.raw)
+            where = sql.SQL("({} OR {})").format(where, nulls)
+        return where, params
 
     def boundaries(self, lo: Bound, hi: Bound, step: int) -> list[tuple[Any, ...]]:
         """As ``PgKeyed.boundaries``, over the source's rows."""

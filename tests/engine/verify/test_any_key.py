@@ -186,3 +186,15 @@ def test_it_locates_rows_on_a_text_key_whose_collation_is_not_byte_order(shop):
     assert finding(report, "extra", "customer").samples == ("B-new",)
     assert finding(report, "changed", "customer").samples == ({"key": "Zeta", "columns": ["name"]},)
     assert report.table("token").status == PASS
+
+
+def test_it_counts_source_rows_with_a_null_key_as_missing(shop):
+    """SQLite takes NULL in a TEXT PRIMARY KEY; such a row cannot be in the target, and must not slip between ranges."""
+    target, path = shop
+    with sqlite3.connect(path) as lite:
+        lite.executemany('INSERT INTO "Customer" VALUES (?, ?, ?)', [(None, "no code", 1), (None, "no code", 2)])
+    report = verify(target, path, options=OPTS)
+    missing = finding(report, "missing", "customer")
+    assert missing.figures["rows"] == 2 and missing.samples == (None, None)
+    assert finding(report, "counts", "customer").figures == {
+        "source": len(CODES) + 2, "target": len(CODES), "difference": -2, "explained": 0}
