@@ -4,9 +4,10 @@ Integer keys keep ``bisect.diff_table`` (ranges by integer arithmetic). Here a
 range is ``[lo, hi)`` between two *key values* (tuples, None for open), and both
 sides order keys by one byte order so that a range holds the same key values
 on both: PostgreSQL compares text ``COLLATE "C"`` and SQLite ``COLLATE BINARY``
-(both are the byte order of UTF-8); a uuid is compared as its lowercase text
-(PostgreSQL's uuid order is the order of that text; SQLite compares
-``lower(value)``, so upper-case source text sorts the same); integers as numbers.
+(both are the byte order of UTF-8); a uuid is compared as its 32 lowercase hex
+digits (PostgreSQL's uuid order is the order of that text; SQLite's value, text
+in any case, with or without hyphens or braces, or 16 bytes, is brought to that
+form first); integers as numbers.
 
 A table without a key (or with a key of another type) is compared as a
 multiset of full-row hashes: what is left over on either side is the
@@ -16,6 +17,7 @@ difference, counted exactly, with sample rows.
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from typing import Any
@@ -92,7 +94,12 @@ class PgKeyed(PgSide):
         where, params = self._where(lo, hi)
         stmt = _boundary_stmt(self.raw, self.order, self.rel, where, sql.SQL("%s"), "%%")  # psycopg: % doubled
         rows = self._run(stmt, [*params, step], f"key boundaries {lo}..{hi}")
-        return [tuple(v if isinstance(v, int | str) else str(v) for v in r) for r in rows]
+        return [tuple(v.hex if isinstance(v, uuid.UUID) else v for v in r) for r in rows]
+
+
+_UUID_HEX = sql.SQL("CASE WHEN typeof({c}) = 'blob' THEN lower(hex({c})) ELSE lower(replace(replace(replace(replace("
+                    "{c}, 'urn:uuid:', ''), '{{', ''), '}}', ''), '-', '')) END")
+"""A uuid source value as 32 lowercase hex digits: the order and the boundary form both sides share."""
 
 
 class LiteKeyed(SqliteSide):
@@ -105,9 +112,9 @@ class LiteKeyed(SqliteSide):
         self.order: list[sql.Composable] = []
         for c, ct in self.key_columns:
             ident = sql.Identifier(c)
-            self.order.append(sql.SQL("lower({})").format(ident) if ct.kind == "uuid" else
+            self.order.append(_UUID_HEX.format(c=ident) if ct.kind == "uuid" else
                               sql.SQL("{} COLLATE BINARY").format(ident) if ct.kind == "text" else ident)
-        self.raw = [sql.SQL("lower({})").format(sql.Identifier(c)) if ct.kind == "uuid" else sql.Identifier(c)
+        self.raw = [_UUID_HEX.format(c=sql.Identifier(c)) if ct.kind == "uuid" else sql.Identifier(c)
                     for c, ct in self.key_columns]
 
     def _where(self, lo: Any, hi: Any) -> tuple[sql.Composable, list[Any]]:

@@ -28,7 +28,8 @@ OPTS = VerifyOptions(leaf_rows=40, bisection_factor=4, batch_rows=500)
 
 
 def _build(target, path: Path) -> None:
-    """Four tables, equal on both sides: text key, uuid key (mixed-case text in SQLite), composite key, no key."""
+    """Four tables, equal on both sides: text key, uuid key (SQLite: text in five spellings, or 16 bytes),
+    composite key, no key."""
     lite = sqlite3.connect(path)
     lite.executescript("""
         CREATE TABLE "Customer" ("CustomerCode" TEXT PRIMARY KEY, "Name" TEXT, "Balance" INTEGER);
@@ -37,7 +38,8 @@ def _build(target, path: Path) -> None:
         CREATE TABLE "Reading" ("Sensor" TEXT, "Value" INTEGER);
     """)
     customers = [(c, f"name {i}", i * 3) for i, c in enumerate(CODES)]
-    tokens = [(str(t).upper() if i % 2 else str(t), f"label {i}") for i, t in enumerate(TOKENS)]
+    forms = (str, lambda t: str(t).upper(), lambda t: "{" + str(t) + "}", lambda t: t.hex.upper(), lambda t: t.bytes)
+    tokens = [(forms[i % len(forms)](t), f"label {i}") for i, t in enumerate(TOKENS)]
     lines = [(s, o, i % 7) for i, (s, o) in enumerate(SKUS)]
     readings = [(f"s{i % 10}", i % 100) for i in range(ROWS)]  # 30 copies of every row: a multiset
     lite.executemany('INSERT INTO "Customer" VALUES (?, ?, ?)', customers)
@@ -52,7 +54,7 @@ def _build(target, path: Path) -> None:
         cur.execute("CREATE TABLE orderline (sku text, orderno integer, qty integer, PRIMARY KEY (sku, orderno))")
         cur.execute("CREATE TABLE reading (sensor text, value integer)")
         cur.executemany("INSERT INTO customer VALUES (%s, %s, %s)", customers)
-        cur.executemany("INSERT INTO token VALUES (%s, %s)", tokens)
+        cur.executemany("INSERT INTO token VALUES (%s, %s)", [(str(t), f"label {i}") for i, t in enumerate(TOKENS)])
         cur.executemany("INSERT INTO orderline VALUES (%s, %s, %s)", lines)
         cur.executemany("INSERT INTO reading VALUES (%s, %s)", readings)
         cur.execute("ANALYZE")
@@ -112,7 +114,7 @@ def test_it_locates_inserted_updated_and_deleted_rows_on_a_text_key(shop, native
     assert figures["method"] == ("pghash" if native_hash else "md5") + " by key ranges"
 
 
-def test_it_locates_rows_on_a_uuid_key_stored_as_upper_and_lower_case_text(shop):
+def test_it_locates_rows_on_a_uuid_key_stored_as_text_of_every_spelling_and_as_bytes(shop):
     target, path = shop
     gone, new = TOKENS[2001], uuid.UUID(int=12345)
     plant(target, f"DELETE FROM token WHERE tokenid = '{gone}'",
