@@ -8,6 +8,7 @@ while nothing else differs, and fail as soon as an unexplained row is missing.
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 
 import pytest
@@ -30,19 +31,23 @@ def copied(make_database, tmp_path):
         CREATE TABLE item (code TEXT PRIMARY KEY, qty INTEGER);
         CREATE TABLE batch (id INTEGER PRIMARY KEY, qty INTEGER);
         CREATE TABLE reading (sensor TEXT, value INTEGER);
+        CREATE TABLE shipment (day TEXT PRIMARY KEY, qty INTEGER);
     """)
     qty = [("lots" if i in BAD_INT else i) for i in range(ROWS)]
     lite.executemany("INSERT INTO item VALUES (?, ?)", [(f"I{i:04d}", q) for i, q in enumerate(qty)])
     lite.executemany("INSERT INTO batch VALUES (?, ?)", [(i + 1, q) for i, q in enumerate(qty)])
     lite.executemany("INSERT INTO reading VALUES (?, ?)", [(f"s{i % 5}", q) for i, q in enumerate(qty)])
+    days = [(dt.date(2024, 1, 1) + dt.timedelta(days=i)).isoformat() for i in range(ROWS)]
+    lite.executemany("INSERT INTO shipment VALUES (?, ?)", list(zip(days, qty, strict=True)))
     lite.commit()
     lite.close()
     with pg_connect(target) as pg:
         pg.execute("CREATE TABLE item (code text PRIMARY KEY, qty integer)")
         pg.execute("CREATE TABLE batch (id integer PRIMARY KEY, qty integer)")
         pg.execute("CREATE TABLE reading (sensor text, value integer)")
+        pg.execute("CREATE TABLE shipment (day date PRIMARY KEY, qty integer)")  # a key ranges cannot order
     summary = copy_database(path, target, CopyOptions(batch_rows=100), copy_id="stock-1")
-    assert summary.rows_rejected == 3 * len(BAD_INT)
+    assert summary.rows_rejected == 4 * len(BAD_INT)
     return target, path
 
 
@@ -56,14 +61,15 @@ def test_it_explains_every_missing_row_by_the_latest_copys_rejects_and_does_not_
     report = verify(target, path, options=VerifyOptions(leaf_rows=16, bisection_factor=4))
     assert report.status == WARN, report.problems()
     rejects = next(f for f in report.findings if f.check == "rejects")
-    assert rejects.figures == {"copy_id": "stock-1", "chosen": "latest", "rejected_rows": 6}
+    assert rejects.figures == {"copy_id": "stock-1", "chosen": "latest", "rejected_rows": 8}
     assert "the latest copy of this source file into this target" in rejects.message
     item = only(report, "explained", "item")
     assert item.figures["rows"] == 2 and sorted(s["key"] for s in item.samples) == ["I0017", "I0233"]
     assert all(s["reason"].startswith("qty: not_integer") for s in item.samples)
     assert sorted(s["key"] for s in only(report, "explained", "batch").samples) == [18, 234]
     assert sorted(s["key"] for s in only(report, "explained", "reading").samples) == [18, 234]  # rowid:N
-    for t in ("item", "batch", "reading"):
+    assert only(report, "explained", "shipment").figures["rows"] == 2  # by its date key, the copy's reject key
+    for t in ("item", "batch", "reading", "shipment"):
         assert report.table(t).status == WARN
         assert not [f for f in report.table(t).findings if f.status == FAIL]
         assert only(report, "counts", t).message.endswith("(-2, all 2 rejected by the copy)")
