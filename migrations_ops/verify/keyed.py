@@ -210,9 +210,7 @@ def diff_multiset(pg: PgSide, lite: SqliteSide, columns: list[str], opts: Bisect
     s, t = whole
     target = dict(pg._run(sql.SQL("SELECT {h}, count(*) FROM {t} GROUP BY 1").format(
         h=pg_row_hash(pg.row_text), t=pg.rel), [], "row hashes"))
-    source: dict[int, list[int]] = {}
-    for rowid, blob in lite._retrying(_source_hashes, lite):
-        source.setdefault(row_hash_bytes(blob), []).append(rowid)
+    source = lite._retrying(_source_hashes, lite)
     st = _State(columns, opts, explain)
     only_source = [i for h, ids in source.items() for i in ids[:max(0, len(ids) - target.get(h, 0))]]
     only_target = {h: n - len(source.get(h, ())) for h, n in target.items() if n > len(source.get(h, ()))}
@@ -235,10 +233,13 @@ def diff_multiset(pg: PgSide, lite: SqliteSide, columns: list[str], opts: Bisect
     return dataclasses.replace(diff, complete=True)  # the counts are exact; only the samples are limited
 
 
-def _source_hashes(lite: SqliteSide) -> list[tuple[int, bytes]]:
-    """Every source row's rowid and canonical text (as UTF-8 bytes)."""
+def _source_hashes(lite: SqliteSide) -> dict[int, list[int]]:
+    """Every source row's hash (of its canonical text, as ``pg_row_hash``) -> the rowids holding it; streamed."""
     stmt = sql.SQL("SELECT rowid, CAST({h} AS BLOB) FROM {t}").format(h=lite.row_text, t=lite.rel)
-    return lite.conn.execute(sqlite_sql(stmt)).fetchall()
+    source: dict[int, list[int]] = {}
+    for rowid, blob in lite.conn.execute(sqlite_sql(stmt)):
+        source.setdefault(row_hash_bytes(blob), []).append(rowid)
+    return source
 
 
 def _source_keys(lite: SqliteSide, rowids: list[int], chunk: int = 500) -> dict[int, tuple[str, ...]]:

@@ -98,3 +98,21 @@ def test_it_leaves_differences_unexplained_when_told_to_read_no_rejects(copied):
     assert only(report, "missing", "batch").samples == (18, 234)
     assert not [f for f in report.findings if f.check == "rejects"]
 
+
+
+def test_it_explains_a_keyless_row_the_copy_rejected_for_invalid_utf8(make_database, tmp_path):
+    """The source row's text is not UTF-8: hashed through the safe path, missing, explained by ``rowid:N``."""
+    target = make_database("rejutf8")
+    path = tmp_path / "notes.sqlite"
+    with sqlite3.connect(path) as lite:
+        lite.execute("CREATE TABLE notes (body TEXT, n INTEGER)")
+        lite.executemany("INSERT INTO notes VALUES (?, ?)", [(f"note {i}", i) for i in range(50)])
+        lite.execute("INSERT INTO notes VALUES (CAST(X'ff6e6f7465' AS TEXT), 50)")  # rowid 51
+    with pg_connect(target) as pg:
+        pg.execute("CREATE TABLE notes (body text, n integer)")
+    summary = copy_database(path, target, CopyOptions(), copy_id="utf8-1")
+    assert summary.rows_rejected == 1
+    report = verify(target, path)
+    explained = only(report, "explained", "notes")
+    assert report.table("notes").status == WARN and explained.samples[0]["key"] == 51
+    assert "invalid_utf8" in explained.samples[0]["reason"]
