@@ -66,9 +66,9 @@ def _boundary_stmt(raw: list[sql.Composable], order: list[sql.Composable], rel: 
     """Every ``step``-th key value of a range (not the first): the starts of the parts to split it into."""
     names = [sql.Identifier(f"mop_k{i}") for i in range(len(raw))]
     known = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(e) for e in raw)  # a NULL bound matches nothing
-    return sql.SQL(_BOUNDARIES).format(known=known,
-        names=sql.SQL(", ").join(names), raw=sql.SQL(", ").join(sql.SQL("{} AS {}").format(e, n) for e, n in zip(
-            raw, names, strict=True)), order=sql.SQL(", ").join(order), t=rel, w=where, step=step, mod=sql.SQL(mod))
+    aliased = sql.SQL(", ").join(sql.SQL("{} AS {}").format(e, n) for e, n in zip(raw, names, strict=True))
+    return sql.SQL(_BOUNDARIES).format(names=sql.SQL(", ").join(names), raw=aliased, order=sql.SQL(", ").join(order),
+                                       t=rel, w=where, known=known, step=step, mod=sql.SQL(mod))
 
 
 class PgKeyed(PgSide):

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from ..names import match_name, match_names
 from ..progress import CancelFn, Progress, ProgressFn, never_cancel, no_progress
@@ -39,7 +40,7 @@ from .errors import SourceUnreadable, TablesNotFound, VerifyCancelled
 from .keyed import LiteKeyed, PgKeyed, diff_keyed, diff_multiset, orderable, whole_table
 from .rejects import CopyRejects, load_rejects
 from .report import FAIL, PASS, WARN, Finding, Report, ReportHeader, SourceInfo, TableReport, worst
-from .schema import HeadTable, PgTable, TargetSchema, load_schema, open_session, query, run
+from .schema import HeadTable, PgTable, TargetSchema, load_schema, open_session, qualified, query, run
 
 ALL_CHECKS = frozenset({"counts", "checksums", "orphans", "nulls", "sequences", "hygiene"})
 
@@ -495,11 +496,15 @@ def _diff_by_key_values(r: _Run, table: PgTable, cols: list[tuple[str, ColumnTyp
     rows = run(r.ctx.conn, query("byte_order_columns"), {"schema": r.ctx.schema, "table": name}, table=name,
                what="key collations", timeout_ms=opts.statement_timeout_ms)
     byte_order = frozenset(c for c, ok in rows if ok)
+    estimate = table.estimate
+    if estimate < 0:  # never analyzed: the split into ranges needs a row count, not -1
+        estimate = run(r.ctx.conn, sql.SQL("SELECT count(*) FROM {}").format(qualified(r.ctx.schema, name)),
+                       table=name, what="row count", timeout_ms=opts.statement_timeout_ms)[0][0]
 
     def side(conn: psycopg.Connection) -> PgKeyed:
         pg = PgKeyed(conn, r.ctx.schema, name, cols, opts.statement_timeout_ms, opts.lock_timeout_ms, keys, native,
                      byte_order)
-        pg.estimate = table.estimate
+        pg.estimate = estimate
         return pg
 
     pg = side(r.ctx.conn)
