@@ -464,6 +464,7 @@ def _compare_source(r: _Run, table: PgTable) -> tuple[list[Finding], TableDiff]:
     bis = BisectOptions(opts.batch_rows, opts.bisection_factor, opts.leaf_rows, opts.max_located + len(rejected),
                         opts.sample_size)
     method = "pghash" if native else "md5"
+
     def on_batch(done: int) -> None:
         r.progress(Progress(done, max(table.estimate, done), f"{name}: {done} rows checksummed", step=name,
                             data={"table": name, "rows": done}))
