@@ -38,3 +38,26 @@ def test_it_keeps_the_copy_id_and_widens_the_samples_for_the_worker(fts_target, 
     run.refresh_from_db()
     options = verifying.engine_args(run)["options"]
     assert (run.params["copy_id"], options.copy_id, options.sample_size) == ("c-1", "c-1", 25)
+
+
+def test_it_prints_keyless_rows_and_counts_beyond_the_shown_keys(make_database, tmp_path) -> None:
+    """``report_lines`` over a real report: a keyless table's rows with their values, "... N more" past --show."""
+    import sqlite3
+
+    import psycopg
+
+    from migrations_ops.verify import verify
+
+    target = make_database("lines")
+    path = tmp_path / "r.sqlite"
+    with sqlite3.connect(path) as lite:
+        lite.execute('CREATE TABLE "Reading" (sensor TEXT, value INTEGER)')
+        lite.executemany('INSERT INTO "Reading" VALUES (?, ?)', [("s", i) for i in range(20)])
+    with psycopg.connect(**target.connect_kwargs("mop-tests"), autocommit=True) as pg:
+        pg.execute("CREATE TABLE reading (sensor text, value integer)")
+        pg.execute("INSERT INTO reading SELECT 's', i FROM generate_series(5, 19) AS i")
+    lines = verifying.report_lines(verify(target, path).to_dict(), show=3)
+    text = "\n".join(lines)
+    assert "fail  Reading -> reading  (20 -> 15 rows)" in text
+    assert "rowid 1: sensor=s, value=0" in text and "rowid 3: sensor=s, value=2" in text
+    assert "rowid 4:" not in text and "... 2 more" in text
