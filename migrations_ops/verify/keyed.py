@@ -205,7 +205,7 @@ def diff_multiset(pg: PgSide, lite: SqliteSide, columns: list[str], opts: Bisect
     3. Per hash, surplus source rows are "only in source" (a reject of ``rowid:N``
        explains one), surplus target rows "only in target"; the counts are exact,
        the samples (whole rows) at most ``sample_size`` per side.
-    Memory: one entry per distinct source row (about 100 bytes).
+    Memory: a rowid per source row and an entry per distinct row (about 100 bytes a row).
     """
     s, t = whole
     target = dict(pg._run(sql.SQL("SELECT {h}, count(*) FROM {t} GROUP BY 1").format(
@@ -261,6 +261,7 @@ def _source_rows(lite: SqliteSide, rowids: list[int], names: list[str]) -> list[
     """Sample source rows by rowid, as ``{"rowid": N, "row": {column: canonical text}}``."""
     if not rowids:
         return []
+
     def fetch() -> list[Any]:
         stmt = sql.SQL("SELECT rowid, {f} FROM {t} WHERE rowid IN ({ids}) ORDER BY rowid").format(
             f=sql.SQL(", ").join(lite.fields), t=lite.rel, ids=sql.SQL(", ").join([sql.SQL("?")] * len(rowids)))
