@@ -1483,6 +1483,20 @@ static PyObject *py_summary(PyObject *self, PyObject *args, PyObject *kw)
         PyObject *x = PySequence_GetItem(params, i);
         if (!x)
             goto out;
+        if (PyUnicode_Check(x)) {
+            /* a key boundary of a text or uuid key (verify/keyed.py): bound as UTF-8 text, copied by SQLite */
+            Py_ssize_t len;
+            const char *s = PyUnicode_AsUTF8AndSize(x, &len);
+            if (!s || len > INT_MAX) {
+                if (s)
+                    PyErr_SetString(PyExc_ValueError, "text parameter too long");
+                Py_DECREF(x);
+                goto out;
+            }
+            sqlite3_bind_text(st, (int) i + 1, s, (int) len, SQLITE_TRANSIENT);
+            Py_DECREF(x);
+            continue;
+        }
         long long pv = PyLong_AsLongLong(x);
         Py_DECREF(x);
         if (PyErr_Occurred())

@@ -45,12 +45,21 @@ class TableDiff:
     extra: tuple[Any, ...] = ()
     changed: tuple[dict[str, Any], ...] = ()
     changed_columns: dict[str, int] = field(default_factory=dict)
+    explained_count: int = 0
+    """Source rows missing in the target that the copy rejected (``rejects``): named, not unexplained."""
+    explained: tuple[dict[str, Any], ...] = ()
     ranges_compared: int = 0
     rows_compared: int = 0
     reason: str = ""
     unlocated: tuple[dict[str, int], ...] = ()
     settled: int = 0
     """Ranges whose checksums differed but whose rows, compared one by one, are all equal (counted as matching)."""
+
+    @property
+    def all_explained(self) -> bool:
+        """Every difference is a row the copy rejected: nothing unexplained, nothing left unlocated."""
+        return (self.explained_count > 0 and self.complete and not self.unlocated
+                and self.missing_count == self.extra_count == self.changed_count == 0)
 
 
 GROUP_LIMIT = 25
@@ -59,12 +68,14 @@ row by row only up to GROUP_LIMIT x leaf_rows rows; beyond, it is reported as no
 
 
 class _State:
-    def __init__(self, columns: list[str], opts: BisectOptions) -> None:
-        self.columns, self.opts = columns, opts
+    def __init__(self, columns: list[str], opts: BisectOptions,
+                 explain: Callable[[tuple[str, ...]], str | None] | None = None) -> None:
+        self.columns, self.opts, self.explain = columns, opts, explain
         self.missing: list[Any] = []
         self.extra: list[Any] = []
         self.changed: list[dict[str, Any]] = []
-        self.counts = {"missing": 0, "extra": 0, "changed": 0}
+        self.explained: list[dict[str, Any]] = []
+        self.counts = {"missing": 0, "extra": 0, "changed": 0, "explained": 0}
         self.changed_columns: dict[str, int] = {}
         self.ranges = 0
         self.rows = 0
@@ -74,11 +85,13 @@ class _State:
     def found(self) -> int:
         return sum(self.counts.values())
 
-    def add(self, what: str, key: Any, columns: list[str] | None = None) -> None:
+    def add(self, what: str, key: Any, columns: list[str] | None = None, reason: str | None = None) -> None:
         self.counts[what] += 1
-        samples = {"missing": self.missing, "extra": self.extra, "changed": self.changed}[what]
+        samples = {"missing": self.missing, "extra": self.extra, "changed": self.changed,
+                   "explained": self.explained}[what]
         if len(samples) < self.opts.sample_size:
-            samples.append(key if columns is None else {"key": key, "columns": columns})
+            samples.append({"key": key, "reason": reason} if what == "explained" else
+                           key if columns is None else {"key": key, "columns": columns})
         for c in columns or ():
             self.changed_columns[c] = self.changed_columns.get(c, 0) + 1
 
@@ -92,6 +105,7 @@ def diff_table(
     should_cancel: Callable[[], bool],
     on_batch: Callable[[int], None],
     source_rows: int | None = None,
+    explain: Callable[[tuple[str, ...]], str | None] | None = None,
 ) -> TableDiff:
     """Compare a table on both sides and locate differing rows.
 
@@ -118,7 +132,7 @@ def diff_table(
         return TableDiff(0, 0, True, located=True, complete=True)
     lo, hi = min(lows), max(x for x in (s_hi, t_hi) if x is not None) + 1
     est = max(s_count, pg_estimate(pg))
-    st = _State(columns, opts)
+    st = _State(columns, opts, explain)
     totals = [0, 0]
     differing: list[tuple[int, int, int]] = []
     # at least `factor` top ranges, so that a difference costs ~1/factor of the table to re-read
@@ -131,16 +145,24 @@ def diff_table(
             differing.append((a, b, max(s.rows, t.rows)))
     for a, b, n in differing:
         _locate(pg, lite, st, pool, should_cancel, a, b, n)
+    return result(st, totals[0], totals[1], bool(differing), len(differing))
+
+
+def result(st: _State, source_rows: int, target_rows: int, differed: bool, differing: int, reason: str = ""
+           ) -> TableDiff:
+    """The ``TableDiff`` of a finished search (shared by every way of locating rows)."""
     # The row-by-row comparison of canonical values is the judge: checksums that differ over rows that all
     # compare equal (a source value the per-type hash could only poison, see pghash) are no difference.
-    settled = len(differing) if differing and st.found == 0 and not st.unlocated else 0
-    match = not differing or settled > 0
+    settled = differing if differed and st.found == 0 and not st.unlocated else 0
+    match = not differed or settled > 0
     return TableDiff(
-        totals[0], totals[1], match, located=True, complete=st.found < opts.max_located and not st.unlocated,
-        unlocated=tuple(st.unlocated), settled=settled,
+        source_rows, target_rows, match, located=True,
+        complete=st.found < st.opts.max_located and not st.unlocated, unlocated=tuple(st.unlocated),
+        settled=settled, reason=reason,
         missing_count=st.counts["missing"], extra_count=st.counts["extra"], changed_count=st.counts["changed"],
         missing=tuple(st.missing), extra=tuple(st.extra), changed=tuple(st.changed),
         changed_columns=st.changed_columns, ranges_compared=st.ranges, rows_compared=st.rows,
+        explained_count=st.counts["explained"], explained=tuple(st.explained),
     )
 
 
@@ -232,12 +254,16 @@ def _compare_rows(pg: PgSide, lite: SqliteSide, st: _State, pool: Executor, lo: 
     src_rows, tgt_rows = _both(pool, lite.rows, pg.rows, lo, hi)
     st.rows += len(src_rows) + len(tgt_rows)
     nk = len(pg.key_columns)
-    src = {r[:nk]: r[nk:] for r in src_rows}
+    for r in src_rows:  # a NULL in a source key (SQLite allows it outside INTEGER PRIMARY KEY): never in the target
+        if "NULL" in r[:nk]:
+            st.add("missing", sample_key(r[:nk]))
+    src = {r[:nk]: r[nk:] for r in src_rows if "NULL" not in r[:nk]}
     tgt = {r[:nk]: r[nk:] for r in tgt_rows}
     for k in sorted(src.keys() | tgt.keys(), key=_key_order):
         sample = sample_key(k)
         if k not in tgt:
-            st.add("missing", sample)
+            reason = st.explain(k) if st.explain is not None else None
+            st.add("explained" if reason else "missing", sample, reason=reason)
         elif k not in src:
             st.add("extra", sample)
         else:

@@ -49,6 +49,8 @@ class TableReport:
     target_rows: int | None
     findings: tuple[Finding, ...] = ()
     seconds: float = 0.0
+    source_name: str | None = None
+    """The source table compared with it (the one name rule may pair ``Album`` with ``album``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,11 +16,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
+from ..names import match_name, match_names
 from ..progress import CancelFn, Progress, ProgressFn, never_cancel, no_progress
 from ..target import TargetConn, connect
 from . import pghash
 from .bisect import BisectOptions, TableDiff, diff_table
+from .canonical import ColumnType
 from .checks import (
     PgCtx,
     check_nulls,
@@ -34,8 +37,10 @@ from .checks import (
 )
 from .checksum import PgSide, SqliteSide, init_worker, open_sqlite
 from .errors import SourceUnreadable, TablesNotFound, VerifyCancelled
+from .keyed import LiteKeyed, PgKeyed, diff_keyed, diff_multiset, orderable, whole_table
+from .rejects import CopyRejects, load_rejects
 from .report import FAIL, PASS, WARN, Finding, Report, ReportHeader, SourceInfo, TableReport, worst
-from .schema import HeadTable, PgTable, TargetSchema, load_schema, open_session, query, run
+from .schema import HeadTable, PgTable, TargetSchema, load_schema, open_session, qualified, query, run
 from .skipped import skipped_and_findings
 
 ALL_CHECKS = frozenset({"counts", "checksums", "orphans", "nulls", "sequences", "hygiene"})
@@ -63,6 +68,10 @@ class VerifyOptions:
     target_sessions: int = 2
     """Target sessions computing a table's top-level range checksums side by side (each one read-only,
     autocommit, one statement at a time, like the first); 1 for a strictly single-session verification."""
+    copy_id: str | None = None
+    """The copy whose rejects explain missing rows; None: the latest copy of this source into this target."""
+    explain_rejects: bool = True
+    """False: read no copy's rejects (every missing row is unexplained)."""
 
     def validate(self) -> None:
         if not self.checks <= ALL_CHECKS:
@@ -119,6 +128,17 @@ class _Run:
     not_valid: list[tuple[str, str, str]] | None = None
     cancel: Canceller | None = None
     partners: Partners | None = None
+    names: dict[str, str] = field(default_factory=dict)
+    """Report table name (the target's, or the source's when the target lacks it) -> source table name."""
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Report table name -> {target column: source column} where the names differ (letter case)."""
+    rejects: CopyRejects | None = None
+
+    def src(self, table: str, column: str | None = None) -> str:
+        """The source's name of a table (or of one of its columns) known by its target name."""
+        if column is None:
+            return self.names.get(table, table)
+        return self.columns.get(table, {}).get(column, column)
 
 
 class Canceller:
@@ -253,8 +273,12 @@ def verify(
         schema = load_schema(conn, options.schema, head_schema, options.statement_timeout_ms)
         pool = SourcePool(options.source_workers, cancel)
         try:
-            r = _Run(ctx, schema, options, lite, pool, progress, _sqlite_tables(lite) if lite else {},
+            r = _Run(ctx, schema, options, lite, pool, progress, {},
                      os.fspath(sqlite_path) if sqlite_path is not None else None, cancel=cancel, partners=partners)
+            if lite is not None:
+                _pair_names(r, _sqlite_tables(lite))
+                if options.explain_rejects and "checksums" in options.checks:
+                    r.rejects = load_rejects(conn, r.sqlite_path, options.copy_id, timeout_ms=options.statement_timeout_ms)
             names = _scope(r, tables)
             reports, db_findings = _verify_tables(r, names)
             skipped, fts_findings = skipped_and_findings(lite, ctx, schema.tables) if lite else ((), [])
@@ -274,6 +298,8 @@ def verify(
         target=target.redacted(), mode="source" if source else "target-only", server_version=schema.server_version,
         started_at=started, finished_at=_now(), settings={**asdict(options), "checks": sorted(options.checks),
                                                           "tables": tables}, source=source)
+    if r.rejects is not None:
+        db_findings.insert(0, _rejects_finding(r.rejects))
     if source is not None and source.integrity_check not in (("ok",), ("skipped",)):
         db_findings.insert(0, Finding("integrity", FAIL, "source PRAGMA integrity_check reports problems", None, (),
                                       {"messages": list(source.integrity_check)}))
@@ -287,7 +313,9 @@ def _verify_tables(r: _Run, names: list[str]) -> tuple[list[TableReport], list[F
     db_findings: list[Finding] = []
     if lite is not None:
         if "orphans" in opts.checks:
-            _merge(extra, source_foreign_keys(lite, set(names), opts.sample_size))
+            by_source = {r.src(n): n for n in names}
+            found = source_foreign_keys(lite, set(by_source), opts.sample_size)
+            _merge(extra, {by_source[t]: f for t, f in found.items()})
     if "hygiene" in opts.checks:
         _merge(extra, hygiene(r.ctx, set(names)))
     reports = [_missing_table(r, n) for n in names if n not in r.schema.tables]
@@ -302,7 +330,8 @@ def _verify_tables(r: _Run, names: list[str]) -> tuple[list[TableReport], list[F
         findings += extra.get(name, [])
         reports.append(TableReport(
             name, worst(f.status for f in findings), diff.source_rows if diff else None,
-            diff.target_rows if diff else None, tuple(findings), round(time.monotonic() - t0, 3)))
+            diff.target_rows if diff else None, tuple(findings), round(time.monotonic() - t0, 3),
+            r.names.get(name)))
     r.progress(Progress(len(present), len(present), "verification done", step=None))
     return reports, db_findings
 
@@ -310,10 +339,10 @@ def _verify_tables(r: _Run, names: list[str]) -> tuple[list[TableReport], list[F
 def _missing_table(r: _Run, name: str) -> TableReport:
     """A source table the target lacks (virtual tables and their shadow tables were left out already)."""
     assert r.lite is not None
-    rows = SqliteSide(r.lite, name, [], None).count()
+    rows = SqliteSide(r.lite, r.src(name), [], None).count()
     return TableReport(name, FAIL, rows, None, (Finding(
-        "table", FAIL, f"table {name} is in the source ({rows} rows) but not in the target", name, (),
-        {"source": rows}),))
+        "table", FAIL, f"table {name} is in the source ({rows} rows) but not in the target (no table of that "
+        "name, in any letter case)", name, (), {"source": rows}),), source_name=r.src(name))
 
 
 def _check_table(r: _Run, table: PgTable) -> tuple[list[Finding], TableDiff | None]:
@@ -324,6 +353,11 @@ def _check_table(r: _Run, table: PgTable) -> tuple[list[Finding], TableDiff | No
     must, why = _not_null_rules(r, table)
     if r.lite is not None and name not in r.source_tables:
         findings.append(Finding("table", PASS, f"{name} is not in the source: target checks only", name))
+    if r.columns.get(name):
+        pairs = r.columns[name]
+        findings.append(Finding("names", PASS, f"source {r.src(name)} compared with target {name}; columns paired "
+                                "by letter case: " + ", ".join(f"{s} -> {t}" for t, s in pairs.items()), name,
+                                tuple(pairs), {"source_table": r.src(name), "columns": {s: t for t, s in pairs.items()}}))
     if r.lite is not None and name in r.source_tables:
         nulls = None
         src_cols = [c for c in must if c in r.source_tables[name]] if "nulls" in opts.checks else []
@@ -360,9 +394,14 @@ def _check_table(r: _Run, table: PgTable) -> tuple[list[Finding], TableDiff | No
     return findings, diff
 
 
-def _source_nulls(r: _Run, name: str, columns: list[str], key: str, why: dict[str, str]) -> list[Finding]:
+def _source_nulls(r: _Run, table: str, target_columns: list[str], target_key: str, target_why: dict[str, str]
+                  ) -> list[Finding]:
     """``source_nulls`` on a connection of its own: SQLite holds a connection's mutex for a whole statement,
-    so sharing ``r.lite`` would queue the checksum pass's bound and count queries behind this scan."""
+    so sharing ``r.lite`` would queue the checksum pass's bound and count queries behind this scan.
+    Called with target names; the source is read by its own names (they may differ in letter case)."""
+    name, key = r.src(table), r.src(table, target_key) if target_key != "rowid" else "rowid"
+    columns = [r.src(table, c) for c in target_columns]
+    why = {r.src(table, c): w for c, w in target_why.items()}
     if r.sqlite_path is None or not columns:
         return source_nulls(r.lite, name, columns, key, why, r.opts.sample_size) if r.lite is not None else []
     conn = open_sqlite(r.sqlite_path)
@@ -415,34 +454,91 @@ def _compare_source(r: _Run, table: PgTable) -> tuple[list[Finding], TableDiff]:
     if r.partners is not None and key is not None and table.estimate >= opts.batch_rows:
         pg.partners = [PgSide(c, r.ctx.schema, name, cols, key, opts.statement_timeout_ms, opts.lock_timeout_ms,
                               table.estimate, key_cols, native) for c in r.partners.get()]
-    lite = SqliteSide(r.lite, name, cols, key, r.sqlite_path, key_cols, native)
+    src = r.src(name)
+    src_types = [(r.src(name, c), ct) for c, ct in cols]
+    src_keys = [(r.src(name, c), ct) for c, ct in key_cols]
+    lite = SqliteSide(r.lite, src, src_types, r.src(name, key) if key else None, r.sqlite_path, src_keys, native)
     if r.cancel is not None:
         lite.stop = r.cancel.flag.is_set  # the flag only: never the caller's should_cancel from a pool thread
     source_rows = lite.count()
-    bis = BisectOptions(opts.batch_rows, opts.bisection_factor, opts.leaf_rows, opts.max_located, opts.sample_size)
+    rejected = r.rejects.rows(src, name) if r.rejects is not None else {}
+    explain = r.rejects.explainer(src, name) if r.rejects is not None else None
+    # every rejected row may be located and explained on top of the usual limit of unexplained ones
+    bis = BisectOptions(opts.batch_rows, opts.bisection_factor, opts.leaf_rows, opts.max_located + len(rejected),
+                        opts.sample_size)
+    method = "pghash" if native else "md5"
 
     def on_batch(done: int) -> None:
         r.progress(Progress(done, max(table.estimate, done), f"{name}: {done} rows checksummed", step=name,
                             data={"table": name, "rows": done}))
 
+    if key is None and keyed and orderable([table.column(c).typname for c in table.primary_key]):
+        diff = _diff_by_key_values(r, table, cols, src_types, bis, native, source_rows, on_batch, explain)
+        return _diff_findings(name, diff, src_cols, table, opts, method + " by key ranges", r.rejects), diff
+    if key is None:
+        rows = max(source_rows, table.estimate)
+        whole = whole_table(r.pool.for_rows(rows, native), lite, pg)
+        if whole[0] == whole[1]:
+            diff = TableDiff(whole[0].rows, whole[1].rows, True, located=True, complete=True, ranges_compared=1)
+        else:
+            diff = diff_multiset(pg, lite, [c for c, _ in cols], bis, whole, explain)
+            method += "+md5 row hashes"
+        return _diff_findings(name, diff, src_cols, table, opts, method, r.rejects), diff
+
     pool = r.pool.for_rows(max(source_rows, table.estimate), native)
-    diff = diff_table(pg, lite, [c for c, _ in cols], bis, pool, r.ctx.should_cancel, on_batch, source_rows)
-    return _diff_findings(name, diff, src_cols, table, opts, "pghash" if native else "md5"), diff
+    diff = diff_table(pg, lite, [c for c, _ in cols], bis, pool, r.ctx.should_cancel, on_batch, source_rows,
+                      explain)
+    return _diff_findings(name, diff, src_cols, table, opts, method, r.rejects), diff
+
+
+def _diff_by_key_values(r: _Run, table: PgTable, cols: list[tuple[str, ColumnType]],
+                        src_types: list[tuple[str, ColumnType]], bis: BisectOptions, native: bool, source_rows: int,
+                        on_batch: Any, explain: Any) -> TableDiff:
+    """``keyed.diff_keyed`` for a text, uuid or composite key: both sides' key-ordered sides, partners included."""
+    opts, name = r.opts, table.name
+    keys = [(c, table.column(c).typname) for c in table.primary_key]
+    rows = run(r.ctx.conn, query("byte_order_columns"), {"schema": r.ctx.schema, "table": name}, table=name,
+               what="key collations", timeout_ms=opts.statement_timeout_ms)
+    byte_order = frozenset(c for c, ok in rows if ok)
+    estimate = table.estimate
+    if estimate < 0:  # never analyzed: the split into ranges needs a row count, not -1
+        estimate = run(r.ctx.conn, sql.SQL("SELECT count(*) FROM {}").format(qualified(r.ctx.schema, name)),
+                       table=name, what="row count", timeout_ms=opts.statement_timeout_ms)[0][0]
+
+    def side(conn: psycopg.Connection) -> PgKeyed:
+        pg = PgKeyed(conn, r.ctx.schema, name, cols, opts.statement_timeout_ms, opts.lock_timeout_ms, keys, native,
+                     byte_order)
+        pg.estimate = estimate
+        return pg
+
+    pg = side(r.ctx.conn)
+    if r.partners is not None and table.estimate >= opts.batch_rows:
+        pg.partners = [side(c) for c in r.partners.get()]
+    lite = LiteKeyed(r.lite, r.src(name), src_types, None, r.sqlite_path,
+                     [(r.src(name, c), ColumnType.from_pg(t)) for c, t in keys], native)
+    if r.cancel is not None:
+        lite.stop = r.cancel.flag.is_set
+    pool = r.pool.for_rows(max(source_rows, table.estimate), native)
+    return diff_keyed(pg, lite, [c for c, _ in cols], bis, pool, r.ctx.should_cancel, on_batch, source_rows, explain)
 
 
 def _diff_findings(name: str, d: TableDiff, src_cols: list[str], table: PgTable, opts: VerifyOptions,
-                   method: str = "md5") -> list[Finding]:
+                   method: str = "md5", rejects: CopyRejects | None = None) -> list[Finding]:
+    """Findings of the source comparison; rows the copy rejected are WARN ("explained"), never what fails it."""
     out = []
     missing_cols = [c for c in src_cols if c not in {x.name for x in table.columns}]
     if missing_cols:
         out.append(Finding("columns", WARN, f"source columns missing in the target: {', '.join(missing_cols)} "
                            "(not compared)", name, tuple(missing_cols)))
+    explained = d.all_explained and d.explained_count == d.source_rows - d.target_rows
     if "counts" in opts.checks:
         delta = d.target_rows - d.source_rows
-        out.append(Finding("counts", PASS if delta == 0 else FAIL,
+        why = f", all {d.explained_count} rejected by the copy" if delta and explained else ""
+        out.append(Finding("counts", PASS if delta == 0 else WARN if explained else FAIL,
                            f"{d.source_rows} rows in source, {d.target_rows} in target" + (
-                               f" ({delta:+d})" if delta else ""), name, (),
-                           {"source": d.source_rows, "target": d.target_rows, "difference": delta}))
+                               f" ({delta:+d}{why})" if delta else ""), name, (),
+                           {"source": d.source_rows, "target": d.target_rows, "difference": delta,
+                            "explained": d.explained_count}))
     if "checksums" in opts.checks:
         figures = {"ranges_compared": d.ranges_compared, "rows_compared": d.rows_compared, "located": d.located,
                    "complete": d.complete, "unlocated_ranges": list(d.unlocated), "settled_ranges": d.settled,
@@ -451,9 +547,17 @@ def _diff_findings(name: str, d: TableDiff, src_cols: list[str], table: PgTable,
             settled = (f" (rows compared one by one in {d.settled} range(s) whose checksums differed: all equal)"
                        if d.settled else "")
             out.append(Finding("checksum", PASS, "content checksums match" + settled, name, (), figures))
+        elif explained:
+            out.append(Finding("checksum", WARN, "content checksums differ only by rows the copy rejected "
+                               f"({d.explained_count}): no unexplained difference", name, (), figures))
         else:
             out.append(Finding("checksum", FAIL, "content checksums differ" + (f": {d.reason}" if d.reason else ""),
                                name, (), figures))
+        if d.explained_count and rejects is not None:
+            out.append(Finding(
+                "explained", WARN, f"{d.explained_count} row(s) of the source missing in the target, explained by "
+                f"rejects of copy {rejects.copy_id}", name, (),
+                {"rows": d.explained_count, "copy_id": rejects.copy_id}, d.explained))
         more = "" if d.complete else " (at least; locating stopped at max_located)"
         for what, n, samples, msg in (
             ("missing", d.missing_count, d.missing, "row(s) of the source missing in the target"),
@@ -472,11 +576,40 @@ def _scope(r: _Run, tables: list[str] | None) -> list[str]:
     """The tables to verify: the requested ones, or every target table (and, with a source, source tables)."""
     known = set(r.schema.tables) | set(r.source_tables)
     if tables:
-        unknown = [t for t in tables if t not in known]
+        found = {t: t if t in known else match_name(t, known) for t in tables}  # "Album" asks for album too
+        unknown = [t for t, n in found.items() if n is None]
         if unknown:
             raise TablesNotFound(unknown, r.schema.schema)
-        return list(dict.fromkeys(tables))
+        return list(dict.fromkeys(n for n in found.values() if n is not None))
     return sorted(known)
+
+
+def _pair_names(r: _Run, source: dict[str, list[str]]) -> None:
+    """Pair source tables and columns with the target's by the one name rule (``names.match_names``).
+
+    ``r.source_tables`` is then keyed by the target's table name and lists the
+    target's column names (a source table the target lacks keeps its own name);
+    ``r.names`` and ``r.columns`` keep the source's names for reading the source.
+    """
+    for src, tgt in match_names(source, r.schema.tables).items():
+        key = tgt or src
+        r.names[key] = src
+        if tgt is None:
+            r.source_tables[key] = source[src]
+            continue
+        cols = match_names(source[src], [c.name for c in r.schema.tables[tgt].columns])
+        r.source_tables[key] = [c_t or c_s for c_s, c_t in cols.items()]
+        r.columns[key] = {c_t: c_s for c_s, c_t in cols.items() if c_t is not None and c_t != c_s}
+
+
+def _rejects_finding(rej: CopyRejects) -> Finding:
+    """Which copy's rejects explain missing rows, and why that copy (stated in the report)."""
+    why = ("named for this verification" if rej.chosen == "given"
+           else "the latest copy of this source file into this target")
+    n = sum(len(v) for v in rej.by_table.values())
+    return Finding("rejects", PASS, f"rows missing in the target are checked against the {n} rejected row(s) of "
+                   f"copy {rej.copy_id} ({why})", None, (), {"copy_id": rej.copy_id, "chosen": rej.chosen,
+                                                              "rejected_rows": n})
 
 
 def _sqlite_tables(lite: sqlite3.Connection) -> dict[str, list[str]]:

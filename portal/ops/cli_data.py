@@ -146,22 +146,24 @@ def cmd_verify(command, options) -> None:
     target = _target(options["target"])
     user = _user(options, required=True, what="verify")
     run = verifying.schedule_verify(target=target, source=options.get("sqlite"), tables=options.get("tables"),
-                                    user=user)
+                                    user=user, copy_id=options.get("copy_id"),
+                                    samples=options.get("show") if options.get("wait") else None)
     if not options.get("wait"):
         if options.get("json"):
             return _dump(command, run_json(run))
         command.stdout.write(f"Scheduled verification run #{run.pk} of {target.name} ({run.params['mode']})")
         return
     run = wait(command, run, timeout=options.get("timeout"), quiet=bool(options.get("json")))
-    _exit_for(run)
-    vr = VerificationReport.objects.get(run=run)
+    vr = VerificationReport.objects.filter(run=run).first()
+    if vr is None:  # the run stopped before a report: its error says why
+        _exit_for(run)
+        raise ValidationError(f"Run #{run.pk} {run.status} without a report")
     if options.get("json"):
         command.stdout.write(json.dumps(vr.report, indent=2, ensure_ascii=False, default=str))
     else:
         command.stdout.write(f"Report #{vr.pk}: {vr.status}")
-        for t in vr.report["tables"]:
-            problems = [f["message"] for f in t["findings"] if f["status"] != "pass"]
-            command.stdout.write(f"  {t['status']:<5} {t['name']:<28} {'; '.join(problems)[:200]}")
+        for line in verifying.report_lines(vr.report, options.get("show") or 10):
+            command.stdout.write(line)
         for o in vr.report.get("skipped") or []:
             rows = f" ({o['rows']} rows)" if o.get("rows") is not None else ""
             command.stdout.write(f"  skipped {o['kind']} {o['name']}{rows}: {o['advice']}")

@@ -7,6 +7,12 @@ without one it checks the target alone (orphans, NULLs, sequences, hygiene),
 which is what follows an upgrade. Every copy run queues one when it finishes.
 A verification only reads the target, so it does not take the target lock and
 may run beside other work; a report names what it saw at that moment.
+
+The run's status is the report's verdict (issue 9): a ``fail`` report ends the
+run FAILED (the report stays stored and linked); ``pass`` and ``warn`` (e.g.
+rows missing only because the copy rejected them, each named) end it SUCCEEDED.
+Rejects come from the copy the run follows (``after_copy``), else from an
+explicit ``copy_id``, else from the latest copy of that source into the target.
 """
 
 from __future__ import annotations
@@ -31,11 +37,16 @@ def schedule_verify(
     actor: str | None = None,
     actor_kind: str = AuditEvent.ActorKind.USER,
     after_copy: Run | None = None,
+    copy_id: str | None = None,
+    samples: int | None = None,
 ) -> Run:
     """Record a verification run and queue it (writes the DB).
 
     :param source: SQLite file inside MOP_IMPORT_DIR; None for target-only mode.
-    :param after_copy: the copy run this one follows (its tables and source).
+    :param after_copy: the copy run this one follows (its tables and source; its rejects explain missing rows).
+    :param copy_id: the copy whose rejects explain missing rows (default: the one of ``after_copy``, else the
+        latest copy of ``source`` into this target).
+    :param samples: keep up to this many located keys per finding (default 10; ``ops verify --show N``).
     """
     if user is not None:
         services.require(user, "ops.schedule_run")
@@ -47,9 +58,15 @@ def schedule_verify(
         raise ValidationError(f"Target {target.name} is inactive; activate it before verifying it")
     tables = copying.parse_tables(tables)
     who = services._actor(user, actor)
+    if samples is not None and not 1 <= samples <= 1000:
+        raise ValidationError("The number of keys to show must be 1 to 1000")
+    if copy_id is not None and not rel:
+        raise ValidationError("A copy's rejects only explain differences from a source: give the SQLite file too")
     params: dict[str, Any] = {
         "source": rel, "tables": tables, "mode": "source" if rel else "target-only",
         **({"after_copy": after_copy.pk} if after_copy is not None else {}),
+        **({"copy_id": copy_id} if copy_id else {}),
+        **({"samples": samples} if samples else {}),
     }
     with transaction.atomic():
         run = Run.objects.create(
@@ -76,12 +93,27 @@ def engine_args(run: Run) -> dict[str, Any]:
     return {
         "sqlite_path": copying.resolve_source(src) if src else None,
         "tables": run.params.get("tables") or None,
-        "options": engine.VerifyOptions(statement_timeout_ms=run.target.statement_timeout_ms),
+        "options": engine.VerifyOptions(statement_timeout_ms=run.target.statement_timeout_ms,
+                                        copy_id=rejects_copy_id(run),
+                                        sample_size=max(engine.VerifyOptions().sample_size, run.params.get("samples") or 0)),
     }
 
 
+def rejects_copy_id(run: Run) -> str | None:
+    """Which copy's rejects explain missing rows: the explicit one, else the copy run this one follows; None
+    lets the engine take the latest copy of the source into the target (reads the DB)."""
+    if run.params.get("copy_id"):
+        return run.params["copy_id"]
+    copy = Run.objects.filter(pk=run.params.get("after_copy")).first() if run.params.get("after_copy") else None
+    return (copy.params or {}).get("copy_id") if copy is not None else None
+
+
 def record_report(run: Run, report) -> VerificationReport:
-    """Store the report, end the run SUCCEEDED (the report carries the verdict) and audit it (writes the DB)."""
+    """Store the report, end the run as its verdict says and audit it (writes the DB).
+
+    A ``fail`` report ends the run FAILED with the report linked (``progress_data.report_id``):
+    a verification that found unexplained differences is not a green run.
+    """
     source = report.header.source
     data = report.to_dict()
     with transaction.atomic():
@@ -91,8 +123,11 @@ def record_report(run: Run, report) -> VerificationReport:
             source_sha256=source.sha256 if source else "", source_size=source.size if source else None,
         )
         counts = {s: sum(1 for t in report.tables if t.status == s) for s in ("pass", "warn", "fail")}
+        failed = vr.status == VerificationReport.Status.FAIL
+        outcome = Run.Status.FAILED if failed else Run.Status.SUCCEEDED
+        verdict = _failure_fields(vr, report, counts) if failed else {}
         Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
-            status=Run.Status.SUCCEEDED, finished_at=now(), current_step="",
+            status=outcome, finished_at=now(), current_step="", **verdict,
             progress_data={**(run.progress_data or {}), "report_id": vr.pk, "report_status": vr.status,
                            "tables": counts})
         run.refresh_from_db()
@@ -100,11 +135,25 @@ def record_report(run: Run, report) -> VerificationReport:
                                  f"{counts['fail']} fail)", "info" if vr.status == "pass" else "warning")
         audit.record(
             actor=run.actor, actor_kind=services._run_actor_kind(run), action="run.finished", target=run.target,
-            run=run, operation=run.operation, outcome=Run.Status.SUCCEEDED,
+            run=run, operation=run.operation, outcome=outcome, error=verdict.get("error", ""),
             params={"report": vr.pk, "status": vr.status, "mode": vr.mode, "source_sha256": vr.source_sha256,
                     "tables": counts, "worker": run.worker},
         )
     return vr
+
+
+def _failure_fields(vr: VerificationReport, report, counts: dict[str, int]) -> dict[str, Any]:
+    """The run's error fields for a failing report: which tables failed, and where to read why."""
+    failing = [t.name for t in report.tables if t.status == "fail"]
+    names = ", ".join(failing[:5]) + (f" and {len(failing) - 5} more" if len(failing) > 5 else "")
+    return {
+        "error": f"Verification report #{vr.pk}: fail ({counts['fail']} table(s) fail: {names})" if failing
+        else f"Verification report #{vr.pk}: fail (database-level findings)",
+        "error_code": "verification_failed",
+        "error_explanation": "The report found differences or problems that nothing explains (rows the copy "
+                             "rejected are shown apart, as warnings). The report lists each table's findings, "
+                             "with the located keys and columns.",
+    }
 
 
 def report_of(vr: VerificationReport):
@@ -119,3 +168,45 @@ def compare(old: VerificationReport, new: VerificationReport):
     if old.created_at > new.created_at:
         old, new = new, old
     return old, new, services._engine("verify").compare_reports(report_of(old), report_of(new))
+
+
+def report_lines(report: dict[str, Any], show: int = 10) -> list[str]:
+    """The report as text lines for ``ops verify --wait``: per table its verdict, source -> target names,
+    and every finding that is not a pass, with up to ``show`` located keys (and differing columns) each."""
+    lines = [f"  {f['status']:<5} {f['message']}" for f in report.get("findings", ()) if f["check"] == "rejects"
+             or f["status"] != "pass"]
+    for t in report["tables"]:
+        src = t.get("source_name")
+        names = f"{src} -> {t['name']}" if src and src != t["name"] else t["name"]
+        rows = "" if t["source_rows"] is None and t["target_rows"] is None else \
+            f"  ({_n(t['source_rows'])} -> {_n(t['target_rows'])} rows)"
+        lines.append(f"  {t['status']:<5} {names}{rows}")
+        for f in t["findings"]:
+            if f["status"] == "pass":
+                continue
+            lines.append(f"        {f['check']}: {f['message']}")
+            samples = list(f.get("samples") or ())[:show]
+            if f["check"] in ("missing", "extra", "changed", "explained") and samples:
+                lines += [f"          {_sample_text(s)}" for s in samples]
+                more = (f.get("figures") or {}).get("rows", len(samples)) - len(samples)
+                if more > 0:
+                    lines.append(f"          ... {more} more")
+    return lines
+
+
+def _n(v: int | None) -> str:
+    return "-" if v is None else str(v)
+
+
+def _sample_text(s: Any) -> str:
+    """One located row: its key, and the columns that differ, the reject reason or the row's values."""
+    if not isinstance(s, dict):
+        return f"key {s}"
+    if "row" in s:
+        values = ", ".join(f"{c}={v}" for c, v in s["row"].items())
+        return (f"rowid {s['rowid']}: " if "rowid" in s else "row: ") + values
+    if "columns" in s:
+        return f"key {s['key']}: {', '.join(s['columns'])}"
+    if "reason" in s:
+        return f"key {s['key']}: {s['reason']}"
+    return f"key {s.get('key', s)}"

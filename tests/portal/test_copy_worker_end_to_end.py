@@ -54,8 +54,9 @@ def test_it_copies_then_verifies_and_shows_the_report(
     check = Run.objects.get(pk=run.progress_data["verify_run_id"])
     assert check.operation == Run.Operation.VERIFY and check.params["after_copy"] == run.pk
     check = wait_run_finished(check, timeout=120)
-    assert check.status == Run.Status.SUCCEEDED, check.error
     vr = VerificationReport.objects.get(run=check)
+    # the planted orphans fail the report: the run ends FAILED, the report stored and linked (issue 9)
+    assert check.status == Run.Status.FAILED and check.progress_data["report_id"] == vr.pk, check.error
     assert vr.copy_run_id == run.pk and vr.mode == "source" and len(vr.source_sha256) == 64
     statuses = {t["name"]: t["status"] for t in vr.report["tables"]}
     rejected_tables = {r[0] for r in manifest.rejects}
@@ -63,13 +64,15 @@ def test_it_copies_then_verifies_and_shows_the_report(
     for name in manifest.rows:
         if name not in rejected_tables | orphan_tables:
             assert statuses[name] == "pass", (name, vr.report)
-    for name in rejected_tables:
-        assert statuses[name] == "fail"
+    for name in rejected_tables:  # the rows the copy rejected are explained by its rejects: warn, not fail
+        assert statuses[name] == ("fail" if name in orphan_tables else "warn"), (name, vr.report)
     tx = next(t for t in vr.report["tables"] if t["name"] == "transactions")
-    missing = next(f for f in tx["findings"] if f["check"] == "missing")
+    explained = next(f for f in tx["findings"] if f["check"] == "explained")
+    assert not [f for f in tx["findings"] if f["check"] == "missing"]
     tx_rejects = sorted(int(r[1]) for r in manifest.rejects if r[0] == "transactions")
     assert any(r[3] == "invalid_utf8" for r in manifest.rejects)
-    assert missing["figures"]["rows"] == len(tx_rejects) and list(missing["samples"]) == tx_rejects
+    assert explained["figures"]["rows"] == len(tx_rejects)
+    assert [s["key"] for s in explained["samples"]] == tx_rejects
     assert vr.status == "fail"
 
     actions = list(AuditEvent.objects.filter(run=run).order_by("id").values_list("action", flat=True))
@@ -88,7 +91,7 @@ def test_it_copies_then_verifies_and_shows_the_report(
     assert got == set(manifest.rejects)
     report_page = client.get(reverse("admin:ops_verificationreport_change", args=[vr.pk])).content.decode()
     assert vr.source_sha256 in report_page and 'data-table="credits" data-status="pass"' in report_page
-    assert 'data-table="transactions" data-status="fail"' in report_page
+    assert f'data-table="transactions" data-status="{statuses["transactions"]}"' in report_page
     assert client.get(reverse("admin:ops_verificationreport_json", args=[vr.pk])).json()["status"] == "fail"
     assert "table,table_status" in client.get(reverse("admin:ops_verificationreport_csv", args=[vr.pk])).content.decode()
     for text in (page, rejects_page, report_page, body):

@@ -144,6 +144,10 @@ class Command(BaseCommand):
         p.add_argument("--wait", action="store_true", help="Wait for the report; exit 1 if it fails.")
         p.add_argument("--timeout", type=float, default=None)
         p.add_argument("--json", action="store_true", help="With --wait: print the report as JSON.")
+        p.add_argument("--show", type=int, default=10, metavar="N",
+                       help="With --wait: list up to N located keys (and differing columns) per finding.")
+        p.add_argument("--copy-id", metavar="ID", help="The copy whose rejects explain rows missing in the target "
+                       "(default: the latest copy of this SQLite file into the target).")
 
         sub.add_parser("reap", help="Mark runs whose worker stopped sending heartbeats as interrupted.")
         sub.add_parser("bootstrap-example", help="Create the billing example project, its targets and an admin user.")
