@@ -33,7 +33,7 @@ from tests.portal.test_copy_preflight_predictions import (  # noqa: F401
 )
 
 pytestmark = [pytest.mark.worker]
-FINISHED_OK = {Run.Status.SUCCEEDED, getattr(Run.Status, "SUCCEEDED_WITH_REJECTS", Run.Status.SUCCEEDED)}
+FINISHED_OK = {Run.Status.SUCCEEDED, Run.Status.SUCCEEDED_REJECTS}
 
 
 def _stored_rejects(run: Run) -> Counter[tuple[str, str]]:
