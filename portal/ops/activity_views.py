@@ -159,7 +159,8 @@ def _run_blocker(row: LockSnapshot) -> dict[str, Any] | None:
 
 def _next_url(request, target: Target) -> str:
     url = request.POST.get("next") or ""
-    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()},
+    # only a path of this site: anything else would be taken by redirect() for a view name (NoReverseMatch)
+    if url.startswith("/") and not url.startswith("//") and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()},
                                                require_https=request.is_secure()):
         return url
     return reverse("admin:ops_target_activity", args=[target.pk])

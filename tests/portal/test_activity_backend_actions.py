@@ -111,3 +111,10 @@ def test_the_service_refuses_a_user_without_the_permission(viewer, locks_target,
         diagnostics.signal_backend(locks_target, "terminate", pid=chain.a.pid,
                                    backend_start=chain.a.backend_start, reason="x", user=viewer)
     assert activity_of(locks_target.conn(), chain.a.pid) is not None
+
+
+@pytest.mark.parametrize("next_url", ["head; DROP TABLE ops_run", "//evil.example/", "https://evil.example/x"])
+def test_it_ignores_a_next_that_is_not_a_path_of_this_site(dba_client: Client, locks_target, next_url) -> None:
+    response = dba_client.post(backend_url(locks_target, "cancel"), {"pid": "x", "next": next_url})
+    assert response.status_code == 302
+    assert response["Location"] == f"/admin/ops/target/{locks_target.pk}/activity/"
