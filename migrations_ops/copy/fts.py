@@ -18,15 +18,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
 
 from .sqlfiles import q, t
-
-if TYPE_CHECKING:  # source.py imports this module
-    from .source import SourceTable
 
 FTS_MODULES = ("fts5", "fts4", "fts3")
 CONTENTFUL, EXTERNAL, CONTENTLESS = "contentful", "external", "contentless"
@@ -195,12 +191,12 @@ def regconfig_exists(conn: psycopg.Connection, regconfig: str) -> bool:
     return conn.execute(q("copy_regconfig_check"), {"regconfig": regconfig}).fetchone() is not None
 
 
-def regconfig_problems(conn: psycopg.Connection, planned: Sequence[SourceTable], regconfig: str) -> list[str]:
+def regconfig_problems(conn: psycopg.Connection, planned: Sequence[FtsInfo | None], regconfig: str) -> list[str]:
     """The text search configuration must exist before a contentful FTS table's tsvector is created with it.
 
-    :param planned: the ``SourceTable``s to copy (only those with ``fts`` set need it).
+    :param planned: the ``fts`` of each source table to copy (only those that are set need it).
     """
-    if not any(t.fts is not None for t in planned) or regconfig_exists(conn, regconfig):
+    if not any(f is not None for f in planned) or regconfig_exists(conn, regconfig):
         return []
     return [f"text search configuration {regconfig!r} does not exist in the target (fts_regconfig; "
             "try 'simple' or 'english')"]

@@ -120,7 +120,7 @@ def preflight(
                 not_copied = skip_mod.skipped_objects(src, listed, names, skip_tables, schema=schema,
                                                       regconfig=fts_regconfig,
                                                       target_tables=catalog.schema_columns(conn, schema))
-                problems = fts.regconfig_problems(conn, [all_tables[n] for n in names], fts_regconfig)
+                problems = fts.regconfig_problems(conn, [all_tables[n].fts for n in names], fts_regconfig)
                 plans = tuple(create.plan_missing(src, conn, schema,
                                                   [all_tables[n] for n in names if all_tables[n].fts is None]))
     finally:

@@ -115,7 +115,7 @@ def _new_plan(
     tables = {t.name: t for t in listed}
     names = skipped.select_tables(listed, want, opts.skip_tables)
     problems = skipped.contentful_fts_problems(listed, names, opts.fts_contentful) + fts.regconfig_problems(
-        conn, [tables[n] for n in names], opts.fts_regconfig)
+        conn, [tables[n].fts for n in names], opts.fts_regconfig)
     if problems:
         raise SchemaMismatch(problems)
     specs: list[RangeSpec] = []

@@ -220,7 +220,7 @@ def cmd_audit_head(command, options) -> None:
 def _schedule(command, options, operation: str) -> None:
     target = _target(options["target"])
     if options.get("sql"):
-        # Rendering the SQL imports and runs revision code: not a viewer's read (issue 10), as in the admin.
+        # Rendering the SQL imports and runs revision code: not a viewer's read, as in the admin.
         _check_view(_user(options, required=False, what=operation), "ops.schedule_run")
         preview = services.preview_plan(target, operation, options["revision"])
         if options.get("json"):
@@ -361,7 +361,7 @@ def cmd_reap(command, options) -> None:
     command.stdout.write(f"{len(reaped) + len(orphans)} run(s) reaped")
 
 
-# --- locks and activity (issue 5) -------------------------------------------------------
+# --- locks and activity -------------------------------------------------------
 
 
 def cmd_locks(command, options) -> None:
@@ -459,7 +459,7 @@ def _reaper_schedule() -> None:
 
 
 def _snapshot_schedule() -> None:
-    """Periodic lock snapshots of every active target, every MOP_SNAPSHOT_INTERVAL_SECONDS (issue 5)."""
+    """Periodic lock snapshots of every active target, every MOP_SNAPSHOT_INTERVAL_SECONDS."""
     _beat_task("Snapshot locks and activity of every target", "ops.snapshot_all_targets",
                settings.MOP_SNAPSHOT_INTERVAL_SECONDS)
 
@@ -491,7 +491,3 @@ def _admin_user(command) -> None:
     os.chmod(path, 0o600)
     command.stdout.write(f"Superuser created: admin / {password}  (also in {path}, mode 600; shown once)")
 
-
-# Copy and verification (issues 3 and 4) live in their own module; the command finds them here.
-from .cli_data import cmd_copy, cmd_copy_abandon, cmd_verify  # noqa: E402, F401
-from .cli_rejects import cmd_rejects  # noqa: E402, F401

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from migrations_ops.errors import OpsError
-from portal.ops import cli
+from portal.ops import cli, cli_data, cli_rejects
 from portal.ops.secrets import redact
 
 ENVIRONMENTS = ("development", "staging", "production")
@@ -153,7 +153,8 @@ class Command(BaseCommand):
         sub.add_parser("bootstrap-example", help="Create the billing example project, its targets and an admin user.")
 
     def handle(self, *args, **options):
-        handler = getattr(cli, "cmd_" + options["subcommand"].replace("-", "_"))
+        name = "cmd_" + options["subcommand"].replace("-", "_")
+        handler = next(getattr(m, name) for m in (cli, cli_data, cli_rejects) if hasattr(m, name))
         try:
             handler(self, options)
         except ValidationError as exc:
