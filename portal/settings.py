@@ -141,7 +141,7 @@ LOGIN_URL = "admin:login"
 # --- The portal's own knobs -------------------------------------------------
 # Fernet keys (comma-separated, newest first) that encrypt target passwords at rest.
 MOP_FERNET_KEYS = env.list("MOP_FERNET_KEYS", default=[])
-# A target's password_env must name a variable under this prefix (issue 10): the
+# A target's password_env must name a variable under this prefix: the
 # portal's own settings (DATABASE_URL, DJANGO_SECRET_KEY, MOP_FERNET_KEYS, ...)
 # are refused whatever the prefix says (portal/ops/secrets.py).
 MOP_TARGET_PASSWORD_ENV_PREFIX = env.str("MOP_TARGET_PASSWORD_ENV_PREFIX", default="MOP_TARGET_PASSWORD_")
@@ -160,7 +160,7 @@ MOP_REAPER_STALE_SECONDS = env.int("MOP_REAPER_STALE_SECONDS", default=60)
 MOP_REAPER_QUEUED_SECONDS = env.int("MOP_REAPER_QUEUED_SECONDS", default=300)
 MOP_DEFAULT_LOCK_TIMEOUT_MS = env.int("MOP_DEFAULT_LOCK_TIMEOUT_MS", default=1000)
 MOP_DEFAULT_STATEMENT_TIMEOUT_MS = env.int("MOP_DEFAULT_STATEMENT_TIMEOUT_MS", default=15 * 60 * 1000)
-# Lock and activity snapshots (issue 5): how often beat takes them, how long they are kept.
+# Lock and activity snapshots: how often beat takes them, how long they are kept.
 MOP_SNAPSHOT_INTERVAL_SECONDS = env.int("MOP_SNAPSHOT_INTERVAL_SECONDS", default=300)
 MOP_SNAPSHOT_RETENTION_DAYS = env.int("MOP_SNAPSHOT_RETENTION_DAYS", default=30)
 

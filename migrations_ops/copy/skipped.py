@@ -1,4 +1,4 @@
-"""What a copy leaves behind, named and counted, with what to do about each (issue 9).
+"""What a copy leaves behind, named and counted, with what to do about each.
 
 A DBA must never learn from a missing search box that something was not
 copied. Pre-flight, copy summary and verification report all list the same

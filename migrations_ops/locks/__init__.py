@@ -1,4 +1,4 @@
-"""Lock and activity diagnostics of a target (issue 5): look, and act safely.
+"""Lock and activity diagnostics of a target: look, and act safely.
 
 One call per need, each returning a frozen, JSON-ready result:
 

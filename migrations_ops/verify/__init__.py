@@ -1,4 +1,4 @@
-"""Verification reports: prove a copy or a migration left the data whole (issue 4).
+"""Verification reports: prove a copy or a migration left the data whole.
 
 One call does a whole verification; a Celery task only wires the callbacks and stores the JSON::
 

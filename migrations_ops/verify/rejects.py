@@ -1,4 +1,4 @@
-"""A copy's rejects, read by the verification to explain rows missing in the target (issue 9, item 8).
+"""A copy's rejects, read by the verification to explain rows missing in the target.
 
 The copy records every row it could not load in the target (``mop.copy_reject``:
 source table, key as ``"v1, v2"`` of the raw primary-key values or ``rowid:N``,

@@ -1,4 +1,4 @@
-"""What the verification cannot compare because the copy does not carry it (issue 9).
+"""What the verification cannot compare because the copy does not carry it.
 
 The report lists the same objects the copy's pre-flight and summary list
 (``migrations_ops.copy.skipped``: views, triggers, internal, virtual and

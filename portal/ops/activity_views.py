@@ -1,4 +1,4 @@
-"""Admin pages of issue 5: a target's live activity and blocking tree, its snapshots, cancel/terminate.
+"""Admin pages of a target's live activity and blocking tree, its snapshots, cancel/terminate.
 
 Reached through ``TargetAdmin.get_urls()`` wrapped in ``admin_site.admin_view``;
 every view checks its permission on the request itself (``services.require``),

@@ -505,7 +505,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return admin_views.verify_chain(self, request)
 
 
-# --- verification reports (issue 4) ------------------------------------------------------
+# --- verification reports ------------------------------------------------------
 
 
 @admin.register(VerificationReport)

@@ -304,7 +304,7 @@ def run_page(model_admin, request, object_id):
         # Copies and verifications have no plan to review.
         findings=findings_by_level(run.safety_findings) if run.operation in services.RUN_OPERATIONS else None,
     )
-    from .activity_views import lock_snapshot_of_run  # issue 5: what was blocking when it failed
+    from .activity_views import lock_snapshot_of_run  # what was blocking when it failed
 
     ctx["lock_snapshot"] = lock_snapshot_of_run(run)
     return TemplateResponse(request, "admin/ops/run/live.html", ctx)
@@ -319,7 +319,7 @@ def run_live(model_admin, request, pk: int):
     except ValueError:
         after = 0
     payload = live_payload(run, after)
-    from .activity_views import run_blockers_payload  # issue 5: who blocks the run's backend, live
+    from .activity_views import run_blockers_payload  # who blocks the run's backend, live
 
     payload["blockers"] = run_blockers_payload(request, run)
     return JsonResponse(payload)

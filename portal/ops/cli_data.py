@@ -74,7 +74,7 @@ def _created_text(out, report) -> None:
 
 
 def _copy_choices(options) -> dict[str, Any]:
-    """The issue 9 choices of ``ops copy``: tables skipped on purpose, and what to do with contentful FTS tables."""
+    """The choices of ``ops copy`` about what it leaves behind: tables skipped on purpose, and what to do with contentful FTS tables."""
     return {k: options.get(k) for k in ("skip_tables", "fts_contentful", "fts_regconfig") if options.get(k)}
 
 

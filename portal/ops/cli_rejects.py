@@ -1,4 +1,4 @@
-"""``manage.py ops rejects RUN_ID``: a copy's rejected rows, as the admin's rejects page and CSV show them (issue 9).
+"""``manage.py ops rejects RUN_ID``: a copy's rejected rows, as the admin's rejects page and CSV show them.
 
 The evidence of a copy with rejects used to be reachable only in the admin or
 with psql on ``mop.copy_reject``. This prints the same rows, read by the same

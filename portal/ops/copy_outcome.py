@@ -1,4 +1,4 @@
-"""How a copy run ends: its verdict, its wall-time phases, and the rejects counted by reason (issue 9).
+"""How a copy run ends: its verdict, its wall-time phases, and the rejects counted by reason.
 
 ``copying.record_succeeded`` used to end every finished copy SUCCEEDED, so a
 second copy of the same file that imported nothing (every row a duplicate

@@ -1,4 +1,4 @@
-"""SQLite to PostgreSQL copy runs (issue 3): the source file, pre-flight, scheduling, live figures, outcome.
+"""SQLite to PostgreSQL copy runs: the source file, pre-flight, scheduling, live figures, outcome.
 
 The engine (``migrations_ops.copy``) does the copying; this module holds the
 portal's rules around it:
@@ -247,7 +247,7 @@ def preflight(target: Target, source: str, tables: list[str] | None = None, opti
 
 
 def fts_choices(raw: dict[str, Any]) -> dict[str, Any]:
-    """Tables skipped on purpose and the contentful-FTS choice (issue 9); raises ValidationError on bad input."""
+    """Tables skipped on purpose and the contentful-FTS choice; raises ValidationError on bad input."""
     mode = raw.get("fts_contentful") or "copy"
     if mode not in FTS_CONTENTFUL_MODES:
         raise ValidationError(f"fts_contentful must be one of {', '.join(FTS_CONTENTFUL_MODES)}, not {mode!r}")

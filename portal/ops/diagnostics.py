@@ -1,4 +1,4 @@
-"""Lock and activity diagnostics of targets (issue 5): look, keep snapshots, and act on backends.
+"""Lock and activity diagnostics of targets: look, keep snapshots, and act on backends.
 
 The rules live here, the engine (``migrations_ops.locks``) does the work:
 

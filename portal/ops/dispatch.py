@@ -1,4 +1,4 @@
-"""Handing a recorded run to the broker, and what happens when the broker cannot take it (issue 10, item 6).
+"""Handing a recorded run to the broker, and what happens when the broker cannot take it.
 
 A run is written first and its task sent after the commit (STYLE 6). If the
 broker (Redis) is down at that moment, the run must not stay QUEUED for ever

@@ -373,7 +373,7 @@ class AuditEvent(models.Model):
 
 
 class LockSnapshot(models.Model):
-    """What a target's locks and activity looked like at one moment (issue 5).
+    """What a target's locks and activity looked like at one moment.
 
     ``snapshot`` is the engine's ``Snapshot.to_json()``; ``Snapshot.from_json``
     rebuilds it to render the blocking tree as it was. ``summary``,
@@ -414,7 +414,7 @@ class LockSnapshot(models.Model):
 
 
 class VerificationReport(models.Model):
-    """A stored verification report (issue 4): the engine's ``Report.to_json()`` and what lists need.
+    """A stored verification report: the engine's ``Report.to_json()`` and what lists need.
 
     ``report`` rebuilds with ``migrations_ops.verify.Report.from_dict``; the
     status, mode and source fingerprint are copied out for the list and for

@@ -6,7 +6,7 @@ old tokens still decrypt, new ones use the first key.
 A target may instead name an environment variable (``password_env``). Only
 names under ``MOP_TARGET_PASSWORD_ENV_PREFIX`` are accepted, and never one of
 the portal's own settings, even under a misconfigured prefix: a target points
-at a server its author chose, so whatever it reads is sent there (issue 10).
+at a server its author chose, so whatever it reads is sent there.
 The check runs when a target is saved and again each time a password is read,
 so a row written before the check existed cannot leak either.
 """

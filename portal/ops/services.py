@@ -47,7 +47,7 @@ _AUDITED_TARGET_FIELDS = (
 )
 
 
-# What identifies the server a password is sent to, and how it is sent (issue 10, item 3).
+# What identifies the server a password is sent to, and how it is sent.
 _SERVER_FIELDS = ("host", "port", "dbname", "user", "sslmode", "sslrootcert", "allow_password_auth")
 
 

@@ -1,4 +1,4 @@
-"""Login throttling (issue 10, item 8): django-axes locks a username + client IP out after repeated failures.
+"""Login throttling: django-axes locks a username + client IP out after repeated failures.
 
 Settings come from the environment (``portal/settings.py``: MOP_LOGIN_FAILURE_LIMIT,
 MOP_LOGIN_LOCKOUT_MINUTES). Every lockout is appended to the portal's audit

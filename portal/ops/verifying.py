@@ -1,4 +1,4 @@
-"""Verification runs and their stored reports (issue 4).
+"""Verification runs and their stored reports.
 
 A verification is a ``Run`` (operation VERIFY) that the worker turns into
 one ``migrations_ops.verify.verify()`` call; the report it returns is stored
@@ -8,7 +8,7 @@ which is what follows an upgrade. Every copy run queues one when it finishes.
 A verification only reads the target, so it does not take the target lock and
 may run beside other work; a report names what it saw at that moment.
 
-The run's status is the report's verdict (issue 9): a ``fail`` report ends the
+The run's status is the report's verdict: a ``fail`` report ends the
 run FAILED (the report stays stored and linked); ``pass`` and ``warn`` (e.g.
 rows missing only because the copy rejected them, each named) end it SUCCEEDED.
 Rejects come from the copy the run follows (``after_copy``), else from an

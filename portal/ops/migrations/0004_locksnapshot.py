@@ -1,4 +1,4 @@
-"""Lock snapshots (issue 5): the blocking tree and summary of a target at one moment."""
+"""Lock snapshots: the blocking tree and summary of a target at one moment."""
 
 import django.db.models.deletion
 import django.utils.timezone

@@ -1,4 +1,4 @@
-"""Verification reports (issue 4): the stored report of each verification run."""
+"""Verification reports: the stored report of each verification run."""
 
 import django.db.models.deletion
 import django.utils.timezone
