@@ -187,6 +187,7 @@ class _Parsed:
     depends_on: tuple[str, ...] = ()
     branch_labels: tuple[str, ...] = ()
     doc: str = ""
+    longdoc: str = ""  # the whole docstring, stripped, as Alembic's ``Script.longdoc``
     create_date: datetime | None = None
     error: tuple[str, str] | None = None  # (code, reason)
 
@@ -310,6 +311,7 @@ def _parse_source(path: Path, data: bytes) -> _Parsed:
         parsed.error = ("syntax_error", f"not valid Python{where}: {getattr(exc, 'msg', None) or exc}")
         return parsed
     doc = (ast.get_docstring(tree, clean=False) or "").strip()
+    parsed.longdoc = doc
     parsed.doc = re.split("\n\n", doc)[0]
     parsed.create_date = _create_date(doc)
     values: dict[str, ast.expr] = {}

@@ -128,6 +128,9 @@ def cmd_targets(command, options) -> None:
 
 def cmd_revisions(command, options) -> None:
     _check_view(_user(options, required=False, what="revisions"), "ops.view_alembicproject")
+    if options.get("format") == "alembic":
+        from .cli_history import alembic_history  # noqa: PLC0415 - only this format needs it
+        return alembic_history(command, options)
     if options.get("project"):
         path = Path(options["project"]).expanduser()
         if not path.exists():

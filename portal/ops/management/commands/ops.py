@@ -36,6 +36,9 @@ class Command(BaseCommand):
         where.add_argument("target", nargs="?", help="Target name (its project is listed).")
         where.add_argument("--project", metavar="PATH", help="Alembic project directory.")
         p.add_argument("--json", action="store_true")
+        p.add_argument("--format", choices=("portal", "alembic"), default="portal",
+                       help="alembic: exactly what 'alembic history' prints (with -v: 'alembic history -v').")
+        p.add_argument("-v", "--verbose", action="store_true", help="With --format alembic: 'alembic history -v'.")
 
         p = sub.add_parser("status", help="A target's current revision, pending revisions and problems.")
         p.add_argument("target")
