@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,10 @@ from .alembic_env import (
     step_direction,
     step_revision,
 )
+from .custom_ops import load_operation_modules
+from .failure import describe_failure, revision_paths
 from .project import ProjectSource, ResolvedProject
+from .project_env import project_environment
 from .state import live_heads
 from .target import TargetConn
 
@@ -62,12 +66,16 @@ class Plan:
     sql: str
     sql_hash: str
     sql_error: str | None = None
+    # When the preview stopped: the revision it was rendering, and failure.describe_failure's data.
+    sql_error_revision: str | None = None
+    sql_failure: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "operation": self.operation, "requested": self.requested, "from_heads": list(self.from_heads),
             "to_heads": list(self.to_heads), "steps": [s.to_json() for s in self.steps], "sql": self.sql,
-            "sql_hash": self.sql_hash, "sql_error": self.sql_error,
+            "sql_hash": self.sql_hash, "sql_error": self.sql_error, "sql_error_revision": self.sql_error_revision,
+            "sql_failure": self.sql_failure,
         }
 
 
@@ -87,9 +95,10 @@ def make_plan(
     :param with_sql: render the offline SQL preview too.
     """
     resolved = as_resolved(project)
+    load_operation_modules(resolved)
     script = load_script(resolved)
     from_heads, _ = live_heads(target, resolved, "mop:plan")
-    return plan_from_heads(resolved, script, operation, revision, from_heads, with_sql=with_sql)
+    return plan_from_heads(resolved, script, operation, revision, from_heads, with_sql=with_sql, target=target)
 
 
 def plan_from_heads(
@@ -100,12 +109,20 @@ def plan_from_heads(
     from_heads: Sequence[str],
     *,
     with_sql: bool = True,
+    target: TargetConn | None = None,
 ) -> Plan:
-    """The plan from given heads (the runner calls this with the heads it read under its lock)."""
+    """The plan from given heads (the runner calls this with the heads it read under its lock).
+
+    ``target`` is the URL a project-mode env.py is given for the offline SQL.
+    """
     from_heads = tuple(sorted(from_heads))
     steps = compute_steps(script, operation, revision, from_heads)
     to_heads = simulate_heads(from_heads, steps)
-    sql, sql_error = render_sql(project, script, steps, from_heads, revision) if with_sql else ("", None)
+    stopped: PreviewStop | None = None
+    sql, sql_error = "", None
+    if with_sql:
+        sql, stopped = render_preview(project, script, steps, from_heads, revision, target=target)
+        sql_error = stopped.error if stopped else None
     return Plan(
         operation=operation,
         requested=revision,
@@ -115,6 +132,8 @@ def plan_from_heads(
         sql=sql,
         sql_hash=hashlib.sha256(sql.encode()).hexdigest() if with_sql else "",
         sql_error=sql_error,
+        sql_error_revision=stopped.revision if stopped else None,
+        sql_failure=stopped.failure if stopped else None,
     )
 
 
@@ -138,22 +157,63 @@ def plan_step(step: MigrationStep) -> PlanStep:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PreviewStop:
+    """Why the offline SQL stopped: the error, the revision being rendered, the failure's details."""
+
+    error: str
+    revision: str | None
+    failure: dict[str, Any]
+
+
+_RUNNING = re.compile(r"^-- Running (upgrade|downgrade) (.*?) -> (.*?)\s*$", re.MULTILINE)
+
+
 def render_sql(
     project: ResolvedProject,
     script: ScriptDirectory,
     steps: Sequence[MigrationStep],
     from_heads: tuple[str, ...],
     destination: str,
+    *,
+    target: TargetConn | None = None,
 ) -> tuple[str, str | None]:
+    """``render_preview`` as (sql, error text or None)."""
+    sql, stopped = render_preview(project, script, steps, from_heads, destination, target=target)
+    return sql, stopped.error if stopped else None
+
+
+def _stopped_at(sql: str) -> str | None:
+    """The revision whose ``-- Running ...`` comment came last: the one being rendered when it stopped."""
+    last = None
+    for m in _RUNNING.finditer(sql):
+        last = m
+    if last is None:
+        return None
+    return (last.group(2) if last.group(1) == "downgrade" else last.group(3)).strip() or None
+
+
+def render_preview(
+    project: ResolvedProject,
+    script: ScriptDirectory,
+    steps: Sequence[MigrationStep],
+    from_heads: tuple[str, ...],
+    destination: str,
+    *,
+    target: TargetConn | None = None,
+) -> tuple[str, PreviewStop | None]:
     """Render the steps offline (``--sql``) starting from ``from_heads``; returns (sql, error).
 
     A revision that needs a live connection (``op.get_bind()`` queries) cannot
     be rendered; the SQL so far is kept and the error is returned with it.
+    In project mode the project's env.py renders it (its offline branch), in
+    the same environment a run gives it (``project_env``).
     """
     buf = io.StringIO()
     src = project.source
+    cfg = project.config()
     env = PortalEnvironment(
-        project.config(),
+        cfg,
         script,
         forced={
             "dialect_name": "postgresql",
@@ -168,14 +228,24 @@ def render_sql(
         starting_rev=from_heads or None,
         destination_rev=destination,
     )
-    error = None
     try:
         with env:
-            env.configure(dialect_name="postgresql")
-            with env.begin_transaction():
-                env.run_migrations()
+            if src.env_mode == "project" and target is not None:
+                cfg.attributes["configure_logger"] = False
+                with project_environment(target, src.url_env_vars, src.url_scheme) as url:
+                    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+                    script.run_env()
+            else:
+                env.configure(dialect_name="postgresql")
+                with env.begin_transaction():
+                    env.run_migrations()
     except Exception as exc:  # noqa: BLE001 - any error of a revision rendered offline
-        error = f"{type(exc).__name__}: {exc}"
+        secrets = (target.password,) if target is not None and target.password else ()
+        detail = describe_failure(exc, revision_paths(script), secrets, project.script_location)
+        revision = _stopped_at(buf.getvalue())
+        where = f" (revision {revision}{', ' + detail.where() if detail.where() else ''})" if revision else ""
+        error = f"{type(exc).__name__}: {detail.message}{where}"
         buf.write(f"\n-- SQL preview stopped: {error}\n")
-    return buf.getvalue(), error
+        return buf.getvalue(), PreviewStop(error, revision, detail.to_json())
+    return buf.getvalue(), None
 

@@ -37,6 +37,13 @@ class ProjectSource:
     version_table: str = "alembic_version"
     version_table_schema: str | None = None
     env_mode: EnvMode = "portal"
+    # Project mode: the variables its env.py reads the URL from (empty: DATABASE_URL and
+    # SQLALCHEMY_DATABASE_URI) and the URL form it expects (empty: postgresql+psycopg).
+    url_env_vars: tuple[str, ...] = ()
+    url_scheme: str = ""
+    # Modules registering custom operations (Operations.register_operation / implementation_for):
+    # a .py path inside the project, or an installed module name; imported before any revision runs.
+    operation_modules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

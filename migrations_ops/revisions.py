@@ -34,6 +34,7 @@ from alembic.script.revision import (
 )
 from alembic.util import CommandError
 
+from .custom_ops import op_calls
 from .errors import AmbiguousRevision, OpsError, ProjectNotFound, RevisionNotFound
 from .project import ResolvedProject
 
@@ -93,6 +94,7 @@ class RevisionInfo:
     depends_on_ids: tuple[str, ...] = ()
     dependents: tuple[str, ...] = ()
     branch_names: tuple[str, ...] = ()
+    operations: tuple[str, ...] = ()  # the op.<name> it uses, read statically (custom_ops)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -111,6 +113,7 @@ class RevisionInfo:
             "is_base": self.is_base,
             "is_branch_point": self.is_branch_point,
             "is_merge_point": self.is_merge_point,
+            "operations": list(self.operations),
         }
 
 
@@ -190,6 +193,7 @@ class _Parsed:
     longdoc: str = ""  # the whole docstring, stripped, as Alembic's ``Script.longdoc``
     create_date: datetime | None = None
     error: tuple[str, str] | None = None  # (code, reason)
+    operations: tuple[str, ...] = ()
 
 
 _cache: dict[tuple[str, int, int], _Parsed] = {}
@@ -312,6 +316,7 @@ def _parse_source(path: Path, data: bytes) -> _Parsed:
         return parsed
     doc = (ast.get_docstring(tree, clean=False) or "").strip()
     parsed.longdoc = doc
+    parsed.operations = tuple(sorted({c.name for c in op_calls(tree)}))
     parsed.doc = re.split("\n\n", doc)[0]
     parsed.create_date = _create_date(doc)
     values: dict[str, ast.expr] = {}
@@ -584,6 +589,7 @@ def _info(rev: Revision, root: Path, position: dict[str, int]) -> RevisionInfo:
         depends_on_ids=tuple(rev._resolved_dependencies),
         dependents=by_pos(rev._all_nextrev - rev.nextrev),
         branch_names=tuple(sorted(rev.branch_labels)),
+        operations=parsed.operations,
     )
 
 

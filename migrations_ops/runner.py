@@ -39,6 +39,7 @@ from sqlalchemy.pool import NullPool
 
 from . import advisory, queries
 from .alembic_env import PortalEnvironment, as_resolved, compute_steps, load_script, simulate_heads
+from .custom_ops import load_operation_modules
 from .errors import (
     Cancelled,
     ConnectionLost,
@@ -51,10 +52,12 @@ from .errors import (
     TargetMoved,
     VersionMismatch,
 )
+from .failure import describe_failure, revision_paths
 from .lockwatch import BlockerWatch, poll_interval
 from .plan import PlanStep, plan_step
 from .progress import CancelFn, Progress, ProgressFn, never_cancel, no_progress
 from .project import ProjectSource, ResolvedProject
+from .project_env import project_environment
 from .retry import RetryPolicy, Rng, SleepFn, absolute_destination, blocker_of, wait
 from .target import TargetConn, connect, redact_text
 
@@ -127,6 +130,7 @@ def run_plan(
             raise PlanError(f"{name} must be a positive number of milliseconds, not {value!r}")
     policy = RetryPolicy(lock_retries, retry_backoff_s, retry_backoff_max_s)
     resolved = as_resolved(project)
+    load_operation_modules(resolved)
     script = load_script(resolved)
     app = application_name(run_id)
     with _session(target, app, lock_timeout_ms, statement_timeout_ms) as (conn, pid):
@@ -136,6 +140,7 @@ def run_plan(
         steps = compute_steps(script, operation, revision, from_heads)
         to_heads = simulate_heads(from_heads, steps)
         run = _Run(steps, from_heads, progress, should_cancel, statement_timeout_ms)
+        run.target = target
         retry = _Retry(policy, operation, absolute_destination(operation, revision, steps, to_heads), to_heads,
                        sleep, rng or random.Random())
         with BlockerWatch(target, f"{app}:watch", pid, poll_interval(lock_timeout_ms)) as watch:
@@ -157,7 +162,8 @@ def _session(
     a rollback, and no transaction may stay open around the migrations.
     """
     engine = create_engine(
-        "postgresql+psycopg://", creator=lambda: connect(target, app, autocommit=False), poolclass=NullPool
+        "postgresql+psycopg://", creator=lambda: connect(target, app, autocommit=False), poolclass=NullPool,
+        hide_parameters=True,  # bound values of a failed statement never reach a message or the audit
     )
     conn = engine.connect()
     raw: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
@@ -234,6 +240,7 @@ class _Run:
         self.results: list[StepResult] = []
         self.current: PlanStep | None = None
         self.step_started = time.monotonic()
+        self.target: TargetConn | None = None  # project mode: the URL its env.py is given
 
     def report(self, message: str, level: str = "info", **data: Any) -> None:
         step = self.current.revision if self.current else None
@@ -325,7 +332,10 @@ class _Run:
                     if src.env_mode == "project":
                         cfg.attributes["connection"] = conn
                         cfg.attributes["configure_logger"] = False  # cookbook: the worker keeps its logging
-                        script.run_env()
+                        assert self.target is not None
+                        with project_environment(self.target, src.url_env_vars, src.url_scheme) as url:
+                            cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+                            script.run_env()
                     else:
                         env.configure(connection=conn)
                         with env.begin_transaction():
@@ -333,7 +343,10 @@ class _Run:
         except OpsError:
             raise
         except Exception as exc:  # noqa: BLE001 - everything else becomes a named failure
-            raise self.translate(exc, watch, password) from None
+            error = self.translate(exc, watch, password)
+            error.fields["failure"] = describe_failure(
+                exc, revision_paths(script), (password,), project.script_location).to_json()
+            raise error from None
 
     def steps_fn(self, heads: Sequence[str], _ctx: Any) -> Iterator[MigrationStep]:
         """Alembic's ``fn``: hand out the planned steps; resuming after a yield means it committed."""

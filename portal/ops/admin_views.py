@@ -226,6 +226,7 @@ def schedule(model_admin, request, pk: int):
                 expected_from=form.expected_heads(), confirm_name=data.get("confirm_name") or None,
                 lock_timeout_ms=data.get("lock_timeout_ms"), statement_timeout_ms=data.get("statement_timeout_ms"),
                 lock_retries=data.get("lock_retries"),
+                acknowledge_preview_failure=bool(data.get("acknowledge_preview_failure")),
             )
         except ValidationError as exc:
             for msg in exc.messages:
@@ -300,7 +301,9 @@ def run_page(model_admin, request, object_id):
         run=run, original=run, steps=_steps(run), log_lines=run.log_lines.order_by("id"),
         live_url=reverse("admin:ops_run_live", args=[run.pk]),
         can_cancel=request.user.has_perm("ops.cancel_run") and run.is_active,
-        error_data=[(k, v) for k, v in (run.error_data or {}).items() if k not in {"message", "explanation", "code"}],
+        error_data=[(k, v) for k, v in (run.error_data or {}).items()
+                    if k not in {"message", "explanation", "code", "failure"}],
+        failure=(run.error_data or {}).get("failure"),
         # Copies and verifications have no plan to review.
         findings=findings_by_level(run.safety_findings) if run.operation in services.RUN_OPERATIONS else None,
     )

@@ -227,9 +227,12 @@ def _schedule(command, options, operation: str) -> None:
         _check_view(_user(options, required=False, what=operation), "ops.schedule_run")
         preview = services.preview_plan(target, operation, options["revision"])
         if options.get("json"):
-            return _dump(command, {**preview.plan.to_json(), "findings": preview.findings_json()})
-        command.stdout.write(preview.sql)
-        command.stdout.write(findings_as_sql_comments(preview.findings_json()))
+            _dump(command, {**preview.plan.to_json(), "findings": preview.findings_json()})
+        else:
+            command.stdout.write(preview.sql)
+            command.stdout.write(findings_as_sql_comments(preview.findings_json()))
+        if preview.sql_error:  # as 'alembic upgrade --sql' does when a revision cannot render
+            raise CommandError(f"SQL preview stopped: {preview.sql_error}", returncode=EXIT_FAILED)
         return
     user = _user(options, required=True, what=operation)
     expected = options.get("expect_from")
@@ -238,6 +241,7 @@ def _schedule(command, options, operation: str) -> None:
         confirm_name=options.get("confirm"), lock_timeout_ms=options.get("lock_timeout_ms"),
         statement_timeout_ms=options.get("statement_timeout_ms"), lock_retries=options.get("lock_retries"),
         expected_from=None if expected is None else [r for r in expected.split(",") if r and r != "base"],
+        acknowledge_preview_failure=bool(options.get("acknowledge_preview_failure")),
     )
     if not options.get("json"):
         command.stdout.write(
@@ -290,6 +294,11 @@ def _exit_for(run: Run) -> None:
     if run.status == Run.Status.SUCCEEDED_REJECTS:
         raise CommandError(f"Run #{run.pk} {run.status}: {(run.progress_data or {}).get('outcome', '')}", returncode=code)
     why = f": {run.error}" if run.error else ""
+    failure = (run.error_data or {}).get("failure")
+    if failure:  # class, statement, revision file and line, as the Alembic CLI shows them
+        from migrations_ops.failure import failure_lines  # noqa: PLC0415
+
+        why += "".join(f"\n  {line}" for line in failure_lines(failure))
     raise CommandError(f"Run #{run.pk} {run.status}{why}", returncode=code)
 
 

@@ -119,6 +119,9 @@ class ConfirmForm(ScheduleForm):
         required=False, label="Type the target's name to confirm",
         widget=forms.TextInput(attrs={"autocomplete": "off", "size": 30}),
     )
+    acknowledge_preview_failure = forms.BooleanField(
+        required=False, label="I have read why the SQL preview stopped; schedule it anyway",
+    )
 
     def expected_heads(self) -> list[str]:
         raw = self.cleaned_data.get("expected_from") or ""

@@ -49,6 +49,23 @@ class AlembicProject(models.Model):
         default=EnvMode.PORTAL,
         help_text="How revisions run: in the portal's environment bound to the chosen target, or via env.py.",
     )
+    url_env_vars = models.CharField(
+        "URL variables", max_length=300, blank=True,
+        help_text="Project mode: environment variables its env.py reads the database URL from, comma-separated; "
+                  "set to the chosen target's URL for each run (empty: DATABASE_URL, SQLALCHEMY_DATABASE_URI; "
+                  "sqlalchemy.url in the ini is always set).",
+    )
+    url_scheme = models.CharField(
+        "URL form", max_length=30, blank=True,
+        choices=[("postgresql+psycopg", "postgresql+psycopg://"), ("postgresql", "postgresql://"),
+                 ("postgresql+psycopg2", "postgresql+psycopg2://"), ("postgres", "postgres://")],
+        help_text="Project mode: the URL scheme its env.py expects (empty: postgresql+psycopg://).",
+    )
+    operation_modules = models.TextField(
+        blank=True,
+        help_text="Modules registering custom operations (Operations.register_operation), one per line: a .py "
+                  "path inside the project or an installed module name; imported before revisions run.",
+    )
     description = models.TextField(blank=True, help_text="What this project manages.")
     created_at = models.DateTimeField(default=now, help_text="When the project was registered.")
 
@@ -58,6 +75,15 @@ class AlembicProject(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from migrations_ops.errors import OpsError
+        from migrations_ops.project_env import url_vars_of
+
+        try:
+            url_vars_of(self.url_env_vars.split(","))
+        except OpsError as exc:
+            raise ValidationError({"url_env_vars": str(exc)}) from None
 
     def source(self) -> ProjectSource:
         """The engine's view of this project."""
@@ -69,6 +95,9 @@ class AlembicProject(models.Model):
             version_table=self.version_table,
             version_table_schema=self.version_table_schema or None,
             env_mode=self.env_mode,  # type: ignore[arg-type]
+            url_env_vars=tuple(v.strip() for v in self.url_env_vars.split(",") if v.strip()),
+            url_scheme=self.url_scheme,
+            operation_modules=tuple(m.strip() for m in self.operation_modules.splitlines() if m.strip()),
         )
 
 

@@ -161,6 +161,8 @@ def plan_findings(resolved: ResolvedProject, plan) -> tuple:
     findings = list(safety.check_plan_sql(plan.sql or ""))
     listing = _engine("revisions").list_revisions(resolved)
     seen: set[str] = set()
+    custom_ops = _engine("custom_ops")
+    provided = custom_ops.provided_names(resolved)  # op.<name> calls nothing provides are flagged per step
     for step in plan.steps:
         if step.direction == "stamp" or step.revision in seen:
             continue
@@ -170,6 +172,8 @@ def plan_findings(resolved: ResolvedProject, plan) -> tuple:
         except OpsError:
             continue  # plans come from the same scripts; a vanished file shows when the run imports it
         findings.extend(safety.review_revision_source(resolved.script_location / info.path, step.revision))
+        findings.extend(custom_ops.review_operations(resolved, resolved.script_location / info.path, step.revision,
+                                                     provided))
     order = {safety.DANGER: 0, safety.WARNING: 1, safety.INFO: 2}
     return tuple(sorted(findings, key=lambda f: order.get(f.level, 3)))
 
@@ -260,6 +264,7 @@ def schedule_run(
     lock_timeout_ms=None,
     statement_timeout_ms=None,
     lock_retries=None,
+    acknowledge_preview_failure: bool = False,
 ) -> Run:
     """Plan ``operation`` to ``revision`` from the target's live revision, record it, and queue it.
 
@@ -280,6 +285,9 @@ def schedule_run(
     resolved = resolve(target.project)
     plan = _make_plan(target, resolved, operation, revision)
     findings = plan_findings(resolved, plan)
+    from .preview_policy import check_preview_failure  # noqa: PLC0415 - one rule, in its own module
+
+    check_preview_failure(target, plan, acknowledge_preview_failure)
     if expected_from is not None and sorted(expected_from) != sorted(plan.from_heads):
         raise ValidationError(
             f"Target {target.name} moved since the plan was previewed: it was at "
@@ -293,6 +301,7 @@ def schedule_run(
         "statement_timeout_ms": stmt_ms,
         "lock_retries": retries,
         "confirmed": bool(confirm_name),
+        **({"preview_failure_acknowledged": plan.sql_error} if plan.sql_error else {}),
     }
     with transaction.atomic():
         run = Run.objects.create(
@@ -632,6 +641,7 @@ def record_outcome(run: Run, *, result=None, error: BaseException | None = None,
         operation=run.operation, from_revision=run.from_heads,
         to_revision=run.result_heads if run.result_heads is not None else run.to_heads,
         sql_hash=run.sql_hash, outcome=status, error=run.error,
-        params={"worker": run.worker, "steps_done": run.steps_done, "steps_total": run.steps_total},
+        params={"worker": run.worker, "steps_done": run.steps_done, "steps_total": run.steps_total,
+                **({"error_data": run.error_data} if run.error_data else {})},
     )
     return status

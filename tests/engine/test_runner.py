@@ -132,8 +132,9 @@ def test_it_never_executes_the_project_env_py_in_portal_mode(tmp_path, target_db
 def test_it_migrates_the_chosen_target_even_when_env_py_names_another(tmp_path, make_database, monkeypatch):
     """Seed 003: the project's env.py reads its URL from the environment; we still migrate ours."""
     chosen, other = make_database("chosen"), make_database("other")
-    monkeypatch.setenv("FACTORY_OTHER_DATABASE_URL", sa_url(other))
-    project = linear(tmp_path, 2, env=ENV_FROM_ENVVAR).resolved(env_mode="project")
+    # env.py sees none of this process's variables (project_env), so the other URL is written into it.
+    env = ENV_FROM_ENVVAR.replace('os.environ["FACTORY_OTHER_DATABASE_URL"]', repr(sa_url(other)))
+    project = linear(tmp_path, 2, env=env).resolved(env_mode="project")
     result = run_plan(chosen, project, "upgrade", "head", run_id="t")
     assert result.to_heads == ("r2",)
     assert tables(chosen) == {"alembic_version", "t1", "t2"}

@@ -51,6 +51,8 @@ class Command(BaseCommand):
             if op != "stamp":
                 p.add_argument("--sql", action="store_true", help="Print the plan's SQL (from the live revision) and exit.")
             p.add_argument("--wait", action="store_true", help="Wait for the run; exit 0 succeeded, 1 failed, 2 cancelled/interrupted.")
+            p.add_argument("--acknowledge-preview-failure", action="store_true",
+                           help="Schedule even though the plan's SQL preview could not be rendered (never on production).")
             p.add_argument("--confirm", "--yes-i-typed", dest="confirm", metavar="NAME",
                            help="The target's name, typed back (downgrades and production targets).")
             p.add_argument("--expect-from", metavar="REV[,REV]", help="Refuse unless the target is at these heads now.")

@@ -4,6 +4,23 @@
   "use strict";
   const el = window.mopLive.el;
 
+  // Class, statement, revision file:line and a collapsed traceback (as templates/admin/ops/run/_failure.html).
+  function failureBlock(f) {
+    const wrap = el("div", { id: "mop-failure" });
+    const table = el("table", { class: "mop-kv" });
+    const row = (k, v) => { const tr = el("tr"); const td = el("td"); td.append(el("code", {}, v)); tr.append(el("th", {}, k), td); table.append(tr); };
+    row("Exception", f.exception_class + (f.wrapper_class ? " (raised as " + f.wrapper_class + ")" : ""));
+    if (f.statement) row("Failing statement", f.statement + (f.parameters ? "  -- parameters " + f.parameters : ""));
+    if (f.revision_file) row("Revision file", f.revision_file + ":" + f.revision_line + " in " + f.revision_function + "()");
+    wrap.append(table);
+    if (f.traceback) {
+      const det = el("details", { id: "mop-failure-traceback" });
+      det.append(el("summary", {}, "Traceback"), el("pre", { class: "mop-sql" }, f.traceback));
+      wrap.append(det);
+    }
+    return wrap;
+  }
+
   function render(data) {
     window.mopLive.steps(data, "steps");
     const body = document.getElementById("mop-steps-body");
@@ -17,7 +34,9 @@
     }
     if (data.error) {
       const box = document.getElementById("mop-error");
-      const extra = Object.entries(data.error.data || {}).filter(([k]) => !["code", "message", "explanation"].includes(k));
+      const extra = Object.entries(data.error.data || {}).filter(([k]) => !["code", "message", "explanation", "failure"].includes(k));
+      const failure = (data.error.data || {}).failure;
+      if (failure && !document.getElementById("mop-failure")) box.append(failureBlock(failure));
       let table = document.getElementById("mop-error-data");
       if (extra.length) {
         if (!table) { table = el("table", { class: "mop-kv", id: "mop-error-data" }); box.append(table); }
