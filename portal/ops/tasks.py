@@ -18,7 +18,7 @@ from django.utils.timezone import now
 
 from migrations_ops.progress import Progress
 
-from . import diagnostics, dispatch, services
+from . import diagnostics, dispatch, services, worker_fingerprint
 from .models import Run, RunLog
 from .secrets import redact as redact_text
 
@@ -114,7 +114,7 @@ def run_operation(self, run_id: int) -> str:
             progress=reporter.progress, should_cancel=reporter.should_cancel,
         )
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the run, never left RUNNING
-        error = exc
+        error = worker_fingerprint.explain_if_stale(exc)
     finally:
         heartbeat.stop()
         outcome = services.record_outcome(
