@@ -22,7 +22,7 @@ from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import activity_views, admin_views, copy_views, services
+from . import activity_views, admin_views, copy_views, services, workers_view
 from .forms import TargetForm, password_state
 from .models import AlembicProject, AuditEvent, Run, Target, VerificationReport
 
@@ -314,6 +314,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             path("<int:pk>/not-copied.sql", view(self.not_copied_view), name="ops_run_not_copied_sql"),
             path("<int:pk>/resume/", view(self.resume_view), name="ops_run_resume"),
             path("<int:pk>/abandon/", view(self.abandon_view), name="ops_run_abandon"),
+            path("workers/", view(lambda request: workers_view.workers_page(self, request)), name="ops_workers"),
             *super().get_urls(),
         ]
 

@@ -9,6 +9,7 @@ start, the error says "restart the workers" and lists what changed. The
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 from celery.worker.control import inspect_command
@@ -54,5 +55,7 @@ def explain_if_stale(error: BaseException | None) -> BaseException | None:
 def mop_fingerprint(state) -> dict:
     """Celery inspect: this worker's fingerprint at start and whether its environment changed since."""
     now = environment_fingerprint(CODE_ROOTS)
+    versions = {k: AT_START.distributions.get(k) for k in ("celery", "alembic", "sqlalchemy", "psycopg", "django")}
     return {"at_start": AT_START.short(), "now": now.short(), "changed": changes(AT_START, now)[:20],
-            "distributions": len(AT_START.distributions)}
+            "distributions": len(AT_START.distributions), "versions": versions,
+            "python": sys.version.split()[0]}

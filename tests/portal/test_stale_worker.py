@@ -70,3 +70,21 @@ def test_a_stale_worker_is_named_and_told_to_restart(transactional_db, make_work
     assert "mop-stale-a 1.0 -> 2.0" in second.error
     stale = second.error_data["stale_worker"]
     assert "mop-stale-b 1.0 -> 2.0" in stale["changes"] and stale["at_start"].startswith("dists:")
+
+
+def test_the_workers_page_lists_each_worker_with_queues_fingerprint_and_runs(transactional_db, celery_worker_proc,
+                                                                             dba):
+    from django.test import Client
+    from django.urls import reverse
+
+    client = Client()
+    client.force_login(dba)
+    response = client.get(reverse("admin:ops_workers"))
+    assert response.status_code == 200
+    rows = {w["name"]: w for w in response.context["workers"]}
+    mine = next(w for name, w in rows.items() if name.startswith(celery_worker_proc.queue))
+    assert celery_worker_proc.queue in mine["queues"]
+    assert mine["fingerprint"]["at_start"].startswith("dists:") and not mine["stale"]
+    assert mine["fingerprint"]["versions"]["alembic"]
+    body = response.content.decode()
+    assert 'id="mop-workers"' in body and "unchanged" in body
