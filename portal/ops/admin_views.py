@@ -23,13 +23,11 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.dateformat import format as date_format
-from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
 from migrations_ops.errors import OpsError
-from migrations_ops.graph_svg import render_graph
 
-from . import audit, services
+from . import audit, revisions_page, services
 from .forms import SYMBOLIC_REVISIONS, ConfirmForm, ScheduleForm, password_state
 from .models import AlembicProject, Run, RunLog, Target
 from .secrets import redact
@@ -111,7 +109,7 @@ def project_revisions(model_admin, request, pk: int):
     project = get_object_or_404(AlembicProject, pk=pk)
     ctx = _context(model_admin, request, f"Revisions of {project.name}", project=project, original=project)
     try:
-        listing = services.project_listing(project)
+        listing = revisions_page.listing_of(project)  # cached per scripts fingerprint
     except OpsError as exc:
         ctx["error"] = _error(exc)
         return TemplateResponse(request, "admin/ops/alembicproject/revisions.html", ctx)
@@ -126,8 +124,8 @@ def project_revisions(model_admin, request, pk: int):
         listing=listing,
         statuses=statuses,
         marks=marks,
-        svg=mark_safe(render_graph(listing, marks=marks)),  # noqa: S308 - the engine escapes its SVG text
         can_schedule=request.user.has_perm("ops.schedule_run"),
+        **revisions_page.graph_context(request, listing, marks),
     )
     return TemplateResponse(request, "admin/ops/alembicproject/revisions.html", ctx)
 
