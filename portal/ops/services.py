@@ -25,7 +25,7 @@ from migrations_ops.project import ResolvedProject, resolve_project
 from migrations_ops.retry import MAX_LOCK_RETRIES
 from migrations_ops.target import TargetConn
 
-from . import audit, dispatch, secrets
+from . import audit, dispatch, secrets, signals
 from .models import AlembicProject, AuditEvent, Run, Target
 from .secrets import redact as redact_text
 
@@ -114,7 +114,9 @@ def target_status(target: Target):
     conn = target.conn()
     status = _engine("state").target_status(conn, resolve(target.project))
     problems = tuple(dataclasses.replace(p, message=redact_text(p.message, conn.password)) for p in status.problems)
-    return dataclasses.replace(status, problems=problems)
+    status = dataclasses.replace(status, problems=problems)
+    signals.status_read.send(sender=Target, target=target, status=status)
+    return status
 
 
 def _check_operation(operation: str, revision: str) -> None:
