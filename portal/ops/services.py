@@ -200,6 +200,18 @@ def _make_plan(target: Target, resolved: ResolvedProject, operation: str, revisi
     )
 
 
+def nothing_to_do(target: Target, operation: str, revision: str, heads) -> str:
+    """What a plan without a step says: the target is already there, so no run is made.
+
+    >>> class T: name = "billing"
+    >>> nothing_to_do(T, "upgrade", "head", ["abc"])
+    'billing is already at head (abc), nothing to do: no run was scheduled'
+    """
+    where = "head" if operation == Run.Operation.UPGRADE and revision.strip() in ("head", "heads") else revision.strip()
+    return (f"{target.name} is already at {where} ({', '.join(heads) or 'base'}), nothing to do: "
+            "no run was scheduled")
+
+
 def needs_confirmation(target: Target, operation: str) -> bool:
     """Downgrades and anything on a production target need the target's name typed back."""
     return operation == Run.Operation.DOWNGRADE or target.is_production
@@ -281,6 +293,8 @@ def schedule_run(
     retries = _retries(lock_retries, target.lock_retries)
     resolved = resolve(target.project)
     plan = _make_plan(target, resolved, operation, revision)
+    if not plan.steps:
+        raise ValidationError(nothing_to_do(target, operation, revision, plan.from_heads), code="nothing_to_do")
     findings = plan_findings(resolved, plan)
     if expected_from is not None and sorted(expected_from) != sorted(plan.from_heads):
         raise ValidationError(
