@@ -460,6 +460,9 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def revisions(self, obj: AuditEvent) -> str:
         if not (obj.operation or obj.from_revision or obj.to_revision):
             return ""
+        if obj.operation in (Run.Operation.COPY, Run.Operation.VERIFY):
+            # Data runs move rows, not revisions: "copy base → base" said nothing.
+            return Run.Operation(obj.operation).label
 
         def short(revs: str) -> str:
             return ", ".join(r.strip()[:12] for r in revs.split(",")) if revs else "base"
