@@ -68,3 +68,29 @@ def check_now(site, request):
         messages.success(request, "Revision check queued: every target's version table is read on a worker; "
                                   "the page refreshes itself.")
     return redirect(reverse("admin:index"))
+
+
+def target_sessions(site, request, pk: int):
+    """The Locks page's session list and locks by relation, as a fragment it loads and refreshes (JSON)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from migrations_ops.errors import OpsError
+    from portal.ops.models import Target
+    from portal.ops.secrets import redact
+
+    from . import sessions
+
+    services.require(request.user, "ops.view_target")
+    target = get_object_or_404(Target, pk=pk)
+    ctx: dict = {"target": target}
+    try:
+        view = sessions.overview(target, user=request.user)
+    except (OpsError, ImproperlyConfigured) as exc:
+        ctx["error"] = redact(str(exc))
+    else:
+        waiting = view.waiting_pids
+        ctx.update(view=view, rows=[
+            {"s": s, "waiting": s.pid in waiting or s.wait_event_type == "Lock"} for s in view.sessions])
+    html = render_to_string("admin/home/_sessions_locks.html", ctx, request=request)
+    return JsonResponse({"ok": "error" not in ctx, "html": html,
+                         "sessions": len(ctx["view"].sessions) if "view" in ctx else None})

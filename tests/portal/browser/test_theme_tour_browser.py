@@ -73,7 +73,7 @@ def test_every_page_fits_and_reads_in_both_themes(live_server, browser, artifact
         ("audit-chain", "/admin/ops/auditevent/verify-chain/", "#content-main"),
         ("projects", "/admin/ops/alembicproject/", "#result_list"),
         ("revisions", f"/admin/ops/alembicproject/{project.pk}/revisions/", "#mop-graph svg"),
-        ("activity", f"/admin/ops/target/{locks_target.pk}/activity/", "#mop-activity"),
+        ("activity", f"/admin/ops/target/{locks_target.pk}/activity/", "#mop-all-sessions tr.mop-waiting"),
         ("snapshots", f"/admin/ops/target/{locks_target.pk}/snapshots/", "#content-main"),
         ("snapshot", f"/admin/ops/target/{locks_target.pk}/snapshots/{snap.pk}/", "#content-main"),
         ("copy-form", f"/admin/ops/target/{dev.pk}/copy/", "#content-main"),
@@ -101,6 +101,18 @@ def test_every_page_fits_and_reads_in_both_themes(live_server, browser, artifact
                 page.goto(live_server.url + path)
                 page.wait_for_selector(selector)
                 check(page, theme, name)
+            # The Locks page's session list sorts by a click and filters as one types.
+            page.goto(f"{live_server.url}/admin/ops/target/{locks_target.pk}/activity/")
+            page.wait_for_selector("#mop-all-sessions tr.mop-waiting")
+            page.click("#mop-all-sessions th:first-child")
+            page.click("#mop-all-sessions th:first-child")
+            assert page.get_attribute("#mop-all-sessions th:first-child", "aria-sort") == "descending"
+            pids = page.eval_on_selector_all("#mop-all-sessions tbody tr[data-pid]", "rs => rs.map(r => +r.dataset.pid)")
+            assert pids == sorted(pids, reverse=True) and len(pids) >= 4
+            page.fill("#mop-sessions-filter", str(chain.a.pid))
+            visible = page.eval_on_selector_all("#mop-all-sessions tbody tr[data-pid]:not([hidden])",
+                                                "rs => rs.map(r => +r.dataset.pid)")
+            assert visible == [chain.a.pid]
             # The production downgrade confirm page: a DANGER finding and the name to type back.
             page.goto(f"{live_server.url}/admin/ops/target/{prod.pk}/schedule/?operation=downgrade&revision=-1")
             page.click("#mop-schedule-form input[type=submit]")
