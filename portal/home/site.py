@@ -33,6 +33,8 @@ class OpsAdminSite(admin.AdminSite):
             path("fleet/run/<int:pk>/", view(lambda r, pk: views.open_failed_run(self, r, pk)),
                  name="home_open_run"),
             path("fleet/check/", view(lambda r: views.check_now(self, r)), name="home_fleet_check"),
+            path("ops/auditevent/export.<str:fmt>", view(lambda r, fmt: views.audit_export(self, r, fmt)),
+                 name="home_audit_export"),
             # Beside the target's own pages (ops/target/<pk>/...): the Locks page loads it.
             path("ops/target/<int:pk>/sessions/", view(lambda r, pk: views.target_sessions(self, r, pk)),
                  name="home_target_sessions"),

@@ -35,6 +35,7 @@ ACTIONS = {
     "backend.terminated": "terminated a backend",
     "login.locked_out": "was locked out after failed logins",
     "login.unlocked": "unlocked a login",
+    "audit.exported": "exported audit events",
 }
 
 PARAMS = {
