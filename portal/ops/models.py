@@ -282,6 +282,9 @@ class Run(models.Model):
             models.Index(fields=["status"], name="run_active_status_idx", condition=Q(status__in=["queued", "running"])),
             # Used by the target page: a target's latest runs.
             models.Index(fields=["target", "-created_at"], name="run_target_created_idx"),
+            # Used by the targets list: the revision the last finished run read, per target.
+            models.Index(fields=["target", "-finished_at"], name="run_target_finished_idx",
+                         condition=Q(result_heads__isnull=False)),
             # Used by the runs list: newest first.
             models.Index(fields=["-created_at"], name="run_created_idx"),
             # Used by the dashboard: runs failed in the last 24 h, failed runs waiting to be looked at.
