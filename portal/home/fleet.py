@@ -41,6 +41,9 @@ STATE_LABELS = {
     NO_SCRIPTS: "Scripts unreadable",
 }
 
+# What read the revision the row shows.
+SOURCE_LABELS = {"status": "status page", "snapshot": "snapshot", "fleet_check": "fleet check", "run": "last run"}
+
 
 @dataclass(frozen=True, slots=True)
 class Standing:
@@ -56,6 +59,10 @@ class Standing:
     @property
     def label(self) -> str:
         return STATE_LABELS[self.state]
+
+    @property
+    def source_label(self) -> str:
+        return SOURCE_LABELS.get(self.source, self.source)
 
 
 def ancestors(parents: dict[str, list[str]], revs) -> set[str]:
