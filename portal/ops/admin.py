@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from portal.home import audit_filters
+from portal.home import paginator as audit_paginator
 
 from . import activity_views, admin_views, copy_views, services
 from .forms import TargetForm, password_state
@@ -400,9 +401,9 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = [audit_filters.TargetFilter, audit_filters.ActorFilter, audit_filters.ActorKindFilter,
                    audit_filters.ActionFilter, audit_filters.OutcomeFilter, audit_filters.DateRangeFilter]
     show_full_result_count = False
+    paginator = audit_paginator.EstimatedCountPaginator
     search_fields = ["actor", "action", "target_name", "operation", "from_revision", "to_revision", "error",
                      "sql_hash", "hash"]
-    date_hierarchy = "created_at"
     actions = ["export_selected_csv", "export_selected_json"]
     change_list_template = "admin/ops/auditevent/change_list.html"
     Media = OpsMedia

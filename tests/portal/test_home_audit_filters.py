@@ -86,3 +86,9 @@ def test_it_exports_the_filtered_list_as_csv_and_json_and_audits_the_export(audi
 def test_it_refuses_export_without_the_permission_and_a_bad_format(viewer_client, auditor, trail):
     assert viewer_client.get("/admin/ops/auditevent/export.csv").status_code == 403
     assert client_for(auditor).get("/admin/ops/auditevent/export.xml").status_code == 404
+
+
+def test_a_short_trail_is_counted_exactly(dba_client, trail):
+    body = dba_client.get(LIST).content.decode()
+    assert "About" not in body and 'id="mop-estimated-count"' not in body
+    assert "4 audit events" in body
