@@ -101,6 +101,12 @@ def test_every_page_fits_and_reads_in_both_themes(live_server, browser, artifact
                 page.goto(live_server.url + path)
                 page.wait_for_selector(selector)
                 check(page, theme, name)
+                if name == "index":  # behind head, a failed run, blocked sessions: each shown
+                    assert page.inner_text("#mop-count-blocked .v") == "3"
+                    assert page.inner_text("#mop-count-failed .v") == "1"
+                    assert "FAILED" in page.inner_text("#mop-fleet-billing-dev .mop-fleet-last").upper()
+                    assert "3 blocked" in page.inner_text(f"#mop-fleet-{locks_target.name} .mop-fleet-sessions")
+                    assert "pending" in page.inner_text(f"#mop-fleet-{locks_target.name} .mop-fleet-rev")
             # The Locks page's session list sorts by a click and filters as one types.
             page.goto(f"{live_server.url}/admin/ops/target/{locks_target.pk}/activity/")
             page.wait_for_selector("#mop-all-sessions tr.mop-waiting")
