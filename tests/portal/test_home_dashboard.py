@@ -129,3 +129,13 @@ def test_it_reads_a_fixed_number_of_queries_whatever_the_fleet_size(dba_client, 
         Run.objects.create(target=t, operation="upgrade", revision="head", actor="x", status=Run.Status.FAILED,
                            finished_at=now())
     assert queries() == few
+
+
+def test_it_shows_a_running_run_with_its_progress_bar(dba_client, dba):
+    target = TargetFactory(name="billing-busy", project=AlembicProjectFactory(name="billing", location=str(BILLING)))
+    run = Run.objects.create(target=target, operation="upgrade", revision="head", actor=dba.username,
+                             status=Run.Status.RUNNING, started_at=now(), steps_total=5, steps_done=2)
+    body = dba_client.get(INDEX).content.decode()
+    cell = _row(body, "billing-busy").split('class="mop-fleet-active"', 1)[1].split("</td>", 1)[0]
+    assert f"#{run.pk}</a> running" in cell and 'max="5" value="2"' in cell and "2/5" in cell
+    assert _count(body, "running") == 1
