@@ -46,3 +46,17 @@ def test_a_viewer_may_not_queue_it(db, viewer):
     client = Client()
     client.force_login(viewer)
     assert client.post("/admin/fleet/check/").status_code == 403
+
+
+def test_a_periodic_snapshot_stores_the_revision_on_the_way(transactional_db, make_database):
+    from portal.ops import diagnostics
+    from portal.ops.models import LockSnapshot
+
+    conn = make_database("fleetsnap")
+    run_plan(conn, ProjectSource(str(BILLING)), "upgrade", "head", run_id="test-setup")
+    target = target_for(conn, AlembicProjectFactory(name="billing", location=str(BILLING)), name="fleet-snap")
+    diagnostics.store_snapshot(target, LockSnapshot.Reason.MANUAL, actor="system")
+    assert not TargetState.objects.filter(target=target).exists()  # on demand: no extra read
+    diagnostics.store_snapshot(target, LockSnapshot.Reason.PERIODIC, actor="schedule:lock-snapshots")
+    state = TargetState.objects.get(target=target)
+    assert state.source == "snapshot" and state.current == [BILLING_HEAD] and not state.error
