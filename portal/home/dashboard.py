@@ -114,6 +114,8 @@ def clean_filters(params) -> tuple[dict[str, str], list[str]]:
 
 def failed_waiting(user, target_ids: list[int] | None = None) -> list[hooks.Waiting]:
     """Failed or interrupted runs of the last week, asked for by this user or by a schedule, not yet looked at."""
+    if not getattr(user, "is_authenticated", False):
+        return []
     seen = RunSeen.objects.filter(run=OuterRef("pk"), user=user)
     qs = (Run.objects.filter(status__in=FAILED_STATUSES, finished_at__gte=now() - FAILED_LOOKBACK)
           .filter(Q(requested_by=user) | Q(requested_by__isnull=True))
