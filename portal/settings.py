@@ -63,7 +63,8 @@ if env_bool("DJANGO_BEHIND_HTTPS_PROXY", False):
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with the fleet dashboard as its index (portal/home/site.py).
+    "portal.home.apps.OpsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -72,6 +73,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "portal.ops",
+    "portal.home.apps.HomeConfig",
 ]
 
 MIDDLEWARE = [

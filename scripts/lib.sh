@@ -45,7 +45,11 @@ DJANGO_SECURE_SSL_REDIRECT=false
 DATABASE_URL=postgres://mop:${db_pw}@127.0.0.1:${MOP_PG_PORT}/mop
 # Owner of the portal's tables: only 'manage.py migrate' uses it (scripts/lib.sh migrate_portal_db).
 MOP_MIGRATE_DATABASE_URL=postgres://mop_owner:${owner_pw}@127.0.0.1:${MOP_PG_PORT}/mop
-REDIS_URL=redis://127.0.0.1:6379/0
+# Broker, queue and web port as given in the environment of the first start (else the defaults), so
+# that later 'manage.py ops' calls reach the same broker and queue as the running worker.
+REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
+MOP_CELERY_QUEUE=${MOP_CELERY_QUEUE:-mop}
+MOP_WEB_PORT=${MOP_WEB_PORT:-8000}
 MOP_FERNET_KEYS=${fernet}
 MOP_PG_PORT=${MOP_PG_PORT}
 # Example targets (one role, two databases); used by 'ops bootstrap-example'.

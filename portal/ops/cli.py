@@ -236,13 +236,22 @@ def _schedule(command, options, operation: str) -> None:
         return
     user = _user(options, required=True, what=operation)
     expected = options.get("expect_from")
-    run = services.schedule_run(
-        target=target, operation=operation, revision=options["revision"], user=user,
-        confirm_name=options.get("confirm"), lock_timeout_ms=options.get("lock_timeout_ms"),
-        statement_timeout_ms=options.get("statement_timeout_ms"), lock_retries=options.get("lock_retries"),
-        expected_from=None if expected is None else [r for r in expected.split(",") if r and r != "base"],
-        acknowledge_preview_failure=bool(options.get("acknowledge_preview_failure")),
-    )
+    try:
+        run = services.schedule_run(
+            target=target, operation=operation, revision=options["revision"], user=user,
+            confirm_name=options.get("confirm"), lock_timeout_ms=options.get("lock_timeout_ms"),
+            statement_timeout_ms=options.get("statement_timeout_ms"), lock_retries=options.get("lock_retries"),
+            expected_from=None if expected is None else [r for r in expected.split(",") if r and r != "base"],
+            acknowledge_preview_failure=bool(options.get("acknowledge_preview_failure")),
+        )
+    except ValidationError as exc:
+        if exc.code != "nothing_to_do":
+            raise
+        # Nothing to do is not a failure: say so and exit 0, with no run made.
+        if options.get("json"):
+            return _dump(command, {"scheduled": False, "nothing_to_do": True, "message": exc.message})
+        command.stdout.write(exc.message)
+        return
     if not options.get("json"):
         command.stdout.write(
             f"Scheduled run #{run.pk}: {operation} {run.revision} on {target.name}, {run.steps_total} step(s) "

@@ -311,6 +311,14 @@ class Run(models.Model):
             models.Index(fields=["status"], name="run_active_status_idx", condition=Q(status__in=["queued", "running"])),
             # Used by the target page: a target's latest runs.
             models.Index(fields=["target", "-created_at"], name="run_target_created_idx"),
+            # Used by the targets list: the revision the last finished run read, per target.
+            models.Index(fields=["target", "-finished_at"], name="run_target_finished_idx",
+                         condition=Q(result_heads__isnull=False)),
+            # Used by the runs list: newest first.
+            models.Index(fields=["-created_at"], name="run_created_idx"),
+            # Used by the dashboard: runs failed in the last 24 h, failed runs waiting to be looked at.
+            models.Index(fields=["-finished_at"], name="run_failed_finished_idx",
+                         condition=Q(status__in=["failed", "interrupted"])),
         ]
 
     def __str__(self) -> str:
@@ -395,6 +403,11 @@ class AuditEvent(models.Model):
             # Used by the audit filters: a target's history by time.
             models.Index(fields=["target", "-created_at"], name="audit_target_created_idx"),
             models.Index(fields=["created_at"], name="audit_created_idx"),
+            # Used by the audit list's filters (newest first) and their distinct-value lookups (loose index scan).
+            models.Index(fields=["actor", "-id"], name="audit_actor_idx"),
+            models.Index(fields=["action", "-id"], name="audit_action_idx"),
+            models.Index(fields=["outcome", "-id"], name="audit_outcome_idx"),
+            models.Index(fields=["target_name", "-id"], name="audit_target_name_idx"),
         ]
 
     def __str__(self) -> str:

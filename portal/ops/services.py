@@ -25,7 +25,7 @@ from migrations_ops.project import ResolvedProject, resolve_project
 from migrations_ops.retry import MAX_LOCK_RETRIES
 from migrations_ops.target import TargetConn
 
-from . import audit, dispatch, secrets
+from . import audit, dispatch, secrets, signals
 from .models import AlembicProject, AuditEvent, Run, Target
 from .secrets import redact as redact_text
 
@@ -114,7 +114,9 @@ def target_status(target: Target):
     conn = target.conn()
     status = _engine("state").target_status(conn, resolve(target.project))
     problems = tuple(dataclasses.replace(p, message=redact_text(p.message, conn.password)) for p in status.problems)
-    return dataclasses.replace(status, problems=problems)
+    status = dataclasses.replace(status, problems=problems)
+    signals.status_read.send(sender=Target, target=target, status=status)
+    return status
 
 
 def _check_operation(operation: str, revision: str) -> None:
@@ -202,6 +204,18 @@ def _make_plan(target: Target, resolved: ResolvedProject, operation: str, revisi
     )
 
 
+def nothing_to_do(target: Target, operation: str, revision: str, heads) -> str:
+    """What a plan without a step says: the target is already there, so no run is made.
+
+    >>> class T: name = "billing"
+    >>> nothing_to_do(T, "upgrade", "head", ["abc"])
+    'billing is already at head (abc), nothing to do: no run was scheduled'
+    """
+    where = "head" if operation == Run.Operation.UPGRADE and revision.strip() in ("head", "heads") else revision.strip()
+    return (f"{target.name} is already at {where} ({', '.join(heads) or 'base'}), nothing to do: "
+            "no run was scheduled")
+
+
 def needs_confirmation(target: Target, operation: str) -> bool:
     """Downgrades and anything on a production target need the target's name typed back."""
     return operation == Run.Operation.DOWNGRADE or target.is_production
@@ -284,6 +298,8 @@ def schedule_run(
     retries = _retries(lock_retries, target.lock_retries)
     resolved = resolve(target.project)
     plan = _make_plan(target, resolved, operation, revision)
+    if not plan.steps:
+        raise ValidationError(nothing_to_do(target, operation, revision, plan.from_heads), code="nothing_to_do")
     findings = plan_findings(resolved, plan)
     from .preview_policy import check_preview_failure  # noqa: PLC0415 - one rule, in its own module
 

@@ -93,7 +93,7 @@ def test_a_run_blocked_by_an_idle_transaction_succeeds_after_a_retry(
     assert run.worker == expected_worker
     page = client_for(dba).get(reverse("admin:ops_run_change", args=[run.pk])).content.decode()
     assert f"<th>Worker</th><td>{expected_worker}</td>" in page
-    assert "lock_retries=8" in page
+    assert "<dt>Retries on lock timeout</dt><dd>8</dd>" in page
     assert AuditEvent.objects.get(run=run, action="run.started").params["worker"] == expected_worker
     assert_no_password(page, conn.password)
     for e in events:

@@ -87,7 +87,8 @@ def test_the_tour_of_every_page_no_other_browser_test_opens(live_server, page, l
 
     visit("01-login", "/admin/login/", "#login-form", "Migration Ops Portal")
     login(dba)
-    visit("02-index", "/admin/", "#content-main .app-ops", "Targets, revisions, runs and audit", "Verification reports")
+    visit("02-index", "/admin/", "#mop-fleet-table", "Fleet", "billing-tour", "targets behind head")
+    visit("02-models", "/admin/models/", "#content-main .app-ops", "Verification reports")
 
     visit("03-projects", "/admin/ops/alembicproject/", "#result_list", "billing", "Revisions & graph")
     visit("04-project-change", f"/admin/ops/alembicproject/{project.pk}/change/", "#alembicproject_form",

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from migrations_ops.errors import OpsError
+from portal.home import cli_fleet
 from portal.ops import cli, cli_data, cli_rejects
 from portal.ops.secrets import redact
 
@@ -154,12 +155,19 @@ class Command(BaseCommand):
         p.add_argument("--copy-id", metavar="ID", help="The copy whose rejects explain rows missing in the target "
                        "(default: the latest copy of this SQLite file into the target).")
 
+        p = sub.add_parser("fleet", help="Every target against head, its runs and blocked sessions (the dashboard).")
+        p.add_argument("--project", help="Only this project's targets (its id).")
+        p.add_argument("--environment", help="Only development, staging or production.")
+        p.add_argument("--state", help="Only targets in this revision state (up_to_date, behind, ...).")
+        p.add_argument("--check", action="store_true", help="Read every target's version table first (--user).")
+        p.add_argument("--json", action="store_true")
+
         sub.add_parser("reap", help="Mark runs whose worker stopped sending heartbeats as interrupted.")
         sub.add_parser("bootstrap-example", help="Create the billing example project, its targets and an admin user.")
 
     def handle(self, *args, **options):
         name = "cmd_" + options["subcommand"].replace("-", "_")
-        handler = next(getattr(m, name) for m in (cli, cli_data, cli_rejects) if hasattr(m, name))
+        handler = next(getattr(m, name) for m in (cli, cli_data, cli_rejects, cli_fleet) if hasattr(m, name))
         try:
             handler(self, options)
         except ValidationError as exc:

@@ -1,0 +1,12 @@
+"""Template filters for the words in ``portal.home.words``."""
+
+from __future__ import annotations
+
+from django import template
+
+from portal.home import words
+
+register = template.Library()
+register.filter("problem_label", words.problem_label)
+register.filter("action_words", words.action_words)
+register.filter("param_items", words.param_items)
