@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ops', '0007_secrets_target_auth'),
+        ('ops', '0008_alembic_project_env'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
