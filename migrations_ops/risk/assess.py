@@ -107,7 +107,7 @@ def human_count(n: float) -> str:
 def human_bytes(n: float) -> str:
     """
     >>> human_bytes(4.1 * 1024**3), human_bytes(8192)
-    ('4.1 GB', '8 kB')
+    ('4.1 GB', '8.0 kB')
     """
     for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("kB", 1024)):
         if n >= size:
