@@ -25,7 +25,7 @@ from migrations_ops.project import ResolvedProject, resolve_project
 from migrations_ops.retry import MAX_LOCK_RETRIES
 from migrations_ops.target import TargetConn
 
-from . import audit, dispatch, secrets
+from . import audit, dispatch, gates, secrets
 from .models import AlembicProject, AuditEvent, Run, Target
 from .secrets import redact as redact_text
 
@@ -260,8 +260,12 @@ def schedule_run(
     lock_timeout_ms=None,
     statement_timeout_ms=None,
     lock_retries=None,
+    start: dict | None = None,
 ) -> Run:
     """Plan ``operation`` to ``revision`` from the target's live revision, record it, and queue it.
+
+    A registered gate (change control) may hold the run instead of queueing
+    it (awaiting approval, scheduled); ``start`` carries the requested start.
 
     Steps: 1 check permission, operation, confirmation and timeouts, 2 make the
     plan (with SQL) from the live revision, 3 refuse if it no longer starts
@@ -320,7 +324,8 @@ def schedule_run(
                     "findings": _findings_count(findings)},
             sql_hash=run.sql_hash,
         )
-        dispatch.enqueue_on_commit(run, _enqueue)
+        if not gates.on_scheduled(run, plan, start):
+            dispatch.enqueue_on_commit(run, _enqueue)
     dispatch.raise_if_undispatched(run)  # the run is failed already; the caller shows why
     return run
 
@@ -331,6 +336,11 @@ def _findings_count(findings) -> dict[str, int]:
     for f in findings:
         counts[f.level] = counts.get(f.level, 0) + 1
     return counts
+
+
+def enqueue_on_commit(run: Run) -> None:
+    """Queue a recorded run's task once the transaction commits (a gate releasing a held run)."""
+    dispatch.enqueue_on_commit(run, _enqueue)
 
 
 def _enqueue(run: Run) -> None:
@@ -348,7 +358,7 @@ def cancel_run(run: Run, *, user=None, actor: str | None = None) -> Run:
     kind = AuditEvent.ActorKind.USER if user is not None or actor else AuditEvent.ActorKind.SYSTEM
     at = now()
     with transaction.atomic():
-        cancelled = Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(
+        cancelled = Run.objects.filter(pk=run.pk, status__in=[Run.Status.QUEUED, *Run.WAITING]).update(
             status=Run.Status.CANCELLED, finished_at=at, cancel_requested_at=at, cancel_requested_by=who,
             error="Cancelled before it started", error_code="cancelled",
         )
@@ -505,6 +515,9 @@ def claim(run_id: int, worker: str) -> str:
     A run that already has ``started_at`` was claimed by an attempt that died
     (a redelivered task): it is marked INTERRUPTED, never run again.
     """
+    refused = gates.before_claim(run_id)  # change control: approvals still bound, window still open
+    if refused:
+        return refused
     at = now()
     if Run.objects.filter(pk=run_id, status=Run.Status.QUEUED, started_at__isnull=True).update(
         status=Run.Status.RUNNING, started_at=at, heartbeat_at=at, worker=worker
@@ -560,6 +573,7 @@ def record_started(run: Run) -> None:
         operation=run.operation, from_revision=run.from_heads, to_revision=run.to_heads,
         sql_hash=run.sql_hash, params={"worker": run.worker or "", "requested": run.revision},
     )
+    gates.notify(run, "started")
 
 
 def record_lock_retry(run: Run, data: dict, secret: str = "") -> None:
@@ -581,6 +595,7 @@ def record_lock_retry(run: Run, data: dict, secret: str = "") -> None:
                         "state": blocker.get("state"), "query": redact_text(blocker.get("query") or "", secret)[:2000] or None},
         },
     )
+    gates.notify(run, "lock_retry")
 
 
 def _outcome_fields(run: Run, result, error: BaseException | None, secret: str) -> tuple[str, dict]:
@@ -616,6 +631,7 @@ def _outcome_fields(run: Run, result, error: BaseException | None, secret: str) 
 def record_outcome(run: Run, *, result=None, error: BaseException | None = None, timings=(), secret: str = "") -> str:
     """Write the run's final state and audit it; returns the status (writes the DB, may read the target)."""
     status, fields = _outcome_fields(run, result, error, secret)
+    status, fields = gates.outcome(run, status, fields)  # e.g. "window closed after step 3 of 5"
     if status != Run.Status.SUCCEEDED:
         fields["result_heads"] = current_heads(run.target)
         if timings:
@@ -634,4 +650,5 @@ def record_outcome(run: Run, *, result=None, error: BaseException | None = None,
         sql_hash=run.sql_hash, outcome=status, error=run.error,
         params={"worker": run.worker, "steps_done": run.steps_done, "steps_total": run.steps_total},
     )
+    gates.notify(run, status)
     return status
