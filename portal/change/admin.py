@@ -56,6 +56,7 @@ class MaintenanceWindowAdmin(admin.ModelAdmin):
 
 
 class ChannelForm(forms.ModelForm):
+    url = forms.URLField(required=False, assume_scheme="https", max_length=500, help_text="Webhook URL (webhook and Slack kinds).")
     secret = forms.CharField(required=False, widget=forms.PasswordInput, help_text="Signing secret (kept encrypted; "
                              "leave empty to keep the current one).")
 
