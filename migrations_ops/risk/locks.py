@@ -9,6 +9,7 @@ PostgreSQL manual's "Explicit Locking" chapter and the ``ALTER TABLE`` page.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -135,7 +136,7 @@ def _alter_locks(stmt: Any) -> list[tuple[str, str, str, str, str]]:
     for cmd in stmt.cmds or ():
         sub = AlterTableType(cmd.subtype).name
         column = cmd.name or getattr(getattr(cmd, "def_", None), "colname", None) or ""
-        what = "ALTER TABLE " + sub.removeprefix("AT_")
+        what = re.sub(r"(?<!^)(?=[A-Z])", " ", sub.removeprefix("AT_")).upper()  # AT_AddColumn -> ADD COLUMN
         if sub in _LIGHT_ALTERS:
             work = SCAN if sub == "AT_ValidateConstraint" else METADATA
             rows.append((table, SHARE_UPDATE_EXCLUSIVE, work, what, column))

@@ -13,6 +13,8 @@ log = logging.getLogger(__name__)
 
 APPROVER_PERMS = {"ops": ["view_target", "view_run", "view_runlog", "view_auditevent", "view_alembicproject"],
                   "change": ["view_changerequest", "approve_changerequest", "view_policy", "view_maintenancewindow"]}
+ADMIN_PERMS = [f"{verb}_{model}" for model in ("policy", "maintenancewindow", "notificationchannel")
+               for verb in ("view", "add", "change", "delete")] + ["view_changerequest", "view_notification"]
 DEFAULT_POLICIES = {
     # production: every run needs one approval from another user; high or critical need two.
     "production": {"approval_from": "low", "approvals_required": 1, "approvals_required_high": 2,
@@ -38,6 +40,9 @@ def ensure_defaults() -> None:
         perms = [p for app, codes in APPROVER_PERMS.items()
                  for p in Permission.objects.filter(content_type__app_label=app, codename__in=codes)]
         group.permissions.set(perms)
+    admin_role = Group.objects.filter(name="admin").first()
+    if admin_role is not None:  # the portal's admins edit policies, windows and channels
+        admin_role.permissions.add(*Permission.objects.filter(content_type__app_label="change", codename__in=ADMIN_PERMS))
     for env, fields in DEFAULT_POLICIES.items():
         Policy.objects.get_or_create(environment=env, defaults=fields)
     for name, task, seconds in BEAT_TASKS:

@@ -60,7 +60,10 @@ def decide(model_admin, request, run_id: int):
                 messages.error(request, msg)
         else:
             run.refresh_from_db()
-            messages.success(request, f"Run #{run.pk} {decision}; it is now {run.get_status_display().lower()}.")
+            req = ChangeRequest.objects.get(run=run)
+            count = services.valid_approvals(req).count()
+            messages.success(request, f"Run #{run.pk} {decision} ({count} of {req.approvals_required} approvals); "
+                                      f"it is now {run.get_status_display().lower()}.")
     back = request.POST.get("next") or ""
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("admin:change_changerequest_approvals")
