@@ -9,6 +9,7 @@ import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
+import psycopg
 import pytest
 from django.utils.timezone import now
 
@@ -131,3 +132,28 @@ def test_it_marks_missed_a_run_whose_window_passed_while_no_worker_took_it(trans
     assert run.status == Run.Status.MISSED and run.started_at is None
     assert "was not started late" in run.error
     assert AuditEvent.objects.filter(run=run, action="change.missed").exists()
+
+
+def test_it_stops_between_steps_when_the_window_closes_while_a_lock_holds_the_run(
+    transactional_db, celery_worker_proc, make_database, dba
+):
+    conn = make_database("chgclose")
+    target = target_for(conn, AlembicProjectFactory(name="billing"), name="billing-stg", environment="staging")
+    first = wait_run_finished(services.schedule_run(target=target, operation="upgrade", revision="3f1c9a2b7d40",
+                                                    user=dba))
+    assert first.status == Run.Status.SUCCEEDED, first.error
+    closes = now() + timedelta(seconds=8)
+    MaintenanceWindow.objects.create(name="closing", target=target, kind="one_off",
+                                     starts_at=now() - timedelta(minutes=1), ends_at=closes)
+    holder = psycopg.connect(**conn.connect_kwargs("billing-app"))
+    holder.execute("LOCK TABLE token_pricing IN ACCESS SHARE MODE")  # step 5 (token_pricing.currency) waits
+    try:
+        run = services.schedule_run(target=target, operation="upgrade", revision="head", user=dba,
+                                    start={"mode": "window"}, lock_retries=5)
+        run = wait_run_finished(run, timeout=120)
+    finally:
+        holder.close()
+    assert run.status == Run.Status.CANCELLED and run.error_code == "window_closed", run.error
+    assert run.error == "Window closed after step 4 of 8; target at e2a96b3f0c17"
+    assert run.result_heads == ["e2a96b3f0c17"] and run.finished_at >= closes
+    assert AuditEvent.objects.filter(run=run, action="run.lock_retry").exists()
