@@ -111,16 +111,16 @@ def open_request(run: Run, risk: dict, groups: list, start: dict | None) -> bool
         sql_hash=run.sql_hash, from_heads=run.from_heads, project_fingerprint=run.project_fingerprint,
     )
     held = Run.Status.AWAITING_APPROVAL if needed else (Run.Status.SCHEDULED if start_at and start_at > at else None)
+    if held is None:  # queued at once: the risk stays on the change request, run.scheduled is its audit
+        req.released_at = at
+        req.save(update_fields=["released_at"])
+        return False
     _audit(run, "change.requested", actor=run.actor, kind=AuditEvent.ActorKind.USER,
            outcome=held or Run.Status.QUEUED,
            params={"risk": risk["level"], "approvals_required": needed, "start": mode,
                    "start_at": start_at.isoformat() if start_at else None,
                    "window_end": window_end.isoformat() if window_end else None,
                    "reasons": [r["text"] for r in risk["reasons"][:5]]})
-    if held is None:
-        req.released_at = at
-        req.save(update_fields=["released_at"])
-        return False
     Run.objects.filter(pk=run.pk).update(status=held)
     run.status = held
     notify.event(run, held)
