@@ -65,3 +65,4 @@ def _deliver(note: Notification) -> None:
     with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - the DBA's own URL
         if resp.status >= 300:
             raise RuntimeError(f"HTTP {resp.status}")
+from . import recurring  # noqa: E402, F401 - registers the recurring jobs
