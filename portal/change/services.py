@@ -206,7 +206,7 @@ def start_due_runs(at: datetime | None = None) -> dict[str, int]:
     Each transition is a conditional UPDATE, so two beats or workers start a run once.
     """
     at = at or now()
-    counts = {"started": 0, "missed": 0}
+    counts = {"started": 0, "missed": 0, "expired": expire_approvals(at)}
     missed = ChangeRequest.objects.filter(window_end__lte=at, run__status__in=[*Run.WAITING, Run.Status.QUEUED],
                                           run__started_at__isnull=True).select_related("run", "run__target")
     for req in missed:
@@ -236,3 +236,18 @@ def mark_missed(run: Run, req: ChangeRequest) -> bool:
         _audit(run, "change.missed", outcome=Run.Status.MISSED, error=run.error)
         notify.event(run, "missed")
     return bool(done)
+
+
+def expire_approvals(at: datetime) -> int:
+    """Approvals of runs still awaiting approval that passed their validity: stop counting, audited (writes the DB)."""
+    expired = Approval.objects.filter(decision=Approval.Decision.APPROVED, invalidated_at__isnull=True,
+                                      expires_at__lte=at, request__run__status=Run.Status.AWAITING_APPROVAL
+                                      ).select_related("request__run__target", "user")
+    count = 0
+    for approval in expired:
+        if Approval.objects.filter(pk=approval.pk, invalidated_at__isnull=True).update(
+                invalidated_at=at, invalidated_reason=f"expired at {approval.expires_at:%Y-%m-%d %H:%M %Z}"):
+            count += 1
+            _audit(approval.request.run, "change.approval_expired", outcome="expired",
+                   params={"approver": approval.user.get_username(), "expires_at": approval.expires_at.isoformat()})
+    return count

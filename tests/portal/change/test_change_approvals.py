@@ -69,3 +69,36 @@ def test_it_refuses_to_start_when_the_target_moved_after_approval(make_database,
     assert run.started_at is None
     assert Approval.objects.get(request=req).invalidated_reason.startswith("the target's heads moved")
     assert AuditEvent.objects.filter(run=run, action="change.invalidated").exists()
+
+
+def test_it_expires_an_old_approval_and_audits_it(make_database, dba, approvers):
+    from datetime import timedelta
+
+    from django.utils.timezone import now
+
+    from portal.change.models import Policy
+
+    Policy.objects.filter(environment="production").update(approvals_required=2)
+    run = _prod_run(make_database, dba)
+    change.decide(run, approvers[0], Approval.Decision.APPROVED, "ok")
+    later = now() + timedelta(days=2)  # the default validity is one day
+    assert change.start_due_runs(later)["expired"] == 1
+    assert change.valid_approvals(ChangeRequest.objects.get(run=run), later).count() == 0
+    assert AuditEvent.objects.filter(run=run, action="change.approval_expired").exists()
+    run.refresh_from_db()
+    assert run.status == Run.Status.AWAITING_APPROVAL
+
+
+def test_it_signs_webhooks_and_speaks_slack():
+    import hashlib
+    import hmac
+    import json
+
+    from portal.change import notify
+    from portal.change.models import NotificationChannel
+
+    body = notify.body_for(NotificationChannel(kind="slack"), {"run": 7, "operation": "upgrade", "revision": "head",
+                                                               "target": "t", "environment": "production",
+                                                               "event": "awaiting_approval", "error": ""})
+    assert json.loads(body) == {"text": "Run #7 upgrade head on t (production): awaiting approval"}
+    assert notify.sign("k", b"x") == "sha256=" + hmac.new(b"k", b"x", hashlib.sha256).hexdigest()
