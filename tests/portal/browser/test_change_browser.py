@@ -78,3 +78,7 @@ def test_it_shows_the_risk_on_confirm_and_the_approvals_page_in_light_and_dark(
     assert "(1 of 2 approvals); it is now awaiting approval" in page.inner_text(".messagelist")
     assert "1 of 2" in page.inner_text(f'#chg-approvals tr[data-run="{run.pk}"]')
     shots("approvals-one-of-two")
+    page.goto(f"{live_server.url}/admin/ops/run/{run.pk}/change/")
+    page.wait_for_selector("#chg-run-change")
+    assert "anna approved" in page.inner_text("#chg-run-change")
+    shots("run-page")
