@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -61,11 +62,14 @@ def test_it_refuses_to_start_when_the_target_moved_after_approval(make_database,
     run = _prod_run(make_database, dba)
     change.decide(run, approvers[0], Approval.Decision.APPROVED, "ok")
     req = ChangeRequest.objects.get(run=run)
-    ChangeRequest.objects.filter(pk=req.pk).update(from_heads=["3f1c9a2b7d40"])  # approved at another revision
+    conn = run.target.conn()
+    with psycopg.connect(**conn.connect_kwargs("someone-else"), autocommit=True) as c:  # the target moves
+        c.execute("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
+        c.execute("INSERT INTO alembic_version VALUES ('3f1c9a2b7d40')")
     assert ChangeGate().before_claim(run.pk) == "approval_invalidated"
     run.refresh_from_db()
     assert run.status == Run.Status.FAILED and run.error_code == "approval_invalidated"
-    assert "the target's heads moved (approved at 3f1c9a2b7d40, now at base)" in run.error
+    assert "the target's heads moved (approved at base, now at 3f1c9a2b7d40)" in run.error
     assert run.started_at is None
     assert Approval.objects.get(request=req).invalidated_reason.startswith("the target's heads moved")
     assert AuditEvent.objects.filter(run=run, action="change.invalidated").exists()
