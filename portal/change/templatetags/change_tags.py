@@ -40,3 +40,9 @@ def count_human(n) -> str:
     from migrations_ops.risk.assess import human_count
 
     return human_count(float(n or 0))
+
+
+@register.filter
+def decided_by(request, user) -> bool:
+    """Whether ``user`` has a decision on this change request that still counts (reads the DB)."""
+    return bool(user and user.is_authenticated and request.approvals.filter(user=user, invalidated_at__isnull=True).exists())

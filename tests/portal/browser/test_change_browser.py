@@ -81,4 +81,5 @@ def test_it_shows_the_risk_on_confirm_and_the_approvals_page_in_light_and_dark(
     page.goto(f"{live_server.url}/admin/ops/run/{run.pk}/change/")
     page.wait_for_selector("#chg-run-change")
     assert "anna approved" in page.inner_text("#chg-run-change")
+    assert page.locator("#chg-decide").count() == 0  # decided already: no second form
     shots("run-page")
