@@ -31,3 +31,25 @@ def test_it_records_a_recurring_job_on_an_unknown_target_as_failed(transactional
     assert recurring_lock_snapshot.apply(kwargs={"target": "nope"}).get() == "failed"
     event = AuditEvent.objects.get(action="schedule.snapshot_failed")
     assert "No active target named 'nope'" in event.error
+
+
+def test_it_mails_an_event_through_djangos_email_backend(transactional_db, make_database, mailoutbox):
+    from portal.change.models import Notification, NotificationChannel
+    from portal.change.tasks import deliver_notification
+
+    target = target_for(make_database("chgmail"), AlembicProjectFactory(name="billing"), name="billing-prod",
+                        environment="production")
+    run = Run.objects.create(target=target, operation="upgrade", revision="head", actor="dba",
+                             status=Run.Status.AWAITING_APPROVAL)
+    channel = NotificationChannel.objects.create(name="dba", environment="production", kind="email",
+                                                 emails="dba@example.org, oncall@example.org")
+    note = Notification.objects.create(channel=channel, run=run, event="awaiting_approval",
+                                       payload={"run": run.pk, "operation": "upgrade", "revision": "head",
+                                                "target": "billing-prod", "environment": "production",
+                                                "event": "awaiting_approval", "error": ""})
+    assert deliver_notification.apply((note.pk,)).get() == "sent"
+    (mail,) = mailoutbox
+    assert mail.to == ["dba@example.org", "oncall@example.org"]
+    assert f"Run #{run.pk} upgrade head on billing-prod (production): awaiting approval" in mail.subject
+    note.refresh_from_db()
+    assert (note.status, note.attempts) == ("sent", 1)
