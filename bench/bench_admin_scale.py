@@ -7,7 +7,7 @@ GET, Python, SQL and template rendering included. Steps:
 2 generate the rows with set-based SQL (the audit rows carry unique fake hashes: the chain is not
   verified here), then ANALYZE,
 3 time each page, median and max of ``--runs`` GETs after one warm-up, with the indexes of
-  ``0008_home_dashboard_indexes``, then again without them (the baseline, same run, same data);
+  ``0009_home_dashboard_indexes``, then again without them (the baseline, same run, same data);
   the dashboard's baseline is Django's stock model-list index,
 4 drop the database.
 

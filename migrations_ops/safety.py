@@ -48,6 +48,9 @@ class Finding:
     statement: str = ""
     help: str = ""
     source: str = "portal"
+    # Where squawk points in the plan's SQL (0-based line and column), to name the table and column.
+    line: int | None = None
+    column: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -218,6 +221,7 @@ def squawk_findings(sql_text: str, chunks: list[SqlChunk]) -> list[Finding]:
         out.append(Finding(
             rule=item.get("rule_name", "squawk"), level=level, message=item.get("message", ""),
             revision=owner[-1].revision if owner else None, help=item.get("help") or "", source="squawk",
+            line=line, column=int(item.get("column") or 0),
         ))
     return out
 

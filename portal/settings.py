@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "axes",
     "portal.ops",
     "portal.home.apps.HomeConfig",
+    "portal.change",
 ]
 
 MIDDLEWARE = [
@@ -167,6 +168,11 @@ MOP_SNAPSHOT_INTERVAL_SECONDS = env.int("MOP_SNAPSHOT_INTERVAL_SECONDS", default
 MOP_SNAPSHOT_RETENTION_DAYS = env.int("MOP_SNAPSHOT_RETENTION_DAYS", default=30)
 
 # --- Celery -------------------------------------------------------------------
+# Change control: beat's tick for scheduled starts and missed windows; notification retries and backoff.
+MOP_CHANGE_BEAT_SECONDS = env.int("MOP_CHANGE_BEAT_SECONDS", default=1)
+MOP_NOTIFY_RETRIES = env.int("MOP_NOTIFY_RETRIES", default=4)
+MOP_NOTIFY_BACKOFF_SECONDS = env.int("MOP_NOTIFY_BACKOFF_SECONDS", default=2)
+
 CELERY_BROKER_URL = env.str("REDIS_URL")
 # The copy's ranges run as a chord (a group, then finish_copy): chords need a result backend.
 # Every other task ignores its result (CELERY_TASK_IGNORE_RESULT), so only chord parts are stored.

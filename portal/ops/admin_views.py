@@ -27,7 +27,7 @@ from django.utils.timezone import localtime
 
 from migrations_ops.errors import OpsError
 
-from . import audit, revisions_page, services
+from . import audit, gates, revisions_page, services
 from .forms import SYMBOLIC_REVISIONS, ConfirmForm, ScheduleForm, password_state
 from .models import AlembicProject, Run, RunLog, Target
 from .secrets import redact
@@ -197,6 +197,7 @@ def _render_confirm(model_admin, request, target: Target, form: ScheduleForm, pl
         lock_retries=target.lock_retries if data.get("lock_retries") is None else data["lock_retries"],
         needs_name=services.needs_confirmation(target, data["operation"]),
         findings=findings_by_level(plan.findings_json()),
+        **gates.confirm_context(target, plan),  # change control: live risk, approvals needed, next window
     )
     return TemplateResponse(request, "admin/ops/target/schedule_confirm.html", ctx)
 
@@ -225,6 +226,7 @@ def schedule(model_admin, request, pk: int):
                 lock_timeout_ms=data.get("lock_timeout_ms"), statement_timeout_ms=data.get("statement_timeout_ms"),
                 lock_retries=data.get("lock_retries"),
                 acknowledge_preview_failure=bool(data.get("acknowledge_preview_failure")),
+                start={"mode": request.POST.get("start_mode", ""), "at": request.POST.get("start_at", "")},
             )
         except ValidationError as exc:
             for msg in exc.messages:
@@ -233,7 +235,8 @@ def schedule(model_admin, request, pk: int):
             _flash(request, exc)
             return _render_form(model_admin, request, target, ScheduleForm(initial=data))
         else:
-            messages.success(request, f"Run #{run.pk} scheduled: {run.operation} {run.revision} on {target.name}.")
+            messages.success(request, f"Run #{run.pk} {run.get_status_display().lower()}: {run.operation} "
+                                      f"{run.revision} on {target.name}.")
             return redirect(reverse("admin:ops_run_change", args=[run.pk]))
     try:
         plan = services.preview_plan(target, data["operation"], data["revision"])

@@ -257,6 +257,9 @@ def _schedule(command, options, operation: str) -> None:
             f"Scheduled run #{run.pk}: {operation} {run.revision} on {target.name}, {run.steps_total} step(s) "
             f"from {_revs(run.from_heads)} to {_revs(run.to_heads)}"
         )
+        if run.status in Run.WAITING:  # change control holds it
+            command.stdout.write(f"Run #{run.pk} is {run.get_status_display().lower()}; see 'ops approvals'"
+                                 + ("; waiting for it (--wait)" if options.get("wait") else ""))
     if options.get("wait"):
         run = wait(command, run, timeout=options.get("timeout"), quiet=options.get("json"))
     if options.get("json"):
@@ -289,7 +292,7 @@ def wait(command, run: Run, *, timeout: float | None = None, quiet: bool = False
             last_id = line.pk
             if not quiet:
                 command.stdout.write(f"{line.created_at:%H:%M:%S} {line.level:<7} {line.message}")
-        if not run.is_active:
+        if not run.is_active and run.status not in Run.WAITING:
             return run
         if deadline is not None and time.monotonic() > deadline:
             raise CommandError(f"Run #{run.pk} still {run.status} after {timeout:g} s; it goes on", returncode=3)

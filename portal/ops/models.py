@@ -250,8 +250,15 @@ class Run(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
         INTERRUPTED = "interrupted", "Interrupted"
+        # Change control (portal/change): held before the queue, or never started.
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+        SCHEDULED = "scheduled", "Scheduled"
+        REJECTED = "rejected", "Rejected"
+        MISSED = "missed", "Missed its window"
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
+    # Recorded and planned, not yet queued: waiting for approvals or for its start time / window.
+    WAITING = (Status.AWAITING_APPROVAL, Status.SCHEDULED)
     # Ended with the work done (a copy's rows all loaded or rejected and named): nothing to resume.
     COMPLETED = (Status.SUCCEEDED, Status.SUCCEEDED_REJECTS)
 

@@ -25,7 +25,7 @@ from migrations_ops.project import ResolvedProject, resolve_project
 from migrations_ops.retry import MAX_LOCK_RETRIES
 from migrations_ops.target import TargetConn
 
-from . import audit, dispatch, secrets, signals
+from . import audit, dispatch, gates, secrets, signals
 from .models import AlembicProject, AuditEvent, Run, Target
 from .secrets import redact as redact_text
 
@@ -279,8 +279,12 @@ def schedule_run(
     statement_timeout_ms=None,
     lock_retries=None,
     acknowledge_preview_failure: bool = False,
+    start: dict | None = None,
 ) -> Run:
     """Plan ``operation`` to ``revision`` from the target's live revision, record it, and queue it.
+
+    A registered gate (change control) may hold the run instead of queueing
+    it (awaiting approval, scheduled); ``start`` carries the requested start.
 
     Steps: 1 check permission, operation, confirmation and timeouts, 2 make the
     plan (with SQL) from the live revision, 3 refuse if it no longer starts
@@ -345,7 +349,8 @@ def schedule_run(
                     "findings": _findings_count(findings)},
             sql_hash=run.sql_hash,
         )
-        dispatch.enqueue_on_commit(run, _enqueue)
+        if not gates.on_scheduled(run, plan, start):
+            dispatch.enqueue_on_commit(run, _enqueue)
     dispatch.raise_if_undispatched(run)  # the run is failed already; the caller shows why
     return run
 
@@ -356,6 +361,11 @@ def _findings_count(findings) -> dict[str, int]:
     for f in findings:
         counts[f.level] = counts.get(f.level, 0) + 1
     return counts
+
+
+def enqueue_on_commit(run: Run) -> None:
+    """Queue a recorded run's task once the transaction commits (a gate releasing a held run)."""
+    dispatch.enqueue_on_commit(run, _enqueue)
 
 
 def _enqueue(run: Run) -> None:
@@ -373,7 +383,7 @@ def cancel_run(run: Run, *, user=None, actor: str | None = None) -> Run:
     kind = AuditEvent.ActorKind.USER if user is not None or actor else AuditEvent.ActorKind.SYSTEM
     at = now()
     with transaction.atomic():
-        cancelled = Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(
+        cancelled = Run.objects.filter(pk=run.pk, status__in=[Run.Status.QUEUED, *Run.WAITING]).update(
             status=Run.Status.CANCELLED, finished_at=at, cancel_requested_at=at, cancel_requested_by=who,
             error="Cancelled before it started", error_code="cancelled",
         )
@@ -530,6 +540,9 @@ def claim(run_id: int, worker: str) -> str:
     A run that already has ``started_at`` was claimed by an attempt that died
     (a redelivered task): it is marked INTERRUPTED, never run again.
     """
+    refused = gates.before_claim(run_id)  # change control: approvals still bound, window still open
+    if refused:
+        return refused
     at = now()
     if Run.objects.filter(pk=run_id, status=Run.Status.QUEUED, started_at__isnull=True).update(
         status=Run.Status.RUNNING, started_at=at, heartbeat_at=at, worker=worker
@@ -585,6 +598,7 @@ def record_started(run: Run) -> None:
         operation=run.operation, from_revision=run.from_heads, to_revision=run.to_heads,
         sql_hash=run.sql_hash, params={"worker": run.worker or "", "requested": run.revision},
     )
+    gates.notify(run, "started")
 
 
 def record_lock_retry(run: Run, data: dict, secret: str = "") -> None:
@@ -606,6 +620,7 @@ def record_lock_retry(run: Run, data: dict, secret: str = "") -> None:
                         "state": blocker.get("state"), "query": redact_text(blocker.get("query") or "", secret)[:2000] or None},
         },
     )
+    gates.notify(run, "lock_retry")
 
 
 def _outcome_fields(run: Run, result, error: BaseException | None, secret: str) -> tuple[str, dict]:
@@ -641,6 +656,7 @@ def _outcome_fields(run: Run, result, error: BaseException | None, secret: str) 
 def record_outcome(run: Run, *, result=None, error: BaseException | None = None, timings=(), secret: str = "") -> str:
     """Write the run's final state and audit it; returns the status (writes the DB, may read the target)."""
     status, fields = _outcome_fields(run, result, error, secret)
+    status, fields = gates.outcome(run, status, fields)  # e.g. "window closed after step 3 of 5"
     if status != Run.Status.SUCCEEDED:
         fields["result_heads"] = current_heads(run.target)
         if timings:
@@ -660,4 +676,5 @@ def record_outcome(run: Run, *, result=None, error: BaseException | None = None,
         params={"worker": run.worker, "steps_done": run.steps_done, "steps_total": run.steps_total,
                 **({"error_data": run.error_data} if run.error_data else {})},
     )
+    gates.notify(run, status)
     return status

@@ -18,7 +18,7 @@ from django.utils.timezone import now
 
 from migrations_ops.progress import Progress
 
-from . import diagnostics, dispatch, services, worker_fingerprint
+from . import diagnostics, dispatch, gates, services, worker_fingerprint
 from .models import Run, RunLog
 from .secrets import redact as redact_text
 
@@ -83,7 +83,8 @@ class Reporter:
             return True
         if time.monotonic() - self._cancel_checked >= self.CANCEL_POLL_SECONDS:
             self._cancel_checked = time.monotonic()
-            self._cancelled = Run.objects.filter(pk=self.run_id, cancel_requested_at__isnull=False).exists()
+            self._cancelled = (Run.objects.filter(pk=self.run_id, cancel_requested_at__isnull=False).exists()
+                               or gates.window_closed(self.run))  # change control: stop between steps
         return self._cancelled
 
 

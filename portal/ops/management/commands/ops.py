@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from migrations_ops.errors import OpsError
+from portal.change import cli as change_cli
 from portal.home import cli_fleet
 from portal.ops import cli, cli_data, cli_rejects
 from portal.ops.secrets import redact
@@ -162,12 +163,18 @@ class Command(BaseCommand):
         p.add_argument("--check", action="store_true", help="Read every target's version table first (--user).")
         p.add_argument("--json", action="store_true")
 
+        p = sub.add_parser("approvals", help="Runs awaiting approval, across targets.")
+        p.add_argument("--json", action="store_true")
+        for name, text in (("approve", "Approve"), ("reject", "Reject")):
+            p = sub.add_parser(name, help=f"{text} a run awaiting approval (bound to the SQL, heads and scripts shown).")
+            p.add_argument("run_id", type=int)
+            p.add_argument("--comment", required=True, help="What you checked.")
         sub.add_parser("reap", help="Mark runs whose worker stopped sending heartbeats as interrupted.")
         sub.add_parser("bootstrap-example", help="Create the billing example project, its targets and an admin user.")
 
     def handle(self, *args, **options):
         name = "cmd_" + options["subcommand"].replace("-", "_")
-        handler = next(getattr(m, name) for m in (cli, cli_data, cli_rejects, cli_fleet) if hasattr(m, name))
+        handler = next(getattr(m, name) for m in (cli, cli_data, cli_rejects, cli_fleet, change_cli) if hasattr(m, name))
         try:
             handler(self, options)
         except ValidationError as exc:
