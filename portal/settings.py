@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "portal.ops",
+    "portal.assure",
 ]
 
 MIDDLEWARE = [
@@ -200,3 +201,7 @@ LOGGING = {
         "alembic": {"level": "WARNING"},
     },
 }
+
+# Rehearsals and drift checks (portal/assure): scratch databases older than this are dropped by the reaper
+# (keep it above the longest rehearsal).
+MOP_SCRATCH_MAX_AGE_SECONDS = env.int("MOP_SCRATCH_MAX_AGE_SECONDS", default=6 * 3600)
