@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from migrations_ops.errors import OpsError
+from portal.assure import cli as assure_cli
 from portal.ops import cli, cli_data, cli_rejects
 from portal.ops.secrets import redact
 
@@ -149,12 +150,13 @@ class Command(BaseCommand):
         p.add_argument("--copy-id", metavar="ID", help="The copy whose rejects explain rows missing in the target "
                        "(default: the latest copy of this SQLite file into the target).")
 
+        assure_cli.add_arguments(sub)  # drift, rehearse, backups, recovery
         sub.add_parser("reap", help="Mark runs whose worker stopped sending heartbeats as interrupted.")
         sub.add_parser("bootstrap-example", help="Create the billing example project, its targets and an admin user.")
 
     def handle(self, *args, **options):
         name = "cmd_" + options["subcommand"].replace("-", "_")
-        handler = next(getattr(m, name) for m in (cli, cli_data, cli_rejects) if hasattr(m, name))
+        handler = next(getattr(m, name) for m in (cli, cli_data, cli_rejects, assure_cli) if hasattr(m, name))
         try:
             handler(self, options)
         except ValidationError as exc:
