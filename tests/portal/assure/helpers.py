@@ -10,12 +10,12 @@ from portal.ops.models import Target
 from tests.factories import BILLING, AlembicProjectFactory, target_for
 
 
-def dev_and_prod(make_database, *, prod_at: str | None = "head", project=None, location=BILLING):
+def dev_and_prod(make_database, *, prod_at: str | None = "head", project=None, location=BILLING, prefix="billing"):
     """A development target (the rehearsal server) and a production target at ``prod_at`` (engine run)."""
     project = project or AlembicProjectFactory(name="billing", location=str(location))
-    dev = target_for(make_database("dev"), project, name="billing-dev")
+    dev = target_for(make_database("dev"), project, name=f"{prefix}-dev")
     prod_conn = make_database("prod")
-    prod = target_for(prod_conn, project, name="billing-prod", environment=Target.Environment.PRODUCTION)
+    prod = target_for(prod_conn, project, name=f"{prefix}-prod", environment=Target.Environment.PRODUCTION)
     if prod_at:
         run_plan(prod_conn, resolve_project(ProjectSource(location=str(location))), "upgrade", prod_at,
                  run_id="setup")
