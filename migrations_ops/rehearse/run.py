@@ -21,13 +21,15 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+import psycopg
+
 from ..errors import OpsError, PlanError
 from ..progress import Progress, ProgressFn, no_progress
 from ..project import ProjectSource, ResolvedProject
 from ..runner import application_name, run_plan
-from ..schema_snapshot import SchemaSnapshot, diff, take_snapshot_of
+from ..schema_snapshot import SchemaSnapshot, diff, take_snapshot
 from ..scratch import scratch_database
-from ..target import TargetConn
+from ..target import TargetConn, connect
 from .clone import clone_schema
 from .locks import LockSampler
 from .report import PhaseReport, RehearsalReport, StepReport
@@ -57,8 +59,9 @@ class _Phase:
     """Runs one phase and turns the runner's progress into step reports, snapshots and lock samples."""
 
     def __init__(self, name: str, scratch: TargetConn, project: ResolvedProject, sampler: LockSampler,
-                 version_table: str, progress: ProgressFn, run_tag: str) -> None:
+                 version_table: str, progress: ProgressFn, run_tag: str, snapshots: psycopg.Connection | None) -> None:
         self.name, self.scratch, self.project, self.sampler = name, scratch, project, sampler
+        self.snapshots = snapshots  # None: no per-step snapshot (the last phase compares only its end)
         self.version_table, self.progress, self.run_tag = version_table, progress, run_tag
         self.after: dict[str, SchemaSnapshot] = {}  # revision -> schema right after its step committed
         self.report: PhaseReport | None = None
@@ -74,7 +77,8 @@ class _Phase:
             self.sampler.step = None
             self.current.seconds = round(float(p.data.get("seconds", 0)), 3)
             self.current.locks = self.sampler.locks_of(f"{self.name}:{p.step}")
-            self.after[p.step] = take_snapshot_of(self.scratch, self.version_table, "mop:rehearse:snapshot")
+            if self.snapshots is not None:
+                self.after[p.step] = take_snapshot(self.snapshots, self.version_table)
         self.progress(Progress(p.done, p.total, f"[{self.name}] {p.message}", p.level, p.step, p.data))
 
     def run(self, operation: str, revision: str) -> PhaseReport:
@@ -136,8 +140,9 @@ def rehearse_plan(
         sampler = LockSampler(scratch, "")
         sampler.start()
         try:
-            _three_phases(report, scratch, resolved, sampler, vt, progress, f"rehearse-{rehearsal_id}",
-                          (operation, revision), (back_op, back_rev))
+            with connect(scratch, "mop:rehearse:snapshot") as snapshots:
+                _three_phases(report, scratch, resolved, sampler, vt, progress, f"rehearse-{rehearsal_id}",
+                              (operation, revision), (back_op, back_rev), snapshots)
         finally:
             sampler.stop()
     report.seconds = round(time.monotonic() - started, 3)
@@ -145,27 +150,28 @@ def rehearse_plan(
 
 
 def _three_phases(report: RehearsalReport, scratch: TargetConn, project: ResolvedProject, sampler: LockSampler,
-                  vt: str, progress: ProgressFn, tag: str, forward: tuple[str, str], back: tuple[str, str]) -> None:
-    before = take_snapshot_of(scratch, vt, "mop:rehearse:snapshot")
-    first = _Phase("first", scratch, project, sampler, vt, progress, tag)
+                  vt: str, progress: ProgressFn, tag: str, forward: tuple[str, str], back: tuple[str, str],
+                  snapshots: psycopg.Connection) -> None:
+    before = take_snapshot(snapshots, vt)
+    first = _Phase("first", scratch, project, sampler, vt, progress, tag, snapshots)
     report.phases.append(first.run(*forward))
     if not first.report.ok:  # type: ignore[union-attr]
         report.problems.append(f"The plan failed at revision {first.report.error_revision}: "  # type: ignore[union-attr]
                                f"{first.report.error}")  # type: ignore[union-attr]
         return
-    after_first = take_snapshot_of(scratch, vt, "mop:rehearse:snapshot")
+    after_first = take_snapshot(snapshots, vt)
     # The schema before each revision's step: the snapshot after the step before it.
     before_step: dict[str, SchemaSnapshot] = {}
     prev = before
     for step in first.report.steps:  # type: ignore[union-attr]
         before_step[step.revision] = prev
         prev = first.after.get(step.revision, prev)
-    undo = _Phase("back", scratch, project, sampler, vt, progress, tag)
+    undo = _Phase("back", scratch, project, sampler, vt, progress, tag, snapshots)
     report.phases.append(undo.run(*back))
     for step in undo.report.steps:  # type: ignore[union-attr]
         if step.revision in undo.after and step.revision in before_step:
             step.not_undone = diff(before_step[step.revision], undo.after[step.revision]).lines()
-    after_back = take_snapshot_of(scratch, vt, "mop:rehearse:snapshot")
+    after_back = take_snapshot(snapshots, vt)
     back_diff = diff(before, after_back)
     report.down_vs_before = back_diff.to_json()
     if not undo.report.ok:  # type: ignore[union-attr]
@@ -177,13 +183,13 @@ def _three_phases(report: RehearsalReport, scratch: TargetConn, project: Resolve
                                    + "; ".join(step.not_undone))
     if not back_diff.equal and not any(s.not_undone for s in undo.report.steps):  # type: ignore[union-attr]
         report.problems.append("After going back the schema differs from before: " + "; ".join(back_diff.lines()))
-    again = _Phase("again", scratch, project, sampler, vt, progress, tag)
+    again = _Phase("again", scratch, project, sampler, vt, progress, tag, None)
     report.phases.append(again.run(*forward))
     if not again.report.ok:  # type: ignore[union-attr]
         report.problems.append(f"The plan failed the second time at revision {again.report.error_revision}: "  # type: ignore[union-attr]
                                f"{again.report.error}")  # type: ignore[union-attr]
         return
-    again_diff = diff(after_first, take_snapshot_of(scratch, vt, "mop:rehearse:snapshot"))
+    again_diff = diff(after_first, take_snapshot(snapshots, vt))
     report.up_again_vs_up = again_diff.to_json()
     if not again_diff.equal:
         report.problems.append("The second run left a different schema than the first: "

@@ -40,7 +40,10 @@ def create_scratch(server: TargetConn, purpose: str) -> TargetConn:
     name = scratch_name(purpose)
     try:
         with connect(server, "mop:scratch") as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+            # FILE_COPY (PostgreSQL 15+) copies template0's few files instead of WAL-logging each block:
+            # several times faster for an empty scratch database, and it is thrown away anyway.
+            strategy = sql.SQL(" STRATEGY FILE_COPY") if conn.info.server_version >= 150000 else sql.SQL("")
+            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)) + strategy)
     except psycopg.Error as exc:
         raise ScratchFailed(server.where(), str(exc).strip()) from None
     return replace(server, dbname=name)
