@@ -65,7 +65,7 @@ def timed(fn) -> float:
 
 def bench_rehearsal(a: TargetConn, runs: int) -> None:
     project = resolve_project(ProjectSource(location=str(EXAMPLE)))
-    run_s, rehearse_s, clone_s = [], [], []
+    run_s, rehearse_s, clone_s, phases_s = [], [], [], []
     for i in range(runs):
         fresh = recreate(a, "mop_bench_run")
         run_s.append(timed(lambda fresh=fresh, i=i: run_plan(fresh, project, "upgrade", "head", run_id=f"b{i}")))
@@ -78,12 +78,16 @@ def bench_rehearsal(a: TargetConn, runs: int) -> None:
         rehearse_s.append(timed(go))
         assert report is not None and report.passed, report.problems if report else None
         clone_s.append(report.clone_seconds)
+        phases_s.append([p.seconds for p in report.phases])
     drop(a, "mop_bench_run")
     drop(a, "mop_bench_rehearse_target")
     run_m, reh_m = statistics.median(run_s), statistics.median(rehearse_s)
     print(f"run_plan base->head (the run):      median {run_m * 1000:8.1f} ms  (n={runs})")
     print(f"rehearse_plan (dump, up/back/up):   median {reh_m * 1000:8.1f} ms  ratio {reh_m / run_m:5.1f}x"
           f"  (clone {statistics.median(clone_s) * 1000:.0f} ms)")
+    first, back, again = (statistics.median(p[i] for p in phases_s) for i in range(3))
+    print(f"  phases: first {first * 1000:.0f} ms, back {back * 1000:.0f} ms, again {again * 1000:.0f} ms; "
+          f"rest (scratch create/drop, snapshots, lock sampler) {(reh_m - first - back - again) * 1000 - statistics.median(clone_s) * 1000:.0f} ms")
 
 
 def bench_drift(a: TargetConn, runs: int) -> None:
