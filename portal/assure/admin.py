@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Max
@@ -11,13 +12,23 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
+from migrations_ops.errors import OpsError
 from portal.ops.admin import OpsMedia, ReadOnlyAdminMixin
+from portal.ops.models import Target
 
-from . import drift, svg
+from . import drift, rehearsing, svg
 from .admin_columns import BADGE
 from .models import Backup, DriftCheck, DriftEvent, Rehearsal, SchemaBaseline, TargetAssurance
 from .tasks import check_drift as check_drift_task
 from .tasks import restore_test as restore_test_task
+
+
+class RehearsalForm(forms.Form):
+    target = forms.ModelChoiceField(queryset=Target.objects.filter(is_active=True).order_by("name"))
+    operation = forms.ChoiceField(choices=[("upgrade", "Upgrade"), ("downgrade", "Downgrade")])
+    revision = forms.CharField(max_length=200, help_text="head, an id, +N, -N, base, label@head")
+    with_data = forms.IntegerField(required=False, min_value=0, max_value=rehearsing.MAX_SAMPLE_ROWS,
+                                   label="Sample rows per table", help_text="0 or empty: schema only")
 
 
 def _badge(state: str, label: str) -> str:
@@ -128,6 +139,31 @@ class RehearsalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def status_badge(self, obj: Rehearsal) -> str:
         state = {"passed": "succeeded", "failed": "failed", "error": "cancelled"}.get(obj.status, obj.status)
         return format_html('<span class="mop-badge mop-status-{}">{}</span>', state, obj.get_status_display())
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.has_perm("assure.request_rehearsal")
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """The "Rehearse a plan" form: target, revision, direction, sample rows; POST queues it."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = RehearsalForm(request.POST or None, initial={"revision": "head", "operation": "upgrade"})
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                r = rehearsing.request_rehearsal(data["target"], data["revision"], operation=data["operation"],
+                                                 with_data=data["with_data"] or 0, user=request.user)
+            except ValidationError as exc:
+                for msg in exc.messages:
+                    messages.error(request, msg)
+            except OpsError as exc:
+                messages.error(request, f"{exc} {exc.explanation}".strip())
+            else:
+                messages.success(request, f"Rehearsal #{r.pk} queued on {r.server_name}.")
+                return redirect(reverse("admin:assure_rehearsal_change", args=[r.pk]))
+        ctx = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Rehearse a plan",
+               "form": form}
+        return TemplateResponse(request, "assure/rehearse_form.html", ctx)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         r = get_object_or_404(Rehearsal.objects.select_related("target"), pk=object_id)

@@ -9,7 +9,7 @@ from portal.assure.models import DriftState, Rehearsal, TargetAssurance
 from portal.ops.models import Run
 from tests.engine.alembic_factory import Factory
 from tests.factories import AlembicProjectFactory
-from tests.portal.assure.helpers import dev_and_prod, execute
+from tests.portal.assure_portal.helpers import dev_and_prod, execute
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +23,7 @@ def _shoot(page, url: str, artifacts, name: str) -> None:
 
 
 def test_it_shows_drift_rehearsals_and_recovery(transactional_db, live_server, page, login, artifacts,
-                                                 make_database, dba, tmp_path):
+                                                 make_database, dba, tmp_path, celery_broker):
     _dev, prod, prod_conn = dev_and_prod(make_database)
     TargetAssurance.objects.create(target=prod, backup_scope="touched")
     assert drift.check_drift(prod, actor="dba").state == DriftState.CLEAN
@@ -72,3 +72,14 @@ def test_it_shows_drift_rehearsals_and_recovery(transactional_db, live_server, p
     _shoot(page, f"{live_server.url}/admin/ops/run/{run.pk}/change/", artifacts, "recovery")
     text = page.locator("#mop-recovery").inner_text()
     assert "part way: 1 of 2 step(s) committed" in text and "Downgrade to where the run started" in text
+
+    _shoot(page, f"{live_server.url}/admin/assure/rehearsal/add/", artifacts, "rehearse-form")
+    page.select_option("#id_target", label=str(other))
+    page.fill("#id_revision", "nowhere")
+    page.click("#mop-rehearse-form input[type=submit]")
+    assert "nowhere" in page.locator(".messagelist").inner_text()  # a bad revision is a message, not a 500
+    page.select_option("#id_target", label=str(other))
+    page.fill("#id_revision", "head")
+    page.click("#mop-rehearse-form input[type=submit]")
+    page.wait_for_selector("#mop-rehearsal-status")
+    assert Rehearsal.objects.filter(target=other).count() == 2  # queued (a session worker may take it)

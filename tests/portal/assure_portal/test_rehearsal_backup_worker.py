@@ -13,7 +13,7 @@ from portal.ops import services
 from portal.ops.models import AuditEvent, Run
 from tests.engine.alembic_factory import alembic_current
 from tests.factories import BILLING
-from tests.portal.assure.helpers import dev_and_prod
+from tests.portal.assure_portal.helpers import dev_and_prod
 from tests.portal.conftest import wait_for, wait_run_finished
 
 pytestmark = pytest.mark.worker

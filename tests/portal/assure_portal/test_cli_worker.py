@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from portal.assure.models import Backup
-from tests.portal.assure.helpers import dev_and_prod, execute
+from tests.portal.assure_portal.helpers import dev_and_prod, execute
 
 pytestmark = pytest.mark.worker
 
