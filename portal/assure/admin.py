@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 
 from migrations_ops.errors import OpsError
 from portal.ops.admin import OpsMedia, ReadOnlyAdminMixin
+from portal.ops.admin_views import object_pk
 from portal.ops.models import Target
 
 from . import drift, rehearsing, svg
@@ -86,7 +87,7 @@ class DriftCheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 *super().get_urls()]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        check = get_object_or_404(DriftCheck.objects.select_related("target"), pk=object_id)
+        check = get_object_or_404(DriftCheck.objects.select_related("target"), pk=object_pk(object_id))
         if not self.has_view_permission(request, check):
             raise PermissionDenied
         latest = DriftCheck.objects.filter(target=check.target).aggregate(m=Max("id"))["m"]
@@ -166,7 +167,7 @@ class RehearsalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return TemplateResponse(request, "assure/rehearse_form.html", ctx)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        r = get_object_or_404(Rehearsal.objects.select_related("target"), pk=object_id)
+        r = get_object_or_404(Rehearsal.objects.select_related("target"), pk=object_pk(object_id))
         if not self.has_view_permission(request, r):
             raise PermissionDenied
         ctx = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": r,
