@@ -12,6 +12,7 @@ from psycopg import sql
 from .. import queries
 from ..scratch import pg_tool, run_tool, scratch_database
 from ..target import TargetConn, connect
+from ..verify import FAIL, verify
 from .take import sha256_of
 
 
@@ -21,18 +22,23 @@ class RestoreCheck:
     problems: tuple[str, ...]
     tables: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"passed": self.passed, "problems": list(self.problems), "tables": self.tables,
-                "seconds": self.seconds}
+                "seconds": self.seconds, "notes": list(self.notes)}
 
 
-def restore_test(path: Path, sha256: str, server: TargetConn, row_counts: dict[str, int]) -> RestoreCheck:
+def restore_test(path: Path, sha256: str, server: TargetConn, row_counts: dict[str, int],
+                 partial: bool = False) -> RestoreCheck:
     """Restore ``path`` into a scratch database of ``server`` and compare with what the backup recorded.
 
     Steps: 1 the file's sha256 must match the recorded one, 2 pg_restore into a
     scratch database (dropped afterwards), 3 every table counted at backup time
-    must be there with the same number of rows.
+    must be there with the same number of rows, 4 the portal's target-only
+    verification (NULLs in NOT NULL columns, orphaned keys, sequences) finds no failure.
+    A ``partial`` dump (touched tables) leaves out its foreign keys: their parent
+    tables are not in it, so they could not be restored.
     """
     started = time.monotonic()
     if not path.exists():
@@ -41,12 +47,27 @@ def restore_test(path: Path, sha256: str, server: TargetConn, row_counts: dict[s
     if found_sha != sha256:
         return RestoreCheck(False, (f"the file's sha256 is {found_sha}, the backup recorded {sha256}",))
     problems: list[str] = []
+    notes: list[str] = []
     tables: dict[str, int] = {}
     with scratch_database(server, "restore") as scratch:
         with connect(scratch, "mop:restore") as conn:
             version = conn.info.server_version
-        run_tool([pg_tool("pg_restore", version), "--no-owner", "--no-privileges", "--exit-on-error",
-                  "-d", scratch.dbname, str(path)], scratch, "mop:restore")
+        restore = pg_tool("pg_restore", version)
+        args = [restore, "--no-owner", "--no-privileges", "--exit-on-error", "-d", scratch.dbname]
+        if partial:
+            listing = run_tool([restore, "-l", str(path)], scratch, "mop:restore").stdout.decode()
+            kept = [ln for ln in listing.splitlines() if " FK CONSTRAINT " not in ln]
+            left_out = len(listing.splitlines()) - len(kept)
+            list_file = path.with_suffix(".restore-list")
+            list_file.write_text("\n".join(kept) + "\n")
+            args += ["-L", str(list_file)]
+            if left_out:
+                notes.append(f"{left_out} foreign key(s) left out: their parent tables are not in this partial dump")
+        try:
+            run_tool([*args, str(path)], scratch, "mop:restore")
+        finally:
+            if partial:
+                path.with_suffix(".restore-list").unlink(missing_ok=True)
         with connect(scratch, "mop:restore:verify") as conn:
             present = {f"{s}.{t}" for s, t in conn.execute(queries.get("sample_tables")).fetchall()}
             for table, expected in sorted(row_counts.items()):
@@ -59,4 +80,10 @@ def restore_test(path: Path, sha256: str, server: TargetConn, row_counts: dict[s
                 tables[table] = got
                 if got != expected:
                     problems.append(f"table {table} has {got} rows, the backup counted {expected}")
-    return RestoreCheck(not problems, tuple(problems), tables, round(time.monotonic() - started, 3))
+        if row_counts:
+            report = verify(scratch, tables=sorted({t.partition(".")[2] for t in row_counts}), run_id="restore")
+            problems += [f"verification: {f.table or ''} {f.message}".strip() for f in report.problems()
+                         if f.status == FAIL]
+            notes += [f"verification: {f.table or ''} {f.message}".strip() for f in report.problems()
+                      if f.status != FAIL]
+    return RestoreCheck(not problems, tuple(problems), tables, round(time.monotonic() - started, 3), tuple(notes))

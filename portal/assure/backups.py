@@ -91,7 +91,8 @@ def run_restore_test(backup: Backup, *, user=None, actor: str | None = None) -> 
         raise OpsError(f"Backup #{backup.pk} is {backup.get_status_display().lower()}; nothing to restore")
     _server, conn = rehearsal_server(backup.target)
     try:
-        check = restore_test(Path(backup.path), backup.sha256, conn, backup.row_counts).to_json()
+        check = restore_test(Path(backup.path), backup.sha256, conn, backup.row_counts,
+                             partial=backup.scope == BackupScope.TOUCHED).to_json()
     except OpsError as exc:
         check = {"passed": False, "problems": [redact(str(exc), conn.password)], "tables": {}, "seconds": 0}
     Backup.objects.filter(pk=backup.pk).update(restore_tested_at=now(), restore_test=check)
