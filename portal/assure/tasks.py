@@ -44,11 +44,14 @@ def restore_test(backup_id: int, actor: str = "system") -> bool:
 
 @shared_task(name="assure.reap_scratch", ignore_result=True, acks_late=True)
 def reap_scratch_databases() -> int:
-    """Drop scratch databases older than MOP_SCRATCH_MAX_AGE_SECONDS on every rehearsal server in use."""
+    """Drop scratch databases older than MOP_SCRATCH_MAX_AGE_SECONDS on every rehearsal server in use, and apply
+    the backups' retention (count and age; each deletion audited)."""
     close_old_connections()
     servers = {c.rehearsal_server for c in TargetAssurance.objects.select_related("rehearsal_server")
                if c.rehearsal_server is not None}
     servers |= set(Target.objects.filter(environment=Target.Environment.DEVELOPMENT, is_active=True))
+    for target_id in Backup.objects.filter(status=Backup.Status.OK).values_list("target_id", flat=True).distinct():
+        backups.prune(Target.objects.get(pk=target_id))  # retention by age also when no new backup comes
     dropped = 0
     for server in servers:
         try:

@@ -3,12 +3,20 @@ touched-tables backup is taken before step 1, restores and verifies; a bad backu
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
+import psycopg
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils.timezone import now
+from psycopg import sql
 
 from migrations_ops.backup import touched_tables
+from migrations_ops.scratch.databases import scratch_name
 from portal.assure import backups, rehearsing
 from portal.assure.models import Backup, Rehearsal, TargetAssurance
+from portal.assure.tasks import reap_scratch_databases
 from portal.ops import services
 from portal.ops.models import AuditEvent, Run
 from tests.engine.alembic_factory import alembic_current
@@ -102,3 +110,27 @@ def test_it_keeps_backups_by_count_and_audits_each_deletion(transactional_db, ma
     assert not (tmp_path / "b0.dump").exists() and (tmp_path / "b2.dump").exists()
     event = AuditEvent.objects.get(action="backup.deleted")
     assert event.params["backup"] == made[0].pk and event.params["reason"] == "retention by count"
+
+
+def test_it_reaps_old_scratch_databases_and_old_backups(transactional_db, make_database, tmp_path, pg_admin):
+    _dev, prod, _conn = dev_and_prod(make_database, prod_at=None)
+    TargetAssurance.objects.create(target=prod, backup_keep_days=7)
+    old = tmp_path / "old.dump"
+    old.write_bytes(b"x")
+    aged = Backup.objects.create(target=prod, scope="full", path=str(old), status=Backup.Status.OK)
+    Backup.objects.filter(pk=aged.pk).update(created_at=now() - timedelta(days=8))
+    stale, fresh = scratch_name("rehearse", time.time() - 7 * 3600), scratch_name("rehearse")
+    with psycopg.connect(**pg_admin.connect_kwargs("t"), autocommit=True) as c:
+        for name in (stale, fresh):
+            c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        assert reap_scratch_databases() >= 1
+        with psycopg.connect(**pg_admin.connect_kwargs("t"), autocommit=True) as c:
+            left = {r[0] for r in c.execute("SELECT datname FROM pg_database")}
+        assert stale not in left and fresh in left
+        assert Backup.objects.get(pk=aged.pk).status == Backup.Status.DELETED and not old.exists()
+        assert AuditEvent.objects.get(action="backup.deleted").params["reason"] == "retention by age"
+    finally:
+        with psycopg.connect(**pg_admin.connect_kwargs("t"), autocommit=True) as c:
+            for name in (stale, fresh):
+                c.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
