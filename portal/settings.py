@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "portal.ops",
     "portal.home.apps.HomeConfig",
     "portal.change",
+    "portal.assure",
 ]
 
 MIDDLEWARE = [
@@ -208,3 +209,7 @@ LOGGING = {
         "alembic": {"level": "WARNING"},
     },
 }
+
+# Rehearsals and drift checks (portal/assure): scratch databases older than this are dropped by the reaper
+# (keep it above the longest rehearsal).
+MOP_SCRATCH_MAX_AGE_SECONDS = env.int("MOP_SCRATCH_MAX_AGE_SECONDS", default=6 * 3600)

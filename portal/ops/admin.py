@@ -22,6 +22,7 @@ from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from portal.assure.admin_columns import drift_state_column
 from portal.home import audit_filters
 from portal.home import paginator as audit_paginator
 
@@ -116,10 +117,11 @@ class LastKnownRevision(admin.SimpleListFilter):
 class TargetAdmin(admin.ModelAdmin):
     form = TargetForm
     list_display = [
-        "name", "environment_badge", "project", "where", "password_display", "last_known_revision", "links",
+        "name", "environment_badge", "project", "where", "password_display", "last_known_revision",
+        drift_state_column, "links",
     ]
     list_filter = ["environment", "project", "is_active", LastKnownRevision]
-    list_select_related = ["project"]
+    list_select_related = ["project", "assurance"]
     search_fields = ["name", "host", "dbname"]
     readonly_fields = ["password_display", "created_at", "updated_at"]
     fieldsets = [

@@ -24,6 +24,7 @@ from migrations_ops.errors import BadDSN, OpsError
 from migrations_ops.project import ResolvedProject, resolve_project
 from migrations_ops.retry import MAX_LOCK_RETRIES
 from migrations_ops.target import TargetConn
+from portal.assure import gates as assure_gates
 
 from . import audit, dispatch, gates, secrets, signals
 from .models import AlembicProject, AuditEvent, Run, Target
@@ -308,6 +309,7 @@ def schedule_run(
     from .preview_policy import check_preview_failure  # noqa: PLC0415 - one rule, in its own module
 
     check_preview_failure(target, plan, acknowledge_preview_failure)
+    assure_gates.check_schedule(target, operation, plan, resolved.fingerprint)  # open drift, rehearsal required
     if expected_from is not None and sorted(expected_from) != sorted(plan.from_heads):
         raise ValidationError(
             f"Target {target.name} moved since the plan was previewed: it was at "

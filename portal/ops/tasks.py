@@ -17,6 +17,7 @@ from django.db import DatabaseError, InterfaceError, close_old_connections, conn
 from django.utils.timezone import now
 
 from migrations_ops.progress import Progress
+from portal.assure import hooks as assure_hooks
 
 from . import diagnostics, dispatch, gates, services, worker_fingerprint
 from .models import Run, RunLog
@@ -106,6 +107,7 @@ def run_operation(self, run_id: int) -> str:
         conn = run.target.conn()
         reporter.secret = conn.password
         reporter.log(f"{run.operation} {run.revision} on {run.target.name} ({conn.redacted()}), worker {worker}")
+        assure_hooks.before_first_step(run, reporter.log)  # drift/rehearsal gate, then the backup; raises to fail
         result = services._engine("runner").run_plan(
             conn, services.resolve_for_run(run), run.operation, run.revision, run_id=run.pk,
             expected_from=tuple(run.from_heads),

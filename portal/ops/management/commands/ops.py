@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from migrations_ops.errors import OpsError
+from portal.assure import cli as assure_cli
 from portal.change import cli as change_cli
 from portal.home import cli_fleet
 from portal.ops import cli, cli_data, cli_rejects
@@ -169,12 +170,14 @@ class Command(BaseCommand):
             p = sub.add_parser(name, help=f"{text} a run awaiting approval (bound to the SQL, heads and scripts shown).")
             p.add_argument("run_id", type=int)
             p.add_argument("--comment", required=True, help="What you checked.")
+
+        assure_cli.add_arguments(sub)  # drift, rehearse, backups, recovery
         sub.add_parser("reap", help="Mark runs whose worker stopped sending heartbeats as interrupted.")
         sub.add_parser("bootstrap-example", help="Create the billing example project, its targets and an admin user.")
 
     def handle(self, *args, **options):
         name = "cmd_" + options["subcommand"].replace("-", "_")
-        handler = next(getattr(m, name) for m in (cli, cli_data, cli_rejects, cli_fleet, change_cli) if hasattr(m, name))
+        handler = next(getattr(m, name) for m in (cli, cli_data, cli_rejects, cli_fleet, change_cli, assure_cli) if hasattr(m, name))
         try:
             handler(self, options)
         except ValidationError as exc:

@@ -1,0 +1,196 @@
+"""Rehearse a plan on a scratch clone of the target: up, down to the start, up again, and compare schemas.
+
+The steps of ``rehearse_plan``:
+
+1. create a scratch database on the rehearsal server (dropped at the end,
+   whatever happens; the reaper catches a killed worker's);
+2. clone the target's schema and version rows into it; with ``with_data``,
+   copy up to N rows per table (``sample.py``);
+3. snapshot the schema (``before``), run the plan (``first``) with the
+   runner the real run uses, snapshotting after every committed step and
+   sampling the backend's locks while a step runs;
+4. run the inverse back to the starting revision (``back``): after each down
+   step, compare with the schema before that revision's up step, which names
+   the revision whose downgrade does not undo its upgrade;
+5. run the plan again (``again``); compare ``back`` with ``before`` and
+   ``again`` with ``first``. Any difference or failed step fails the rehearsal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import psycopg
+
+from ..errors import OpsError, PlanError
+from ..progress import Progress, ProgressFn, no_progress
+from ..project import ProjectSource, ResolvedProject
+from ..runner import application_name, run_plan
+from ..schema_snapshot import SchemaSnapshot, diff, take_snapshot
+from ..scratch import scratch_database
+from ..target import TargetConn, connect
+from .clone import clone_schema
+from .locks import LockSampler
+from .report import PhaseReport, RehearsalReport, StepReport
+from .sample import copy_sample
+
+
+def inverse(operation: str, from_heads: Sequence[str]) -> tuple[str, str]:
+    """The operation and revision that bring a target back to ``from_heads``.
+
+    >>> inverse("upgrade", ())
+    ('downgrade', 'base')
+    >>> inverse("downgrade", ("abc",))
+    ('upgrade', 'abc')
+    """
+    if len(from_heads) > 1:
+        raise PlanError("A plan that starts at several heads cannot be rehearsed: there is no single "
+                        "revision to go back to; merge the heads first")
+    back = from_heads[0] if from_heads else "base"
+    if operation == "upgrade":
+        return "downgrade", back
+    if operation == "downgrade":
+        return "upgrade", back
+    raise PlanError(f"Only upgrades and downgrades are rehearsed, not {operation}")
+
+
+class _Phase:
+    """Runs one phase and turns the runner's progress into step reports, snapshots and lock samples."""
+
+    def __init__(self, name: str, scratch: TargetConn, project: ResolvedProject, sampler: LockSampler,
+                 version_table: str, progress: ProgressFn, run_tag: str, snapshots: psycopg.Connection | None) -> None:
+        self.name, self.scratch, self.project, self.sampler = name, scratch, project, sampler
+        self.snapshots = snapshots  # None: no per-step snapshot (the last phase compares only its end)
+        self.version_table, self.progress, self.run_tag = version_table, progress, run_tag
+        self.after: dict[str, SchemaSnapshot] = {}  # revision -> schema right after its step committed
+        self.report: PhaseReport | None = None
+        self.current: StepReport | None = None
+
+    def _on_progress(self, p: Progress) -> None:
+        event = p.data.get("event")
+        if event == "step_started" and p.step and self.report is not None:
+            self.current = StepReport(p.step, "")
+            self.report.steps.append(self.current)
+            self.sampler.step = f"{self.name}:{p.step}"
+        elif event == "step_committed" and p.step and self.current is not None:
+            self.sampler.step = None
+            self.current.seconds = round(float(p.data.get("seconds", 0)), 3)
+            self.current.locks = self.sampler.locks_of(f"{self.name}:{p.step}")
+            if self.snapshots is not None:
+                self.after[p.step] = take_snapshot(self.snapshots, self.version_table)
+        self.progress(Progress(p.done, p.total, f"[{self.name}] {p.message}", p.level, p.step, p.data))
+
+    def run(self, operation: str, revision: str) -> PhaseReport:
+        self.report = PhaseReport(self.name, operation, revision)
+        self.sampler.app = application_name(f"{self.run_tag}-{self.name}")
+        started = time.monotonic()
+        try:
+            run_plan(self.scratch, self.project, operation, revision, run_id=f"{self.run_tag}-{self.name}",
+                     lock_retries=0, progress=self._on_progress)
+        except OpsError as exc:
+            self.report.ok, self.report.error = False, str(exc)
+            self.report.error_revision = exc.fields.get("revision")
+            if self.current is not None and self.current.seconds is None:
+                self.current.ok, self.current.error = False, str(exc)
+                self.current.locks = self.sampler.locks_of(f"{self.name}:{self.current.revision}")
+        self.sampler.step = None
+        self.report.seconds = round(time.monotonic() - started, 3)
+        for step in self.report.steps:
+            step.direction = "down" if operation == "downgrade" else "up"
+        return self.report
+
+
+def rehearse_plan(
+    target: TargetConn,
+    server: TargetConn,
+    project: ResolvedProject | ProjectSource,
+    operation: str,
+    revision: str,
+    from_heads: Sequence[str],
+    *,
+    rehearsal_id: int | str,
+    with_data: int = 0,
+    sample_timeout_ms: int = 30000,
+    progress: ProgressFn = no_progress,
+) -> RehearsalReport:
+    """Rehearse ``operation`` to ``revision`` on a scratch clone of ``target`` made on ``server``.
+
+    :param target: read only (schema dump, version rows, samples); never written.
+    :param server: the rehearsal server; its role needs CREATEDB.
+    :param from_heads: where the plan starts (the target's heads when it was planned).
+    :param with_data: rows per table to copy from the target (0: schema only).
+    """
+    from ..alembic_env import as_resolved
+
+    resolved = as_resolved(project)
+    back_op, back_rev = inverse(operation, from_heads)
+    vt, vts = resolved.source.version_table, resolved.source.version_table_schema
+    started = time.monotonic()
+    with scratch_database(server, "rehearse") as scratch:
+        report = RehearsalReport(server=server.where(), scratch=scratch.dbname, with_data=with_data)
+        report.clone_seconds = clone_schema(target, scratch, version_table=vt, version_table_schema=vts)
+        progress(Progress(0, 0, f"Schema of {target.where()} cloned into {scratch.dbname} "
+                                f"in {report.clone_seconds:.2f} s"))
+        if with_data:
+            report.sample = copy_sample(target, scratch, with_data, statement_timeout_ms=sample_timeout_ms,
+                                        version_table=vt).to_json()
+            progress(Progress(0, 0, f"Sample of up to {with_data} rows per table copied "
+                                    f"({sum(report.sample['rows'].values())} rows)"))
+        sampler = LockSampler(scratch, "")
+        sampler.start()
+        try:
+            with connect(scratch, "mop:rehearse:snapshot") as snapshots:
+                _three_phases(report, scratch, resolved, sampler, vt, progress, f"rehearse-{rehearsal_id}",
+                              (operation, revision), (back_op, back_rev), snapshots)
+        finally:
+            sampler.stop()
+    report.seconds = round(time.monotonic() - started, 3)
+    return report
+
+
+def _three_phases(report: RehearsalReport, scratch: TargetConn, project: ResolvedProject, sampler: LockSampler,
+                  vt: str, progress: ProgressFn, tag: str, forward: tuple[str, str], back: tuple[str, str],
+                  snapshots: psycopg.Connection) -> None:
+    before = take_snapshot(snapshots, vt)
+    first = _Phase("first", scratch, project, sampler, vt, progress, tag, snapshots)
+    report.phases.append(first.run(*forward))
+    if not first.report.ok:  # type: ignore[union-attr]
+        report.problems.append(f"The plan failed at revision {first.report.error_revision}: "  # type: ignore[union-attr]
+                               f"{first.report.error}")  # type: ignore[union-attr]
+        return
+    after_first = take_snapshot(snapshots, vt)
+    # The schema before each revision's step: the snapshot after the step before it.
+    before_step: dict[str, SchemaSnapshot] = {}
+    prev = before
+    for step in first.report.steps:  # type: ignore[union-attr]
+        before_step[step.revision] = prev
+        prev = first.after.get(step.revision, prev)
+    undo = _Phase("back", scratch, project, sampler, vt, progress, tag, snapshots)
+    report.phases.append(undo.run(*back))
+    for step in undo.report.steps:  # type: ignore[union-attr]
+        if step.revision in undo.after and step.revision in before_step:
+            step.not_undone = diff(before_step[step.revision], undo.after[step.revision]).lines()
+    after_back = take_snapshot(snapshots, vt)
+    back_diff = diff(before, after_back)
+    report.down_vs_before = back_diff.to_json()
+    if not undo.report.ok:  # type: ignore[union-attr]
+        report.problems.append(f"Going back failed at revision {undo.report.error_revision}: "  # type: ignore[union-attr]
+                               f"{undo.report.error}")  # type: ignore[union-attr]
+    for step in undo.report.steps:  # type: ignore[union-attr]
+        if step.not_undone:
+            report.problems.append(f"The {step.direction}grade of revision {step.revision} does not undo it: "
+                                   + "; ".join(step.not_undone))
+    if not back_diff.equal and not any(s.not_undone for s in undo.report.steps):  # type: ignore[union-attr]
+        report.problems.append("After going back the schema differs from before: " + "; ".join(back_diff.lines()))
+    again = _Phase("again", scratch, project, sampler, vt, progress, tag, None)
+    report.phases.append(again.run(*forward))
+    if not again.report.ok:  # type: ignore[union-attr]
+        report.problems.append(f"The plan failed the second time at revision {again.report.error_revision}: "  # type: ignore[union-attr]
+                               f"{again.report.error}")  # type: ignore[union-attr]
+        return
+    again_diff = diff(after_first, take_snapshot(snapshots, vt))
+    report.up_again_vs_up = again_diff.to_json()
+    if not again_diff.equal:
+        report.problems.append("The second run left a different schema than the first: "
+                               + "; ".join(again_diff.lines()))
