@@ -31,14 +31,38 @@ class Waiting:
     since: object = None
 
 
-def drift_cells(target_ids: list[int]) -> dict[int, Cell]:
-    """Drift state per target id (open drift, accepted, clean), read from stored checks; one query at most.
+_DRIFT_LEVEL = {"clean": "ok", "drift": "bad", "error": "warn", "unknown": "info"}
 
-    No drift check exists yet: every target shows "—".
-    """
-    return {}
+
+def drift_cells(target_ids: list[int]) -> dict[int, Cell]:
+    """Drift state per target id (clean, drift since, check failed, not checked), from stored checks; one query."""
+    from django.urls import reverse
+
+    from portal.assure.models import TargetAssurance
+
+    cells = {}
+    for row in TargetAssurance.objects.filter(target_id__in=target_ids).only(
+            "target_id", "drift_state", "drift_since", "last_check_id"):
+        label = row.get_drift_state_display()
+        title = f"drift since {row.drift_since:%Y-%m-%d %H:%M}" if row.drift_since else ""
+        url = reverse("admin:assure_driftcheck_change", args=[row.last_check_id]) if row.last_check_id else ""
+        cells[row.target_id] = Cell(label=label, level=_DRIFT_LEVEL.get(row.drift_state, "info"), url=url, title=title)
+    return cells
 
 
 def approvals_waiting(user, target_ids: list[int]) -> list[Waiting]:
-    """Approvals this user may give, newest first; one query at most. None exist yet."""
-    return []
+    """Runs awaiting an approval this user may give (not their own, not already given), newest first; one query."""
+    from django.urls import reverse
+
+    from portal.change.models import ChangeRequest
+    from portal.ops.models import Run
+
+    if user is None or not user.has_perm("change.approve_changerequest"):
+        return []
+    reqs = (ChangeRequest.objects.filter(run__status=Run.Status.AWAITING_APPROVAL, run__target_id__in=target_ids)
+            .exclude(run__requested_by_id=user.pk).exclude(approvals__user_id=user.pk)
+            .select_related("run", "run__target").order_by("-created_at")[:50])
+    url = reverse("admin:change_changerequest_approvals")
+    return [Waiting(kind="approval", title=f"Approve run #{r.run_id}: {r.run.operation} {r.run.revision} "
+                    f"on {r.run.target.name} ({r.risk_level} risk)", url=url, target_id=r.run.target_id,
+                    since=r.created_at) for r in reqs]

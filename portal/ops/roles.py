@@ -18,7 +18,7 @@ ROLES = {"viewer": VIEWER, "operator": OPERATOR, "admin": ADMIN}
 
 
 def ensure_roles(group_model=None, permission_model=None) -> None:
-    """Create the role groups and give them exactly their permissions (writes the DB).
+    """Create the role groups and give them exactly their ops permissions (writes the DB).
 
     Takes the models as arguments so a data migration can pass its historical ones.
     """
@@ -32,4 +32,7 @@ def ensure_roles(group_model=None, permission_model=None) -> None:
         if missing:
             raise RuntimeError(f"permissions missing for role {name}: {sorted(missing)} (run migrate first)")
         group, _ = group_model.objects.get_or_create(name=name)
-        group.permissions.set(perms)
+        # Only this app's permissions are set here: the drift and change-control apps add their own.
+        stale = group.permissions.filter(content_type__app_label="ops").exclude(pk__in=[p.pk for p in perms])
+        group.permissions.remove(*stale)
+        group.permissions.add(*perms)
