@@ -36,6 +36,8 @@ class TablePreflight:
     target_only_columns: tuple[str, ...]
     target_rows: int | None = None
     predicted: TablePrediction | None = None
+    target_keyless: bool = False
+    """The target table holds rows and has no unique index: appending would duplicate them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +136,9 @@ def preflight(
                  if r.target_table is not None]
     problems += [f"{r.name}.{c}: {n} NULLs, target column is NOT NULL (rows will be rejected)"
                  for r in reports for c, n in r.nulls_in_not_null.items()]
-    problems += [f"target table {schema}.{r.target_table} is not empty ({r.target_rows:,} rows): the copy is refused "
-                 "unless you choose if_not_empty truncate (empty it first) or append (keep its rows; duplicates "
-                 "become rejects)" for r in reports if r.target_table and r.target_rows]
+    problems += [nonempty.preflight_line(schema, r.target_table, r.target_rows, opts.if_not_empty,
+                                         keyless=r.target_keyless)
+                 for r in reports if r.target_table and r.target_rows]
     problems += [f"{r.name}.{p.column}: {p.values} value(s) will be rejected ({p.code}), e.g. {p.example_key}: "
                  f"{p.example_reason}" for r in reports if r.predicted for p in r.predicted.rejects
                  if p.code != "null_in_not_null"]
@@ -164,5 +166,6 @@ def _table(src: Any, conn: Any, st: source.SourceTable, tt: catalog.TargetTable 
     src_names = {c.name.lower() for c in st.columns}
     tgt_only = tuple(c.name for c in tt.columns if c.name.lower() not in src_names)
     predicted = predict_table(src, st, _match_columns(src, st, tt)[0], options, path)
+    held = nonempty.count_rows(conn, tt)
     return TablePreflight(st.name, rows, tt.name, profile, types, nulls, tuple(src_only), tgt_only,
-                          nonempty.count_rows(conn, tt), predicted)
+                          held, predicted, bool(held) and not nonempty.has_unique_index(conn, tt))

@@ -18,7 +18,10 @@ assert {c for c, _ in TEXT_POLICY_CHOICES} == set(TEXT_POLICIES)
 IF_NOT_EMPTY_CHOICES = [
     ("refuse", "Refuse: do not copy into tables that already hold rows"),
     ("truncate", "Truncate: empty those tables first (all together, in the copy's planning transaction; audited)"),
-    ("append", "Append: keep their rows; source rows whose keys are already there become rejects"),
+    ("append", "Append: keep their rows; source rows whose keys are already there become rejects "
+               "(refused for a table with no key: its rows would be duplicated)"),
+    ("append_duplicates", "Append, accepting duplicates: as append, and a table with no key gets the rows "
+                          "already there a second time (named in the summary)"),
 ]
 assert {c for c, _ in IF_NOT_EMPTY_CHOICES} == set(IF_NOT_EMPTY)
 
