@@ -39,6 +39,7 @@ from psycopg import sql
 
 from . import compiled, source
 from .options import ColumnPlan, CopyOptions, RangeSpec
+from .rejects import reject_key
 from .sqlfiles import t
 from .typemap import _INT_BOUNDS, Reject, _show, converter
 
@@ -313,7 +314,7 @@ def _judge(c: ColumnPlan, rows: Any, opts: CopyOptions, rejects: _Tally, warning
         if v is None and not c.type.not_null:
             continue
         n += 1
-        key_text = ", ".join(str(x) for x in pk) if pk else f"rowid:{rowid}"
+        key_text = reject_key(rowid, pk)
         reason = f"null_in_not_null: target column {c.target} is NOT NULL" if v is None else None
         if v is not None:
             notes.clear()
