@@ -52,7 +52,7 @@ _FRACTIONS = ("", ".[0-9][0-9][0-9]", ".[0-9][0-9][0-9][0-9][0-9][0-9]")
 _HEX = "[0-9a-fA-F]"
 _UUID_GLOB = "-".join(_HEX * n for n in (8, 4, 4, 4, 12))
 _BOOL_WORDS = ("0", "1", "t", "f", "true", "false", "T", "F", "TRUE", "FALSE", "True", "False")
-_EPOCH_SURE = {"s": 6e10, "ms": 6e13}
+_EPOCH_SURE = {"s": 6e10, "ms": 6e13, "mixed": 6e10}
 """Epoch numbers below this magnitude are years 70 to 3870: inside every converter's range."""
 _FLOAT4_MIN_NORMAL = 1.1754943508222875e-38
 _ROWID = {alias: sql.SQL(alias) for alias in ("rowid", "_rowid_", "oid")}

@@ -8,7 +8,7 @@ the target will refuse, orphans, and what cannot be copied at all.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,8 @@ class TablePreflight:
     target_rows: int | None = None
     predicted: TablePrediction | None = None
     target_keyless: bool = False
+    mixed_epochs: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Time columns holding epoch seconds and milliseconds: column -> (read as seconds, read as milliseconds)."""
     """The target table holds rows and has no unique index: appending would duplicate them."""
 
 
@@ -139,6 +141,9 @@ def preflight(
     problems += [nonempty.preflight_line(schema, r.target_table, r.target_rows, opts.if_not_empty,
                                          keyless=r.target_keyless)
                  for r in reports if r.target_table and r.target_rows]
+    problems += [f"{r.name}.{c}: epoch seconds and milliseconds in one column: {s:,} number(s) read as seconds, "
+                 f"{ms:,} as milliseconds, each by its own magnitude (>= 1e11 is milliseconds); check that none "
+                 "of the small ones was meant as milliseconds" for r in reports for c, (s, ms) in r.mixed_epochs.items()]
     problems += [f"{r.name}.{p.column}: {p.values} value(s) will be rejected ({p.code}), e.g. {p.example_key}: "
                  f"{p.example_reason}" for r in reports if r.predicted for p in r.predicted.rejects
                  if p.code != "null_in_not_null"]
@@ -165,7 +170,9 @@ def _table(src: Any, conn: Any, st: source.SourceTable, tt: catalog.TargetTable 
             nulls[c.name] = profile[c.name]["null"]
     src_names = {c.name.lower() for c in st.columns}
     tgt_only = tuple(c.name for c in tt.columns if c.name.lower() not in src_names)
-    predicted = predict_table(src, st, _match_columns(src, st, tt)[0], options, path)
+    plans = _match_columns(src, st, tt)[0]
+    predicted = predict_table(src, st, plans, options, path)
     held = nonempty.count_rows(conn, tt)
+    mixed = {c.source: source.epoch_counts(src, st.name, c.source)[1:] for c in plans if c.epoch_unit == "mixed"}
     return TablePreflight(st.name, rows, tt.name, profile, types, nulls, tuple(src_only), tgt_only,
-                          held, predicted, bool(held) and not nonempty.has_unique_index(conn, tt))
+                          held, predicted, bool(held) and not nonempty.has_unique_index(conn, tt), mixed)
