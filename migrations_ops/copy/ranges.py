@@ -140,7 +140,9 @@ def _new_plan(
         tt = found[name]
         new_fts = tt is None and st.fts is not None  # its GIN index is built after the load, not row by row
         if new_fts:
-            fts.create_contentful_table(conn, opts.schema, st.fts, opts.fts_regconfig)
+            trgm = fts.create_contentful_table(conn, opts.schema, st.fts, opts.fts_regconfig)
+            if trgm:
+                progress(Progress(i, len(names), trgm, "warning", step="plan", data={"table": name}))
             tt = catalog.find_table(conn, opts.schema, name)
         if tt is None:
             problems.append(f"target table {opts.schema}.{name} does not exist")

@@ -291,15 +291,17 @@ def range_select(table: str, key: str, columns: Sequence[str]) -> str:
     return sq("SELECT {}, {} FROM {} WHERE {} >= ? AND {} <= ? ORDER BY {}", k, cols, table, k, k, k)
 
 
-def integrity_check(conn: sqlite3.Connection) -> list[str]:
-    """``PRAGMA integrity_check``'s lines; a file too damaged to check reports why instead of raising.
+def integrity_check(conn: sqlite3.Connection, quick: bool = False) -> list[str]:
+    """``PRAGMA integrity_check``'s (``quick``: ``quick_check``'s) lines; a file too damaged to check reports
+    why instead of raising.
 
     The check exists to report damage, so damage must never be what stops it.
     """
+    pragma = "quick_check" if quick else "integrity_check"
     try:
-        return [str(r[0]) for r in conn.execute("PRAGMA integrity_check").fetchall()]
+        return [str(r[0]) for r in conn.execute("PRAGMA " + pragma).fetchall()]
     except sqlite3.DatabaseError as exc:
-        return [f"integrity_check could not finish: {exc}"]
+        return [f"{pragma} could not finish: {exc}"]
 
 
 @contextmanager
