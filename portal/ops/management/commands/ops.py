@@ -150,6 +150,8 @@ class Command(BaseCommand):
                        help="With --wait: list up to N located keys (and differing columns) per finding.")
         p.add_argument("--copy-id", metavar="ID", help="The copy whose rejects explain rows missing in the target "
                        "(default: the latest copy of this SQLite file into the target).")
+        p.add_argument("--copy-run", metavar="RUN_ID", help="The same, by the portal's copy run number (as the "
+                       "admin's 'Rejects of copy run').")
 
         sub.add_parser("reap", help="Mark runs whose worker stopped sending heartbeats as interrupted.")
         sub.add_parser("bootstrap-example", help="Create the billing example project, its targets and an admin user.")
