@@ -18,7 +18,7 @@ from typing import Any
 
 from migrations_ops.target import TargetConn, connect
 
-from . import catalog, create, fts, nonempty, source
+from . import bookkeeping, catalog, create, fts, nonempty, source
 from . import skipped as skip_mod
 from .options import CopyOptions
 from .predict import TablePrediction, predict_table
@@ -133,6 +133,7 @@ def preflight(
                                                       regconfig=fts_regconfig,
                                                       target_tables=catalog.schema_columns(conn, schema))
                 problems = fts.regconfig_problems(conn, [all_tables[n].fts for n in names], fts_regconfig)
+                problems += [p for p in [bookkeeping.preflight_problem(conn)] if p]
                 problems += [p for n in names if all_tables[n].fts is not None and found[n] is None
                              and (p := fts.trgm_problem(conn, all_tables[n].fts, schema))]  # type: ignore[arg-type]
                 plans = tuple(create.plan_missing(src, conn, schema,

@@ -71,7 +71,9 @@ def plan_ranges(
         with connect(target, application_name(copy_id), autocommit=False) as conn:
             if lock:
                 take_target_lock(conn, xact=True)
-            ensure_schema(conn)
+            out_of_the_way = ensure_schema(conn)
+            if out_of_the_way:
+                progress(Progress(0, 1, out_of_the_way, "warning", step="plan"))
             stored = _stored_plan(conn, copy_id)
             if stored is not None:
                 conn.commit()
