@@ -64,6 +64,7 @@ def main() -> None:
     p.add_argument("--transactions", type=int, default=1_000_000)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--runs", type=int, default=1)
+    p.add_argument("--sqlite", type=Path, help="an already generated billing file (gen_billing_sqlite.py, seed 0)")
     a = p.parse_args()
     admin = TargetConn.from_url(os.environ.get("DATABASE_URL", "").replace("postgres://", "postgresql://", 1))
     dbname = f"mop_bench_pf_{os.getpid()}"
@@ -72,8 +73,9 @@ def main() -> None:
     target = TargetConn(admin.host, dbname, admin.user, admin.password, admin.port, admin.sslmode)
     try:
         with tempfile.TemporaryDirectory() as work:
-            path = Path(work) / "billing.sqlite"
-            generate(path, a.transactions, seed=0)
+            path = a.sqlite or Path(work) / "billing.sqlite"
+            if a.sqlite is None:
+                generate(path, a.transactions, seed=0)
             results = []
             for _ in range(a.runs):
                 results.append(one_run(path, target, a.workers))

@@ -13,6 +13,7 @@ from .errors import (
     CopyIncomplete,
     CopyInProgress,
     CopyNotAbandonable,
+    KeylessAppend,
     SchemaMismatch,
     SourceUnreadable,
     TargetNotEmpty,
@@ -34,6 +35,6 @@ __all__ = [
     "ColumnPlan", "CopyIncomplete", "CopyInProgress", "CopyOptions", "CopySummary", "PreflightReport",
     "RangeResult", "RangeSpec", "RejectRow", "SchemaMismatch", "SourceUnreadable", "TooManyRejects",
     "UnknownCopy", "copy_database", "copy_range", "finish_copy", "format_summary", "list_rejects",
-    "plan_ranges", "preflight", "IF_NOT_EMPTY", "TargetNotEmpty", "TruncateBlocked", "format_rejects",
+    "plan_ranges", "preflight", "IF_NOT_EMPTY", "TargetNotEmpty", "TruncateBlocked", "KeylessAppend", "format_rejects",
     "with_wall_time",
 ]

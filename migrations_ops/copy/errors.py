@@ -134,6 +134,24 @@ class TargetNotEmpty(OpsError):
         )
 
 
+class KeylessAppend(OpsError):
+    code = "copy_keyless_append"
+    explanation = (
+        "Appending into a target table that already holds rows and has no primary key or unique index would "
+        "duplicate every copied row that is already there: nothing can reject them. Choose truncate (empty it "
+        "first), or append_duplicates to acknowledge the duplication (the run and its summary then name it)."
+    )
+
+    def __init__(self, tables: list[tuple[str, int]]) -> None:
+        shown = ", ".join(f"{name} ({rows:,} rows)" for name, rows in tables)
+        super().__init__(
+            f"Refused: appending into {len(tables)} non-empty table(s) with no key or unique index would duplicate "
+            f"rows already there: {shown}. Nothing was written. Copy again with --if-not-empty truncate, or "
+            "--if-not-empty append_duplicates to accept the duplicates",
+            tables=[list(t) for t in tables],
+        )
+
+
 class TruncateBlocked(OpsError):
     code = "copy_truncate_blocked"
     explanation = (

@@ -20,7 +20,7 @@ from psycopg import sql
 from migrations_ops.progress import Progress, ProgressFn, no_progress
 from migrations_ops.target import TargetConn, connect
 
-from . import postload, restore
+from . import nonempty, postload, restore
 from .errors import ConstraintsNotRestored, CopyAbandoned, CopyIncomplete, UnknownCopy
 from .options import CopyOptions, RangeSpec
 from .ranges import application_name
@@ -89,7 +89,8 @@ def finish_copy(
                               tuple(graph.jobs["sequences"].result), rejects_by_reason(conn, copy_id),
                               rejects_by_table=rejects_by_table(conn, copy_id),
                               mapping=tuple(sorted({(s.table, s.target_table) for s in specs})),
-                              skipped=skipped_of(conn, copy_id))
+                              skipped=skipped_of(conn, copy_id),
+                              duplicated=nonempty.appended_keyless_of(conn, copy_id))
         conn.execute(q("copy_run_finished"), {"copy_id": copy_id, "summary": json.dumps(summary.to_dict())})
         if lock:
             release_target_lock(conn)

@@ -168,22 +168,57 @@ def contentful_ddl(info: FtsInfo, schema: str, regconfig: str = "simple") -> tup
     return tuple(_render(s) for s in _contentful_statements(info, schema, regconfig))
 
 
-def _contentful_statements(info: FtsInfo, schema: str, regconfig: str) -> list[sql.Composed]:
+def _contentful_statements(info: FtsInfo, schema: str, regconfig: str, trigram: bool = True) -> list[sql.Composed]:
+    """Table, tsvector GIN index, and with a ``trigram`` tokenizer the extension and a pg_trgm index per column."""
     table = sql.Identifier(schema, info.table)
     cols = sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in info.columns)
-    return [
+    out = [
         t("copy_t_fts_create_table", table=table, columns=cols, tsv=sql.Identifier(TSV_COLUMN),
           regconfig=sql.Literal(regconfig), document=document(info.columns)),
         t("copy_t_fts_gin_index", index=sql.Identifier(_index_name(info.table, TSV_COLUMN, "idx")), table=table,
           column=sql.Identifier(TSV_COLUMN)),
     ]
+    if info.trigram and trigram:
+        out.append(t("copy_t_fts_trgm_extension"))
+        out += _trgm_indexes(info, table)
+    return out
 
 
-def create_contentful_table(conn: psycopg.Connection, schema: str, info: FtsInfo, regconfig: str = "simple") -> None:
-    """Create the regular table a contentful FTS table is copied into (rowid, text columns, tsvector, GIN)."""
+def _trgm_indexes(info: FtsInfo, table: sql.Identifier) -> list[sql.Composed]:
+    return [t("copy_t_fts_trgm_index", index=sql.Identifier(_index_name(info.table, c, "trgm_idx")), table=table,
+              column=sql.Identifier(c)) for c in info.columns]
+
+
+def trgm_problem(conn: psycopg.Connection, info: FtsInfo, schema: str) -> str | None:
+    """Why the pg_trgm indexes of a contentful ``trigram`` table cannot be created by this role, with what to run.
+
+    None when they can: pg_trgm is installed, or this role may create it
+    (the copy then runs ``CREATE EXTENSION IF NOT EXISTS pg_trgm`` itself).
+    """
+    if not info.trigram:
+        return None
+    installed, available, can_create = conn.execute(q("copy_trgm_state")).fetchone()  # type: ignore[misc]
+    if installed or (available and can_create):
+        return None
+    why = "is not shipped with this server (install the contrib package)" if not available else (
+        "is not installed and this role may not create it")
+    todo = " ".join(_render(s) for s in [t("copy_t_fts_trgm_extension"),
+                                         *_trgm_indexes(info, sql.Identifier(schema, info.table))])
+    return (f"{info.table}: FTS5 tokenizer trigram, but pg_trgm {why}: the table is copied with its tsvector "
+            f"only; for its LIKE/similarity searches have a superuser run: {todo}")
+
+
+def create_contentful_table(conn: psycopg.Connection, schema: str, info: FtsInfo, regconfig: str = "simple") -> str | None:
+    """Create the regular table a contentful FTS table is copied into (rowid, text columns, tsvector, GIN; with a
+    ``trigram`` tokenizer, pg_trgm GIN indexes per column, the extension created if this role may).
+
+    :returns: None, or what the DBA must run when pg_trgm cannot be had (``trgm_problem``): the copy goes on.
+    """
     conn.execute(t("copy_t_create_schema", schema=sql.Identifier(schema)))
-    for statement in _contentful_statements(info, schema, regconfig):
+    problem = trgm_problem(conn, info, schema)
+    for statement in _contentful_statements(info, schema, regconfig, trigram=problem is None):
         conn.execute(statement)
+    return problem
 
 
 def regconfig_exists(conn: psycopg.Connection, regconfig: str) -> bool:

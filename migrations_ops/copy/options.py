@@ -8,7 +8,7 @@ from typing import Any
 from .typemap import TargetType
 
 TEXT_POLICIES = ("reject", "replace")
-IF_NOT_EMPTY = ("refuse", "truncate", "append")
+IF_NOT_EMPTY = ("refuse", "truncate", "append", "append_duplicates")
 FTS_CONTENTFUL_MODES = ("copy", "refuse")
 
 
@@ -36,7 +36,9 @@ class CopyOptions:
     :param range_rows: rows per key range (one range = one target transaction = one task).
     :param workers: ranges copied at once by ``copy_database`` (processes).
     :param if_not_empty: what to do with target tables that already hold rows: ``refuse`` the copy
-        (default), ``truncate`` them in the planning transaction, or ``append`` (duplicates become rejects).
+        (default), ``truncate`` them in the planning transaction, or ``append`` (duplicates become rejects;
+        refused for a target table with no unique index, where nothing could reject them), or
+        ``append_duplicates``: append, acknowledging that such keyless tables get their rows duplicated.
     :param skip_tables: source tables the DBA chose not to copy; listed, with their rows, as not copied.
     :param fts_contentful: ``copy`` a contentful FTS table (its rows exist nowhere else) into a regular
         table with a generated tsvector and a GIN index, created when missing; or ``refuse`` to start

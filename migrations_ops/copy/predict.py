@@ -39,6 +39,7 @@ from psycopg import sql
 
 from . import compiled, source
 from .options import ColumnPlan, CopyOptions, RangeSpec
+from .rejects import reject_key
 from .sqlfiles import t
 from .typemap import _INT_BOUNDS, Reject, _show, converter
 
@@ -51,7 +52,7 @@ _FRACTIONS = ("", ".[0-9][0-9][0-9]", ".[0-9][0-9][0-9][0-9][0-9][0-9]")
 _HEX = "[0-9a-fA-F]"
 _UUID_GLOB = "-".join(_HEX * n for n in (8, 4, 4, 4, 12))
 _BOOL_WORDS = ("0", "1", "t", "f", "true", "false", "T", "F", "TRUE", "FALSE", "True", "False")
-_EPOCH_SURE = {"s": 6e10, "ms": 6e13}
+_EPOCH_SURE = {"s": 6e10, "ms": 6e13, "mixed": 6e10}
 """Epoch numbers below this magnitude are years 70 to 3870: inside every converter's range."""
 _FLOAT4_MIN_NORMAL = 1.1754943508222875e-38
 _ROWID = {alias: sql.SQL(alias) for alias in ("rowid", "_rowid_", "oid")}
@@ -313,7 +314,7 @@ def _judge(c: ColumnPlan, rows: Any, opts: CopyOptions, rejects: _Tally, warning
         if v is None and not c.type.not_null:
             continue
         n += 1
-        key_text = ", ".join(str(x) for x in pk) if pk else f"rowid:{rowid}"
+        key_text = reject_key(rowid, pk)
         reason = f"null_in_not_null: target column {c.target} is NOT NULL" if v is None else None
         if v is not None:
             notes.clear()

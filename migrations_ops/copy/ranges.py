@@ -71,20 +71,29 @@ def plan_ranges(
         with connect(target, application_name(copy_id), autocommit=False) as conn:
             if lock:
                 take_target_lock(conn, xact=True)
-            ensure_schema(conn)
+            out_of_the_way = ensure_schema(conn)
+            if out_of_the_way:
+                progress(Progress(0, 1, out_of_the_way, "warning", step="plan"))
             stored = _stored_plan(conn, copy_id)
             if stored is not None:
                 conn.commit()
                 return stored
             with source.damage_as_unreadable(sqlite_path):
-                specs, truncated = _new_plan(src, conn, copy_id, want, rows_per_range, opts, progress)
+                specs, truncated, appended = _new_plan(src, conn, copy_id, want, rows_per_range, opts, progress)
             conn.execute(q("copy_run_insert"), {
                 "copy_id": copy_id, "source": str(sqlite_path), "plan": json.dumps([s.to_dict() for s in specs]),
                 "options": json.dumps(opts.to_dict())})
             if truncated:
                 nonempty.record_truncated(conn, copy_id, truncated)
+            if appended:
+                nonempty.record_appended_keyless(conn, copy_id, appended)
             _record_skipped(src, conn, copy_id, specs, opts)
             conn.commit()
+            if appended:
+                progress(Progress(1, 1, "Appending into tables with no key or unique index (if_not_empty="
+                                  "append_duplicates): rows already there will be duplicated: " + ", ".join(
+                                      f"{name} ({rows:,} rows held)" for name, rows in appended.items()),
+                                  "warning", step="append_duplicates", data={"appended_keyless": appended}))
             if truncated:  # reported once it is committed: the caller audits it
                 progress(Progress(1, 1, "Emptied before the copy (if_not_empty=truncate): " + ", ".join(
                     f"{name} ({rows:,} rows)" for name, rows in truncated.items()), "warning", step="truncate",
@@ -110,7 +119,7 @@ def _stored_plan(conn: psycopg.Connection, copy_id: str) -> list[RangeSpec] | No
 def _new_plan(
     src: sqlite3.Connection, conn: psycopg.Connection, copy_id: str, want: tuple[str, ...] | None,
     range_rows: int, opts: CopyOptions, progress: ProgressFn,
-) -> tuple[list[RangeSpec], dict[str, int]]:
+) -> tuple[list[RangeSpec], dict[str, int], dict[str, int]]:
     listed = source.list_tables(src)
     tables = {t.name: t for t in listed}
     names = skipped.select_tables(listed, want, opts.skip_tables)
@@ -133,7 +142,9 @@ def _new_plan(
         tt = found[name]
         new_fts = tt is None and st.fts is not None  # its GIN index is built after the load, not row by row
         if new_fts:
-            fts.create_contentful_table(conn, opts.schema, st.fts, opts.fts_regconfig)
+            trgm = fts.create_contentful_table(conn, opts.schema, st.fts, opts.fts_regconfig)
+            if trgm:
+                progress(Progress(i, len(names), trgm, "warning", step="plan", data={"table": name}))
             tt = catalog.find_table(conn, opts.schema, name)
         if tt is None:
             problems.append(f"target table {opts.schema}.{name} does not exist")
@@ -158,10 +169,11 @@ def _new_plan(
     if problems:
         raise SchemaMismatch(problems)
     truncated = nonempty.apply_mode(conn, full, opts.if_not_empty)
+    appended = nonempty.keyless_append(conn, full, opts.if_not_empty)
     if opts.defer_constraints:
         for tt in empty:
             _save_and_drop_keys(conn, copy_id, tt)
-    return specs, truncated
+    return specs, truncated, appended
 
 
 def _record_skipped(src: sqlite3.Connection, conn: psycopg.Connection, copy_id: str, specs: list[RangeSpec],

@@ -20,6 +20,20 @@ from .sqlfiles import q
 RejectRecord = tuple[str, "str | None", str, str]
 
 
+def reject_key(rowid: object, pk: Sequence[object]) -> str:
+    """A reject's key, one rule for the copy and the pre-flight: primary key values, else ``rowid:N``.
+
+    SQLite lets a non-INTEGER primary key column hold NULL; a key with a NULL
+    part names no row, so the rowid is used as for a keyless table.
+
+    >>> reject_key(7, ("C1", 2)), reject_key(7, ("C1", None)), reject_key(7, ())
+    ('C1, 2', 'rowid:7', 'rowid:7')
+    """
+    if pk and all(v is not None for v in pk):
+        return ", ".join(str(v) for v in pk)
+    return f"rowid:{rowid}"
+
+
 @dataclass(frozen=True, slots=True)
 class RejectRow:
     table: str

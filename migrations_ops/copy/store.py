@@ -16,6 +16,7 @@ import psycopg
 from migrations_ops import advisory
 from migrations_ops.errors import TargetBusy
 
+from . import bookkeeping
 from .sqlfiles import q
 
 _TRY_LOCK = {
@@ -25,9 +26,11 @@ _TRY_LOCK = {
 }
 
 
-def ensure_schema(conn: psycopg.Connection) -> None:
-    """Create the ``mop`` schema and its copy tables if missing (caller holds the exclusive lock)."""
+def ensure_schema(conn: psycopg.Connection) -> str | None:
+    """Create the ``mop`` schema and its copy tables if missing (caller holds the exclusive lock), and keep
+    it out of the ``search_path`` of a role named ``mop`` (``bookkeeping``); returns a line for the log, if any."""
     conn.execute(q("copy_schema"))
+    return bookkeeping.put_out_of_the_way(conn)
 
 
 def _first_row(conn: psycopg.Connection) -> Any:

@@ -46,6 +46,8 @@ class CopySummary:
     """``(source table, target table)`` as the one name rule paired them."""
     skipped: tuple[SkippedObject, ...] = ()
     """What the copy left behind (views, triggers, internal, virtual and skipped tables), with rows and advice."""
+    duplicated: dict[str, int] = field(default_factory=dict)
+    """Non-empty keyless target tables appended to (``append_duplicates``): table -> rows held before."""
 
     @property
     def rows_not_copied(self) -> int:
@@ -83,9 +85,15 @@ class CopySummary:
             why = (" as duplicate keys (the target already held them)" if set(codes) == {"duplicate_key"}
                    else f" ({reasons})" if reasons else "")
             return "failed", f"0 of {read:,} rows imported: all rejected{why}"
+        dup = ("; appended into tables with no key that already held rows (if_not_empty=append_duplicates), "
+               "their rows may now be there twice: " + ", ".join(f"{n} ({r:,} rows held)"
+                                                            for n, r in sorted(self.duplicated.items()))
+               if self.duplicated else "")
         if rejected or imported != read:
             return "succeeded_rejects", f"{imported:,} of {read:,} rows imported, {rejected:,} rejected" + (
-                f" ({reasons})" if reasons else "")
+                f" ({reasons})" if reasons else "") + dup
+        if dup:  # amber, never green: the target now holds more than the file
+            return "succeeded_rejects", f"all {read:,} rows imported" + dup
         return "succeeded", f"all {read:,} rows imported"
 
     @property
@@ -213,5 +221,7 @@ def format_summary(s: CopySummary) -> str:
         state = "validated" if fk.validated else f"NOT VALID, {fk.orphans} orphan rows"
         lines.append(f"foreign key {fk.table}.{fk.name}: {state}")
     lines += [f"table {src} -> {tgt}" for src, tgt in s.mapping]
+    lines += [f"DUPLICATED: appended into keyless table {n}, which already held {r:,} rows"
+              for n, r in sorted(s.duplicated.items())]
     lines += format_skipped(s.skipped)
     return "\n".join(lines)

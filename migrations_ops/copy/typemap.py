@@ -11,7 +11,10 @@ Rules worth knowing:
 - naive timestamps going into ``timestamptz`` are taken as UTC; aware
   timestamps going into ``timestamp`` are converted to UTC then stored naive;
 - numbers in a timestamp column are epoch seconds or milliseconds, decided
-  once per column by magnitude (``epoch_unit``) so a column is never mixed;
+  once per column by magnitude (``epoch_unit``); a column holding both
+  (some numbers at or above ``MS_THRESHOLD``, some nonzero below) is
+  ``mixed`` and each number is read by its own magnitude, so that
+  1700000001 stays 2023 beside 1700000001000 (the pre-flight counts both);
 - REAL going into ``numeric`` uses the shortest decimal that reads back as
   the same double (what SQLite prints), never the binary expansion;
 - text with NUL or invalid UTF-8 follows the run's text policy: ``reject``,
@@ -340,6 +343,8 @@ def parse_moment(v: Any, epoch_unit: str) -> dt.datetime:
     datetime.datetime(2024, 3, 1, 0, 0)
     >>> parse_moment(1709287200, "s"), parse_moment(1709287200000, "ms") == parse_moment(1709287200, "s")
     (datetime.datetime(2024, 3, 1, 10, 0, tzinfo=datetime.timezone.utc), True)
+    >>> parse_moment(1700000001, "mixed").year, parse_moment(1700000001000, "mixed").year
+    (2023, 2023)
     >>> parse_moment("2024-02-30T00:00:00", "s")
     Traceback (most recent call last):
     ...
@@ -356,6 +361,8 @@ def parse_moment(v: Any, epoch_unit: str) -> dt.datetime:
             v = float(v) if "." in v else int(v)
             t = type(v)
     if t is int or t is float:
+        if epoch_unit == "mixed":  # each number by its own magnitude (see the module's rules)
+            epoch_unit = "ms" if abs(v) >= MS_THRESHOLD else "s"
         try:
             if epoch_unit == "ms":
                 return dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(milliseconds=v)

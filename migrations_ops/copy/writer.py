@@ -391,9 +391,7 @@ class _RangeJob:
         bug it keeps); such a key names no row, so the rowid is used as for a
         keyless table, never the text ``None``.
         """
-        if self.pk_idx and all(row[1 + i] is not None for i in self.pk_idx):
-            return ", ".join(str(row[1 + i]) for i in self.pk_idx)
-        return f"rowid:{row[0]}"
+        return rejects_mod.reject_key(row[0], [row[1 + i] for i in self.pk_idx])
 
     def _copy_rows(self, rows: Sequence[Sequence[Any]], src: Sequence[tuple[Any, ...]], bad: list[RejectRecord]) -> None:
         """COPY rows inside a savepoint; on a server data error, bisect down to the refused rows."""

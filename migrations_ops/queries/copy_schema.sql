@@ -10,6 +10,9 @@ ALTER TABLE mop.copy_run ADD COLUMN IF NOT EXISTS note text;
 -- truncated: target tables the copy's planning emptied (--if-not-empty truncate), table -> rows removed.
 ALTER TABLE mop.copy_run ADD COLUMN IF NOT EXISTS truncated jsonb;
 ALTER TABLE mop.copy_run ADD COLUMN IF NOT EXISTS skipped jsonb;
+-- appended_keyless: non-empty target tables without a unique index a copy appended to (append_duplicates),
+-- table -> rows they held before: those rows may now be there twice.
+ALTER TABLE mop.copy_run ADD COLUMN IF NOT EXISTS appended_keyless jsonb;
 CREATE TABLE IF NOT EXISTS mop.copy_checkpoint (
     copy_id text NOT NULL, table_name text NOT NULL, range_lo bigint NOT NULL, range_hi bigint NOT NULL,
     rows_read bigint NOT NULL DEFAULT 0, rows_copied bigint NOT NULL DEFAULT 0,

@@ -254,9 +254,9 @@ def _compare_rows(pg: PgSide, lite: SqliteSide, st: _State, pool: Executor, lo: 
     src_rows, tgt_rows = _both(pool, lite.rows, pg.rows, lo, hi)
     st.rows += len(src_rows) + len(tgt_rows)
     nk = len(pg.key_columns)
-    for r in src_rows:  # a NULL in a source key (SQLite allows it outside INTEGER PRIMARY KEY): never in the target
-        if "NULL" in r[:nk]:
-            st.add("missing", sample_key(r[:nk]))
+    null_keyed = [r for r in src_rows if "NULL" in r[:nk]]
+    if null_keyed:  # a NULL in a source key (SQLite allows it outside INTEGER PRIMARY KEY): never in the target
+        _null_keys(lite, st, len(null_keyed), [sample_key(r[:nk]) for r in null_keyed])
     src = {r[:nk]: r[nk:] for r in src_rows if "NULL" not in r[:nk]}
     tgt = {r[:nk]: r[nk:] for r in tgt_rows}
     for k in sorted(src.keys() | tgt.keys(), key=_key_order):
@@ -270,6 +270,24 @@ def _compare_rows(pg: PgSide, lite: SqliteSide, st: _State, pool: Executor, lo: 
             cols = [c for c, a, b in zip(st.columns, src[k], tgt[k], strict=True) if a != b]
             if cols:
                 st.add("changed", sample, cols)
+
+
+def _null_keys(lite: SqliteSide, st: _State, n: int, shown: list[Any]) -> None:
+    """Name source rows whose key has a NULL by ``rowid:N``, as the copy keys its rejects of them.
+
+    They all fall in the first key range (``LiteKeyed._where``), so the leaf
+    that holds one holds them all: the table's NULL-keyed rowids are exactly
+    these rows, and each is explained by the copy's reject of that rowid.
+    """
+    rowids = lite.null_key_rowids() if hasattr(lite, "null_key_rowids") else []
+    if len(rowids) != n:  # cannot tell which is which: keep them missing, as seen
+        for k in shown:
+            st.add("missing", k)
+        return
+    for rowid in rowids:
+        key = f"rowid:{rowid}"
+        reason = st.explain((key,)) if st.explain is not None else None
+        st.add("explained" if reason else "missing", key, reason=reason)
 
 
 def _decode(f: str) -> Any:

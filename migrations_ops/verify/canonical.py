@@ -73,8 +73,9 @@ class ColumnType:
 
     ``epoch_unit`` is how numbers in a time column are read: ``s`` or ``ms``
     for the whole column, decided as the copy decides it
-    (``copy.source.epoch_unit``, see ``checksum.source_column_types``); None
-    decides from the value alone, which is what that rule gives a one-value column.
+    (``copy.source.epoch_unit``, see ``checksum.source_column_types``);
+    ``mixed`` (both occur in the column) and None read each number by its own
+    magnitude, which is what the copy does for a mixed column.
     """
 
     kind: str
@@ -349,7 +350,7 @@ def epoch_unit_of(raw: Any, ct: ColumnType) -> str:
     >>> epoch_unit_of(1709294400000, ColumnType("timestamptz")), epoch_unit_of(86400000, ColumnType("date", None, "ms"))
     ('ms', 'ms')
     """
-    if ct.epoch_unit is not None:
+    if ct.epoch_unit in ("s", "ms"):  # None (undecided) and "mixed": each number by its own magnitude
         return ct.epoch_unit
     try:
         top = abs(float(raw)) if not isinstance(raw, bytes) else 0.0

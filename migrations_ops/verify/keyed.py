@@ -128,6 +128,12 @@ class LiteKeyed(SqliteSide):
             where = sql.SQL("({} OR {})").format(where, nulls)
         return where, params
 
+    def null_key_rowids(self) -> list[int]:
+        """Rowids of the source rows with a NULL in their key, in rowid order (they name those rows)."""
+        nulls = sql.SQL(" OR ").join(sql.SQL("{} IS NULL").format(sql.Identifier(c)) for c, _ in self.key_columns)
+        stmt = sql.SQL("SELECT rowid FROM {} WHERE {} ORDER BY rowid").format(self.rel, nulls)
+        return [int(r[0]) for r in self.conn.execute(sqlite_sql(stmt)).fetchall()]
+
     def boundaries(self, lo: Bound, hi: Bound, step: int) -> list[tuple[Any, ...]]:
         """As ``PgKeyed.boundaries``, over the source's rows."""
         where, params = self._where(lo, hi)

@@ -147,6 +147,7 @@ def cmd_verify(command, options) -> None:
     user = _user(options, required=True, what="verify")
     run = verifying.schedule_verify(target=target, source=options.get("sqlite"), tables=options.get("tables"),
                                     user=user, copy_id=options.get("copy_id"),
+                                    after_copy=verifying.copy_run_of(target, options.get("copy_run")),
                                     samples=options.get("show") if options.get("wait") else None)
     if not options.get("wait"):
         if options.get("json"):

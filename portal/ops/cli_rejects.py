@@ -24,10 +24,10 @@ def _run(run_id: int) -> Run:
     return run
 
 
-def reject_json(r) -> dict[str, Any]:
-    """One reject as the JSON of ``ops rejects --json`` (docs/cli.md)."""
-    return {"table": r.table, "key": r.key, "column": r.column, "value_hex": r.value_hex, "reason": r.reason,
-            "code": r.code, "created_at": r.created_at}
+def reject_json(r, names: dict[str, str] | None = None) -> dict[str, Any]:
+    """One reject as the JSON of ``ops rejects --json`` (docs/cli.md); ``table`` is the source table's name."""
+    return {"table": r.table, "target_table": (names or {}).get(r.table), "key": r.key, "column": r.column,
+            "value_hex": r.value_hex, "reason": r.reason, "code": r.code, "created_at": r.created_at}
 
 
 def cmd_rejects(command, options) -> None:
@@ -41,7 +41,8 @@ def cmd_rejects(command, options) -> None:
         return
     rows = copying.rejects(run, table, limit=None)
     if options.get("json"):
-        return _dump(command, [reject_json(r) for r in rows])
+        names = copying.target_table_names(run)
+        return _dump(command, [reject_json(r, names) for r in rows])
     out = command.stdout.write
     by_reason = copy_outcome.rejects_by_reason((run.progress_data or {}).get("summary"))
     out(f"Rejects of copy run #{run.pk} ({run.get_status_display()}), copy id {run.params.get('copy_id')}"

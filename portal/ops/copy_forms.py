@@ -18,7 +18,10 @@ assert {c for c, _ in TEXT_POLICY_CHOICES} == set(TEXT_POLICIES)
 IF_NOT_EMPTY_CHOICES = [
     ("refuse", "Refuse: do not copy into tables that already hold rows"),
     ("truncate", "Truncate: empty those tables first (all together, in the copy's planning transaction; audited)"),
-    ("append", "Append: keep their rows; source rows whose keys are already there become rejects"),
+    ("append", "Append: keep their rows; source rows whose keys are already there become rejects "
+               "(refused for a table with no key: its rows would be duplicated)"),
+    ("append_duplicates", "Append, accepting duplicates: as append, and a table with no key gets the rows "
+                          "already there a second time (named in the summary)"),
 ]
 assert {c for c, _ in IF_NOT_EMPTY_CHOICES} == set(IF_NOT_EMPTY)
 
@@ -153,10 +156,21 @@ class VerifyForm(forms.Form):
                            widget=forms.TextInput(attrs={"size": 60, "autocomplete": "off"}))
     tables = forms.CharField(required=False, max_length=2000, widget=forms.TextInput(attrs={"size": 60}),
                              help_text="Tables to verify, separated by commas or spaces. Empty: all.")
+    copy_run = forms.ChoiceField(
+        required=False, label="Rejects of copy run",
+        help_text="Rows missing in the target that this copy rejected are shown as explained by its rejects "
+                  "(with the reason), not as unexplained loss. Empty: the latest copy of this SQLite file into "
+                  "this target (ops verify --copy-run N).")
+    copy_id = forms.CharField(required=False, max_length=100, label="Or its copy id",
+                              widget=forms.TextInput(attrs={"size": 40, "autocomplete": "off"}),
+                              help_text="A copy recorded in the target's mop.copy_run (ops verify --copy-id ID).")
 
-    def __init__(self, *args, files_available: list[dict] | None = None, **kwargs) -> None:
+    def __init__(self, *args, files_available: list[dict] | None = None,
+                 copy_runs: list[tuple[str, str]] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["pick"].choices = _file_choices(files_available or [])
+        self.fields["copy_run"].choices = [("", "The latest copy of this SQLite file into this target"),
+                                           *(copy_runs or [])]
 
     def source(self, target_only: bool) -> str | None:
         if target_only:

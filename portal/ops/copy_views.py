@@ -141,12 +141,14 @@ def verify_start(model_admin, request, pk: int):
     services.require(request.user, "ops.schedule_run")
     target = _target(pk)
     files = copying.list_import_files()
-    form = VerifyForm(request.POST or None, files_available=files)
+    form = VerifyForm(request.POST or None, files_available=files, copy_runs=verifying.copy_run_choices(target))
     if request.method == "POST" and form.is_valid():
         try:
             run = verifying.schedule_verify(
                 target=target, source=form.source(bool(request.POST.get("target_only"))),
                 tables=form.cleaned_data.get("tables"), user=request.user,
+                after_copy=verifying.copy_run_of(target, form.cleaned_data.get("copy_run")),
+                copy_id=(form.cleaned_data.get("copy_id") or "").strip() or None,
             )
         except ValidationError as exc:
             for msg in exc.messages:

@@ -788,13 +788,21 @@ def rejects_csv_rows(run: Run, table: str | None = None):
 
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["table", "key", "column", "value_hex", "reason", "created_at"])
+    w.writerow(["source_table", "target_table", "key", "column", "value_hex", "reason", "created_at"])
     yield buf.getvalue()
+    names = target_table_names(run)
     for r in rejects(run, table, limit=None):
         buf.seek(0)
         buf.truncate()
-        w.writerow([r.table, r.key, r.column or "", r.value_hex, r.reason, r.created_at])
+        w.writerow([r.table, names.get(r.table, ""), r.key, r.column or "", r.value_hex, r.reason, r.created_at])
         yield buf.getvalue()
+
+
+def target_table_names(run: Run) -> dict[str, str]:
+    """Source table -> target table of a copy run, as the one name rule paired them (summary, else plan)."""
+    summary = (run.progress_data or {}).get("summary") or {}
+    pairs = summary.get("mapping") or ((run.params or {}).get("preflight") or {}).get("mapping") or []
+    return {str(src): str(tgt) for src, tgt in pairs if tgt}
 
 
 def preflight_summary(report) -> dict[str, Any]:

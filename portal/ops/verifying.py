@@ -99,6 +99,34 @@ def engine_args(run: Run) -> dict[str, Any]:
     }
 
 
+def copy_run_of(target: Target, run_id: Any) -> Run | None:
+    """The copy run (by portal run id) whose rejects a verification of ``target`` should link; None for none.
+
+    Admin and CLI both take it (``ops verify --copy-run N``); a run that is
+    not a copy of this target is refused with a clear message.
+    """
+    if run_id in (None, ""):
+        return None
+    try:
+        pk = int(run_id)
+    except (TypeError, ValueError):
+        raise ValidationError(f"The copy run must be a run number, not {run_id!r}") from None
+    run = Run.objects.filter(pk=pk, operation=Run.Operation.COPY, target=target).first()
+    if run is None:
+        raise ValidationError(f"Run #{pk} is not a copy into {target.name}: its rejects cannot explain this target")
+    if not (run.params or {}).get("copy_id"):
+        raise ValidationError(f"Copy run #{pk} never started a copy (no copy id): it has no rejects to link")
+    return run
+
+
+def copy_run_choices(target: Target, limit: int = 50) -> list[tuple[str, str]]:
+    """The copy runs of ``target`` a verification can link, newest first, for the admin's choice."""
+    runs = Run.objects.filter(target=target, operation=Run.Operation.COPY).order_by("-pk")[:limit]
+    return [(str(r.pk), f"#{r.pk}: copy id {r.params.get('copy_id')}, {r.params.get('source') or '?'} "
+                        f"({r.get_status_display()}, {r.created_at:%Y-%m-%d %H:%M})")
+            for r in runs if (r.params or {}).get("copy_id")]
+
+
 def rejects_copy_id(run: Run) -> str | None:
     """Which copy's rejects explain missing rows: the explicit one, else the copy run this one follows; None
     lets the engine take the latest copy of the source into the target (reads the DB)."""

@@ -87,7 +87,7 @@ def test_it_copies_then_verifies_and_shows_the_report(
         assert f"<code>{key}</code>" in rejects_page and code in rejects_page
         assert table in rejects_page and column in rejects_page
     body = b"".join(client.get(reverse("admin:ops_run_rejects_csv", args=[run.pk])).streaming_content).decode()
-    got = {(r["table"], r["key"], r["column"], r["reason"].split(":")[0]) for r in csv.DictReader(io.StringIO(body))}
+    got = {(r["source_table"], r["key"], r["column"], r["reason"].split(":")[0]) for r in csv.DictReader(io.StringIO(body))}
     assert got == set(manifest.rejects)
     report_page = client.get(reverse("admin:ops_verificationreport_change", args=[vr.pk])).content.decode()
     assert vr.source_sha256 in report_page and 'data-table="credits" data-status="pass"' in report_page

@@ -44,6 +44,8 @@ EDGES: dict[str, tuple[str, list[Any]]] = {  # table: (target type, raw SQLite v
                            1709287200, "1709287200", 12345, "12345", 1709287200.5, "2024-02-30T10:00:00", "soon",
                            "2024-03-01T10:00:00.123", "2024-03-01T10:00:00.123456-05:30", "2024-03-01T24:00:00"]),
     "tzms": ("timestamptz", [1709287200000, 86400000, "1709287200250", 1709287200250.0]),
+    "tzmix": ("timestamptz", [1700000001, 1700000001000, "1700000002", "1700000002500", 1700000003.5, 0]),
+    "dmix": ("date", [1700006400, 1700006400000, "2023-11-15"]),
     "ts": ("timestamp", ["2024-03-01T19:00:00+09:00", 1709287200, "2024-03-01", "0001-01-01T00:00:00+09:00"]),
     "d": ("date", ["2024-03-01", "2024-03-01T00:00:00", "2024-03-01T10:30:00", "2024-02-30", 1709251200, 1709287200,
                    "2024-03-01T00:00:00+09:00", "2024-03-01T09:00:00+09:00"]),
@@ -129,3 +131,20 @@ def _sqlite_expr(ct: ColumnType) -> str:
     from migrations_ops.verify.canonical import sqlite_field_sql, sqlite_sql
 
     return sqlite_sql(sqlite_field_sql("v", ct))
+
+
+def test_a_column_of_mixed_epoch_units_keeps_every_value(copied) -> None:
+    """Seconds beside milliseconds: each number by its own magnitude in the copy and the verifier, never
+    the whole column as milliseconds (1700000001 -> 1970-01-20, as both once agreed on)."""
+    path, target, codes = copied
+    lite = open_sqlite(str(path))
+    [(_, ct)] = source_column_types(lite, "tzmix", [("v", ColumnType.from_pg("timestamptz", -1))])
+    assert ct.epoch_unit == "mixed"
+    with psycopg.connect(**target.connect_kwargs("mop-tests"), autocommit=True) as pg:
+        pg.execute("SET TimeZone = 'UTC'")
+        got = [r[0].isoformat() for r in pg.execute("SELECT v FROM tzmix ORDER BY id")]
+        days = [r[0].isoformat() for r in pg.execute("SELECT v FROM dmix ORDER BY id")]
+    assert got == ["2023-11-14T22:13:21+00:00", "2023-11-14T22:13:21+00:00", "2023-11-14T22:13:22+00:00",
+                   "2023-11-14T22:13:22.500000+00:00", "2023-11-14T22:13:23.500000+00:00", "1970-01-01T00:00:00+00:00"]
+    assert days == ["2023-11-15", "2023-11-15", "2023-11-15"]
+    assert not [k for k in codes if k[0] in ("tzmix", "dmix")]

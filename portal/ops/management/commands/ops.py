@@ -116,10 +116,12 @@ class Command(BaseCommand):
                        help="Load values a real (float4) column cannot hold exactly rounded, not rejected (audited).")
         p.add_argument("--defer-constraints", action="store_true",
                        help="Drop keys and indexes of empty tables during the load, rebuild after (fastest).")
-        p.add_argument("--if-not-empty", choices=("refuse", "truncate", "append"), default="refuse",
+        p.add_argument("--if-not-empty", choices=("refuse", "truncate", "append", "append_duplicates"),
+                       default="refuse",
                        help="Target tables that already hold rows: refuse the copy (default), truncate them first "
-                            "(in the copy's planning transaction; production needs --confirm), or append (duplicates "
-                            "become rejects).")
+                            "(in the copy's planning transaction; production needs --confirm), append (duplicates "
+                            "become rejects; refused for a table with no key), or append_duplicates (append, "
+                            "accepting that a table with no key gets its rows twice).")
         p.add_argument("--skip-table", action="append", default=[], metavar="NAME", dest="skip_tables",
                        help="Do not copy this source table (repeatable); it is listed, with its rows, as not copied.")
         p.add_argument("--fts-contentful", choices=("copy", "refuse"), default="copy",
@@ -156,6 +158,8 @@ class Command(BaseCommand):
                        help="With --wait: list up to N located keys (and differing columns) per finding.")
         p.add_argument("--copy-id", metavar="ID", help="The copy whose rejects explain rows missing in the target "
                        "(default: the latest copy of this SQLite file into the target).")
+        p.add_argument("--copy-run", metavar="RUN_ID", help="The same, by the portal's copy run number (as the "
+                       "admin's 'Rejects of copy run').")
 
         p = sub.add_parser("fleet", help="Every target against head, its runs and blocked sessions (the dashboard).")
         p.add_argument("--project", help="Only this project's targets (its id).")
