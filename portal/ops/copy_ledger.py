@@ -169,11 +169,11 @@ def requeue_lost(alive: Callable[[list[str]], set[str]] | None = None,
                 if e["attempt"] >= MAX_ATTEMPTS:
                     too_many.append(key)
                     continue
-                lost_with = e.get("worker") or "a worker that never reported it"
+                lost_with = e.get("worker") or "the worker that had reserved it (it never started)"
                 e["attempt"] += 1
                 e["task"] = _task_id(r, e["i"], e["attempt"])
                 e["state"] = "queued"
-                e.setdefault("lost", []).append({"worker": lost_with, "task": tid, "at": round(time.time(), 3)})
+                e.setdefault("lost", []).append({"worker": e.get("worker"), "task": tid, "at": round(time.time(), 3)})
                 ledger["requeued"] = ledger.get("requeued", 0) + 1
                 spec = r.params["range_specs"][key]
                 copying.log_line(r.pk, f"Range {key.replace('|', ' rows from ')} was lost with {lost_with} "
