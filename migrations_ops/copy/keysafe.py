@@ -23,8 +23,8 @@ from .source import SourceTable
 def source_unique_sets(src: sqlite3.Connection, table: SourceTable) -> set[frozenset[str]]:
     """Column sets the SQLite source keeps unique: the rowid key, PRIMARY KEY and full UNIQUE indexes."""
     found: set[frozenset[str]] = set()
-    if table.key and table.pk_columns == (table.key,):
-        found.add(frozenset((table.key,)))
+    if table.pk_columns:  # SQLite enforces every PRIMARY KEY (NULLs aside, which NOT NULL refuses in the target)
+        found.add(frozenset(table.pk_columns))
     quoted = '"' + table.name.replace('"', '""') + '"'
     try:
         indexes = src.execute(f"PRAGMA index_list({quoted})").fetchall()  # noqa: S608 - a quoted identifier
