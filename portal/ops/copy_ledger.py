@@ -123,7 +123,24 @@ def workers_of(run: Run) -> dict[str, list[str]]:
     return {k: [x["worker"] for x in e.get("runs", [])] for k, e in ledger.get("ranges", {}).items()}
 
 
-def requeue_lost(alive: Callable[[list[str]], set[str]] | None = None,
+def _held(task_ids: list[str]) -> set[str] | None:
+    """Task ids waiting in the queue or held by a live worker; None when the broker fails or no worker answers."""
+    from portal.celery import app
+
+    from . import dispatch
+
+    try:
+        replies = app.control.inspect(timeout=1.0).query_task(*task_ids)
+        if not replies:
+            return None
+        found = {tid for tasks in replies.values() for tid in (tasks or {})}
+        return found | dispatch._ids_in_queues(set(task_ids))
+    except dispatch.BROKER_ERRORS as exc:
+        log.warning("cannot ask the broker which copy ranges are alive: %s", exc)
+        return None
+
+
+def requeue_lost(alive: Callable[[list[str]], set[str] | None] | None = None,
                  send: Callable[[Run, str, dict[str, Any]], None] | None = None,
                  confirm_seconds: float = CONFIRM_SECONDS) -> list[tuple[int, str]]:
     """Send again the ranges of running copies that no queue and no live worker holds (writes the DB, Redis).
@@ -135,9 +152,9 @@ def requeue_lost(alive: Callable[[list[str]], set[str]] | None = None,
     a log line naming the worker it was lost with, and the task sent after the
     commit. Returns (run id, range key) of every range sent again.
     """
-    from . import copying, dispatch
+    from . import copying
 
-    alive = alive or dispatch.tasks_alive
+    alive = alive or _held
     send = send or _send
     requeued: list[tuple[int, str]] = []
     runs = Run.objects.filter(status=Run.Status.RUNNING, operation=Run.Operation.COPY,
@@ -148,10 +165,14 @@ def requeue_lost(alive: Callable[[list[str]], set[str]] | None = None,
         if not pending:
             continue
         held = alive(list(pending.values()))
+        if held is None:
+            continue  # the broker cannot be asked, or no worker answers: nothing is declared lost on that
         missing = {k: tid for k, tid in pending.items() if tid not in held}
         if missing and confirm_seconds:
             time.sleep(confirm_seconds)
             held = alive(list(missing.values()))
+            if held is None:
+                continue
             missing = {k: tid for k, tid in missing.items() if tid not in held}
         if not missing:
             continue
