@@ -29,7 +29,7 @@ from django.db import transaction
 
 from migrations_ops.copy import RangeSpec
 
-from .models import Run
+from .models import Run, RunLog
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +140,8 @@ def _held(task_ids: list[str]) -> set[str] | None:
         return None
 
 
-def requeue_lost(alive: Callable[[list[str]], set[str] | None] | None = None,
-                 send: Callable[[Run, str, dict[str, Any]], None] | None = None,
+def requeue_lost(send: Callable[[Run, str, dict[str, Any]], None], fail: Callable[[Run, BaseException], Any],
+                 alive: Callable[[list[str]], set[str] | None] | None = None,
                  confirm_seconds: float = CONFIRM_SECONDS) -> list[tuple[int, str]]:
     """Send again the ranges of running copies that no queue and no live worker holds (writes the DB, Redis).
 
@@ -151,11 +151,10 @@ def requeue_lost(alive: Callable[[list[str]], set[str] | None] | None = None,
     range still not done with the same task id: a new attempt, a new task id,
     a log line naming the worker it was lost with, and the task sent after the
     commit. Returns (run id, range key) of every range sent again.
-    """
-    from . import copying
 
+    :param send: sends one range task (``copy_tasks.send_range``); ``fail`` ends a run (``copying.record_failure``).
+    """
     alive = alive or _held
-    send = send or _send
     requeued: list[tuple[int, str]] = []
     runs = Run.objects.filter(status=Run.Status.RUNNING, operation=Run.Operation.COPY,
                               progress_data__phase="copy", progress_data__has_key="ledger")
@@ -197,23 +196,17 @@ def requeue_lost(alive: Callable[[list[str]], set[str] | None] | None = None,
                 e.setdefault("lost", []).append({"worker": e.get("worker"), "task": tid, "at": round(time.time(), 3)})
                 ledger["requeued"] = ledger.get("requeued", 0) + 1
                 spec = r.params["range_specs"][key]
-                copying.log_line(r.pk, f"Range {key.replace('|', ' rows from ')} was lost with {lost_with} "
-                                       f"(its task is held by no queue and no live worker); sent again, "
-                                       f"attempt {e['attempt']}", "warning")
+                RunLog.objects.create(run_id=r.pk, level="warning", message=(
+                    f"Range {key.replace('|', ' rows from ')} was lost with {lost_with} (its task is held by no "
+                    f"queue and no live worker); sent again, attempt {e['attempt']}"))
                 transaction.on_commit(lambda r=r, tid=e["task"], spec=spec: send(r, tid, spec))
                 requeued.append((r.pk, key))
             Run.objects.filter(pk=r.pk).update(progress_data=pd)
         if too_many:
-            copying.record_failure(r, RuntimeError(
+            fail(r, RuntimeError(
                 f"range(s) {', '.join(too_many)} were lost with their worker {MAX_ATTEMPTS} times; "
                 "the copy stays open: resume or abandon it"))
     if requeued:
         log.warning("copy ranges sent again after their worker was lost: %s", requeued)
     return requeued
 
-
-def _send(run: Run, task_id: str, spec: dict[str, Any]) -> None:
-    from . import dispatch
-    from .copy_tasks import copy_range
-
-    copy_range.apply_async((run.pk, spec), task_id=task_id, retry=True, retry_policy=dispatch.RETRY_POLICY)

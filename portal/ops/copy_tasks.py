@@ -26,7 +26,7 @@ from django.utils.timezone import now
 
 from migrations_ops.copy import RangeSpec
 
-from . import copy_ledger, copying, services, verifying
+from . import copy_ledger, copying, dispatch, services, verifying
 from .models import Run
 from .tasks import Heartbeat, Reporter
 
@@ -105,6 +105,11 @@ def copy_range(self, run_id: int, spec: dict) -> str:
     if copy_ledger.range_ended(run_id, rs, worker, outcome):
         finish_copy_task.apply_async((run_id,))
     return outcome
+
+
+def send_range(run: Run, task_id: str, spec: dict) -> None:
+    """Send one range task again (``copy_ledger.requeue_lost``)."""
+    copy_range.apply_async((run.pk, spec), task_id=task_id, retry=True, retry_policy=dispatch.RETRY_POLICY)
 
 
 def _copy_one_range(run_id: int, rs: RangeSpec, worker: str, task_id: str | None) -> str:

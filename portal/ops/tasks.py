@@ -130,10 +130,10 @@ def run_operation(self, run_id: int) -> str:
 def reap_stale_runs_task() -> int:
     """Send again copy ranges lost with their worker, mark runs whose worker stopped sending heartbeats as
     interrupted, and fail queued runs whose task is gone (periodic, django-celery-beat)."""
-    from . import copy_ledger
+    from . import copy_ledger, copying
 
     close_old_connections()
-    lost = copy_ledger.requeue_lost()
+    lost = copy_ledger.requeue_lost(send=copy_tasks.send_range, fail=copying.record_failure)
     return len(lost) + len(services.reap_stale_runs()) + len(dispatch.reap_orphaned_queued())
 
 
