@@ -108,6 +108,9 @@ class Command(BaseCommand):
                        help="Load values a real (float4) column cannot hold exactly rounded, not rejected (audited).")
         p.add_argument("--defer-constraints", action="store_true",
                        help="Drop keys and indexes of empty tables during the load, rebuild after (fastest).")
+        p.add_argument("--keep-keys-during-load", dest="defer_source_keys", action="store_false",
+                       help="Keep indexes and keys of empty tables during the load (by default plain indexes and "
+                            "the keys the SQLite source keeps unique itself are built after it).")
         p.add_argument("--if-not-empty", choices=("refuse", "truncate", "append"), default="refuse",
                        help="Target tables that already hold rows: refuse the copy (default), truncate them first "
                             "(in the copy's planning transaction; production needs --confirm), or append (duplicates "
