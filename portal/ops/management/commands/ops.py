@@ -94,7 +94,7 @@ class Command(BaseCommand):
         p.add_argument("target")
         p.add_argument("--json", action="store_true")
 
-        p = sub.add_parser("copy", help="Copy a SQLite file into a target (pre-flight, then a run of ranges as a chord).")
+        p = sub.add_parser("copy", help="Copy a SQLite file into a target (pre-flight, then its ranges spread over every worker).")
         p.add_argument("target")
         p.add_argument("--sqlite", required=True, metavar="PATH",
                        help="SQLite file relative to MOP_IMPORT_DIR (or absolute inside it); others are refused.")
