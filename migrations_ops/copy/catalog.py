@@ -103,9 +103,10 @@ class KeyConstraint:
     constraint_def: str
     index_def: str
     referenced_by: int
+    columns: tuple[str, ...] = ()
 
 
 def key_constraints(conn: psycopg.Connection, table_oid: int) -> list[KeyConstraint]:
     """The table's PRIMARY KEY and UNIQUE constraints (what ``defer_constraints`` drops for the load)."""
-    return [KeyConstraint(str(n), str(c), str(i), int(r))
-            for n, c, i, r in conn.execute(q("copy_target_key_constraints"), {"table_oid": table_oid})]
+    return [KeyConstraint(str(n), str(c), str(i), int(r), tuple(k))
+            for n, c, i, r, k in conn.execute(q("copy_target_key_constraints"), {"table_oid": table_oid})]

@@ -30,6 +30,9 @@ class CopyOptions:
         connection. Rows the keys would have refused one by one (duplicates) then make
         ``finish_copy`` fail with ``ConstraintsNotRestored`` instead of becoming rejects. A
         constraint that foreign keys of tables outside the copy depend on is kept.
+    :param defer_source_keys: on empty target tables, drop plain indexes and the PRIMARY KEY / UNIQUE
+        constraints whose columns the SQLite source keeps unique too, and build them after the load (the
+        default: it rejects nothing the keys would have rejected row by row; ``keysafe``).
     :param index_workers: connections building indexes at once in ``finish_copy``.
     :param maintenance_work_mem: ``maintenance_work_mem`` of those connections (sorts stay in memory).
     :param batch_rows: rows read and converted at a time (bounds memory).
@@ -57,6 +60,7 @@ class CopyOptions:
     range_rows: int = 250_000
     workers: int = 1
     defer_constraints: bool = False
+    defer_source_keys: bool = True
     index_workers: int = 2
     maintenance_work_mem: str = "256MB"
     if_not_empty: str = "refuse"

@@ -16,7 +16,7 @@ from psycopg import sql
 from migrations_ops.progress import Progress, ProgressFn, no_progress
 from migrations_ops.target import TargetConn, connect
 
-from . import catalog, create, fts, nonempty, skipped, source
+from . import catalog, create, fts, keysafe, nonempty, skipped, source
 from .errors import CopyAbandoned, CopyInProgress, SchemaMismatch
 from .options import ColumnPlan, CopyOptions, RangeSpec
 from .sqlfiles import q, t
@@ -131,6 +131,7 @@ def _new_plan(
     empty: list[catalog.TargetTable] = []
     full: list[catalog.TargetTable] = []
     created: set[str] = set()
+    unique_sets: dict[str, set[frozenset[str]]] = {}
     if opts.create_missing_tables:  # a contentful FTS table is created by fts below, with its tsvector
         plans = create.plan_missing(src, conn, opts.schema, [tables[n] for n in names if tables[n].fts is None])
         create.create_tables(conn, opts.schema, plans, progress)
@@ -162,17 +163,17 @@ def _new_plan(
             empty.append(tt)
         elif tt not in full:
             full.append(tt)
+        unique_sets[tt.name] = keysafe.target_sets(cols, keysafe.source_unique_sets(src, st))
         # a created table's indexes are built after the load too: faster than maintained row by row
-        _save_and_drop(conn, copy_id, tt,
-                       opts.drop_secondary_indexes or opts.defer_constraints or name in created or new_fts,
-                       tt in empty)
+        asked = opts.drop_secondary_indexes or opts.defer_constraints or name in created or new_fts
+        _save_and_drop(conn, copy_id, tt, asked or opts.defer_source_keys, tt in empty, unique_too=asked)
     if problems:
         raise SchemaMismatch(problems)
     truncated = nonempty.apply_mode(conn, full, opts.if_not_empty)
     appended = nonempty.keyless_append(conn, full, opts.if_not_empty)
-    if opts.defer_constraints:
+    if opts.defer_constraints or opts.defer_source_keys:
         for tt in empty:
-            _save_and_drop_keys(conn, copy_id, tt)
+            _save_and_drop_keys(conn, copy_id, tt, None if opts.defer_constraints else unique_sets.get(tt.name, set()))
     return specs, truncated, appended
 
 
@@ -206,7 +207,7 @@ def _save(conn: psycopg.Connection, copy_id: str, tt: catalog.TargetTable, kind:
 
 
 def _save_and_drop(conn: psycopg.Connection, copy_id: str, tt: catalog.TargetTable, drop_indexes: bool,
-                   empty: bool) -> None:
+                   empty: bool, *, unique_too: bool = True) -> None:
     """Save the DDL of FKs (always) and plain indexes (if asked and the table is empty), then drop them.
 
     FKs are dropped so that source orphans cannot abort the load; they come
@@ -218,12 +219,16 @@ def _save_and_drop(conn: psycopg.Connection, copy_id: str, tt: catalog.TargetTab
         conn.execute(t("copy_t_drop_constraint", table=tt.ident(), name=sql.Identifier(name)))
     if drop_indexes and empty:
         for name, definition in catalog.secondary_indexes(conn, tt.oid):
+            if not unique_too and definition.split()[1:2] == ["UNIQUE"]:
+                continue  # a unique index refuses rows: kept unless asked (``defer_source_keys`` drops plain ones)
             _save(conn, copy_id, tt, "index", name, definition)
             conn.execute(t("copy_t_drop_index", index=sql.Identifier(tt.schema, name)))
 
 
-def _save_and_drop_keys(conn: psycopg.Connection, copy_id: str, tt: catalog.TargetTable) -> None:
-    """Save and drop the PRIMARY KEY / UNIQUE constraints of an empty table (``defer_constraints``).
+def _save_and_drop_keys(conn: psycopg.Connection, copy_id: str, tt: catalog.TargetTable,
+                        unique_sets: set[frozenset[str]] | None = None) -> None:
+    """Save and drop the PRIMARY KEY / UNIQUE constraints of an empty table (``defer_constraints``), or only
+    those on columns the source keeps unique (``unique_sets``, ``defer_source_keys``).
 
     Two rows each: ``constraint_index`` (the ``CREATE UNIQUE INDEX``, built
     after the load on its own connection, in parallel with the others) and
@@ -233,6 +238,8 @@ def _save_and_drop_keys(conn: psycopg.Connection, copy_id: str, tt: catalog.Targ
     for kc in catalog.key_constraints(conn, tt.oid):
         if kc.referenced_by:
             continue  # a foreign key of a table outside this copy needs it
+        if unique_sets is not None and not keysafe.deferrable(kc.columns, kc.constraint_def, unique_sets):
+            continue  # the source does not keep these columns unique: duplicates stay row-by-row rejects
         _save(conn, copy_id, tt, "constraint_index", kc.name, kc.index_def)
         _save(conn, copy_id, tt, "constraint", kc.name, kc.constraint_def)
         conn.execute(t("copy_t_drop_constraint", table=tt.ident(), name=sql.Identifier(kc.name)))

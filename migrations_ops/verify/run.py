@@ -258,7 +258,14 @@ def verify(
     """
     options.validate()
     started = _now()
-    source = _source_info(sqlite_path, options) if sqlite_path is not None else None
+    # The source's sha256 and integrity check run beside the checksums (SQLite and hashlib release the GIL):
+    # both are kept, at full strength, and cost the verification little more than the longer of the two.
+    info_pool = ThreadPoolExecutor(1, thread_name_prefix="verify-source-info") if sqlite_path is not None else None
+    source_info = None
+    if info_pool is not None:
+        _check_source_file(os.fspath(sqlite_path))  # a missing or empty file is refused before anything starts
+        source_info = info_pool.submit(_source_info, sqlite_path, options)
+        info_pool.shutdown(wait=False)
     cancel = Canceller(should_cancel)
     lite = open_sqlite(os.fspath(sqlite_path)) if sqlite_path is not None else None
     if lite is not None:
@@ -286,6 +293,8 @@ def verify(
         except sqlite3.DatabaseError as exc:  # OperationalError (interrupted) or a damaged page
             if cancel.cancelled:
                 raise VerifyCancelled(None) from None  # interrupted by the progress handler
+            if source_info is not None and isinstance(source_info.exception(), SourceUnreadable):
+                raise source_info.exception() from None  # the file's own reason, as when it ran first
             raise SourceUnreadable(os.fspath(sqlite_path or ""), str(exc)) from None
         finally:
             pool.close()
@@ -294,6 +303,7 @@ def verify(
         conn.close()
         if lite is not None:
             lite.close()
+    source = source_info.result() if source_info is not None else None
     header = ReportHeader(
         target=target.redacted(), mode="source" if source else "target-only", server_version=schema.server_version,
         started_at=started, finished_at=_now(), settings={**asdict(options), "checks": sorted(options.checks),
@@ -624,13 +634,17 @@ def _sqlite_tables(lite: sqlite3.Connection) -> dict[str, list[str]]:
     return out
 
 
-def _source_info(path: str | os.PathLike[str], opts: VerifyOptions) -> SourceInfo:
-    """Size, sha256 and integrity check of the source file (read in 1 MB chunks)."""
-    p = os.fspath(path)
+def _check_source_file(p: str) -> None:
     if not os.path.isfile(p):
         raise SourceUnreadable(p, "no such file")
     if os.path.getsize(p) == 0:
         raise SourceUnreadable(p, "the file is empty (0 bytes), not a SQLite database")
+
+
+def _source_info(path: str | os.PathLike[str], opts: VerifyOptions) -> SourceInfo:
+    """Size, sha256 and integrity check of the source file (read in 1 MB chunks)."""
+    p = os.fspath(path)
+    _check_source_file(p)
     h = hashlib.sha256()
     if opts.hash_source:
         with open(p, "rb") as f:

@@ -21,7 +21,7 @@ from .models import Run, VerificationReport
 
 COPY_OPTION_KEYS = ("text_policy", "max_rejects", "create_missing_tables", "drop_secondary_indexes",
                     "defer_constraints", "accept_float4_rounding", "if_not_empty", "skip_tables",
-                    "fts_contentful", "fts_regconfig")
+                    "fts_contentful", "fts_regconfig", "defer_source_keys")
 
 
 def _preflight_text(command, report) -> None:

@@ -2,14 +2,14 @@
 
 A copy run is three kinds of task, each calling one engine function:
 ``copy_run`` claims the run and calls ``plan_ranges`` once, then starts a
-chord: one ``copy_range`` per range (a group: ranges and tables in parallel
-on every worker process), and ``finish_copy`` as the chord's callback.
-Range tasks never raise: a failure ends the run (the first one wins) and the
-others see the run is no longer RUNNING and stop between batches, so the
-callback runs in every case and only finishes a run that is still RUNNING.
-Early ack as everywhere: a range whose worker is killed is lost, the run goes
-INTERRUPTED by the reaper, and "Resume" redoes exactly the ranges that never
-committed (each range commits with its checkpoint in the target).
+group: one ``copy_range`` per range (ranges and tables in parallel on every
+worker process of every worker on the queue), and the task that ends the last
+range queues ``finish_copy`` (``copy_ledger``). Range tasks never raise: a
+failure ends the run (the first one wins) and the others see the run is no
+longer RUNNING and stop between batches. Early ack as everywhere: a range
+whose worker is killed is lost; the reaper (``copy_ledger.requeue_lost``)
+sends it again while other workers go on, and the target makes it exactly
+once (each range commits with its checkpoint row).
 
 ``verify_run`` claims a verification run and calls ``verify`` once.
 """
@@ -19,14 +19,14 @@ from __future__ import annotations
 import socket
 import time
 
-from celery import chord, group, shared_task
+from celery import shared_task
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils.timezone import now
 
 from migrations_ops.copy import RangeSpec
 
-from . import copying, services, verifying
+from . import copy_ledger, copying, dispatch, services, verifying
 from .models import Run
 from .tasks import Heartbeat, Reporter
 
@@ -83,22 +83,38 @@ def copy_run(self, run_id: int) -> str:
             copying.mark_never_opened(run)  # plan_ranges rolled back: nothing of this copy is on the target
         copying.record_failure(run, exc, secret)
         return "failed"
-    callback = finish_copy_task.si(run.pk)
     if not specs:
-        callback.apply_async()
-    else:
-        chord(group(copy_range.si(run.pk, s.to_dict()) for s in specs))(callback)
+        finish_copy_task.apply_async((run.pk,))
+        return "planned"
+    for task_id, spec in copy_ledger.open_ledger(run, specs):
+        copy_range.apply_async((run.pk, spec), task_id=task_id)
     return "planned"
 
 
-@shared_task(name="ops.copy_range", bind=True, ignore_result=False, acks_late=False)
+@shared_task(name="ops.copy_range", bind=True, ignore_result=True, acks_late=False)
 def copy_range(self, run_id: int, spec: dict) -> str:
-    """Copy one range (``copy_range``); its rows, checkpoint and rejects commit together in the target."""
+    """Copy one range (``copy_range``); its rows, checkpoint and rejects commit together in the target.
+
+    The last range to end queues ``finish_copy`` (``copy_ledger.range_ended``)."""
     close_old_connections()
     if not copying.range_should_run(run_id):
         return "skipped"
-    run = _load(run_id)
     rs = RangeSpec.from_dict(spec)
+    worker = _worker(self)
+    outcome = _copy_one_range(run_id, rs, worker, self.request.id)
+    if copy_ledger.range_ended(run_id, rs, worker, outcome):
+        finish_copy_task.apply_async((run_id,))
+    return outcome
+
+
+def send_range(run: Run, task_id: str, spec: dict) -> None:
+    """Send one range task again (``copy_ledger.requeue_lost``)."""
+    copy_range.apply_async((run.pk, spec), task_id=task_id, retry=True, retry_policy=dispatch.RETRY_POLICY)
+
+
+def _copy_one_range(run_id: int, rs: RangeSpec, worker: str, task_id: str | None) -> str:
+    run = _load(run_id)
+    copy_ledger.range_started(run_id, rs, worker, task_id)
     reporter = copying.RangeReporter(run_id, rs)
     heartbeat = Heartbeat(run_id, settings.MOP_HEARTBEAT_SECONDS)
     heartbeat.start()
@@ -108,9 +124,9 @@ def copy_range(self, run_id: int, spec: dict) -> str:
         secret = conn.password
         path, opts = copying.engine_args(run)
         result = services._engine("copy").copy_range(path, conn, rs, opts, reporter.progress, reporter.should_cancel)
-        copying.record_range_done(run_id, result, secret)
+        copying.record_range_done(run_id, result, secret, worker=worker)
         return "done"
-    except Exception as exc:  # noqa: BLE001 - the first failure ends the run; the chord goes on to its callback
+    except Exception as exc:  # noqa: BLE001 - the first failure ends the run; the other ranges stop between batches
         copying.record_failure(run, exc, secret)
         return "failed"
     finally:
@@ -119,7 +135,7 @@ def copy_range(self, run_id: int, spec: dict) -> str:
 
 @shared_task(name="ops.finish_copy", bind=True, ignore_result=True, acks_late=False)
 def finish_copy_task(self, run_id: int) -> str:
-    """The chord's callback: post-load phases (``finish_copy``), summary, then the verification is queued."""
+    """After the last range: post-load phases (``finish_copy``), summary, then the verification is queued."""
     close_old_connections()
     run = _load(run_id)
     if run.status != Run.Status.RUNNING:

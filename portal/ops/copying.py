@@ -8,8 +8,8 @@ portal's rules around it:
   symlink pointing out) is refused before anything is created.
 - A copy run is one ``Run`` (operation COPY) with its parameters in
   ``run.params`` and its live figures in ``run.progress_data``. The worker
-  plans it once, copies the ranges as a Celery chord and finishes it in the
-  chord's callback; ranges write their figures here concurrently, so every
+  plans it once, copies the ranges as one task each (every worker on the
+  queue takes some, ``copy_ledger``) and the last range queues the finish; ranges write their figures here concurrently, so every
   write locks the run row (``select_for_update``) for the read-modify-write.
 - A second copy into a target with an active copy run is refused here; the
   engine refuses it too (``CopyInProgress`` from its table in the target, and
@@ -229,6 +229,7 @@ def copy_options(raw: dict[str, Any] | None, tables: list[str] | None = None) ->
         "max_rejects": limit,
         "drop_secondary_indexes": bool(raw.get("drop_secondary_indexes")),
         "defer_constraints": bool(raw.get("defer_constraints")),
+        "defer_source_keys": raw.get("defer_source_keys") not in (False, "false", "0", "off"),
         "accept_float4_rounding": bool(raw.get("accept_float4_rounding")),
     }
     for name in ("range_rows", "batch_rows"):
@@ -616,13 +617,14 @@ class RangeReporter:
         return self._cancel
 
 
-def record_range_done(run_id: int, result: RangeResult, secret: str = "") -> None:
+def record_range_done(run_id: int, result: RangeResult, secret: str = "", worker: str = "") -> None:
     """Final figures of a committed (or already committed) range, and a log line (writes the DB)."""
     record_range_figures(run_id, result.table, result.lo, done=result.rows_read, copied=result.rows_copied,
                          rejected=result.rows_rejected, nbytes=result.bytes, finished=True, seconds=result.seconds)
     what = "already committed earlier, skipped" if result.skipped else (
         f"{result.rows_copied} copied, {result.rows_rejected} rejected in {result.seconds:.2f} s")
-    log_line(run_id, f"{result.table} rows {result.lo}..{result.hi}: {what}", secret=secret)
+    on = f" (worker {worker})" if worker else ""
+    log_line(run_id, f"{result.table} rows {result.lo}..{result.hi}: {what}{on}", secret=secret)
 
 
 def record_failure(run: Run, error: BaseException, secret: str = "") -> str | None:

@@ -131,10 +131,13 @@ def run_operation(self, run_id: int) -> str:
 
 @shared_task(name="ops.reap_stale_runs", ignore_result=True)
 def reap_stale_runs_task() -> int:
-    """Mark runs whose worker stopped sending heartbeats as interrupted, and fail queued runs whose task is
-    gone (periodic, django-celery-beat)."""
+    """Send again copy ranges lost with their worker, mark runs whose worker stopped sending heartbeats as
+    interrupted, and fail queued runs whose task is gone (periodic, django-celery-beat)."""
+    from . import copy_ledger, copying
+
     close_old_connections()
-    return len(services.reap_stale_runs()) + len(dispatch.reap_orphaned_queued())
+    lost = copy_ledger.requeue_lost(send=copy_tasks.send_range, fail=copying.record_failure)
+    return len(lost) + len(services.reap_stale_runs()) + len(dispatch.reap_orphaned_queued())
 
 
 @shared_task(name="ops.snapshot_all_targets", ignore_result=True, acks_late=True)

@@ -59,3 +59,12 @@ def test_it_waits_for_a_target_only_verification(transactional_db, celery_worker
     child = next(t for t in report["tables"] if t["name"] == "child")
     orphans = next(f for f in child["findings"] if f["check"] == "orphans")
     assert orphans["status"] == "fail" and orphans["samples"][0]["key"] == 7
+
+
+def test_it_builds_source_enforced_keys_after_the_load_unless_told_to_keep_them(fts_target, fts_sqlite, dba) -> None:
+    ops("--user", dba.username, "copy", fts_target.name, "--sqlite", rel(fts_sqlite))
+    run = Run.objects.get()
+    assert run.params["options"]["defer_source_keys"] is True and run.params["options"]["defer_constraints"] is False
+    run.delete()
+    ops("--user", dba.username, "copy", fts_target.name, "--sqlite", rel(fts_sqlite), "--keep-keys-during-load")
+    assert Run.objects.get().params["options"]["defer_source_keys"] is False

@@ -102,7 +102,7 @@ class Command(BaseCommand):
         p.add_argument("target")
         p.add_argument("--json", action="store_true")
 
-        p = sub.add_parser("copy", help="Copy a SQLite file into a target (pre-flight, then a run of ranges as a chord).")
+        p = sub.add_parser("copy", help="Copy a SQLite file into a target (pre-flight, then its ranges spread over every worker).")
         p.add_argument("target")
         p.add_argument("--sqlite", required=True, metavar="PATH",
                        help="SQLite file relative to MOP_IMPORT_DIR (or absolute inside it); others are refused.")
@@ -116,6 +116,9 @@ class Command(BaseCommand):
                        help="Load values a real (float4) column cannot hold exactly rounded, not rejected (audited).")
         p.add_argument("--defer-constraints", action="store_true",
                        help="Drop keys and indexes of empty tables during the load, rebuild after (fastest).")
+        p.add_argument("--keep-keys-during-load", dest="defer_source_keys", action="store_false",
+                       help="Keep indexes and keys of empty tables during the load (by default plain indexes and "
+                            "the keys the SQLite source keeps unique itself are built after it).")
         p.add_argument("--if-not-empty", choices=("refuse", "truncate", "append", "append_duplicates"),
                        default="refuse",
                        help="Target tables that already hold rows: refuse the copy (default), truncate them first "
