@@ -123,9 +123,11 @@ def test_every_page_fits_and_reads_in_both_themes(live_server, browser, artifact
             page.goto(f"{live_server.url}/admin/ops/target/{prod.pk}/schedule/?operation=downgrade&revision=-1")
             page.click("#mop-schedule-form input[type=submit]")
             page.wait_for_selector("#mop-confirm-form")
-            assert page.locator("#mop-findings-danger").count() == 1
+            # Findings are grouped by rule (change control); the danger group is open, not folded.
+            danger = "#chg-findings details.chg-group[open]:has(.mop-finding-danger)"
+            assert page.locator(danger).count() >= 1
             assert page.locator("#mop-confirm-form .mop-error input").count() == 1
-            checked = contrast(page, "#mop-findings-danger td, #mop-confirm-form .mop-error p")
+            checked = contrast(page, f"{danger} summary, {danger} p, #mop-confirm-form .mop-error p")
             assert len(checked) >= 3, checked
             check(page, theme, "confirm-production-downgrade")
         finally:
