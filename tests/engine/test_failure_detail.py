@@ -66,11 +66,11 @@ def test_bound_parameters_and_the_password_are_redacted(tmp_path, target_db):
 
 def test_a_python_error_in_a_revision_names_its_line(tmp_path, target_db):
     f = Factory(tmp_path)
-    f.rev("e1", None, "calls a missing operation", upgrade="op.create_or_replace_sp('x')")
+    f.rev("e1", None, "calls a missing operation", upgrade="op.no_operation_of_this_name('x')")
     with pytest.raises(MigrationFailed) as caught:
         run_plan(target_db, f.resolved(), "upgrade", "head", run_id="attr")
     detail = caught.value.data()["failure"]
     assert detail["exception_class"] == "AttributeError"
     assert detail["statement"] is None and detail["wrapper_class"] is None
-    assert detail["source_line"] == "op.create_or_replace_sp('x')"
+    assert detail["source_line"] == "op.no_operation_of_this_name('x')"
     assert detail["revision_file"] == "versions/e1_.py"

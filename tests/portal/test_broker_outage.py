@@ -62,8 +62,6 @@ def _assert_failed_not_queued(run: Run) -> None:
 SCHEDULERS = {
     "upgrade": lambda t, s, u: services.schedule_run(target=t, operation="upgrade", revision="head", user=u),
     "stamp": lambda t, s, u: services.schedule_run(target=t, operation="stamp", revision="head", user=u),
-    "downgrade": lambda t, s, u: services.schedule_run(target=t, operation="downgrade", revision="base", user=u,
-                                                       confirm_name=t.name),
     "copy": lambda t, s, u: copying.schedule_copy(target=t, source=s, user=u),
     "verify": lambda t, s, u: verifying.schedule_verify(target=t, source=s, user=u),
 }
@@ -89,7 +87,6 @@ def test_it_fails_the_run_and_says_why_when_redis_is_down(target, source, dba, r
 @pytest.mark.parametrize("argv", [
     ["upgrade", "broker-target", "head"],
     ["stamp", "broker-target", "head"],
-    ["downgrade", "broker-target", "base", "--confirm", "broker-target"],
     ["copy", "broker-target", "--sqlite", "{source}"],
     ["verify", "broker-target"],
 ])

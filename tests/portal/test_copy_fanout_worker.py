@@ -146,7 +146,7 @@ def test_a_killed_workers_ranges_are_sent_again_and_copied_exactly_once(
     assert lost and ledger["requeued"] == sum(len(e["lost"]) for e in lost.values())
     # lost while running on the killed worker, or reserved by it and never started (worker None)
     losses = [x["worker"] for e in lost.values() for x in e["lost"]]
-    assert any(w and w.startswith(doomed_name) for w in losses), losses
+    # which of the two the kill meets depends on timing; never a range of the surviving worker
     assert all(w is None or w.startswith(doomed_name) for w in losses), losses
     assert all(e["by"].startswith(survivor.hostname.split("@")[0]) for e in lost.values())
     assert run.log_lines.filter(message__contains="was lost with").count() == ledger["requeued"]
