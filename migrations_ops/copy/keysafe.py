@@ -25,16 +25,15 @@ def source_unique_sets(src: sqlite3.Connection, table: SourceTable) -> set[froze
     found: set[frozenset[str]] = set()
     if table.pk_columns:  # SQLite enforces every PRIMARY KEY (NULLs aside, which NOT NULL refuses in the target)
         found.add(frozenset(table.pk_columns))
-    quoted = '"' + table.name.replace('"', '""') + '"'
-    try:
-        indexes = src.execute(f"PRAGMA index_list({quoted})").fetchall()  # noqa: S608 - a quoted identifier
+    try:  # the pragma's table-valued form takes the name as a parameter
+        indexes = src.execute("SELECT seq, name, \"unique\", origin, partial FROM pragma_index_list(?)",
+                              (table.name,)).fetchall()
     except sqlite3.DatabaseError:
         return found
     for _seq, name, unique, _origin, partial in indexes:
         if not unique or partial:
             continue
-        iname = '"' + str(name).replace('"', '""') + '"'
-        cols = [r[2] for r in src.execute(f"PRAGMA index_info({iname})").fetchall()]  # noqa: S608
+        cols = [r[0] for r in src.execute("SELECT name FROM pragma_index_info(?) ORDER BY seqno", (name,)).fetchall()]
         if cols and all(isinstance(c, str) for c in cols):
             found.add(frozenset(cols))
     return found

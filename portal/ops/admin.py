@@ -205,7 +205,7 @@ class TargetAdmin(admin.ModelAdmin):
         return [
             path("<int:pk>/status/", view(self.status_view), name="ops_target_status"),
             path("<int:pk>/schedule/", view(self.schedule_view), name="ops_target_schedule"),
-            # Issue 5: activity and locks, snapshots, cancel/terminate a backend.
+            # Activity and locks, snapshots, cancel/terminate a backend.
             path("<int:pk>/activity/", view(self.activity_view), name="ops_target_activity"),
             path("<int:pk>/activity/live/", view(self.activity_live_view), name="ops_target_activity_live"),
             path("<int:pk>/snapshots/", view(self.snapshots_view), name="ops_target_snapshots"),
