@@ -18,6 +18,7 @@ import sqlite3
 
 from .options import ColumnPlan
 from .source import SourceTable
+from .sqlfiles import q
 
 
 def source_unique_sets(src: sqlite3.Connection, table: SourceTable) -> set[frozenset[str]]:
@@ -26,14 +27,13 @@ def source_unique_sets(src: sqlite3.Connection, table: SourceTable) -> set[froze
     if table.pk_columns:  # SQLite enforces every PRIMARY KEY (NULLs aside, which NOT NULL refuses in the target)
         found.add(frozenset(table.pk_columns))
     try:  # the pragma's table-valued form takes the name as a parameter
-        indexes = src.execute("SELECT seq, name, \"unique\", origin, partial FROM pragma_index_list(?)",
-                              (table.name,)).fetchall()
+        indexes = src.execute(q("copy_sqlite_index_list").as_string(None), (table.name,)).fetchall()
     except sqlite3.DatabaseError:
         return found
     for _seq, name, unique, _origin, partial in indexes:
         if not unique or partial:
             continue
-        cols = [r[0] for r in src.execute("SELECT name FROM pragma_index_info(?) ORDER BY seqno", (name,)).fetchall()]
+        cols = [r[0] for r in src.execute(q("copy_sqlite_index_info").as_string(None), (name,)).fetchall()]
         if cols and all(isinstance(c, str) for c in cols):
             found.add(frozenset(cols))
     return found
