@@ -28,10 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from migrations_ops import graph_collapse  # noqa: E402
-from migrations_ops.graph_svg import render_graph  # noqa: E402
-from migrations_ops.project import ProjectSource, resolve_project  # noqa: E402
-from migrations_ops.revisions import clear_cache, list_revisions  # noqa: E402
+from migrations_ops.schema import graph_collapse  # noqa: E402
+from migrations_ops.schema.graph_svg import render_graph  # noqa: E402
+from migrations_ops.schema.project import ProjectSource, resolve_project  # noqa: E402
+from migrations_ops.schema.revisions import clear_cache, list_revisions  # noqa: E402
 from tests.engine.big_history import make_big_project  # noqa: E402
 
 BIN = Path(sys.executable).parent

@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from migrations_ops.drift import schema_drift  # noqa: E402
-from migrations_ops.project import ProjectSource, resolve_project  # noqa: E402
 from migrations_ops.rehearse import rehearse_plan  # noqa: E402
-from migrations_ops.runner import run_plan  # noqa: E402
+from migrations_ops.schema.project import ProjectSource, resolve_project  # noqa: E402
+from migrations_ops.schema.runner import run_plan  # noqa: E402
 from migrations_ops.schema_snapshot import take_snapshot_of  # noqa: E402
 from migrations_ops.scratch import pg_tool, tool_env  # noqa: E402
 from migrations_ops.target import TargetConn  # noqa: E402

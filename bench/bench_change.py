@@ -51,11 +51,11 @@ def risk_in_process(n: int) -> dict[str, list[float]]:
     import psycopg
     from psycopg import sql
 
-    from migrations_ops.plan import make_plan
-    from migrations_ops.project import ProjectSource, resolve_project
     from migrations_ops.risk import assess_target
     from migrations_ops.risk.grouping import group_findings
-    from migrations_ops.safety import check_plan_sql
+    from migrations_ops.schema.plan import make_plan
+    from migrations_ops.schema.project import ProjectSource, resolve_project
+    from migrations_ops.schema.safety import check_plan_sql
 
     conn = bq._recreate(RISK_DB)
     with psycopg.connect(**conn.connect_kwargs("mop-bench"), autocommit=True) as c:

@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT))
 from alembic.config import Config  # noqa: E402
 from alembic.script import ScriptDirectory  # noqa: E402
 
-from migrations_ops.graph_svg import render_graph  # noqa: E402
-from migrations_ops.project import ProjectSource, resolve_project  # noqa: E402
-from migrations_ops.revisions import clear_cache, list_revisions  # noqa: E402
+from migrations_ops.schema.graph_svg import render_graph  # noqa: E402
+from migrations_ops.schema.project import ProjectSource, resolve_project  # noqa: E402
+from migrations_ops.schema.revisions import clear_cache, list_revisions  # noqa: E402
 
 TEMPLATE = '''"""{message}
 
@@ -128,8 +128,8 @@ def median_ms(fn: Callable[[], object], runs: int) -> float:
 COLD = """
 import sys, time
 t0 = time.perf_counter()
-from migrations_ops.project import ProjectSource, resolve_project
-from migrations_ops.revisions import list_revisions
+from migrations_ops.schema.project import ProjectSource, resolve_project
+from migrations_ops.schema.revisions import list_revisions
 project = resolve_project(ProjectSource(sys.argv[1]))
 t1 = time.process_time()
 listing = list_revisions(project)
@@ -174,7 +174,7 @@ def main() -> None:
         contenders = {
             "cli": cli_cmd,
             "cold": [sys.executable, "-c", COLD, str(root), str(args.revisions)],
-            "floor": [sys.executable, "-c", "import migrations_ops.project, migrations_ops.revisions"],
+            "floor": [sys.executable, "-c", "import migrations_ops.schema.project, migrations_ops.schema.revisions"],
         }
         assert child(cli_cmd)[2].count("->") == args.revisions  # also writes the files' bytecode once
         # interleaved, so that load from other processes hits every contender alike

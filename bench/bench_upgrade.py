@@ -27,15 +27,15 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from migrations_ops.project import ProjectSource, resolve_project  # noqa: E402
-from migrations_ops.runner import run_plan  # noqa: E402
+from migrations_ops.schema.project import ProjectSource, resolve_project  # noqa: E402
+from migrations_ops.schema.runner import run_plan  # noqa: E402
 from migrations_ops.target import TargetConn  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "billing"
 DBNAME = "mop_bench_upgrade"
 CHILD = (
-    "import sys; from migrations_ops.project import ProjectSource;"
-    "from migrations_ops.runner import run_plan; from migrations_ops.target import TargetConn;"
+    "import sys; from migrations_ops.schema.project import ProjectSource;"
+    "from migrations_ops.schema.runner import run_plan; from migrations_ops.target import TargetConn;"
     "run_plan(TargetConn.from_url(sys.stdin.readline().strip()), ProjectSource(sys.argv[1]),"
     " 'upgrade', 'head', run_id='bench')"
 )

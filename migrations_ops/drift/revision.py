@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..revisions import RevisionListing
+from ..schema.revisions import RevisionListing
 
 
 @dataclass(frozen=True, slots=True)

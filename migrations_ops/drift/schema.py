@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import OpsError
-from ..project import ResolvedProject
-from ..runner import run_plan
+from ..schema.project import ResolvedProject
+from ..schema.runner import run_plan
 from ..schema_snapshot import SchemaDiff, SchemaSnapshot, diff, take_snapshot, take_snapshot_of
 from ..scratch import scratch_database
 from ..target import TargetConn, connect

@@ -12,9 +12,9 @@ import time
 
 from psycopg import sql
 
+from ..schema.state import read_heads, version_table_name
 from ..scratch import pg_tool, tool_env
 from ..scratch.errors import ToolFailed
-from ..state import read_heads, version_table_name
 from ..target import TargetConn, connect
 
 

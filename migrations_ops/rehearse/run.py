@@ -25,8 +25,8 @@ import psycopg
 
 from ..errors import OpsError, PlanError
 from ..progress import Progress, ProgressFn, no_progress
-from ..project import ProjectSource, ResolvedProject
-from ..runner import application_name, run_plan
+from ..schema.project import ProjectSource, ResolvedProject
+from ..schema.runner import application_name, run_plan
 from ..schema_snapshot import SchemaSnapshot, diff, take_snapshot
 from ..scratch import scratch_database
 from ..target import TargetConn, connect
@@ -121,7 +121,7 @@ def rehearse_plan(
     :param from_heads: where the plan starts (the target's heads when it was planned).
     :param with_data: rows per table to copy from the target (0: schema only).
     """
-    from ..alembic_env import as_resolved
+    from ..schema.alembic_env import as_resolved
 
     resolved = as_resolved(project)
     back_op, back_rev = inverse(operation, from_heads)

@@ -17,7 +17,7 @@ from pglast import parse_sql
 from pglast.enums import AlterTableType, ConstrType, ObjectType
 from pglast.parser import ParseError
 
-from ..safety import split_steps
+from ..schema.safety import split_steps
 
 ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
 EXCLUSIVE = "EXCLUSIVE"

@@ -20,9 +20,9 @@ from django.db import transaction
 
 from migrations_ops.drift import ReplayFailed, expected_schema, revision_drift, schema_drift
 from migrations_ops.errors import OpsError
-from migrations_ops.revisions import list_revisions
+from migrations_ops.schema.revisions import list_revisions
+from migrations_ops.schema.state import live_heads
 from migrations_ops.schema_snapshot import SchemaSnapshot
-from migrations_ops.state import live_heads
 from portal.ops import audit, services
 from portal.ops.models import AuditEvent, Target
 from portal.ops.secrets import redact

@@ -12,7 +12,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 from migrations_ops.errors import OpsError
-from migrations_ops.revisions import list_revisions
+from migrations_ops.schema.revisions import list_revisions
 from portal.ops import services
 from portal.ops.models import Run
 

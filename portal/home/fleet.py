@@ -148,7 +148,7 @@ def refresh_graph(project: AlembicProject) -> ProjectGraph:
 
 
 def record_status(target: Target, status, source: str = TargetState.Source.STATUS) -> None:
-    """Store what a status read found (``migrations_ops.state.TargetStatus``); never fails the caller's page."""
+    """Store what a status read found (``migrations_ops.schema.state.TargetStatus``); never fails the caller's page."""
     try:
         TargetState.objects.update_or_create(target=target, defaults={
             "current": sorted(status.current), "has_version_table": status.has_version_table, "error": "",
@@ -169,7 +169,7 @@ def record_heads(target: Target, heads: list[str] | None, has_table: bool, sourc
 def check_target(target: Target, source: str = TargetState.Source.FLEET_CHECK) -> None:
     """Read one target's version table and store it (connects to the target)."""
     try:
-        from migrations_ops.state import live_heads
+        from migrations_ops.schema.state import live_heads
 
         heads, has_table = live_heads(target.conn(), services.resolve(target.project), "mop:fleet-check")
     except (OpsError, ImproperlyConfigured) as exc:

@@ -20,8 +20,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from migrations_ops.project import ProjectSource, resolve_project
-from migrations_ops.revisions import list_revisions
+from migrations_ops.schema.project import ProjectSource, resolve_project
+from migrations_ops.schema.revisions import list_revisions
 from migrations_ops.target import TargetConn
 
 from . import audit, dispatch, services
@@ -308,7 +308,7 @@ def _exit_for(run: Run) -> None:
     why = f": {run.error}" if run.error else ""
     failure = (run.error_data or {}).get("failure")
     if failure:  # class, statement, revision file and line, as the Alembic CLI shows them
-        from migrations_ops.failure import failure_lines  # noqa: PLC0415
+        from migrations_ops.schema.failure import failure_lines  # noqa: PLC0415
 
         why += "".join(f"\n  {line}" for line in failure_lines(failure))
     raise CommandError(f"Run #{run.pk} {run.status}{why}", returncode=code)

@@ -7,9 +7,9 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from migrations_ops.history_format import history_text
-from migrations_ops.project import ProjectSource, resolve_project
-from migrations_ops.revisions import BrokenRevisionHistory
+from migrations_ops.schema.history_format import history_text
+from migrations_ops.schema.project import ProjectSource, resolve_project
+from migrations_ops.schema.revisions import BrokenRevisionHistory
 
 from . import services
 from .models import Target

@@ -65,7 +65,7 @@ def run_blockers(run: Run, *, user=None) -> locks.BlockingTree:
     """What blocks a running run's backend right now (empty unless it waits on a lock; connects to the target)."""
     if user is not None:
         require(user, "ops.view_run")
-    from migrations_ops.runner import application_name
+    from migrations_ops.schema.runner import application_name
 
     if run.status != Run.Status.RUNNING:
         return locks.BlockingTree()

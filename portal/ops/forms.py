@@ -9,7 +9,7 @@ from __future__ import annotations
 from django import forms
 
 from migrations_ops.errors import BadDSN
-from migrations_ops.retry import MAX_LOCK_RETRIES
+from migrations_ops.schema.retry import MAX_LOCK_RETRIES
 from migrations_ops.target import TargetConn
 
 from .models import Run, Target

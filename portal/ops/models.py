@@ -13,8 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
 
-from migrations_ops.project import ProjectSource
-from migrations_ops.retry import MAX_LOCK_RETRIES
+from migrations_ops.schema.project import ProjectSource
+from migrations_ops.schema.retry import MAX_LOCK_RETRIES
 from migrations_ops.target import SCRAM_ONLY, TargetConn, default_tls
 
 from . import secrets
@@ -78,7 +78,7 @@ class AlembicProject(models.Model):
 
     def clean(self) -> None:
         from migrations_ops.errors import OpsError
-        from migrations_ops.project_env import url_vars_of
+        from migrations_ops.schema.project_env import url_vars_of
 
         try:
             url_vars_of(self.url_env_vars.split(","))

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from django.utils.safestring import mark_safe
 
-from migrations_ops.graph_collapse import cached_graph, cached_listing, collapse_chains
-from migrations_ops.graph_svg import render_graph
+from migrations_ops.schema.graph_collapse import cached_graph, cached_listing, collapse_chains
+from migrations_ops.schema.graph_svg import render_graph
 
 from . import services
 

@@ -21,8 +21,8 @@ from django.db import transaction
 from django.utils.timezone import now
 
 from migrations_ops.errors import BadDSN, OpsError
-from migrations_ops.project import ResolvedProject, resolve_project
-from migrations_ops.retry import MAX_LOCK_RETRIES
+from migrations_ops.schema.project import ResolvedProject, resolve_project
+from migrations_ops.schema.retry import MAX_LOCK_RETRIES
 from migrations_ops.target import TargetConn
 from portal.assure import gates as assure_gates
 
@@ -103,7 +103,7 @@ def resolve_for_run(run: Run) -> ResolvedProject:
 
 def project_listing(project: AlembicProject):
     """Every revision of the project, read statically (no revision file imported)."""
-    return _engine("revisions").list_revisions(resolve(project))
+    return _engine("schema.revisions").list_revisions(resolve(project))
 
 
 def target_status(target: Target):
@@ -113,7 +113,7 @@ def target_status(target: Target):
     texts are redacted (a viewer may open this page).
     """
     conn = target.conn()
-    status = _engine("state").target_status(conn, resolve(target.project))
+    status = _engine("schema.state").target_status(conn, resolve(target.project))
     problems = tuple(dataclasses.replace(p, message=redact_text(p.message, conn.password)) for p in status.problems)
     status = dataclasses.replace(status, problems=problems)
     signals.status_read.send(sender=Target, target=target, status=status)
@@ -134,7 +134,7 @@ def _check_operation(operation: str, revision: str) -> None:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PlanPreview:
-    """A plan (``migrations_ops.plan.Plan``) with its safety findings, most severe first.
+    """A plan (``migrations_ops.schema.plan.Plan``) with its safety findings, most severe first.
 
     The plan's own fields (``steps``, ``sql``, ``sql_hash``, ``from_heads``, ...)
     read through, so callers that only want the plan use it as one.
@@ -160,11 +160,11 @@ def plan_findings(resolved: ResolvedProject, plan) -> tuple:
     upgrade/downgrade step, found in the static listing (never imported),
     3 most severe first, the plan's SQL findings before the files' at a level.
     """
-    safety = _engine("safety")
+    safety = _engine("schema.safety")
     findings = list(safety.check_plan_sql(plan.sql or ""))
-    listing = _engine("revisions").list_revisions(resolved)
+    listing = _engine("schema.revisions").list_revisions(resolved)
     seen: set[str] = set()
-    custom_ops = _engine("custom_ops")
+    custom_ops = _engine("schema.custom_ops")
     provided = custom_ops.provided_names(resolved)  # op.<name> calls nothing provides are flagged per step
     for step in plan.steps:
         if step.direction == "stamp" or step.revision in seen:
@@ -198,7 +198,7 @@ def _make_plan(target: Target, resolved: ResolvedProject, operation: str, revisi
     engine's (over the unredacted text) so that preview and schedule compare.
     """
     conn = target.conn()
-    plan = _engine("plan").make_plan(conn, resolved, operation, revision.strip(), with_sql=True)
+    plan = _engine("schema.plan").make_plan(conn, resolved, operation, revision.strip(), with_sql=True)
     return dataclasses.replace(
         plan, sql=redact_text(plan.sql or "", conn.password),
         sql_error=redact_text(plan.sql_error, conn.password) if plan.sql_error else plan.sql_error,
@@ -405,7 +405,7 @@ def cancel_run(run: Run, *, user=None, actor: str | None = None) -> Run:
     if run.status == Run.Status.RUNNING:
         # The worker's should_cancel() stops between steps; this cancels the statement in flight.
         try:
-            _engine("runner").cancel_run_backend(run.target.conn(), run.pk)
+            _engine("schema.runner").cancel_run_backend(run.target.conn(), run.pk)
         except OpsError as exc:
             log.warning("cancel of run %s backend failed: %s", run.pk, exc, extra={"run_id": run.pk})
     return run
@@ -493,7 +493,7 @@ def _clear_password_if_server_changed(old: Target | None, target: Target, passwo
 def current_heads(target: Target) -> list[str] | None:
     """The target's version table right now, or None if it cannot be read (connects to the target)."""
     try:
-        heads, _has_table = _engine("state").live_heads(target.conn(), resolve(target.project), "mop:reaper")
+        heads, _has_table = _engine("schema.state").live_heads(target.conn(), resolve(target.project), "mop:reaper")
         return sorted(heads)
     except (OpsError, ImproperlyConfigured) as exc:
         log.warning("cannot read the revision of %s: %s", target.name, exc)

@@ -1,7 +1,7 @@
 """Signals other apps listen to, so that this app never imports them.
 
 ``status_read``: a target's version table was just read (``services.target_status``);
-sent with ``target`` and ``status`` (``migrations_ops.state.TargetStatus``). The
+sent with ``target`` and ``status`` (``migrations_ops.schema.state.TargetStatus``). The
 home app stores it, so its dashboard needs no connection to the target.
 """
 

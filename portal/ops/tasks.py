@@ -108,7 +108,7 @@ def run_operation(self, run_id: int) -> str:
         reporter.secret = conn.password
         reporter.log(f"{run.operation} {run.revision} on {run.target.name} ({conn.redacted()}), worker {worker}")
         assure_hooks.before_first_step(run, reporter.log)  # drift/rehearsal gate, then the backup; raises to fail
-        result = services._engine("runner").run_plan(
+        result = services._engine("schema.runner").run_plan(
             conn, services.resolve_for_run(run), run.operation, run.revision, run_id=run.pk,
             expected_from=tuple(run.from_heads),
             lock_timeout_ms=run.params.get("lock_timeout_ms", run.target.lock_timeout_ms),

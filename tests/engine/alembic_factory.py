@@ -13,7 +13,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from migrations_ops.project import ProjectSource, ResolvedProject, resolve_project
+from migrations_ops.schema.project import ProjectSource, ResolvedProject, resolve_project
 from migrations_ops.target import TargetConn
 
 # env.py in the shape of Alembic's "sharing a connection" cookbook: a passed

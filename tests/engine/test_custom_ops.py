@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import pytest
 
-from migrations_ops.custom_ops import (
+from migrations_ops.errors import MigrationFailed
+from migrations_ops.schema.custom_ops import (
     OperationModuleError,
     alembic_operation_names,
     load_operation_modules,
     provided_names,
     review_operations,
 )
-from migrations_ops.errors import MigrationFailed
-from migrations_ops.revisions import list_revisions
-from migrations_ops.runner import run_plan
+from migrations_ops.schema.revisions import list_revisions
+from migrations_ops.schema.runner import run_plan
 from migrations_ops.target import connect
 from tests.engine.alembic_factory import Factory
 

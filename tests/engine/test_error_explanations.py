@@ -23,8 +23,8 @@ from migrations_ops.errors import (
     TargetUnreachable,
     TLSFailed,
 )
-from migrations_ops.plan import make_plan
-from migrations_ops.runner import run_plan
+from migrations_ops.schema.plan import make_plan
+from migrations_ops.schema.runner import run_plan
 from migrations_ops.target import TargetConn, connect
 from tests.engine.alembic_factory import Factory, linear
 from tests.fake_pg import fake_pg_server

@@ -22,8 +22,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from migrations_ops.project import ProjectSource
-from migrations_ops.runner import run_plan
+from migrations_ops.schema.project import ProjectSource
+from migrations_ops.schema.runner import run_plan
 from migrations_ops.target import TargetConn
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "billing"

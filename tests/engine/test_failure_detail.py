@@ -10,8 +10,8 @@ import json
 import pytest
 
 from migrations_ops.errors import MigrationFailed
-from migrations_ops.failure import failure_lines
-from migrations_ops.runner import run_plan
+from migrations_ops.schema.failure import failure_lines
+from migrations_ops.schema.runner import run_plan
 from tests.engine.alembic_factory import Factory
 
 

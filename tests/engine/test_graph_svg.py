@@ -6,9 +6,9 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from migrations_ops.graph_svg import render_graph
-from migrations_ops.project import ProjectSource, resolve_project
-from migrations_ops.revisions import RevisionListing, clear_cache, list_revisions
+from migrations_ops.schema.graph_svg import render_graph
+from migrations_ops.schema.project import ProjectSource, resolve_project
+from migrations_ops.schema.revisions import RevisionListing, clear_cache, list_revisions
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from migrations_ops.history_format import history_text
-from migrations_ops.project import ProjectSource, resolve_project
-from migrations_ops.revisions import BrokenRevisionHistory
+from migrations_ops.schema.history_format import history_text
+from migrations_ops.schema.project import ProjectSource, resolve_project
+from migrations_ops.schema.revisions import BrokenRevisionHistory
 from tests.engine.alembic_factory import Factory
 from tests.engine.big_history import make_big_project
 

@@ -7,9 +7,9 @@ import hashlib
 import pytest
 
 from migrations_ops.errors import MultipleHeads, PlanError, ProjectNotFound, RevisionNotFound
-from migrations_ops.plan import make_plan
-from migrations_ops.project import ProjectSource
-from migrations_ops.runner import run_plan
+from migrations_ops.schema.plan import make_plan
+from migrations_ops.schema.project import ProjectSource
+from migrations_ops.schema.runner import run_plan
 from tests.engine.alembic_factory import Factory, branched, linear
 
 

@@ -1,6 +1,6 @@
 """Safety findings on plan SQL: the portal's pglast rules and squawk."""
 
-from migrations_ops.safety import check_plan_sql, review_revision_source, split_steps
+from migrations_ops.schema.safety import check_plan_sql, review_revision_source, split_steps
 
 PLAN = """BEGIN;
 -- Running upgrade  -> a1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from migrations_ops.plan import make_plan
+from migrations_ops.schema.plan import make_plan
 from tests.engine.alembic_factory import linear
 
 
@@ -24,7 +24,7 @@ def test_the_preview_names_the_revision_that_stopped_it(tmp_path, target_db):
 def test_a_downgrade_preview_names_the_revision_being_downgraded(tmp_path, target_db):
     f = linear(tmp_path, 1)
     f.rev("r2", "r1", "bad downgrade", downgrade="op.no_such_operation()")
-    from migrations_ops.runner import run_plan
+    from migrations_ops.schema.runner import run_plan
 
     run_plan(target_db, f.resolved(), "upgrade", "head", run_id="pf")
     plan = make_plan(target_db, f.resolved(), "downgrade", "base")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from migrations_ops.errors import ProjectNotFound
-from migrations_ops.project import ProjectSource, resolve_project
-from migrations_ops.revisions import list_revisions
+from migrations_ops.schema.project import ProjectSource, resolve_project
+from migrations_ops.schema.revisions import list_revisions
 
 GIT_ENV = {
     **os.environ,

@@ -12,9 +12,9 @@ import os
 
 import pytest
 
-from migrations_ops.plan import make_plan
-from migrations_ops.project_env import BadProjectEnvSetting, clean_environ, target_url
-from migrations_ops.runner import run_plan
+from migrations_ops.schema.plan import make_plan
+from migrations_ops.schema.project_env import BadProjectEnvSetting, clean_environ, target_url
+from migrations_ops.schema.runner import run_plan
 from tests.engine.alembic_factory import linear, sa_url
 from tests.engine.test_runner import tables
 

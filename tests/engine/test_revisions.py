@@ -13,8 +13,8 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from migrations_ops.errors import AmbiguousRevision, RevisionNotFound
-from migrations_ops.project import ProjectSource, ResolvedProject, resolve_project
-from migrations_ops.revisions import (
+from migrations_ops.schema.project import ProjectSource, ResolvedProject, resolve_project
+from migrations_ops.schema.revisions import (
     BrokenRevisionHistory,
     clear_cache,
     list_revisions,

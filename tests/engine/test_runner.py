@@ -6,8 +6,8 @@ import psycopg
 import pytest
 
 from migrations_ops.errors import RevisionImportError, TargetMoved, VersionMismatch
-from migrations_ops.plan import make_plan
-from migrations_ops.runner import application_name, run_plan
+from migrations_ops.schema.plan import make_plan
+from migrations_ops.schema.runner import application_name, run_plan
 from migrations_ops.target import connect
 from tests.engine.alembic_factory import (
     ENV_EXPLODES,

@@ -17,8 +17,8 @@ from migrations_ops.errors import (
     RevisionNotFound,
     TargetUnreachable,
 )
-from migrations_ops.project import ProjectSource
-from migrations_ops.runner import run_plan
+from migrations_ops.schema.project import ProjectSource
+from migrations_ops.schema.runner import run_plan
 from migrations_ops.target import TargetConn, connect
 from tests.engine.alembic_factory import branched, linear
 

@@ -9,7 +9,7 @@ import sys
 import textwrap
 import time
 
-from migrations_ops.runner import run_plan
+from migrations_ops.schema.runner import run_plan
 from migrations_ops.target import connect
 from tests.engine.alembic_factory import alembic_current, slow_middle
 from tests.engine.test_runner_locks import backend_running, retry
@@ -17,8 +17,8 @@ from tests.engine.test_runner_locks import backend_running, retry
 CHILD = textwrap.dedent(
     """
     import sys
-    from migrations_ops.project import ProjectSource
-    from migrations_ops.runner import run_plan
+    from migrations_ops.schema.project import ProjectSource
+    from migrations_ops.schema.runner import run_plan
     from migrations_ops.target import TargetConn
 
     target = TargetConn.from_url(sys.stdin.readline().strip())

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from migrations_ops.errors import Cancelled, LockTimeout, StatementTimeout, TargetBusy
-from migrations_ops.runner import cancel_run_backend, run_plan
+from migrations_ops.schema.runner import cancel_run_backend, run_plan
 from migrations_ops.target import connect
 from tests.engine.alembic_factory import Factory, alembic_current, linear, slow_middle
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from migrations_ops.alembic_env import compute_steps, load_script, simulate_heads
 from migrations_ops.errors import Cancelled, LockTimeout, MigrationFailed, PlanError, TargetBusy
 from migrations_ops.progress import Progress
-from migrations_ops.retry import absolute_destination
-from migrations_ops.runner import run_plan
+from migrations_ops.schema.alembic_env import compute_steps, load_script, simulate_heads
+from migrations_ops.schema.retry import absolute_destination
+from migrations_ops.schema.runner import run_plan
 from migrations_ops.target import TargetConn, connect
 from tests.engine.alembic_factory import Factory, alembic_current, branched, linear
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from migrations_ops.runner import run_plan
-from migrations_ops.state import target_status
+from migrations_ops.schema.runner import run_plan
+from migrations_ops.schema.state import target_status
 from migrations_ops.target import connect
 from tests.engine.alembic_factory import alembic_current, branched, linear
 

@@ -8,8 +8,8 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from migrations_ops.project import ProjectSource
-from migrations_ops.runner import run_plan
+from migrations_ops.schema.project import ProjectSource
+from migrations_ops.schema.runner import run_plan
 from portal.home.models import TargetState
 from tests.factories import BILLING, AlembicProjectFactory, target_for
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from migrations_ops.project import ProjectSource
-from migrations_ops.runner import run_plan
+from migrations_ops.schema.project import ProjectSource
+from migrations_ops.schema.runner import run_plan
 from portal.home.models import ProjectGraph, TargetState
 from tests.factories import BILLING, AlembicProjectFactory, target_for
 from tests.portal.conftest import wait_for

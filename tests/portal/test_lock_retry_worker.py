@@ -17,8 +17,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from migrations_ops.project import ProjectSource
-from migrations_ops.runner import run_plan
+from migrations_ops.schema.project import ProjectSource
+from migrations_ops.schema.runner import run_plan
 from portal.ops import services
 from portal.ops.models import AuditEvent, Run, RunLog
 from tests.engine.alembic_factory import Factory, alembic_current

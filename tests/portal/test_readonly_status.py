@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from migrations_ops.retry import MAX_LOCK_RETRIES
+from migrations_ops.schema.retry import MAX_LOCK_RETRIES
 from portal.ops import services
 from portal.ops.forms import ScheduleForm, TargetForm
 from portal.ops.models import AlembicProject, Run

@@ -59,7 +59,7 @@ def test_it_records_a_failure_that_is_not_an_engine_error(target, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("migrations_ops.runner.run_plan", explode)
+    monkeypatch.setattr("migrations_ops.schema.runner.run_plan", explode)
     assert tasks.run_operation.apply(args=(run.pk,)).get() == Run.Status.FAILED
     run.refresh_from_db()
     assert (run.status, run.error, run.error_code) == (Run.Status.FAILED, "RuntimeError: disk full", "internal_error")

@@ -3,7 +3,7 @@
 import django.core.validators
 from django.db import migrations, models
 
-# MAX_LOCK_RETRIES as of this migration (migrations_ops/retry.py); frozen here on purpose.
+# MAX_LOCK_RETRIES as of this migration (migrations_ops/schema/retry.py); frozen here on purpose.
 _MAX_LOCK_RETRIES = 20
 
 

@@ -8,9 +8,9 @@ import psycopg
 import pytest
 
 from migrations_ops.backup import BackupFailed, restore_test, take_backup, touched_tables
-from migrations_ops.plan import make_plan
-from migrations_ops.project import ProjectSource, resolve_project
-from migrations_ops.runner import run_plan
+from migrations_ops.schema.plan import make_plan
+from migrations_ops.schema.project import ProjectSource, resolve_project
+from migrations_ops.schema.runner import run_plan
 from migrations_ops.scratch import pg_tool
 from tests.factories import BILLING
 

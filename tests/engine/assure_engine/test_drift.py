@@ -8,9 +8,9 @@ import psycopg
 import pytest
 
 from migrations_ops.drift import ReplayFailed, expected_schema, revision_drift, schema_drift
-from migrations_ops.project import ProjectSource, resolve_project
-from migrations_ops.revisions import list_revisions
-from migrations_ops.runner import run_plan
+from migrations_ops.schema.project import ProjectSource, resolve_project
+from migrations_ops.schema.revisions import list_revisions
+from migrations_ops.schema.runner import run_plan
 from tests.engine.alembic_factory import Factory
 from tests.factories import BILLING
 

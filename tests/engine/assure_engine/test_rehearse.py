@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import psycopg
 
-from migrations_ops.plan import make_plan
-from migrations_ops.project import ProjectSource, resolve_project
 from migrations_ops.rehearse import rehearse_plan
-from migrations_ops.runner import run_plan
+from migrations_ops.schema.plan import make_plan
+from migrations_ops.schema.project import ProjectSource, resolve_project
+from migrations_ops.schema.runner import run_plan
 from migrations_ops.scratch import SCRATCH_PREFIX
 from tests.engine.alembic_factory import Factory
 from tests.factories import BILLING

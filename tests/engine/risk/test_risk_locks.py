@@ -6,7 +6,7 @@ from migrations_ops.risk.assess import HIGH, LOW, MODERATE, assess_plan
 from migrations_ops.risk.grouping import group_findings
 from migrations_ops.risk.live import TableStats
 from migrations_ops.risk.locks import plan_locks
-from migrations_ops.safety import check_plan_sql
+from migrations_ops.schema.safety import check_plan_sql
 
 SQL = """BEGIN;
 -- Running upgrade  -> a1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import psycopg
 
-from migrations_ops.project import ProjectSource, resolve_project
-from migrations_ops.runner import run_plan
+from migrations_ops.schema.project import ProjectSource, resolve_project
+from migrations_ops.schema.runner import run_plan
 from portal.ops.models import Target
 from tests.factories import BILLING, AlembicProjectFactory, target_for
 

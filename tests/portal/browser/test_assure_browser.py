@@ -51,7 +51,7 @@ def test_it_shows_drift_rehearsals_and_recovery(transactional_db, live_server, p
                              step_timings=[{"revision": "r1", "direction": "up", "seconds": 0.1}],
                              error="Revision r2 failed: column \"email\" contains null values",
                              error_code="migration_failed", error_data={"revision": "r2"})
-    from migrations_ops.runner import run_plan
+    from migrations_ops.schema.runner import run_plan
     run_plan(other.conn(), f.resolved(), "upgrade", "r1", run_id="setup")
 
     login(dba)

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from migrations_ops.project import ProjectSource, resolve_project
-from migrations_ops.revisions import list_revisions
-from migrations_ops.runner import run_plan
+from migrations_ops.schema.project import ProjectSource, resolve_project
+from migrations_ops.schema.revisions import list_revisions
+from migrations_ops.schema.runner import run_plan
 from portal.ops.models import AlembicProject
 from tests.engine.big_history import make_big_project
 from tests.factories import USER_PASSWORD, target_for

@@ -15,8 +15,8 @@ from datetime import timedelta
 import pytest
 from django.utils.timezone import now
 
-from migrations_ops.project import ProjectSource
-from migrations_ops.runner import run_plan
+from migrations_ops.schema.project import ProjectSource
+from migrations_ops.schema.runner import run_plan
 from portal.ops import diagnostics
 from portal.ops.models import AuditEvent, LockSnapshot, Run, Target
 from tests.factories import BILLING, USER_PASSWORD, AlembicProjectFactory, target_for

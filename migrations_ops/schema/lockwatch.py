@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 from psycopg.rows import kwargs_row
 
-from . import queries
-from .locks.models import Snapshot
-from .locks.snapshot import read_snapshot
-from .target import TargetConn, connect
+from .. import queries
+from ..locks.models import Snapshot
+from ..locks.snapshot import read_snapshot
+from ..target import TargetConn, connect
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.exc import StatementError
 
-from .target import redact_text
+from ..target import redact_text
 
 MAX_TRACEBACK = 20_000
 MAX_STATEMENT = 8_000

@@ -37,10 +37,8 @@ from sqlalchemy import Connection, create_engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from . import advisory, queries
-from .alembic_env import PortalEnvironment, as_resolved, compute_steps, load_script, simulate_heads
-from .custom_ops import load_operation_modules
-from .errors import (
+from .. import advisory, queries
+from ..errors import (
     Cancelled,
     ConnectionLost,
     LockTimeout,
@@ -52,14 +50,16 @@ from .errors import (
     TargetMoved,
     VersionMismatch,
 )
+from ..progress import CancelFn, Progress, ProgressFn, never_cancel, no_progress
+from ..target import TargetConn, connect, redact_text
+from .alembic_env import PortalEnvironment, as_resolved, compute_steps, load_script, simulate_heads
+from .custom_ops import load_operation_modules
 from .failure import describe_failure, revision_paths
 from .lockwatch import BlockerWatch, poll_interval
 from .plan import PlanStep, plan_step
-from .progress import CancelFn, Progress, ProgressFn, never_cancel, no_progress
 from .project import ProjectSource, ResolvedProject
 from .project_env import project_environment
 from .retry import RetryPolicy, Rng, SleepFn, absolute_destination, blocker_of, wait
-from .target import TargetConn, connect, redact_text
 
 ALEMBIC_LOGGER = "alembic.runtime.migration"
 

@@ -19,7 +19,7 @@ from typing import IO, Literal
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from .errors import ProjectNotFound
+from ..errors import ProjectNotFound
 
 Kind = Literal["path", "git"]
 EnvMode = Literal["portal", "project"]

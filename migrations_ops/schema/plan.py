@@ -18,6 +18,7 @@ from typing import Any
 from alembic.runtime.migration import MigrationStep, RevisionStep
 from alembic.script import ScriptDirectory
 
+from ..target import TargetConn
 from .alembic_env import (
     PortalEnvironment,
     as_resolved,
@@ -32,7 +33,6 @@ from .failure import describe_failure, revision_paths
 from .project import ProjectSource, ResolvedProject
 from .project_env import project_environment
 from .state import live_heads
-from .target import TargetConn
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,11 @@ import psycopg
 from alembic.script.revision import RevisionError, RevisionMap
 from psycopg import sql
 
+from ..errors import MultipleHeads, OpsError, RevisionNotFound
+from ..target import TargetConn, connect
 from . import revisions
 from .alembic_env import as_resolved
-from .errors import MultipleHeads, OpsError, RevisionNotFound
 from .project import ProjectSource, ResolvedProject
-from .target import TargetConn, connect
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,8 @@ from typing import Any, Protocol
 
 from alembic.runtime.migration import MigrationStep, RevisionStep
 
+from ..errors import LockTimeout, PlanError
 from .alembic_env import step_revision
-from .errors import LockTimeout, PlanError
 
 SleepFn = Callable[[float], None]
 SLICE_S = 0.1  # the longest a cancel request waits during a backoff

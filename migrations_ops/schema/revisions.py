@@ -34,8 +34,8 @@ from alembic.script.revision import (
 )
 from alembic.util import CommandError
 
+from ..errors import AmbiguousRevision, OpsError, ProjectNotFound, RevisionNotFound
 from .custom_ops import op_calls
-from .errors import AmbiguousRevision, OpsError, ProjectNotFound, RevisionNotFound
 from .project import ResolvedProject
 
 JSON_SCHEMA = "mop.revisions/1"

@@ -26,8 +26,8 @@ from contextlib import contextmanager
 
 from sqlalchemy.engine import URL
 
-from .errors import OpsError
-from .target import TargetConn
+from ..errors import OpsError
+from ..target import TargetConn
 
 DEFAULT_URL_VARS: tuple[str, ...] = ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI")
 DEFAULT_URL_SCHEME = "postgresql+psycopg"

@@ -22,7 +22,7 @@ from alembic.runtime.migration import HeadMaintainer, MigrationStep, RevisionSte
 from alembic.script import ScriptDirectory
 from alembic.script import revision as alembic_revision
 
-from .errors import (
+from ..errors import (
     AmbiguousRevision,
     MultipleHeads,
     OpsError,

@@ -26,7 +26,7 @@ from pathlib import Path
 import alembic
 from alembic.operations.base import AbstractOperations
 
-from .errors import OpsError
+from ..errors import OpsError
 from .project import ResolvedProject
 from .safety import DANGER, Finding
 
