@@ -284,6 +284,21 @@ class StatementTimeout(OpsError):
         super().__init__(f"Statement timeout in revision {revision}: {detail}", revision=revision)
 
 
+class SourceUnreadable(OpsError):
+    """A SQLite source the copy or the verification cannot read; one class for both, so callers catch it once."""
+
+    code = "source_unreadable"
+    explanation = (
+        "The SQLite file does not exist, cannot be opened read-only, is empty, is not a SQLite database (or is "
+        "encrypted), or is damaged (truncated, or a page is corrupt). Nothing was copied or changed. Check it "
+        "with sqlite3 FILE 'PRAGMA integrity_check'; export it again, or save what is readable with the sqlite3 "
+        "shell's .recover into a new file, and use that one."
+    )
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"Cannot read SQLite file {path}: {reason}", path=path, reason=reason)
+
+
 class Cancelled(OpsError):
     code = "cancelled"
     explanation = "The run was cancelled on request; the step in flight rolled back."

@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-from migrations_ops.errors import OpsError
+from migrations_ops.errors import OpsError, SourceUnreadable
 
-
-class SourceUnreadable(OpsError):
-    code = "copy_source_unreadable"
-    explanation = (
-        "The SQLite file cannot be opened read-only, is empty, is not a SQLite database (or is encrypted), "
-        "or is damaged (truncated, or a page is corrupt). Nothing was copied. Check it with "
-        "sqlite3 FILE 'PRAGMA integrity_check'; export it again, or save what is readable with the sqlite3 "
-        "shell's .recover into a new file, and copy that one."
-    )
-
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"Cannot read SQLite file {path}: {reason}", path=path, reason=reason)
+__all__ = ["SourceUnreadable"]  # the ground floor's, re-exported where copy errors are looked for
 
 
 class SchemaMismatch(OpsError):

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from ..errors import OpsError
+from ..errors import Cancelled, LockTimeout, OpsError, SourceUnreadable
 
-
-class SourceUnreadable(OpsError):
-    code = "verify_source_unreadable"
-    explanation = (
-        "The SQLite source file does not exist, cannot be opened read-only, is empty, is not a database (or is "
-        "encrypted), or is damaged (truncated, or a page is corrupt). Check it with sqlite3 FILE "
-        "'PRAGMA integrity_check'; export it again or .recover it into a new file."
-    )
-
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"Cannot read SQLite source {path}: {reason}", path=path, reason=reason)
+__all__ = ["SourceUnreadable"]  # the ground floor's, re-exported where verification errors are looked for
 
 
 class TablesNotFound(OpsError):
@@ -42,7 +32,9 @@ class VerifyTimeout(OpsError):
         )
 
 
-class VerifyLockTimeout(OpsError):
+class VerifyLockTimeout(LockTimeout):
+    """A lock timeout like a migration's, so callers that handle lock waits handle this one too."""
+
     code = "verify_lock_timeout"
     explanation = (
         "A read of the verification waited too long for a lock (another session holds an exclusive "
@@ -51,15 +43,16 @@ class VerifyLockTimeout(OpsError):
     retryable = True
 
     def __init__(self, table: str, timeout_ms: int) -> None:
-        super().__init__(
-            f"Verification of {table} could not get ACCESS SHARE within {timeout_ms} ms", table=table,
+        OpsError.__init__(
+            self, f"Verification of {table} could not get ACCESS SHARE within {timeout_ms} ms", table=table,
             timeout_ms=timeout_ms,
         )
 
 
-class VerifyCancelled(OpsError):
-    code = "cancelled"
+class VerifyCancelled(Cancelled):
+    """A cancel like a migration's, so the portal ends the run CANCELLED without looking at codes."""
+
     explanation = "The verification was cancelled on request; it only reads, so nothing is left behind."
 
     def __init__(self, table: str | None) -> None:
-        super().__init__("Verification cancelled" + (f" at table {table}" if table else ""), table=table)
+        OpsError.__init__(self, "Verification cancelled" + (f" at table {table}" if table else ""), table=table)

@@ -14,8 +14,8 @@ from django.utils.translation import ngettext
 
 from migrations_ops.errors import OpsError
 from portal.ops.admin import OpsMedia, ReadOnlyAdminMixin
-from portal.ops.admin_views import object_pk
 from portal.ops.models import Target
+from portal.ops.views.page import object_pk
 
 from . import drift, rehearsing, svg
 from .admin_columns import BADGE

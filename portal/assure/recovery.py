@@ -9,11 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
-
 from migrations_ops.errors import OpsError
 from migrations_ops.schema.revisions import list_revisions
-from portal.ops import services
+from portal.ops import lifecycle, services
 from portal.ops.models import Run
 
 from .models import Backup
@@ -72,13 +70,13 @@ def _uses_autocommit(run: Run, revision: str) -> bool:
         resolved = services.resolve(run.target.project)
         info = list_revisions(resolved).get(revision)
         return "autocommit_block" in (resolved.script_location / info.path).read_text(errors="replace")
-    except (OpsError, OSError, ImproperlyConfigured):
+    except (OpsError, OSError):
         return False
 
 
 def guidance(run: Run) -> Guidance:
     """The recovery picture of a failed, cancelled or interrupted run (connects to the target)."""
-    heads = services.current_heads(run.target)
+    heads = lifecycle.current_heads(run.target)
     committed = [t["revision"] for t in run.step_timings or []]
     steps = [s["revision"] for s in run.plan_steps or []]
     failed = (run.error_data or {}).get("revision") or (steps[len(committed)] if len(committed) < len(steps) else None)

@@ -13,14 +13,14 @@ from .models import Approval
 from .views import waiting_requests
 
 
-def _user(options: dict, what: str):
-    from portal.ops.cli import _user as ops_user
+def acting_user(options: dict, what: str):
+    from portal.ops.cli.common import acting_user as ops_user
 
     return ops_user(options, required=True, what=what)
 
 
 def cmd_approvals(command, options) -> None:
-    user = _user(options, "approvals") if options.get("user") else None
+    user = acting_user(options, "approvals") if options.get("user") else None
     if user is not None:
         from portal.ops.services import require
 
@@ -45,7 +45,7 @@ def cmd_approvals(command, options) -> None:
 
 
 def _decide(command, options, decision: str) -> None:
-    user = _user(options, "approve" if decision == Approval.Decision.APPROVED else "reject")
+    user = acting_user(options, "approve" if decision == Approval.Decision.APPROVED else "reject")
     run = Run.objects.filter(pk=options["run_id"]).first()
     if run is None:
         raise ValidationError(f"No run #{options['run_id']}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.timezone import now
 
 from migrations_ops.errors import OpsError
@@ -96,7 +95,7 @@ class ChangeGate:
             f"only {valid} of {req.approvals_required} approvals are still valid (expired)"]
         try:
             reasons = reasons or bindings_changed(req)
-        except (OpsError, ImproperlyConfigured) as exc:
+        except OpsError as exc:
             reasons = [f"what was approved could not be checked: {exc}"]
         if reasons and invalidate(req, reasons):
             return "approval_invalidated"

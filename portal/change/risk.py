@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 import psycopg
-from django.core.exceptions import ImproperlyConfigured
 
 from migrations_ops.errors import OpsError
 from migrations_ops.risk import HIGH, LOW, assess_target
@@ -24,7 +23,7 @@ def assess(target, sql: str, findings: list[dict]) -> tuple[dict[str, Any], list
     """
     try:
         risk = assess_target(target.conn(), sql or "", findings).to_json()
-    except (OpsError, psycopg.Error, ImproperlyConfigured) as exc:
+    except (OpsError, psycopg.Error) as exc:
         log.warning("risk of a plan on %s not assessed: %s", target.name, exc)
         from migrations_ops.risk.assess import assess_plan
         from migrations_ops.risk.locks import plan_locks

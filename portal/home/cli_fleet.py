@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portal.ops.cli import _check_view, _dump, _user
+from portal.ops.cli.common import acting_user, check_view, dump_json
 
 from . import dashboard, fleet
 
@@ -29,10 +29,10 @@ def _row_json(r: dashboard.Row) -> dict:
 
 def cmd_fleet(command, options) -> None:
     """Every target against head, its runs and blocked sessions (stored state); ``--check`` reads targets first."""
-    user = _user(options, required=bool(options.get("check")), what="fleet --check")
-    _check_view(user, "ops.view_target")
+    user = acting_user(options, required=bool(options.get("check")), what="fleet --check")
+    check_view(user, "ops.view_target")
     if options.get("check"):
-        _check_view(user, "ops.schedule_run")
+        check_view(user, "ops.schedule_run")
         counts = fleet.check_fleet()
         if not options.get("json"):
             command.stdout.write(f"Read {counts['targets']} target(s) and {counts['projects']} project(s); "
@@ -40,7 +40,7 @@ def cmd_fleet(command, options) -> None:
     params = {k: options[k] for k in ("project", "environment", "state") if options.get(k)}
     view = dashboard.build(user, params) if user is not None else dashboard.build(_anyone(), params)
     if options.get("json"):
-        return _dump(command, {"counts": view.counts, "notes": view.notes, "targets": [_row_json(r) for r in view.rows]})
+        return dump_json(command, {"counts": view.counts, "notes": view.notes, "targets": [_row_json(r) for r in view.rows]})
     for note in view.notes:
         command.stderr.write(note)
     c = view.counts

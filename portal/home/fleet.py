@@ -13,7 +13,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.timezone import now
 
 from migrations_ops.errors import OpsError
@@ -135,7 +134,7 @@ def refresh_graph(project: AlembicProject) -> ProjectGraph:
     """Read the project's scripts (statically) and store heads and parents (reads files, writes the DB)."""
     try:
         listing = services.project_listing(project)
-    except (OpsError, ImproperlyConfigured) as exc:
+    except OpsError as exc:
         graph, _ = ProjectGraph.objects.update_or_create(
             project=project, defaults={"error": redact(str(exc)), "read_at": now()})
         return graph
@@ -172,7 +171,7 @@ def check_target(target: Target, source: str = TargetState.Source.FLEET_CHECK) -
         from migrations_ops.schema.state import live_heads
 
         heads, has_table = live_heads(target.conn(), services.resolve(target.project), "mop:fleet-check")
-    except (OpsError, ImproperlyConfigured) as exc:
+    except OpsError as exc:
         record_heads(target, None, True, source, error=str(exc))
         return
     record_heads(target, list(heads), has_table, source)

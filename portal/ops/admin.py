@@ -2,7 +2,7 @@
 
 No business rule lives here (STYLE 2, 11): permissions, plans, scheduling,
 cancelling and auditing are ``services`` calls; the full pages (revision
-graph, target status, schedule flow, live run) are in ``admin_views``.
+graph, target status, schedule flow, live run) are in ``views/``, reached through ``admin_urls``.
 """
 
 from __future__ import annotations
@@ -26,9 +26,11 @@ from portal.assure.admin_columns import drift_state_column
 from portal.home import audit_filters
 from portal.home import paginator as audit_paginator
 
-from . import activity_views, admin_views, copy_views, services, workers_view
+from . import admin_urls, services
 from .forms import TargetForm, password_state
 from .models import AlembicProject, AuditEvent, Run, Target, VerificationReport
+from .views import copy as copy_views
+from .views import runs
 
 admin.site.site_header = "Migration Ops Portal"
 admin.site.site_title = "Migration Ops"
@@ -83,14 +85,7 @@ class AlembicProjectAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">Revisions &amp; graph</a>', url)
 
     def get_urls(self):
-        view = self.admin_site.admin_view
-        return [
-            path("<int:pk>/revisions/", view(self.revisions_view), name="ops_alembicproject_revisions"),
-            *super().get_urls(),
-        ]
-
-    def revisions_view(self, request, pk: int):
-        return admin_views.project_revisions(self, request, pk)
+        return [*admin_urls.urls_for(self), *super().get_urls()]
 
 
 # --- targets --------------------------------------------------------------------
@@ -201,52 +196,7 @@ class TargetAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj)
 
     def get_urls(self):
-        view = self.admin_site.admin_view
-        return [
-            path("<int:pk>/status/", view(self.status_view), name="ops_target_status"),
-            path("<int:pk>/schedule/", view(self.schedule_view), name="ops_target_schedule"),
-            # Activity and locks, snapshots, cancel/terminate a backend.
-            path("<int:pk>/activity/", view(self.activity_view), name="ops_target_activity"),
-            path("<int:pk>/activity/live/", view(self.activity_live_view), name="ops_target_activity_live"),
-            path("<int:pk>/snapshots/", view(self.snapshots_view), name="ops_target_snapshots"),
-            path("<int:pk>/snapshots/take/", view(self.snapshot_take_view), name="ops_target_snapshot_take"),
-            path("<int:pk>/snapshots/<int:sid>/", view(self.snapshot_view), name="ops_target_snapshot"),
-            path("<int:pk>/backend/<str:action>/", view(self.backend_view), name="ops_target_backend"),
-            # Issues 3 and 4: copy from SQLite (form, pre-flight, confirm) and verification.
-            path("<int:pk>/copy/", view(self.copy_view), name="ops_target_copy"),
-            path("<int:pk>/verify/", view(self.verify_view), name="ops_target_verify"),
-            *super().get_urls(),
-        ]
-
-    def status_view(self, request, pk: int):
-        return admin_views.target_status(self, request, pk)
-
-    def schedule_view(self, request, pk: int):
-        return admin_views.schedule(self, request, pk)
-
-    def activity_view(self, request, pk: int):
-        return activity_views.activity(self, request, pk)
-
-    def activity_live_view(self, request, pk: int):
-        return activity_views.activity_live(self, request, pk)
-
-    def snapshots_view(self, request, pk: int):
-        return activity_views.snapshots(self, request, pk)
-
-    def snapshot_take_view(self, request, pk: int):
-        return activity_views.snapshot_take(self, request, pk)
-
-    def snapshot_view(self, request, pk: int, sid: int):
-        return activity_views.snapshot(self, request, pk, sid)
-
-    def backend_view(self, request, pk: int, action: str):
-        return activity_views.backend_action(self, request, pk, action)
-
-    def copy_view(self, request, pk: int):
-        return copy_views.copy_start(self, request, pk)
-
-    def verify_view(self, request, pk: int):
-        return copy_views.verify_start(self, request, pk)
+        return [*admin_urls.urls_for(self), *super().get_urls()]
 
 
 # --- runs -----------------------------------------------------------------------
@@ -311,15 +261,10 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view
+        # The live endpoint picks the copy or the schema run page, like change_view.
         return [
             path("<int:pk>/live/", view(self.live_view), name="ops_run_live"),
-            path("<int:pk>/cancel/", view(self.cancel_view), name="ops_run_cancel"),
-            path("<int:pk>/rejects/", view(self.rejects_view), name="ops_run_rejects"),
-            path("<int:pk>/rejects.csv", view(self.rejects_csv_view), name="ops_run_rejects_csv"),
-            path("<int:pk>/not-copied.sql", view(self.not_copied_view), name="ops_run_not_copied_sql"),
-            path("<int:pk>/resume/", view(self.resume_view), name="ops_run_resume"),
-            path("<int:pk>/abandon/", view(self.abandon_view), name="ops_run_abandon"),
-            path("workers/", view(lambda request: workers_view.workers_page(self, request)), name="ops_workers"),
+            *admin_urls.urls_for(self),
             *super().get_urls(),
         ]
 
@@ -335,31 +280,13 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         run = self._data_run(request, object_id)
         if run is not None:
             return copy_views.run_page(self, request, run)
-        return admin_views.run_page(self, request, object_id)
+        return runs.run_page(self, request, object_id)
 
     def live_view(self, request, pk: int):
         run = self._data_run(request, pk)
         if run is not None:
             return copy_views.run_live(self, request, run)
-        return admin_views.run_live(self, request, pk)
-
-    def rejects_view(self, request, pk: int):
-        return copy_views.rejects(self, request, pk)
-
-    def rejects_csv_view(self, request, pk: int):
-        return copy_views.rejects(self, request, pk, csv=True)
-
-    def not_copied_view(self, request, pk: int):
-        return copy_views.not_copied_sql(self, request, pk)
-
-    def resume_view(self, request, pk: int):
-        return copy_views.resume(self, request, pk)
-
-    def abandon_view(self, request, pk: int):
-        return copy_views.abandon(self, request, pk)
-
-    def cancel_view(self, request, pk: int):
-        return admin_views.run_cancel(self, request, pk)
+        return runs.run_live(self, request, pk)
 
 
 # --- audit ----------------------------------------------------------------------
@@ -465,14 +392,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def get_urls(self):
-        view = self.admin_site.admin_view
-        return [
-            path("verify-chain/", view(self.verify_chain_view), name="ops_auditevent_verify_chain"),
-            *super().get_urls(),
-        ]
-
-    def verify_chain_view(self, request):
-        return admin_views.verify_chain(self, request)
+        return [*admin_urls.urls_for(self), *super().get_urls()]
 
 
 # --- verification reports ------------------------------------------------------
@@ -511,22 +431,9 @@ class VerificationReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return format_html('{} <code title="sha256">{}</code>', obj.source_path, obj.source_sha256[:12])
 
     def get_urls(self):
-        view = self.admin_site.admin_view
-        return [
-            path("<int:pk>/report.json", view(self.json_view), name="ops_verificationreport_json"),
-            path("<int:pk>/report.csv", view(self.csv_view), name="ops_verificationreport_csv"),
-            path("<int:pk>/compare/", view(self.compare_view), name="ops_verificationreport_compare"),
-            *super().get_urls(),
-        ]
+        return [*admin_urls.urls_for(self), *super().get_urls()]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         return copy_views.report_page(self, request, object_id)
 
-    def json_view(self, request, pk: int):
-        return copy_views.report_download(self, request, pk, "json")
 
-    def csv_view(self, request, pk: int):
-        return copy_views.report_download(self, request, pk, "csv")
-
-    def compare_view(self, request, pk: int):
-        return copy_views.report_compare(self, request, pk)

@@ -152,7 +152,7 @@ def requeue_lost(send: Callable[[Run, str, dict[str, Any]], None], fail: Callabl
     a log line naming the worker it was lost with, and the task sent after the
     commit. Returns (run id, range key) of every range sent again.
 
-    :param send: sends one range task (``copy_tasks.send_range``); ``fail`` ends a run (``copying.record_failure``).
+    :param send: sends one range task (``tasks.copy.send_range``); ``fail`` ends a run (``lifecycle.record_failure``).
     """
     alive = alive or _held
     requeued: list[tuple[int, str]] = []

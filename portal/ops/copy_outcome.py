@@ -1,6 +1,6 @@
 """How a copy run ends: its verdict, its wall-time phases, and the rejects counted by reason.
 
-``copying.record_succeeded`` used to end every finished copy SUCCEEDED, so a
+``copy_worker.record_succeeded`` used to end every finished copy SUCCEEDED, so a
 second copy of the same file that imported nothing (every row a duplicate
 key) was green. The verdict now comes from the engine's summary
 (``CopySummary.outcome``): ``succeeded`` only when every row read is in the

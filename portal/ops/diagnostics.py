@@ -22,7 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils.timezone import now
 
@@ -175,7 +175,7 @@ def snapshot_all_targets(*, actor: str = "schedule:lock-snapshots") -> dict[str,
         try:
             store_snapshot(target, LockSnapshot.Reason.PERIODIC, actor=actor)
             taken += 1
-        except (OpsError, ImproperlyConfigured, DatabaseError, OSError) as exc:
+        except (OpsError, DatabaseError, OSError) as exc:
             failed += 1
             log.warning("periodic lock snapshot of %s failed: %s", target.name, exc)
     return {"taken": taken, "failed": failed, "purged": purge_snapshots()}

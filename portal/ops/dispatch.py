@@ -14,7 +14,7 @@ that beat re-sends because:
   the outage itself, and the DBA waiting at the prompt gets no answer;
 - a task that reaches the broker after all (Redis accepted it but the
   reply was lost) finds the run no longer QUEUED and does nothing, since the
-  worker claims a run with a conditional UPDATE (``services.claim``).
+  worker claims a run with a conditional UPDATE (``lifecycle.claim``).
 
 The reaper covers the rest: a run QUEUED longer than MOP_REAPER_QUEUED_SECONDS
 whose task is neither in the broker's queue nor known to any worker (the
@@ -29,6 +29,7 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -73,12 +74,23 @@ class BrokerUnavailable(ValidationError):
         self.run = run
 
 
-def enqueue_on_commit(run: Run, send: Callable[[Run], None]) -> None:
+# The task of each kind of run, by name: the portal queues tasks without importing them.
+TASK_OF = {Run.Operation.COPY: "ops.copy_run", Run.Operation.VERIFY: "ops.verify_run"}
+SCHEMA_TASK = "ops.run_operation"
+
+
+def send_run(run: Run) -> None:
+    """Queue the run's task by its name, with the run's task id (the reaper looks for it)."""
+    current_app.send_task(TASK_OF.get(run.operation, SCHEMA_TASK), (run.pk,), task_id=run.celery_task_id,
+                          retry=True, retry_policy=RETRY_POLICY)
+
+
+def enqueue_on_commit(run: Run, send: Callable[[Run], None] | None = None) -> None:
     """Send the run's task once the transaction commits; if the broker refuses it, fail the run (never left queued).
 
-    :param send: calls the task's ``apply_async`` for this run (``services._enqueue`` and its twins).
+    :param send: sends the task (default ``send_run``, looked up when the transaction commits).
     """
-    transaction.on_commit(lambda: _send(run, send))
+    transaction.on_commit(lambda: _send(run, send or send_run))
 
 
 def _send(run: Run, send: Callable[[Run], None]) -> None:
@@ -107,7 +119,7 @@ def fail_queued(run: Run, *, error: str, code: str, explanation: str, action: st
     """Mark a run that never started FAILED and audit it; False if it had left QUEUED meanwhile (writes the DB).
 
     A copy run is also noted as never opened, so it blocks no later copy
-    (``copying.mark_never_opened``), unless it resumes an open copy.
+    (``copy_worker.mark_never_opened``), unless it resumes an open copy.
     """
     at = now()
     params = dict(run.params or {})

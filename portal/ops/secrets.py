@@ -18,7 +18,6 @@ import re
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
 from migrations_ops.errors import OpsError
 from migrations_ops.target import redact_text
@@ -55,14 +54,25 @@ class PasswordEnvRefused(OpsError):
         )
 
 
+class PasswordUnreadable(OpsError):
+    """A target's password cannot be read on this host: no key, a wrong key, or a missing variable."""
+
+    code = "password_unreadable"
+    explanation = (
+        "The portal could not read the target's password, so nothing was sent to the target. Set "
+        "MOP_FERNET_KEYS (the same keys on web and workers; keep an old key after the new one while "
+        "rotating), or set the target's password variable on this host, or enter the password again."
+    )
+
+
 def _fernet() -> MultiFernet:
     keys = [k.strip() for k in settings.MOP_FERNET_KEYS if k.strip()]
     if not keys:
-        raise ImproperlyConfigured("MOP_FERNET_KEYS is not set; target passwords cannot be stored or read")
+        raise PasswordUnreadable("MOP_FERNET_KEYS is not set; target passwords cannot be stored or read")
     try:
         return MultiFernet([Fernet(k.encode()) for k in keys])
     except ValueError as exc:
-        raise ImproperlyConfigured(f"MOP_FERNET_KEYS holds a malformed key: {exc}") from None
+        raise PasswordUnreadable(f"MOP_FERNET_KEYS holds a malformed key: {exc}") from None
 
 
 def encrypt(plaintext: str) -> str:
@@ -73,7 +83,7 @@ def decrypt(token: str) -> str:
     try:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken:
-        raise ImproperlyConfigured(
+        raise PasswordUnreadable(
             "A target password cannot be decrypted with MOP_FERNET_KEYS (was the key rotated away?)"
         ) from None
 
@@ -102,7 +112,7 @@ def from_env(var: str) -> str:
     """
     check_password_env(var)
     if var not in os.environ:
-        raise ImproperlyConfigured(f"Environment variable {var} (a target password) is not set on this host")
+        raise PasswordUnreadable(f"Environment variable {var} (a target password) is not set on this host")
     value = os.environ[var]
     if value and value in portal_secret_values():
         raise PasswordEnvRefused(var, "its value is one of the portal's own secrets")

@@ -24,7 +24,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.timezone import now
 
-from . import audit, copying, dispatch, services
+from migrations_ops import verify as engine
+
+from . import audit, copy_sources, dispatch, lifecycle, services
 from .models import AuditEvent, Run, Target, VerificationReport
 
 
@@ -50,13 +52,13 @@ def schedule_verify(
     """
     if user is not None:
         services.require(user, "ops.schedule_run")
-    path = copying.resolve_source(source) if source else None
+    path = copy_sources.resolve_source(source) if source else None
     if path is not None:
-        copying.check_readable(path)
-    rel = copying.relative_name(path) if path is not None else None
+        copy_sources.check_readable(path)
+    rel = copy_sources.relative_name(path) if path is not None else None
     if not target.is_active:
         raise ValidationError(f"Target {target.name} is inactive; activate it before verifying it")
-    tables = copying.parse_tables(tables)
+    tables = copy_sources.parse_tables(tables)
     who = services._actor(user, actor)
     if samples is not None and not 1 <= samples <= 1000:
         raise ValidationError("The number of keys to show must be 1 to 1000")
@@ -75,23 +77,16 @@ def schedule_verify(
         )
         audit.record(actor=who, actor_kind=actor_kind, action="run.scheduled", target=target, run=run,
                      operation=Run.Operation.VERIFY, params=audit.clean_params(params))
-        dispatch.enqueue_on_commit(run, _enqueue)
+        dispatch.enqueue_on_commit(run)
     dispatch.raise_if_undispatched(run)
     return run
 
 
-def _enqueue(run: Run) -> None:
-    from .copy_tasks import verify_run
-
-    verify_run.apply_async((run.pk,), task_id=run.celery_task_id, retry=True, retry_policy=dispatch.RETRY_POLICY)
-
-
 def engine_args(run: Run) -> dict[str, Any]:
     """Arguments of ``verify()`` for this run (the source path is checked again on the worker)."""
-    engine = services._engine("verify")
     src = run.params.get("source")
     return {
-        "sqlite_path": copying.resolve_source(src) if src else None,
+        "sqlite_path": copy_sources.resolve_source(src) if src else None,
         "tables": run.params.get("tables") or None,
         "options": engine.VerifyOptions(statement_timeout_ms=run.target.statement_timeout_ms,
                                         copy_id=rejects_copy_id(run),
@@ -159,10 +154,10 @@ def record_report(run: Run, report) -> VerificationReport:
             progress_data={**(run.progress_data or {}), "report_id": vr.pk, "report_status": vr.status,
                            "tables": counts})
         run.refresh_from_db()
-        copying.log_line(run.pk, f"Report #{vr.pk}: {vr.status} ({counts['pass']} pass, {counts['warn']} warn, "
+        lifecycle.log_line(run.pk, f"Report #{vr.pk}: {vr.status} ({counts['pass']} pass, {counts['warn']} warn, "
                                  f"{counts['fail']} fail)", "info" if vr.status == "pass" else "warning")
         audit.record(
-            actor=run.actor, actor_kind=services._run_actor_kind(run), action="run.finished", target=run.target,
+            actor=run.actor, actor_kind=lifecycle.run_actor_kind(run), action="run.finished", target=run.target,
             run=run, operation=run.operation, outcome=outcome, error=verdict.get("error", ""),
             params={"report": vr.pk, "status": vr.status, "mode": vr.mode, "source_sha256": vr.source_sha256,
                     "tables": counts, "worker": run.worker},
@@ -186,7 +181,7 @@ def _failure_fields(vr: VerificationReport, report, counts: dict[str, int]) -> d
 
 def report_of(vr: VerificationReport):
     """The engine's ``Report`` rebuilt from the stored JSON."""
-    return services._engine("verify").Report.from_dict(vr.report)
+    return engine.Report.from_dict(vr.report)
 
 
 def compare(old: VerificationReport, new: VerificationReport):
@@ -195,7 +190,7 @@ def compare(old: VerificationReport, new: VerificationReport):
         raise ValidationError("Only reports of the same target can be compared")
     if old.created_at > new.created_at:
         old, new = new, old
-    return old, new, services._engine("verify").compare_reports(report_of(old), report_of(new))
+    return old, new, engine.compare_reports(report_of(old), report_of(new))
 
 
 def report_lines(report: dict[str, Any], show: int = 10) -> list[str]:

@@ -97,7 +97,7 @@ def test_the_periodic_task_snapshots_every_active_target_and_purges_old_ones(loc
 def test_bootstrap_registers_the_periodic_snapshot(db, settings) -> None:
     from django_celery_beat.models import PeriodicTask
 
-    from portal.ops.cli import _snapshot_schedule
+    from portal.ops.cli.bootstrap import _snapshot_schedule
 
     settings.MOP_SNAPSHOT_INTERVAL_SECONDS = 120
     _snapshot_schedule()

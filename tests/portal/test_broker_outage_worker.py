@@ -17,7 +17,7 @@ import pytest
 
 from portal.ops import dispatch, services
 from portal.ops.models import Run
-from portal.ops.tasks import run_operation
+from portal.ops.tasks.schema import run_operation
 from tests.engine.alembic_factory import alembic_current
 from tests.factories import BILLING, AlembicProjectFactory, target_for
 from tests.portal.conftest import WorkerProcess, _with_db, wait_for, wait_run_finished

@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from migrations_ops.copy import ConstraintsNotRestored, CopyOptions
-from portal.ops import copying
+from portal.ops import copy_worker, copying, dispatch, lifecycle
 from portal.ops.models import AuditEvent, Run
 from tests.portal.admin_helpers import billing_project, dba_client, viewer_client  # noqa: F401
 from tests.portal.copy_helpers import fts_sqlite, fts_target, import_dir, rel  # noqa: F401
@@ -32,7 +32,7 @@ def stopped_copy(target, source: str, status: str = Run.Status.FAILED, **params)
 
 @pytest.fixture
 def no_enqueue(monkeypatch):
-    monkeypatch.setattr(copying, "_enqueue", lambda run: None)
+    monkeypatch.setattr(dispatch, "send_run", lambda run: None)
 
 
 def test_a_viewer_gets_403_and_nothing_changes(viewer_client, fts_target, fts_sqlite) -> None:
@@ -123,7 +123,7 @@ def test_defer_constraints_reaches_the_run_and_the_engine_options(dba, dba_clien
                                  "defer_constraints": "True"})
     run = Run.objects.get()
     assert resp.status_code == 302 and run.params["options"]["defer_constraints"] is True
-    assert copying.engine_args(run)[1].defer_constraints is True
+    assert copy_worker.engine_args(run)[1].defer_constraints is True
     assert AuditEvent.objects.get(action="run.scheduled").params["options"]["defer_constraints"] is True
     run.delete()
     ops("--user", dba.username, "copy", fts_target.name, "--sqlite", rel(fts_sqlite), "--defer-constraints")
@@ -133,7 +133,7 @@ def test_defer_constraints_reaches_the_run_and_the_engine_options(dba, dba_clien
 def test_constraints_not_restored_is_explained_on_the_run_page(dba_client, fts_target, fts_sqlite) -> None:
     run = stopped_copy(fts_target, rel(fts_sqlite), status=Run.Status.RUNNING)
     error = ConstraintsNotRestored(run.params["copy_id"], [("parent", "parent_pkey", "could not create unique index")])
-    assert copying.record_failure(run, error) == Run.Status.FAILED
+    assert lifecycle.record_failure(run, error) == Run.Status.FAILED
     page = dba_client.get(reverse("admin:ops_run_change", args=[run.pk])).content.decode()
     assert ConstraintsNotRestored.explanation in page
     assert 'id="mop-constraints-not-restored"' in page and "parent_pkey" in page

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from portal.ops import copying
+from portal.ops import copying, dispatch
 from portal.ops.models import AuditEvent, Run
 from tests.portal.admin_helpers import billing_project, client_for  # noqa: F401
 from tests.portal.conftest import wait_for, wait_run_finished
@@ -75,7 +75,7 @@ def test_a_copy_stopped_by_max_rejects_is_abandoned_then_a_new_copy_is_accepted(
     assert run.log_lines.filter(message__startswith="Restored: ").exists()
     assert not copying.can_resume(run)
 
-    monkeypatch.setattr(copying, "_enqueue", lambda r: None)
+    monkeypatch.setattr(dispatch, "send_run", lambda r: None)
     new = copying.schedule_copy(target=target, source=rel(path), user=dba)
     assert new.status == Run.Status.QUEUED and new.params["copy_id"] != copy_id
 

@@ -18,7 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from portal.ops import copying, verifying
+from portal.ops import copy_sources, copying, verifying
 from portal.ops.models import Run
 from tests.damaged_sqlite import DAMAGES, good_sqlite
 from tests.portal.admin_helpers import billing_project, dba_client  # noqa: F401
@@ -38,7 +38,7 @@ def damaged(import_dir: Path) -> dict[str, Path]:
 
 
 def _uploads() -> list[Path]:
-    folder = Path(copying.import_dir(), copying.UPLOAD_DIR)
+    folder = Path(copy_sources.import_dir(), copy_sources.UPLOAD_DIR)
     return sorted(folder.iterdir()) if folder.exists() else []
 
 
@@ -93,8 +93,8 @@ def test_an_accepted_upload_is_kept_for_the_copy(dba_client, fts_target, import_
 
 
 def test_discard_never_deletes_a_file_outside_uploads(damaged) -> None:
-    copying.discard_upload(rel(damaged["text_file"]))
-    copying.discard_upload("uploads/../" + rel(damaged["encrypted"]))
+    copy_sources.discard_upload(rel(damaged["text_file"]))
+    copy_sources.discard_upload("uploads/../" + rel(damaged["encrypted"]))
     assert damaged["text_file"].exists() and damaged["encrypted"].exists()
 
 
@@ -112,7 +112,7 @@ def test_manage_py_prints_one_line_and_no_traceback(fts_target, damaged, transac
     from django.db import connection
 
     env = {**os.environ, "DATABASE_URL": os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/"
-           + connection.settings_dict["NAME"], "MOP_IMPORT_DIR": str(copying.import_dir())}
+           + connection.settings_dict["NAME"], "MOP_IMPORT_DIR": str(copy_sources.import_dir())}
     done = subprocess.run(
         [str(ROOT / ".venv/bin/python"), "manage.py", "ops", "copy", fts_target.name, "--sqlite",
          rel(damaged["flipped_pages"]), "--preflight-only"],
@@ -150,7 +150,7 @@ def test_a_copy_meeting_a_damaged_page_fails_naming_the_file(
     run = wait_run_finished(run, timeout=120)
 
     assert run.status == Run.Status.FAILED
-    assert run.error_code == "copy_source_unreadable", run.error
+    assert run.error_code == "source_unreadable", run.error
     assert "Cannot read SQLite file" in run.error and "damaged" in run.error
     assert "integrity_check" in run.error_explanation
 

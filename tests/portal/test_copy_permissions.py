@@ -23,9 +23,9 @@ def test_it_answers_403_to_a_viewer_on_the_copy_confirm_post(viewer_client, fts_
 
 
 def test_it_lets_a_dba_schedule_the_copy_and_audits_it(dba_client, fts_target, fts_sqlite, monkeypatch) -> None:
-    from portal.ops import copying
+    from portal.ops import dispatch
 
-    monkeypatch.setattr(copying, "_enqueue", lambda run: None)
+    monkeypatch.setattr(dispatch, "send_run", lambda run: None)
     url = reverse("admin:ops_target_copy", args=[fts_target.pk])
     resp = dba_client.post(url, {"source": rel(fts_sqlite), "post": "yes", "text_policy": "reject",
                                  "max_rejects": "5", "tables": "parent child"})

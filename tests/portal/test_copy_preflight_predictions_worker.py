@@ -19,7 +19,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from portal.ops import copying
+from portal.ops import copy_figures
 from portal.ops.models import AuditEvent, Run
 from tests.factories import target_for
 from tests.portal.admin_helpers import billing_project, client_for  # noqa: F401
@@ -37,7 +37,7 @@ FINISHED_OK = {Run.Status.SUCCEEDED, Run.Status.SUCCEEDED_REJECTS}
 
 
 def _stored_rejects(run: Run) -> Counter[tuple[str, str]]:
-    return Counter((r.column or "", r.code) for r in copying.rejects(run, None, None) if r.code != "replaced")
+    return Counter((r.column or "", r.code) for r in copy_figures.rejects(run, None, None) if r.code != "replaced")
 
 
 def test_it_rejects_exactly_what_the_admin_preflight_predicted(

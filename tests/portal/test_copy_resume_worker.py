@@ -13,7 +13,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from portal.ops import copying, services
+from portal.ops import copying, lifecycle
 from portal.ops.models import Run
 from tests.portal.admin_helpers import billing_project, client_for  # noqa: F401
 from tests.portal.conftest import publishing_to, wait_for, wait_run_finished
@@ -42,7 +42,7 @@ def test_it_resumes_a_copy_whose_worker_was_killed(
     assert run.status == Run.Status.RUNNING and run.steps_done < run.steps_total - 1, "the copy ended before the kill"
     done_before = run.steps_done
 
-    assert [r.pk for r in services.reap_stale_runs(stale_seconds=0)] == [run.pk]
+    assert [r.pk for r in lifecycle.reap_stale_runs(stale_seconds=0)] == [run.pk]
     run.refresh_from_db()
     assert run.status == Run.Status.INTERRUPTED and copying.can_resume(run)
 

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from portal.ops import copying
+from portal.ops import copy_sources
 from portal.ops.models import AuditEvent, Run
 from tests.portal.admin_helpers import billing_project, dba_client  # noqa: F401
 from tests.portal.copy_helpers import FTS_DDL, fts_target, import_dir, make_sqlite, rel  # noqa: F401
@@ -30,17 +30,17 @@ def _escapes(import_dir: Path, outside: Path) -> dict[str, str]:
 def test_it_refuses_paths_outside_the_import_dir_in_the_service(db, import_dir, outside) -> None:
     for kind, path in _escapes(import_dir, outside).items():
         with pytest.raises(ValidationError) as exc:
-            copying.resolve_source(path)
+            copy_sources.resolve_source(path)
         assert exc.value.code == "source_refused", kind
         assert "outside the import directory" in exc.value.messages[0]
 
 
 def test_it_accepts_a_file_inside_by_relative_and_absolute_path(db, import_dir, outside) -> None:
     inside = make_sqlite(import_dir / "ok.sqlite", FTS_DDL)
-    assert copying.resolve_source(rel(inside)) == inside.resolve()
-    assert copying.resolve_source(str(inside.resolve())) == inside.resolve()
-    assert rel(inside) in [f["name"] for f in copying.list_import_files()]
-    assert "link.sqlite" not in str(copying.list_import_files())
+    assert copy_sources.resolve_source(rel(inside)) == inside.resolve()
+    assert copy_sources.resolve_source(str(inside.resolve())) == inside.resolve()
+    assert rel(inside) in [f["name"] for f in copy_sources.list_import_files()]
+    assert "link.sqlite" not in str(copy_sources.list_import_files())
 
 
 def test_it_refuses_them_in_the_admin_with_nothing_created(dba_client, fts_target, import_dir, outside) -> None:
@@ -56,7 +56,7 @@ def test_it_refuses_them_in_the_admin_with_nothing_created(dba_client, fts_targe
             assert "outside the import directory" in body, (kind, data)
         assert sorted(Path(import_dir).rglob("*")) == files
     assert (Run.objects.count(), AuditEvent.objects.count()) == before[:2]
-    assert not Path(copying.import_dir(), "uploads").exists() or not any(Path(copying.import_dir(), "uploads").iterdir())
+    assert not Path(copy_sources.import_dir(), "uploads").exists() or not any(Path(copy_sources.import_dir(), "uploads").iterdir())
 
 
 def test_it_refuses_an_upload_that_is_not_sqlite_and_keeps_nothing(dba_client, fts_target, import_dir) -> None:
@@ -66,6 +66,6 @@ def test_it_refuses_an_upload_that_is_not_sqlite_and_keeps_nothing(dba_client, f
     upload = SimpleUploadedFile("../../evil.sqlite", b"not a database at all", content_type="application/octet-stream")
     resp = dba_client.post(url, {"upload": upload, "text_policy": "reject"})
     assert "is not a SQLite 3 database" in resp.content.decode()
-    uploads = Path(copying.import_dir(), "uploads")
+    uploads = Path(copy_sources.import_dir(), "uploads")
     assert not uploads.exists() or not any(uploads.glob("*evil*"))
     assert Run.objects.count() == 0

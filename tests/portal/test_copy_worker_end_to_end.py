@@ -14,7 +14,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from portal.ops import copying, verifying
+from portal.ops import copy_figures, copying, verifying
 from portal.ops.models import AuditEvent, Run, VerificationReport
 from tests.portal.admin_helpers import assert_no_password, billing_project, client_for  # noqa: F401
 from tests.portal.conftest import wait_run_finished
@@ -36,7 +36,7 @@ def test_it_copies_then_verifies_and_shows_the_report(
     assert run.status == Run.Status.SUCCEEDED_REJECTS, (run.error, celery_worker_proc.log_text()[-3000:])
     n_ranges = run.steps_total - 1
     assert n_ranges > len(manifest.rows) and run.steps_done == run.steps_total
-    figures = copying.live_figures(run)
+    figures = copy_figures.live_figures(run)
     by_table = {t["table"]: t for t in figures["tables"]}
     assert set(by_table) == set(manifest.rows)
     for name, rows in manifest.rows.items():

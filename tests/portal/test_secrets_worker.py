@@ -43,9 +43,9 @@ def test_it_sends_no_password_from_a_worker_run_or_snapshot(transactional_db, ce
         Target.objects.filter(pk=refused.pk).update(password_env="MOP_FERNET_KEYS")  # a row from before the check
         runs = [queued_run(stored), queued_run(refused)]
         for run in runs:
-            tasks.run_operation.apply_async((run.pk,), task_id=run.celery_task_id)
+            tasks.schema.run_operation.apply_async((run.pk,), task_id=run.celery_task_id)
         ran, env_run = (wait_run_finished(r) for r in runs)
-        tasks.snapshot_all_targets.delay()
+        tasks.periodic.snapshot_all_targets.delay()
         wait_for(lambda: server.settled(2), 60, what="the worker's run and snapshot connections")
     assert (ran.status, ran.error_code) == (Run.Status.FAILED, "auth_method_refused"), ran.error
     assert "only SCRAM-SHA-256" in ran.error_explanation

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.utils.timezone import now
 
-from portal.ops import services
+from portal.ops import lifecycle
 from portal.ops.models import AuditEvent, Run
 from tests.engine.alembic_factory import linear
 from tests.factories import AlembicProjectFactory, target_for
@@ -33,7 +33,7 @@ def test_it_interrupts_only_runs_whose_heartbeat_is_stale(target):
     with time_machine.travel(start, tick=False):
         stale = running(target, start - dt.timedelta(seconds=61))
         alive = running(target, start - dt.timedelta(seconds=5))
-        reaped = services.reap_stale_runs(stale_seconds=60)
+        reaped = lifecycle.reap_stale_runs(stale_seconds=60)
 
     assert [r.pk for r in reaped] == [stale.pk]
     stale.refresh_from_db()
@@ -48,7 +48,7 @@ def test_it_interrupts_only_runs_whose_heartbeat_is_stale(target):
 def test_it_uses_the_configured_staleness(target, settings):
     settings.MOP_REAPER_STALE_SECONDS = 600
     run = running(target, now() - dt.timedelta(seconds=120))
-    assert services.reap_stale_runs() == []
+    assert lifecycle.reap_stale_runs() == []
     run.refresh_from_db()
     assert run.status == Run.Status.RUNNING
 
@@ -57,6 +57,6 @@ def test_it_records_unknown_heads_when_the_target_is_unreachable(target):
     target.port = 1
     target.save()
     run = running(target, now() - dt.timedelta(minutes=5))
-    assert [r.pk for r in services.reap_stale_runs(stale_seconds=60)] == [run.pk]
+    assert [r.pk for r in lifecycle.reap_stale_runs(stale_seconds=60)] == [run.pk]
     run.refresh_from_db()
     assert run.status == Run.Status.INTERRUPTED and run.result_heads is None

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _keep_the_test_transaction(monkeypatch):
     """The task closes stale connections first; inside a test transaction that would close ours."""
-    monkeypatch.setattr(tasks, "close_old_connections", lambda: None)
+    monkeypatch.setattr(tasks.skeleton, "close_old_connections", lambda: None)
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def test_it_interrupts_a_redelivered_run_instead_of_running_it_again(target, sta
     run = Run.objects.create(target=target, operation="upgrade", revision="head", actor="dba", status=status,
                              started_at=started, heartbeat_at=started, worker="celery@gone")
 
-    assert tasks.run_operation.apply(args=(run.pk,)).get() == "interrupted"
+    assert tasks.schema.run_operation.apply(args=(run.pk,)).get() == "interrupted"
 
     run.refresh_from_db()
     assert run.status == Run.Status.INTERRUPTED and run.error_code == "interrupted"
@@ -47,7 +47,7 @@ def test_it_leaves_a_cancelled_run_alone(target):
     target, _ = target
     run = Run.objects.create(target=target, operation="upgrade", revision="head", actor="dba",
                              status=Run.Status.CANCELLED)
-    assert tasks.run_operation.apply(args=(run.pk,)).get() == Run.Status.CANCELLED
+    assert tasks.schema.run_operation.apply(args=(run.pk,)).get() == Run.Status.CANCELLED
     run.refresh_from_db()
     assert run.status == Run.Status.CANCELLED and run.started_at is None
 
@@ -60,7 +60,7 @@ def test_it_records_a_failure_that_is_not_an_engine_error(target, monkeypatch):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr("migrations_ops.schema.runner.run_plan", explode)
-    assert tasks.run_operation.apply(args=(run.pk,)).get() == Run.Status.FAILED
+    assert tasks.schema.run_operation.apply(args=(run.pk,)).get() == Run.Status.FAILED
     run.refresh_from_db()
     assert (run.status, run.error, run.error_code) == (Run.Status.FAILED, "RuntimeError: disk full", "internal_error")
     assert run.finished_at and run.result_heads == []

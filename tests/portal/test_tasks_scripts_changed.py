@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _keep_the_test_transaction(monkeypatch):
-    monkeypatch.setattr(tasks, "close_old_connections", lambda: None)
+    monkeypatch.setattr(tasks.skeleton, "close_old_connections", lambda: None)
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def test_it_refuses_to_run_scripts_edited_after_the_preview(planned):
     run, project, conn = planned
     project.rev("r2", "r1", "now drops everything", upgrade='op.execute("DROP TABLE t1")')
 
-    assert tasks.run_operation.apply(args=(run.pk,)).get() == Run.Status.FAILED
+    assert tasks.schema.run_operation.apply(args=(run.pk,)).get() == Run.Status.FAILED
 
     run.refresh_from_db()
     assert run.error_code == "scripts_changed" and "Scripts changed since the plan was made" in run.error
@@ -41,7 +41,7 @@ def test_it_refuses_to_run_scripts_edited_after_the_preview(planned):
 
 def test_it_runs_the_previewed_scripts(planned):
     run, project, conn = planned
-    assert tasks.run_operation.apply(args=(run.pk,)).get() == Run.Status.SUCCEEDED
+    assert tasks.schema.run_operation.apply(args=(run.pk,)).get() == Run.Status.SUCCEEDED
     run.refresh_from_db()
     assert run.result_heads == ["r2"] == sorted(alembic_current(project.root, conn))
     assert [t["revision"] for t in run.step_timings] == ["r1", "r2"]

@@ -7,7 +7,7 @@ import uuid
 import psycopg
 import pytest
 
-from portal.ops import services
+from portal.ops import lifecycle, services
 from portal.ops.models import AuditEvent, Run, RunLog
 from tests.engine.alembic_factory import Factory, alembic_current, slow_middle
 from tests.factories import AlembicProjectFactory, target_for
@@ -61,7 +61,7 @@ def test_it_interrupts_a_run_whose_worker_was_killed_and_a_new_run_completes(
     assert "mop-worker" in portal_application_names(), "the worker names its own connections"
 
     doomed_worker.kill()
-    reaped = wait_for(lambda: services.reap_stale_runs(stale_seconds=2), 30, what="the reaper")
+    reaped = wait_for(lambda: lifecycle.reap_stale_runs(stale_seconds=2), 30, what="the reaper")
 
     run.refresh_from_db()
     assert [r.pk for r in reaped] == [run.pk]
@@ -69,7 +69,7 @@ def test_it_interrupts_a_run_whose_worker_was_killed_and_a_new_run_completes(
     assert run.result_heads == ["s1"] == sorted(alembic_current(project_dir, conn))
     assert "heartbeat" in run.error
     assert AuditEvent.objects.filter(run=run, action="run.interrupted", outcome="interrupted").count() == 1
-    assert not services.reap_stale_runs(stale_seconds=2), "a reaped run is not reaped twice"
+    assert not lifecycle.reap_stale_runs(stale_seconds=2), "a reaped run is not reaped twice"
 
     # The killed worker's backend ends when its statement does (the client is gone).
     wait_for(lambda: not run_backends(conn), 30, what="the orphaned backend to go")

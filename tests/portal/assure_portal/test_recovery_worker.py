@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 
 from portal.assure import recovery
-from portal.ops import services
+from portal.ops import lifecycle, services
 from portal.ops.models import Run
 from tests.engine.alembic_factory import alembic_current
 from tests.portal.admin_helpers import client_for
@@ -32,7 +32,7 @@ def test_it_guides_recovery_of_a_killed_run_and_downgrade_to_start_works(
         run = services.schedule_run(target=target, operation="upgrade", revision="head", user=dba)
     wait_step(run, "s2")
     doomed.kill()
-    wait_for(lambda: services.reap_stale_runs(stale_seconds=2), 30, what="the reaper")
+    wait_for(lambda: lifecycle.reap_stale_runs(stale_seconds=2), 30, what="the reaper")
     run.refresh_from_db()
     assert run.status == Run.Status.INTERRUPTED
 

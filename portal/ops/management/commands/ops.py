@@ -1,7 +1,7 @@
 """``manage.py ops``: every button of the portal, from the command line.
 
-Subcommands are declared here; what each does is in ``portal/ops/cli.py`` and
-the rules are the services'. Output formats are documented in docs/cli.md.
+Subcommands are declared here; what each does is in the module that
+``portal.ops.cli.COMMANDS`` names, and the rules are the services'. Output formats are documented in docs/cli.md.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from migrations_ops.errors import OpsError
 from portal.assure import cli as assure_cli
-from portal.change import cli as change_cli
-from portal.home import cli_fleet
-from portal.ops import cli, cli_data, cli_rejects
+from portal.ops import cli
 from portal.ops.secrets import redact
 
 ENVIRONMENTS = ("development", "staging", "production")
@@ -183,8 +181,7 @@ class Command(BaseCommand):
         sub.add_parser("bootstrap-example", help="Create the billing example project, its targets and an admin user.")
 
     def handle(self, *args, **options):
-        name = "cmd_" + options["subcommand"].replace("-", "_")
-        handler = next(getattr(m, name) for m in (cli, cli_data, cli_rejects, cli_fleet, change_cli, assure_cli) if hasattr(m, name))
+        handler = cli.handler(options["subcommand"])
         try:
             handler(self, options)
         except ValidationError as exc:

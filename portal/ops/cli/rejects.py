@@ -2,7 +2,7 @@
 
 The evidence of a copy with rejects used to be reachable only in the admin or
 with psql on ``mop.copy_reject``. This prints the same rows, read by the same
-functions (``copying.rejects`` / ``copying.rejects_csv_rows``), as text, JSON
+functions (``copy_figures.rejects`` / ``copy_figures.rejects_csv_rows``), as text, JSON
 or CSV. Same contract as ``cli.py``.
 """
 
@@ -12,9 +12,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from . import copy_outcome, copying
-from .cli import _check_view, _dump, _user
-from .models import Run
+from .. import copy_figures, copy_outcome
+from ..models import Run
+from .common import acting_user, check_view, dump_json
 
 
 def _run(run_id: int) -> Run:
@@ -32,17 +32,17 @@ def reject_json(r, names: dict[str, str] | None = None) -> dict[str, Any]:
 
 def cmd_rejects(command, options) -> None:
     """Print every reject (and replacement warning) of a copy run, oldest first; connects to the target."""
-    _check_view(_user(options, required=False, what="rejects"), "ops.view_run")
+    check_view(acting_user(options, required=False, what="rejects"), "ops.view_run")
     run = _run(options["run_id"])
     table = options.get("table") or None
     if options.get("csv"):
-        for line in copying.rejects_csv_rows(run, table):
+        for line in copy_figures.rejects_csv_rows(run, table):
             command.stdout.write(line, ending="")
         return
-    rows = copying.rejects(run, table, limit=None)
+    rows = copy_figures.rejects(run, table, limit=None)
     if options.get("json"):
-        names = copying.target_table_names(run)
-        return _dump(command, [reject_json(r, names) for r in rows])
+        names = copy_figures.target_table_names(run)
+        return dump_json(command, [reject_json(r, names) for r in rows])
     out = command.stdout.write
     by_reason = copy_outcome.rejects_by_reason((run.progress_data or {}).get("summary"))
     out(f"Rejects of copy run #{run.pk} ({run.get_status_display()}), copy id {run.params.get('copy_id')}"

@@ -11,8 +11,8 @@ from migrations_ops.schema.history_format import history_text
 from migrations_ops.schema.project import ProjectSource, resolve_project
 from migrations_ops.schema.revisions import BrokenRevisionHistory
 
-from . import services
-from .models import Target
+from .. import services
+from ..models import Target
 
 
 def alembic_history(command, options) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 
-from .models import Run
+from ..models import Run
 
 TIMEOUT = 1.0
 

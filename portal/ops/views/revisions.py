@@ -13,7 +13,7 @@ from django.utils.safestring import mark_safe
 from migrations_ops.schema.graph_collapse import cached_graph, cached_listing, collapse_chains
 from migrations_ops.schema.graph_svg import render_graph
 
-from . import services
+from .. import services
 
 COLLAPSE_FROM = 150
 

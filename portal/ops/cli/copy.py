@@ -15,9 +15,9 @@ from django.core.management.base import CommandError
 
 from migrations_ops.copy.skipped import format_skipped
 
-from . import copying, verifying
-from .cli import EXIT_FAILED, _check_view, _dump, _exit_for, _target, _user, run_json, wait
-from .models import Run, VerificationReport
+from .. import copy_figures, copy_sources, copying, verifying
+from ..models import Run, VerificationReport
+from .common import EXIT_FAILED, acting_user, check_view, dump_json, exit_for, run_json, target_named, wait
 
 COPY_OPTION_KEYS = ("text_policy", "max_rejects", "create_missing_tables", "drop_secondary_indexes",
                     "defer_constraints", "accept_float4_rounding", "if_not_empty", "skip_tables",
@@ -79,24 +79,24 @@ def _copy_choices(options) -> dict[str, Any]:
 
 
 def copy_json(run: Run) -> dict[str, Any]:
-    figures = copying.live_figures(run)
+    figures = copy_figures.live_figures(run)
     return {**run_json(run), "copy_id": run.params.get("copy_id"), "source": run.params.get("source"),
             "tables": figures["tables"], "summary": figures["summary"], "verify_run": figures["verify_run_id"],
             "outcome": (run.progress_data or {}).get("outcome")}
 
 
 def cmd_copy(command, options) -> None:
-    target = _target(options["target"])
-    tables = copying.parse_tables(options.get("tables"))
+    target = target_named(options["target"])
+    tables = copy_sources.parse_tables(options.get("tables"))
     if options.get("preflight_only"):
-        _check_view(_user(options, required=False, what="copy --preflight-only"), "ops.view_target")
+        check_view(acting_user(options, required=False, what="copy --preflight-only"), "ops.view_target")
         report = copying.preflight(target, options["sqlite"], tables, copying.copy_options(
             {k: options.get(k) for k in COPY_OPTION_KEYS}, tables))
         if options.get("json"):
-            return _dump(command, report.to_dict())
+            return dump_json(command, report.to_dict())
         _preflight_text(command, report)
         return
-    user = _user(options, required=True, what="copy")
+    user = acting_user(options, required=True, what="copy")
     run = copying.schedule_copy(
         target=target, source=options["sqlite"], tables=tables, user=user, confirm_name=options.get("confirm"),
         options={k: options.get(k) for k in COPY_OPTION_KEYS},
@@ -111,21 +111,21 @@ def cmd_copy(command, options) -> None:
             command.stdout.write(run.progress_data.get("rejects_text", ""))
             command.stdout.write(f"Outcome: {run.get_status_display()}: {run.progress_data.get('outcome', '')}")
     if options.get("json"):
-        _dump(command, copy_json(run))
+        dump_json(command, copy_json(run))
     if options.get("wait"):
-        _exit_for(run)
+        exit_for(run)
 
 
 def cmd_copy_abandon(command, options) -> None:
     """Abandon a stopped copy run: the engine rebuilds what it dropped; a new copy can then start."""
-    user = _user(options, required=True, what="copy-abandon")
+    user = acting_user(options, required=True, what="copy-abandon")
     run = Run.objects.select_related("target").filter(pk=options["run_id"], operation=Run.Operation.COPY).first()
     if run is None:
         raise ValidationError(f"No copy run #{options['run_id']}")
     report = copying.abandon_copy_run(run, user=user, reason=options["reason"])
     data = run.params["abandoned"]["report"]
     if options.get("json"):
-        return _dump(command, {"run": run.pk, "copy_id": run.params["copy_id"], **data})
+        return dump_json(command, {"run": run.pk, "copy_id": run.params["copy_id"], **data})
     out = command.stdout.write
     out(f"Copy {run.params['copy_id']} of run #{run.pk} abandoned"
         + ("" if report is not None else " (the target held no state of it: nothing to restore)"))
@@ -143,21 +143,21 @@ def cmd_copy_abandon(command, options) -> None:
 
 
 def cmd_verify(command, options) -> None:
-    target = _target(options["target"])
-    user = _user(options, required=True, what="verify")
+    target = target_named(options["target"])
+    user = acting_user(options, required=True, what="verify")
     run = verifying.schedule_verify(target=target, source=options.get("sqlite"), tables=options.get("tables"),
                                     user=user, copy_id=options.get("copy_id"),
                                     after_copy=verifying.copy_run_of(target, options.get("copy_run")),
                                     samples=options.get("show") if options.get("wait") else None)
     if not options.get("wait"):
         if options.get("json"):
-            return _dump(command, run_json(run))
+            return dump_json(command, run_json(run))
         command.stdout.write(f"Scheduled verification run #{run.pk} of {target.name} ({run.params['mode']})")
         return
     run = wait(command, run, timeout=options.get("timeout"), quiet=bool(options.get("json")))
     vr = VerificationReport.objects.filter(run=run).first()
     if vr is None:  # the run stopped before a report: its error says why
-        _exit_for(run)
+        exit_for(run)
         raise ValidationError(f"Run #{run.pk} {run.status} without a report")
     if options.get("json"):
         command.stdout.write(json.dumps(vr.report, indent=2, ensure_ascii=False, default=str))

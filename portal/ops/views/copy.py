@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -23,10 +23,11 @@ from django.utils.timezone import now
 from migrations_ops.copy.skipped import definitions_sql
 from migrations_ops.errors import OpsError
 
-from . import copying, services, verifying
-from .admin_views import _context, _error, _flash, live_payload, object_pk
-from .copy_forms import AbandonForm, CopyConfirmForm, CopySourceForm, VerifyForm
-from .models import Run, Target, VerificationReport
+from .. import copy_figures, copy_sources, copying, services, verifying
+from ..copy_forms import AbandonForm, CopyConfirmForm, CopySourceForm, VerifyForm
+from ..models import Run, Target, VerificationReport
+from .page import context, error, flash, object_pk
+from .runs import live_payload
 
 REJECTS_SHOWN = 500
 
@@ -36,12 +37,12 @@ def _target(pk: int) -> Target:
 
 
 def _source_form(request, target: Target, data=None, files=None) -> CopySourceForm:
-    return CopySourceForm(data, files, files_available=copying.list_import_files())
+    return CopySourceForm(data, files, files_available=copy_sources.list_import_files())
 
 
 def _render_source(model_admin, request, target: Target, form):
-    ctx = _context(model_admin, request, f"Copy a SQLite file into {target.name}", target=target, original=target,
-                   form=form, import_dir=copying.import_dir(), busy=copying.active_copy(target),
+    ctx = context(model_admin, request, f"Copy a SQLite file into {target.name}", target=target, original=target,
+                   form=form, import_dir=copy_sources.import_dir(), busy=copying.active_copy(target),
                    open_copy=copying.unfinished_copy(target))
     return TemplateResponse(request, "admin/ops/copy/form.html", ctx)
 
@@ -63,27 +64,27 @@ def copy_start(model_admin, request, pk: int):
     uploaded = None
     try:
         if data.get("upload"):
-            source = uploaded = copying.save_upload(data["upload"])
+            source = uploaded = copy_sources.save_upload(data["upload"])
         else:
-            source = copying.relative_name(copying.resolve_source(data.get("pick") or data.get("path")))
-        tables = copying.parse_tables(data.get("tables"))
+            source = copy_sources.relative_name(copy_sources.resolve_source(data.get("pick") or data.get("path")))
+        tables = copy_sources.parse_tables(data.get("tables"))
         opts = copying.copy_options(form.options(), tables)
         report = copying.preflight(target, source, tables, opts)
     except ValidationError as exc:
-        copying.discard_upload(uploaded)  # a rejected upload leaves nothing in uploads/
+        copy_sources.discard_upload(uploaded)  # a rejected upload leaves nothing in uploads/
         for msg in exc.messages:
             form.add_error(None, msg)
         return _render_source(model_admin, request, target, form)
-    except (OpsError, ImproperlyConfigured) as exc:
-        copying.discard_upload(uploaded)
-        _flash(request, exc)
+    except OpsError as exc:
+        copy_sources.discard_upload(uploaded)
+        flash(request, exc)
         return _render_source(model_admin, request, target, form)
     non_empty = ", ".join(f"{name} ({rows:,} rows)" for name, rows in report.non_empty_tables)
     initial = {**form.options(), "source": source, "tables": " ".join(tables or []), "non_empty_tables": non_empty}
     if non_empty:
         initial.pop("if_not_empty", None)  # a choice the DBA makes here, seeing the counts: no default
     confirm = CopyConfirmForm(initial=initial)
-    ctx = _context(
+    ctx = context(
         model_admin, request, f"Pre-flight: {source} into {target.name}", target=target, original=target,
         report=report, source=source, form=confirm, options=form.options(), tables=tables,
         needs_name=services.needs_confirmation(target, Run.Operation.COPY), busy=copying.active_copy(target),
@@ -122,7 +123,7 @@ def _confirm(model_admin, request, target: Target):
     data = form.cleaned_data
     try:
         run = copying.schedule_copy(
-            target=target, source=data["source"], tables=copying.parse_tables(data.get("tables")),
+            target=target, source=data["source"], tables=copy_sources.parse_tables(data.get("tables")),
             options=form.options(), user=request.user, confirm_name=data.get("confirm_name") or None,
         )
     except ValidationError as exc:
@@ -140,7 +141,7 @@ def verify_start(model_admin, request, pk: int):
     """GET: the form. POST: schedule a verification (with the source, or ``target_only``)."""
     services.require(request.user, "ops.schedule_run")
     target = _target(pk)
-    files = copying.list_import_files()
+    files = copy_sources.list_import_files()
     form = VerifyForm(request.POST or None, files_available=files, copy_runs=verifying.copy_run_choices(target))
     if request.method == "POST" and form.is_valid():
         try:
@@ -156,8 +157,8 @@ def verify_start(model_admin, request, pk: int):
         else:
             messages.success(request, f"Verification run #{run.pk} of {target.name} scheduled.")
             return redirect(reverse("admin:ops_run_change", args=[run.pk]))
-    ctx = _context(model_admin, request, f"Verify {target.name}", target=target, original=target, form=form,
-                   import_dir=copying.import_dir(),
+    ctx = context(model_admin, request, f"Verify {target.name}", target=target, original=target, form=form,
+                   import_dir=copy_sources.import_dir(),
                    reports=VerificationReport.objects.filter(target=target).select_related("run")[:10])
     return TemplateResponse(request, "admin/ops/verify/form.html", ctx)
 
@@ -169,7 +170,7 @@ def run_page(model_admin, request, run: Run):
     """The live page of a copy or verification run."""
     payload = live_payload(run, 0)
     extra = _run_extra(run)
-    ctx = _context(
+    ctx = context(
         model_admin, request, f"Run #{run.pk}: {run.get_operation_display()} on {run.target.name}",
         run=run, original=run, log_lines=run.log_lines.order_by("id"),
         live_url=reverse("admin:ops_run_live", args=[run.pk]),
@@ -192,7 +193,7 @@ def _not_copied(run: Run) -> list[dict]:
 
 def _run_extra(run: Run) -> dict:
     if run.operation == Run.Operation.COPY:
-        return {"copy": copying.live_figures(run), "worker": run.worker}
+        return {"copy": copy_figures.live_figures(run), "worker": run.worker}
     report = VerificationReport.objects.filter(run=run).only("pk", "status").first()
     return {"worker": run.worker, "verify": {"report_id": report.pk if report else None, "report_status": report.status if report else None,
                        "report_url": reverse("admin:ops_verificationreport_change", args=[report.pk]) if report else None}}
@@ -212,16 +213,16 @@ def rejects(model_admin, request, pk: int, csv: bool = False):
     if not model_admin.has_view_permission(request, run):
         raise PermissionDenied
     if csv:
-        response = StreamingHttpResponse(copying.rejects_csv_rows(run), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(copy_figures.rejects_csv_rows(run), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="rejects-run{run.pk}-{run.params["copy_id"]}.csv"'
         return response
     table = request.GET.get("table") or None
-    ctx = _context(model_admin, request, f"Rejects of copy run #{run.pk}", run=run, original=run, table=table,
+    ctx = context(model_admin, request, f"Rejects of copy run #{run.pk}", run=run, original=run, table=table,
                    tables=sorted((run.progress_data or {}).get("tables", {})), limit=REJECTS_SHOWN)
     try:
-        ctx["rows"] = copying.rejects(run, table, REJECTS_SHOWN)
-    except (OpsError, ImproperlyConfigured) as exc:
-        ctx["error"] = _error(exc)
+        ctx["rows"] = copy_figures.rejects(run, table, REJECTS_SHOWN)
+    except OpsError as exc:
+        ctx["error"] = error(exc)
     return TemplateResponse(request, "admin/ops/copy/rejects.html", ctx)
 
 
@@ -277,8 +278,8 @@ def abandon(model_admin, request, pk: int):
         except ValidationError as exc:
             for msg in exc.messages:
                 form.add_error("reason", msg)
-        except (OpsError, ImproperlyConfigured) as exc:
-            err = _error(exc)
+        except OpsError as exc:
+            err = error(exc)
             messages.error(request, err["message"] + (f" — {err['explanation']}" if err["explanation"] else ""))
             return redirect(back)
         else:
@@ -290,7 +291,7 @@ def abandon(model_admin, request, pk: int):
                 messages.success(request, f"Copy {run.params['copy_id']} abandoned: {restored} definition(s) "
                                           f"restored. A new copy into {run.target.name} can start.")
             return redirect(back)
-    ctx = _context(model_admin, request, f"Abandon copy {run.params.get('copy_id')} of run #{run.pk}?", run=run,
+    ctx = context(model_admin, request, f"Abandon copy {run.params.get('copy_id')} of run #{run.pk}?", run=run,
                    original=run, target=run.target, form=form, back_url=back)
     return TemplateResponse(request, "admin/ops/copy/abandon_confirm.html", ctx)
 
@@ -306,7 +307,7 @@ def report_page(model_admin, request, pk: int):
     others = VerificationReport.objects.filter(target=vr.target).exclude(pk=vr.pk).order_by("-created_at")[:20]
     settings_items = sorted((k, v) for k, v in report.header.settings.items())
     tables = [{"t": t, "findings": [_finding_view(f) for f in t.findings]} for t in report.tables]
-    ctx = _context(model_admin, request, f"Verification report #{vr.pk} of {vr.target.name}", vr=vr, original=vr,
+    ctx = context(model_admin, request, f"Verification report #{vr.pk} of {vr.target.name}", vr=vr, original=vr,
                    report=report, others=others, settings_items=settings_items, tables=tables,
                    db_findings=[_finding_view(f) for f in report.findings])
     return TemplateResponse(request, "admin/ops/verify/report.html", ctx)
@@ -353,7 +354,7 @@ def report_compare(model_admin, request, pk: int):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(reverse("admin:ops_verificationreport_change", args=[pk]))
-    ctx = _context(model_admin, request, f"Reports #{old.pk} → #{new.pk} of {vr.target.name}", vr=vr, original=vr,
+    ctx = context(model_admin, request, f"Reports #{old.pk} → #{new.pk} of {vr.target.name}", vr=vr, original=vr,
                    old=old, new=new, diff=diff, at=now(), new_problems=[_finding_view(f) for f in diff.new_problems],
                    resolved=[_finding_view(f) for f in diff.resolved])
     return TemplateResponse(request, "admin/ops/verify/compare.html", ctx)

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
@@ -26,10 +26,10 @@ from migrations_ops import locks
 from migrations_ops.errors import OpsError
 from migrations_ops.locks.errors import BackendHidden
 
-from . import diagnostics, services
-from .admin_views import _context, _error
-from .forms import BackendActionForm
-from .models import LockSnapshot, Run, Target
+from .. import diagnostics, services
+from ..forms import BackendActionForm
+from ..models import LockSnapshot, Run, Target
+from .page import context, error
 
 # Refresh intervals the activity page offers, in seconds; the first page load uses DEFAULT_INTERVAL.
 INTERVALS = (2, 5, 10, 30, 60)
@@ -64,8 +64,8 @@ def _fragment_context(request, target: Target, snap: locks.Snapshot | None, *, l
 def _look(request, target: Target) -> dict[str, Any]:
     try:
         snap = diagnostics.look(target, user=request.user)
-    except (OpsError, ImproperlyConfigured) as exc:
-        return _fragment_context(request, target, None, live=True, error=_error(exc))
+    except OpsError as exc:
+        return _fragment_context(request, target, None, live=True, error=error(exc))
     return _fragment_context(request, target, snap, live=True)
 
 
@@ -77,7 +77,7 @@ def activity(model_admin, request, pk: int):
         interval = int(request.GET.get("every", DEFAULT_INTERVAL))
     except ValueError:
         interval = DEFAULT_INTERVAL
-    ctx = _context(
+    ctx = context(
         model_admin, request, f"Activity and locks of {target.name}", original=target,
         intervals=INTERVALS, interval=interval if interval in INTERVALS else DEFAULT_INTERVAL,
         can_snapshot=request.user.has_perm("ops.schedule_run"), **_look(request, target),
@@ -113,7 +113,7 @@ def snapshot_take(model_admin, request, pk: int):
     target = _target(pk)
     try:
         row = diagnostics.store_snapshot(target, LockSnapshot.Reason.MANUAL, user=request.user)
-    except (OpsError, ImproperlyConfigured, ValidationError) as exc:
+    except (OpsError, ValidationError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
         return redirect(reverse("admin:ops_target_activity", args=[pk]))
     messages.success(request, f"Snapshot kept: {row.root_blockers} root blocker(s), {row.blocked} session(s) blocked.")
@@ -124,7 +124,7 @@ def snapshots(model_admin, request, pk: int):
     """The target's snapshots by time: which one was taken around 02:00?"""
     services.require(request.user, "ops.view_target")
     target = _target(pk)
-    ctx = _context(
+    ctx = context(
         model_admin, request, f"Lock snapshots of {target.name}", original=target, target=target,
         snapshots=diagnostics.history(target, user=request.user),
         retention_days=settings.MOP_SNAPSHOT_RETENTION_DAYS,
@@ -138,7 +138,7 @@ def snapshot(model_admin, request, pk: int, sid: int):
     services.require(request.user, "ops.view_target")
     target = _target(pk)
     row = get_object_or_404(LockSnapshot.objects.select_related("run"), pk=sid, target=target)
-    ctx = _context(
+    ctx = context(
         model_admin, request, f"Lock snapshot of {target.name}", original=target, row=row,
         run_blocker=_run_blocker(row),
         **_fragment_context(request, target, diagnostics.snapshot_of(row), live=False),
@@ -190,8 +190,8 @@ def backend_action(model_admin, request, pk: int, action: str):
             )
         except ValidationError as exc:
             form.add_error("reason", exc.messages)
-        except (OpsError, ImproperlyConfigured) as exc:
-            err = _error(exc)
+        except OpsError as exc:
+            err = error(exc)
             messages.error(request, err["message"] + (f" — {err['explanation']}" if err["explanation"] else ""))
             return redirect(next_url)
         else:
@@ -204,7 +204,7 @@ def _confirm(model_admin, request, target: Target, action: str, form: BackendAct
     pid = form.cleaned_data.get("pid") if hasattr(form, "cleaned_data") else None
     try:
         found = diagnostics.backend(target, pid, user=request.user) if pid else None
-    except (OpsError, ImproperlyConfigured) as exc:
+    except OpsError as exc:
         messages.error(request, str(exc))
         return redirect(next_url)
     if found is None:
@@ -222,7 +222,7 @@ def _confirm(model_admin, request, target: Target, action: str, form: BackendAct
                      "chose has ended and its pid was reused. Nothing was done.",
         )
         return redirect(next_url)
-    ctx = _context(
+    ctx = context(
         model_admin, request, f"{action.capitalize()} backend {pid} on {target.name}?", original=target,
         target=target, action=action, backend=found, form=form, next_url=next_url,
         row_items=sorted(found.row.items()),
@@ -267,8 +267,8 @@ def run_blockers_payload(request, run: Run) -> dict[str, Any] | None:
     next_url = reverse("admin:ops_run_change", args=[run.pk])
     try:
         tree = diagnostics.run_blockers(run, user=request.user)
-    except (OpsError, ImproperlyConfigured) as exc:
-        return {"count": 0, "html": "", "error": _error(exc)}
+    except OpsError as exc:
+        return {"count": 0, "html": "", "error": error(exc)}
     if not tree:
         return {"count": 0, "html": "", "error": None}
     user = request.user

@@ -1,0 +1,146 @@
+"""What every ``ops`` subcommand shares: who acts, the target named, JSON shapes, waiting, exit codes."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.management.base import CommandError
+from django.db import transaction
+
+from .. import services
+from ..models import AuditEvent, Run, RunLog, Target
+
+EXIT_FAILED, EXIT_STOPPED = 1, 2
+EXIT_REJECTS = 4  # with --wait: a copy ended "succeeded with rejects" (every table loaded, some rows rejected)
+
+
+# --- helpers ------------------------------------------------------------------------
+
+
+def acting_user(options: dict, *, required: bool, what: str):
+    """The portal user the CLI acts as; mutating commands refuse to run without one."""
+    name = (options.get("user") or "").strip()
+    if not name:
+        if required:
+            raise ValidationError(f"'ops {what}' changes things: say who you are with --user NAME or MOP_CLI_USER")
+        return None
+    user = get_user_model().objects.filter(username=name).first()
+    if user is None or not user.is_active:
+        raise ValidationError(f"No active portal user named {name!r}")
+    return user
+
+
+MAX_LIST = 10_000
+
+
+def clamp_limit(value: int) -> int:
+    """``--limit`` kept between 1 and MAX_LIST: a huge number would overflow the query's LIMIT (bigint)."""
+    return max(1, min(value, MAX_LIST))
+
+
+def check_view(user, perm: str) -> None:
+    if user is not None:
+        services.require(user, perm)
+
+
+def target_named(name: str) -> Target:
+    target = Target.objects.select_related("project").filter(name=name).first()
+    if target is None:
+        known = ", ".join(Target.objects.values_list("name", flat=True)[:20]) or "none registered"
+        raise ValidationError(f"Unknown target {name!r} (known: {known})")
+    return target
+
+
+def dump_json(command, data: Any) -> None:
+    command.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def iso(dt) -> str | None:
+    return dt.isoformat() if dt else None
+
+
+def run_json(run: Run) -> dict[str, Any]:
+    """The stable JSON of a run (docs/cli.md)."""
+    return {
+        "id": run.pk, "target": run.target.name, "operation": run.operation, "revision": run.revision,
+        "status": run.status, "actor": run.actor, "from_heads": run.from_heads, "to_heads": run.to_heads,
+        "result_heads": run.result_heads, "steps_done": run.steps_done, "steps_total": run.steps_total,
+        "plan_steps": run.plan_steps, "step_timings": run.step_timings, "sql_hash": run.sql_hash,
+        "project_fingerprint": run.project_fingerprint, "created_at": iso(run.created_at),
+        "started_at": iso(run.started_at), "finished_at": iso(run.finished_at), "worker": run.worker,
+        "error": run.error, "error_code": run.error_code, "error_explanation": run.error_explanation,
+        "lock_retries": run.params.get("lock_retries"), "safety_findings": run.safety_findings,
+    }
+
+
+def target_json(t: Target) -> dict[str, Any]:
+    return {
+        "name": t.name, "environment": t.environment, "project": t.project.name, "host": t.host, "port": t.port,
+        "dbname": t.dbname, "user": t.user, "sslmode": t.sslmode, "has_password": t.has_password,
+        "active": t.is_active, "lock_timeout_ms": t.lock_timeout_ms, "statement_timeout_ms": t.statement_timeout_ms,
+        "lock_retries": t.lock_retries,
+    }
+
+
+def event_json(e: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": e.pk, "created_at": iso(e.created_at), "actor": e.actor, "actor_kind": e.actor_kind,
+        "action": e.action, "target": e.target_name, "run": e.run_id, "operation": e.operation,
+        "from_revision": e.from_revision, "to_revision": e.to_revision, "params": e.params, "sql_hash": e.sql_hash,
+        "outcome": e.outcome, "error": e.error, "prev_hash": e.prev_hash, "hash": e.hash,
+    }
+
+
+def revs_text(heads) -> str:
+    return ", ".join(heads) if heads else "base"
+
+
+# --- reading --------------------------------------------------------------------------
+
+
+# --- changing things ---------------------------------------------------------------------
+
+
+def wait(command, run: Run, *, timeout: float | None = None, quiet: bool = False, poll: float = 0.5) -> Run:
+    """Poll the run until it ends, printing its log lines as they come (reads the DB)."""
+    last_id, deadline = 0, None if timeout is None else time.monotonic() + timeout
+    while True:
+        with transaction.atomic():
+            run.refresh_from_db()
+            lines = list(RunLog.objects.filter(run=run, id__gt=last_id).order_by("id"))
+        for line in lines:
+            last_id = line.pk
+            if not quiet:
+                command.stdout.write(f"{line.created_at:%H:%M:%S} {line.level:<7} {line.message}")
+        if not run.is_active and run.status not in Run.WAITING:
+            return run
+        if deadline is not None and time.monotonic() > deadline:
+            raise CommandError(f"Run #{run.pk} still {run.status} after {timeout:g} s; it goes on", returncode=3)
+        time.sleep(poll)
+
+
+def exit_for(run: Run) -> None:
+    if run.status == Run.Status.SUCCEEDED:
+        return
+    code = {Run.Status.FAILED: EXIT_FAILED, Run.Status.SUCCEEDED_REJECTS: EXIT_REJECTS}.get(run.status, EXIT_STOPPED)
+    if run.status == Run.Status.SUCCEEDED_REJECTS:
+        raise CommandError(f"Run #{run.pk} {run.status}: {(run.progress_data or {}).get('outcome', '')}", returncode=code)
+    why = f": {run.error}" if run.error else ""
+    failure = (run.error_data or {}).get("failure")
+    if failure:  # class, statement, revision file and line, as the Alembic CLI shows them
+        from migrations_ops.schema.failure import failure_lines  # noqa: PLC0415
+
+        why += "".join(f"\n  {line}" for line in failure_lines(failure))
+    raise CommandError(f"Run #{run.pk} {run.status}{why}", returncode=code)
+
+
+# --- locks and activity -------------------------------------------------------
+
+
+# --- first start ------------------------------------------------------------------------
+
+
