@@ -18,4 +18,6 @@ migrate_portal_db
 
 mkdir -p test-artifacts
 "$ROOT/.venv/bin/ruff" check .
+# The layering contracts (pyproject [tool.importlinter]): no circles, the engine never imports Django.
+"$ROOT/.venv/bin/lint-imports" --no-cache
 exec "$ROOT/.venv/bin/python" -m pytest "$@"

@@ -63,7 +63,7 @@ class Backend:
         def work() -> None:
             try:
                 self.conn.execute(statement)
-            except BaseException as exc:  # kept for the test to look at
+            except BaseException as exc:  # noqa: BLE001 - kept for the test to look at
                 self.error = exc
             finally:
                 self.done.set()
