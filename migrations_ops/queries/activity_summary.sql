@@ -1,7 +1,8 @@
 -- returns: one row: client connections of the whole server against max_connections, then for the
 -- current database the sessions by state (active, idle, idle in transaction, waiting on a lock,
 -- blocked by another session), the longest transaction, the longest running query and the oldest
--- backend_xmin, each with its pid. The calling session is left out.
+-- xmin (as sessions.sql defines xmin_age: backend_xmin, else backend_xid), each with its pid.
+-- The calling session is left out.
 -- pg_blocking_pids() is evaluated only for sessions waiting on a lock.
 WITH sessions AS MATERIALIZED (
     SELECT
@@ -11,7 +12,7 @@ WITH sessions AS MATERIALIZED (
         a.xact_start,
         a.query_start,
         a.wait_event_type,
-        a.backend_xmin,
+        age(coalesce(a.backend_xmin, a.backend_xid)) AS xmin_age,
         CASE WHEN a.wait_event_type = 'Lock' THEN cardinality(pg_blocking_pids(a.pid)) END AS n_blockers
     FROM pg_stat_activity AS a
     WHERE a.backend_type = 'client backend'
@@ -33,10 +34,10 @@ longest_query AS (
     LIMIT 1
 ),
 oldest_xmin AS (
-    SELECT s.pid, age(s.backend_xmin) AS xmin_age
+    SELECT s.pid, s.xmin_age
     FROM sessions AS s
-    WHERE s.backend_xmin IS NOT NULL
-    ORDER BY age(s.backend_xmin) DESC
+    WHERE s.xmin_age IS NOT NULL
+    ORDER BY s.xmin_age DESC
     LIMIT 1
 )
 SELECT

@@ -54,7 +54,7 @@ SELECT
     extract(epoch FROM clock_timestamp() - a.state_change)::float8 AS state_seconds,
     a.wait_event_type,
     a.wait_event,
-    age(a.backend_xmin) AS xmin_age,
+    age(coalesce(a.backend_xmin, a.backend_xid)) AS xmin_age,
     coalesce(a.query, '') AS query,
     coalesce(wt.blocked_by, '{}'::int[]) AS blocked_by,
     aw.mode AS lock_mode,

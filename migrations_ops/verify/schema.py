@@ -1,16 +1,13 @@
 """The target's shape as the verification needs it, and a read-only session to read it.
 
-Catalog queries live in ``verify/queries/*.sql``; statements over user tables are
+Catalog queries live in ``queries/verify_*.sql``; statements over user tables are
 composed with ``psycopg.sql`` from the names found here.
 """
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -18,19 +15,18 @@ from psycopg import errors as pgerrors
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from .. import queries
 from .canonical import ColumnType
 from .errors import VerifyLockTimeout, VerifyTimeout
 
-QUERIES = Path(__file__).resolve().parent / "queries"
-_NAME = re.compile(r"^[a-z_]+$")
 
-
-@functools.cache
 def query(name: str) -> str:
-    """The text of ``verify/queries/<name>.sql``."""
-    if not _NAME.match(name):
-        raise ValueError(f"bad query name {name!r}")
-    return (QUERIES / f"{name}.sql").read_text(encoding="utf-8")
+    """The verification's SQL ``queries/verify_<name>.sql``, through the engine's one loader.
+
+    >>> query("columns").startswith("-- ")
+    True
+    """
+    return queries.get("verify_" + name)
 
 
 @dataclass(frozen=True, slots=True)
