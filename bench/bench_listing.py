@@ -1,4 +1,4 @@
-"""Benchmark: list a 600-revision project statically vs. ``alembic history`` (issue 2).
+"""Benchmark: list a 600-revision project statically vs. ``alembic history``.
 
 Generates an Alembic project (two bases, feature branches, two- and
 three-parent merges, depends_on, branch labels; files shaped like Alembic's

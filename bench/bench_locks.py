@@ -44,7 +44,7 @@ SELECT a.pid, a.usename, a.application_name, a.state, a.wait_event_type, a.wait_
        a.xact_start, a.query_start, pg_blocking_pids(a.pid) AS blocked_by
 FROM pg_stat_activity AS a
 """
-SECTION = "## Lock diagnostics (issue 5)"
+SECTION = "## Lock diagnostics"
 
 
 def admin_target() -> TargetConn:

@@ -7,7 +7,7 @@ values, planted rejects) and the target the typed billing schema, in a
 database created for the run and dropped after it. Per run: the pre-flight
 (integrity check, storage-class profile, orphans, and the predicted rejects of
 every column), then the copy as bench_copy.py runs it (``defer_constraints``,
-``--workers`` processes). The goal of issue 9: pre-flight under 25 % of the
+``--workers`` processes). The goal: pre-flight under 25 % of the
 copy's own time. The predicted rejects are checked against the copy's, per
 table, column and reason (a benchmark that predicts wrong is not a result).
 

@@ -1,4 +1,4 @@
-"""Benchmark of the verification engine (issue 4).
+"""Benchmark of the verification engine.
 
 For each size (default 200,000 and 1,000,000 rows of the typed ``events``
 table: bigint key, int, numeric(12,2), float8, text, boolean, timestamptz,

@@ -1,4 +1,4 @@
-"""Benchmark: verification of a table keyed by text, matching vs with rows to locate (issue 9, item 7).
+"""Benchmark: verification of a table keyed by text, matching vs with rows to locate.
 
 For each size (default 200,000 and 1,000,000 rows of ``customers``: a text
 primary key in no particular order (``K`` + md5 of the row number, like a

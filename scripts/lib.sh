@@ -59,14 +59,14 @@ ENV
 }
 
 upgrade_env_file() {
-  # A .env written before issue 10 serves plain HTTP locally without saying so.
+  # A .env written before the portal's roles lost superuser serves plain HTTP locally without saying so.
   if ! grep -q '^DJANGO_SECURE_SSL_REDIRECT=' "$ROOT/.env"; then
     printf '# The local web server speaks plain HTTP on 127.0.0.1 (docs/security.md).\nDJANGO_SECURE_SSL_REDIRECT=false\n' >> "$ROOT/.env"
   fi
 }
 
 ensure_owner_url() {
-  # A .env written before issue 10 has no owner role: add one (mop_owner on
+  # A .env written before the portal's roles lost superuser has no owner role: add one (mop_owner on
   # DATABASE_URL's host, port and database, a new password). Only for a
   # cluster of our own, whose roles ensure_roles manages.
   [ -n "${MOP_MIGRATE_DATABASE_URL:-}" ] && return 0

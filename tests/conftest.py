@@ -33,7 +33,7 @@ def admin_url() -> str:
     Never the portal's role, which is no superuser (docs/security.md). MOP_TEST_ADMIN_URL
     if set, else the local cluster's ``postgres`` superuser (scripts/lib.sh keeps its
     password in var/pg/superuser.pw), else DATABASE_URL (a portal role that is still a
-    superuser, as scripts made it before issue 10).
+    superuser, as scripts made it before the portal's roles lost superuser).
     """
     if os.environ.get("MOP_TEST_ADMIN_URL"):
         return os.environ["MOP_TEST_ADMIN_URL"]

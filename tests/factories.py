@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, User
 from factory.django import DjangoModelFactory
 
 from migrations_ops.target import TargetConn
-from portal.ops.models import AlembicProject, Target
+from portal.ops.models import AlembicProject, Run, Target
 
 ROOT = Path(__file__).resolve().parent.parent
 BILLING = ROOT / "examples" / "billing"
@@ -73,3 +73,19 @@ class TargetFactory(DjangoModelFactory):
 def target_for(conn: TargetConn, project: AlembicProject | None = None, **kw) -> Target:
     """A saved target on ``conn``'s database with its password encrypted."""
     return TargetFactory(conn=conn, project=project or AlembicProjectFactory(), password=conn.password, **kw)
+
+
+class RunFactory(DjangoModelFactory):
+    """A run row as the scheduler would leave it: an upgrade to head asked by ``dba``, queued.
+
+    Pass what the test is about (``status``, ``operation``, ``params``, times); the rest is the
+    plainest run there is. Runs that must really run are scheduled through the services instead.
+    """
+
+    class Meta:
+        model = Run
+
+    target = factory.SubFactory(TargetFactory)
+    operation = Run.Operation.UPGRADE
+    revision = "head"
+    actor = "dba"

@@ -1,6 +1,6 @@
 """A fake PostgreSQL server for tests: it asks every client for a cleartext password and records the answer.
 
-This is the server a hostile admin user would point a target at (issue 10):
+This is the server a hostile admin user would point a target at:
 it speaks just enough of the protocol (SSLRequest/GSSENCRequest refused,
 StartupMessage read, ``AuthenticationCleartextPassword`` (R, code 3) sent,
 then a FATAL error) to capture whatever password a client is willing to

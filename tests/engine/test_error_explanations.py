@@ -1,4 +1,4 @@
-"""Each error code has its own explanation, and it fits what happened (issue 10, item 9).
+"""Each error code has its own explanation, and it fits what happened.
 
 Before: a missing database read "The database server did not answer", an
 ambiguous prefix "No revision file has this id", a server shutdown "fix the

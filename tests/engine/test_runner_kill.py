@@ -12,7 +12,8 @@ import time
 from migrations_ops.schema.runner import run_plan
 from migrations_ops.target import connect
 from tests.engine.alembic_factory import alembic_current, slow_middle
-from tests.engine.test_runner_locks import backend_running, retry
+from tests.engine.test_runner_locks import backend_running
+from tests.polling import wait_for
 
 CHILD = textwrap.dedent(
     """
@@ -47,12 +48,12 @@ def test_it_survives_a_sigkilled_worker(tmp_path, target_db):
     child.stdin.write(url + "\n")
     child.stdin.flush()
     try:
-        retry(lambda: backend_running(target_db, "mop:run:killed", "pg_sleep"), timeout=20)
+        wait_for(lambda: backend_running(target_db, "mop:run:killed", "pg_sleep"), timeout=20)
         assert lock_held(target_db)
         child.send_signal(signal.SIGKILL)
         child.wait(10)
         killed_at = time.monotonic()
-        retry(lambda: not lock_held(target_db), timeout=10)
+        wait_for(lambda: not lock_held(target_db), timeout=10)
         assert time.monotonic() - killed_at < 5
     finally:
         if child.poll() is None:

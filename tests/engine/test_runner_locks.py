@@ -11,17 +11,7 @@ from migrations_ops.errors import Cancelled, LockTimeout, StatementTimeout, Targ
 from migrations_ops.schema.runner import cancel_run_backend, run_plan
 from migrations_ops.target import connect
 from tests.engine.alembic_factory import Factory, alembic_current, linear, slow_middle
-
-
-def retry(check, timeout: float = 10.0, interval: float = 0.05):
-    """Poll until ``check()`` returns something truthy (pg_activity's tests do the same)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
+from tests.polling import wait_for
 
 
 def backend_running(target, app: str, words: str) -> bool:
@@ -125,7 +115,7 @@ def test_it_cancels_the_step_in_flight(tmp_path, target_db):
     cancel = threading.Event()
     t, box = in_thread(lambda: run_plan(target_db, project, "upgrade", "head", run_id=21,
                                          should_cancel=cancel.is_set))
-    retry(lambda: backend_running(target_db, "mop:run:21", "pg_sleep"))
+    wait_for(lambda: backend_running(target_db, "mop:run:21", "pg_sleep"))
     cancel.set()
     assert cancel_run_backend(target_db, 21) == 1
     t.join(10)

@@ -1,4 +1,4 @@
-"""Connections to targets refuse cleartext and md5 password requests unless a target allows them (issue 10)."""
+"""Connections to targets refuse cleartext and md5 password requests unless a target allows them."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from portal.ops.models import Target
-from tests.engine.locks.conftest import A_QUERY, Chain, LockDB, app_role, chain, is_waiting, lock_db, retry
+from tests.engine.locks.conftest import A_QUERY, Chain, LockDB, app_role, chain, is_waiting, lock_db
 from tests.factories import target_for
 from tests.portal.admin_helpers import client_for, dba_client, viewer_client
 

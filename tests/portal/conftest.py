@@ -23,6 +23,7 @@ import pytest
 from django.db.backends.postgresql.operations import DatabaseOperations
 
 from tests.factories import UserFactory
+from tests.polling import wait_for  # noqa: F401 - the tests import it from here too
 from tests.portal import portal_db
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -290,15 +291,6 @@ def publishing_to(queue: str) -> Iterator[None]:
         app.conf.task_default_queue = saved
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 60, interval: float = 0.2, what: str = ""):
-    """Poll until ``predicate()`` is truthy; return its value or fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
 
 
 def wait_run_finished(run, timeout: float = 90):

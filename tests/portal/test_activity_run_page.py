@@ -6,12 +6,13 @@ from __future__ import annotations
 from django.test import Client
 
 from portal.ops.models import Run
+from tests.factories import RunFactory
 from tests.portal.activity_helpers import app_role, chain, dba_client, lock_db, locks_target, viewer_client
 
 
 def _running_run_42(target) -> Run:
     """The chain's ALTER runs as ``mop:run:42``: make run 42 a running run of the target."""
-    return Run.objects.create(pk=42, target=target, operation="upgrade", revision="head", actor="dba",
+    return RunFactory(pk=42, target=target,
                               status=Run.Status.RUNNING)
 
 

@@ -11,7 +11,7 @@ from django.utils.timezone import now
 
 from portal.ops import diagnostics
 from portal.ops.models import AuditEvent, LockSnapshot, Run, RunLog
-from tests.factories import TargetFactory
+from tests.factories import RunFactory, TargetFactory
 from tests.portal.activity_helpers import (
     activity_url,
     app_role,
@@ -55,7 +55,7 @@ def test_a_viewer_may_look_at_history_but_not_take_snapshots(viewer_client: Clie
 
 
 def test_it_keeps_a_snapshot_when_a_run_fails_on_lock_timeout(dba_client: Client, locks_target, chain) -> None:
-    run = Run.objects.create(target=locks_target, operation="upgrade", revision="head", actor="dba",
+    run = RunFactory(target=locks_target,
                              status=Run.Status.FAILED, error="lock timeout", error_code="lock_timeout")
     row = diagnostics.snapshot_after_failure(run)
     assert row is not None
@@ -68,11 +68,11 @@ def test_it_keeps_a_snapshot_when_a_run_fails_on_lock_timeout(dba_client: Client
 
 
 def test_it_keeps_no_snapshot_for_other_failures_and_never_raises(locks_target, db) -> None:
-    other = Run.objects.create(target=locks_target, operation="upgrade", actor="dba",
+    other = RunFactory(target=locks_target, operation="upgrade", actor="dba",
                                status=Run.Status.FAILED, error_code="revision_not_found")
     assert diagnostics.snapshot_after_failure(other) is None
     nowhere = TargetFactory(name="nowhere", host="127.0.0.1", port=1, password="x")
-    unreachable = Run.objects.create(target=nowhere, operation="upgrade", actor="dba",
+    unreachable = RunFactory(target=nowhere, operation="upgrade", actor="dba",
                                      status=Run.Status.FAILED, error_code="lock_timeout")
     assert diagnostics.snapshot_after_failure(unreachable) is None
     unreachable.refresh_from_db()

@@ -14,9 +14,10 @@ import pytest
 from portal.ops import diagnostics, services
 from portal.ops.models import AuditEvent, LockSnapshot, Run
 from tests.factories import AlembicProjectFactory, target_for
+from tests.polling import wait_for
 from tests.portal.activity_helpers import app_role, backend_url, client_for, lock_db
 from tests.portal.admin_helpers import write_revision
-from tests.portal.conftest import wait_for, wait_run_finished
+from tests.portal.conftest import wait_run_finished
 
 pytestmark = pytest.mark.worker
 

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from portal.ops.models import Run, RunLog
+from tests.factories import RunFactory
 from tests.portal.admin_helpers import (  # noqa: F401 - fixtures
     BILLING_HEAD,
     BILLING_MERGE,
@@ -43,8 +44,8 @@ def pages(target, run) -> list[str]:
 
 @pytest.fixture
 def failed_run(billing_target):
-    run = Run.objects.create(
-        target=billing_target, operation="upgrade", revision="head", actor="dba", status=Run.Status.FAILED,
+    run = RunFactory(
+        target=billing_target, status=Run.Status.FAILED,
         steps_total=3, steps_done=1, plan_steps=[{"revision": "r1", "direction": "up", "message": "one"}] * 3,
         step_timings=[{"revision": "r1", "direction": "up", "seconds": 0.25}],
         error="Lock timeout in revision r2: blocked by pid 4242", error_code="lock_timeout",
@@ -121,7 +122,7 @@ def test_it_shows_a_target_without_version_table_and_its_pending_revisions(dba_c
 
 
 def test_it_hides_schedule_and_cancel_buttons_from_a_viewer(viewer_client, billing_target):
-    running = Run.objects.create(target=billing_target, operation="upgrade", revision="head", actor="dba",
+    running = RunFactory(target=billing_target,
                                  status=Run.Status.RUNNING)
     status = viewer_client.get(reverse("admin:ops_target_status", args=[billing_target.pk]))
     assert status.status_code == 200

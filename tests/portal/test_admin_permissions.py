@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from portal.ops.models import AuditEvent, Run, Target
+from tests.factories import RunFactory
 from tests.portal.admin_helpers import (  # noqa: F401 - fixtures
     billing_project,
     billing_target,
@@ -29,7 +30,7 @@ def test_it_refuses_a_viewer_posting_the_schedule_confirm(viewer_client, billing
 
 
 def test_it_refuses_a_viewer_posting_cancel(viewer_client, billing_target):
-    run = Run.objects.create(target=billing_target, operation="upgrade", revision="head", actor="dba")
+    run = RunFactory(target=billing_target)
     response = viewer_client.post(reverse("admin:ops_run_cancel", args=[run.pk]), {"post": "yes"})
     assert response.status_code == 403
     run.refresh_from_db()
@@ -38,7 +39,7 @@ def test_it_refuses_a_viewer_posting_cancel(viewer_client, billing_target):
 
 def test_it_lets_an_operator_cancel_a_queued_run(billing_target, operator):
     operator = client_for(operator)
-    run = Run.objects.create(target=billing_target, operation="upgrade", revision="head", actor="dba")
+    run = RunFactory(target=billing_target)
     page = operator.get(reverse("admin:ops_run_change", args=[run.pk])).content.decode()
     assert "Cancel run" in page
     assert operator.get(reverse("admin:ops_run_cancel", args=[run.pk])).status_code == 405

@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 
 from portal.ops import secrets
-from portal.ops.models import AuditEvent, Run, Target
+from portal.ops.models import AuditEvent, Target
+from tests.factories import RunFactory
 from tests.portal.admin_helpers import (  # noqa: F401 - fixtures
     assert_no_password,
     billing_project,
@@ -74,6 +75,6 @@ def test_it_rejects_bad_connection_parts_on_the_form(dba_client, billing_project
 
 
 def test_it_forbids_deleting_a_target_that_has_runs(dba_client, billing_target):
-    Run.objects.create(target=billing_target, operation="upgrade", revision="head", actor="dba")
+    RunFactory(target=billing_target)
     assert dba_client.get(reverse("admin:ops_target_delete", args=[billing_target.pk])).status_code == 403
     assert Target.objects.filter(pk=billing_target.pk).exists()

@@ -23,7 +23,7 @@ def without_trigger(statement: str, params=()):
     The portal's role may not (test_portal_db_privileges.py), so the owner does it on a
     connection of its own: the rows it changes must be committed (transactional tests).
     """
-    if portal_db.owner_url() is None:  # a superuser portal role, as before issue 10
+    if portal_db.owner_url() is None:  # a superuser portal role, as before the portal's roles lost superuser
         with connection.cursor() as cur:
             cur.execute("ALTER TABLE ops_auditevent DISABLE TRIGGER ops_auditevent_no_update_delete")
             cur.execute(statement, params)
@@ -55,7 +55,7 @@ def test_it_chains_each_event_to_the_previous_one():
     "TRUNCATE ops_auditevent",
 ])
 def test_it_refuses_update_delete_and_truncate_in_the_database(statement):
-    """The portal's role lacks the privilege; a superuser portal role (before issue 10) met the trigger."""
+    """The portal's role lacks the privilege; a superuser portal role (before the portal's roles lost superuser) met the trigger."""
     event = record_three()[1]
     refusal = "append-only" if portal_db.owner_url() is None else "permission denied for table ops_auditevent"
     with pytest.raises(DatabaseError, match=refusal), transaction.atomic():

@@ -20,7 +20,7 @@ from django.utils.timezone import now
 from portal.ops import copying, dispatch, services
 from portal.ops.models import AuditEvent, Run
 from tests.damaged_sqlite import good_sqlite
-from tests.factories import AlembicProjectFactory, target_for
+from tests.factories import AlembicProjectFactory, RunFactory, target_for
 from tests.portal.copy_helpers import import_dir, pg_exec, rel  # noqa: F401
 from tests.portal.own_redis import celery_on, own_redis  # noqa: F401
 
@@ -49,7 +49,7 @@ def _age(run: Run, seconds: int) -> Run:
 
 def _lost(target, operation: str = "upgrade", **params) -> Run:
     """A queued run whose task the broker never got (as after a Redis restart without persistence)."""
-    return Run.objects.create(target=target, operation=operation, revision="head", actor="dba", params=params,
+    return RunFactory(target=target, operation=operation, revision="head", actor="dba", params=params,
                               celery_task_id=str(uuid.uuid4()))
 
 

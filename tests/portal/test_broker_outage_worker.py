@@ -20,7 +20,8 @@ from portal.ops.models import Run
 from portal.ops.tasks.schema import run_operation
 from tests.engine.alembic_factory import alembic_current
 from tests.factories import BILLING, AlembicProjectFactory, target_for
-from tests.portal.conftest import WorkerProcess, _with_db, wait_for, wait_run_finished
+from tests.polling import wait_for
+from tests.portal.conftest import WorkerProcess, _with_db, wait_run_finished
 from tests.portal.own_redis import celery_on, own_redis  # noqa: F401
 
 pytestmark = pytest.mark.worker

@@ -16,7 +16,7 @@ import subprocess
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.factories import AlembicProjectFactory, target_for
+from tests.factories import AlembicProjectFactory, RunFactory, target_for
 from tests.portal.conftest import ROOT
 
 pytestmark = pytest.mark.django_db
@@ -119,11 +119,11 @@ def test_a_timeout_beyond_postgres_limit_is_refused_clearly(target, dba) -> None
 
 def test_a_huge_limit_lists_instead_of_overflowing(target) -> None:
     from portal.ops import audit
-    from portal.ops.models import AuditEvent, Run
+    from portal.ops.models import AuditEvent
 
     for i in range(3):
         audit.record(actor="dba", actor_kind="user", action="test.event", target=target, params={"i": i})
-        Run.objects.create(target=target, operation="upgrade", revision="head", actor="dba", status="failed")
+        RunFactory(target=target, status="failed")
     for what, key, count in (("audit", "events", AuditEvent.objects.count()), ("runs", "runs", 3)):
         out = io.StringIO()
         call_command("ops", what, "--limit", "99999999999999999999", "--json", stdout=out)

@@ -17,13 +17,14 @@ from django.urls import reverse
 from migrations_ops.copy import ConstraintsNotRestored, CopyOptions
 from portal.ops import copy_worker, copying, dispatch, lifecycle
 from portal.ops.models import AuditEvent, Run
+from tests.factories import RunFactory
 from tests.portal.admin_helpers import billing_project, dba_client, viewer_client  # noqa: F401
 from tests.portal.copy_helpers import fts_sqlite, fts_target, import_dir, rel  # noqa: F401
 
 
 def stopped_copy(target, source: str, status: str = Run.Status.FAILED, **params) -> Run:
     copy_id = uuid.uuid4().hex[:12]
-    return Run.objects.create(
+    return RunFactory(
         target=target, operation=Run.Operation.COPY, revision="", actor="dba", status=status,
         params={"copy_id": copy_id, "source": source, "tables": None, "options": CopyOptions().to_dict(), **params},
         progress_data={"copy_id": copy_id, "phase": status}, error="stopped", error_code="copy_too_many_rejects",

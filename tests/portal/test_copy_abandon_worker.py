@@ -10,8 +10,9 @@ from django.urls import reverse
 
 from portal.ops import copying, dispatch
 from portal.ops.models import AuditEvent, Run
+from tests.polling import wait_for
 from tests.portal.admin_helpers import billing_project, client_for  # noqa: F401
-from tests.portal.conftest import wait_for, wait_run_finished
+from tests.portal.conftest import wait_run_finished
 from tests.portal.copy_helpers import (  # noqa: F401
     billing_sqlite,
     fts_sqlite,
@@ -93,7 +94,7 @@ def test_a_copy_with_defer_constraints_rebuilds_the_keys(transactional_db, celer
     saved = pg_exec(fts_target.conn(), "SELECT count(*) FROM mop.copy_saved_ddl WHERE copy_id = %s",
                     (run.params["copy_id"],))[0][0]
     assert saved >= 2, "the keys were not dropped for the load"
-    # the contentful FTS table is copied into a table of its own (issue 9); the rest is as it was
+    # the contentful FTS table is copied into a table of its own; the rest is as it was
     assert {o for o in schema_objects(fts_target) if "docs_fts" not in o} == before
     assert pg_exec(fts_target.conn(), "SELECT count(*) FROM parent")[0][0] == 2
     wait_run_finished(Run.objects.get(pk=run.progress_data["verify_run_id"]), timeout=120)

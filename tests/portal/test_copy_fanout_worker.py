@@ -17,8 +17,9 @@ import pytest
 from portal.ops import copy_ledger, copying
 from portal.ops.models import Run
 from portal.ops.tasks.periodic import reap_stale_runs_task
+from tests.polling import wait_for
 from tests.portal.admin_helpers import billing_project  # noqa: F401
-from tests.portal.conftest import publishing_to, wait_for, wait_run_finished
+from tests.portal.conftest import publishing_to, wait_run_finished
 from tests.portal.copy_helpers import generate, import_dir, make_billing_target, pg_exec, rel  # noqa: F401
 
 pytestmark = [pytest.mark.worker]

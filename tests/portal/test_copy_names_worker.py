@@ -1,4 +1,4 @@
-"""Issue 9 through a real Celery worker: name mapping, everything not copied, contentful FTS5 copied or refused.
+"""Through a real Celery worker: name mapping, everything not copied, contentful FTS5 copied or refused.
 
 The SQLite file (tests/engine/copy/copynames_dataset.py) has mixed-case
 names, a space and a quote in names, 3 views, a trigger, a contentful FTS5

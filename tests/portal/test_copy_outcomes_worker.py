@@ -1,6 +1,6 @@
 """With a real Celery worker: a second copy of the same file into the filled target, under each --if-not-empty mode.
 
-What must hold (issue 9): ``refuse`` (the default) fails with a message naming
+What must hold: ``refuse`` (the default) fails with a message naming
 the tables and their row counts and writes nothing; ``append`` ends
 ``succeeded_rejects`` (amber, exit 4) with the duplicates counted by reason in
 the CLI and on the run; an append that imports nothing ends ``failed`` and

@@ -15,8 +15,9 @@ from django.urls import reverse
 
 from portal.ops import copying, lifecycle
 from portal.ops.models import Run
+from tests.polling import wait_for
 from tests.portal.admin_helpers import billing_project, client_for  # noqa: F401
-from tests.portal.conftest import publishing_to, wait_for, wait_run_finished
+from tests.portal.conftest import publishing_to, wait_run_finished
 from tests.portal.copy_helpers import billing_sqlite, import_dir, make_billing_target, pg_exec, rel  # noqa: F401
 
 pytestmark = [pytest.mark.worker]

@@ -1,4 +1,4 @@
-"""Issue 9 in the admin and the CLI: skipping a table is an explicit, carried-through choice, listed with its rows."""
+"""Skipping a table, in the admin and the CLI, is an explicit, carried-through choice, listed with its rows."""
 
 # ruff: noqa: F811 - pytest fixtures are imported by name
 from __future__ import annotations

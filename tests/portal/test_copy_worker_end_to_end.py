@@ -55,7 +55,7 @@ def test_it_copies_then_verifies_and_shows_the_report(
     assert check.operation == Run.Operation.VERIFY and check.params["after_copy"] == run.pk
     check = wait_run_finished(check, timeout=120)
     vr = VerificationReport.objects.get(run=check)
-    # the planted orphans fail the report: the run ends FAILED, the report stored and linked (issue 9)
+    # the planted orphans fail the report: the run ends FAILED, the report stored and linked
     assert check.status == Run.Status.FAILED and check.progress_data["report_id"] == vr.pk, check.error
     assert vr.copy_run_id == run.pk and vr.mode == "source" and len(vr.source_sha256) == 64
     statuses = {t["name"]: t["status"] for t in vr.report["tables"]}

@@ -39,7 +39,7 @@ from django.urls import URLPattern, URLResolver
 from migrations_ops.verify import verify
 from portal.ops import diagnostics, verifying
 from portal.ops.models import AuditEvent, Run
-from tests.factories import AlembicProjectFactory, UserFactory, target_for
+from tests.factories import AlembicProjectFactory, RunFactory, UserFactory, target_for
 from tests.portal.copy_helpers import pg_exec
 
 pytestmark = pytest.mark.django_db
@@ -98,15 +98,15 @@ def world(make_database, dba, tmp_path):
     pg_exec(conn, "CREATE TABLE users (id bigint PRIMARY KEY, name text NOT NULL)")
     target = target_for(conn, AlembicProjectFactory(name="billing"), name="fuzz-target")
     runs = {
-        "upgrade": Run.objects.create(target=target, operation="upgrade", revision="head", actor="dba",
+        "upgrade": RunFactory(target=target,
                                       status=Run.Status.FAILED, error="boom", celery_task_id="t-up"),
-        "copy": Run.objects.create(target=target, operation="copy", actor="dba", status=Run.Status.FAILED,
+        "copy": RunFactory(target=target, operation="copy", actor="dba", status=Run.Status.FAILED,
                                    params={"copy_id": "fuzz1", "source": "x.sqlite", "options": {}, "tables": None},
                                    progress_data={"copy_id": "fuzz1", "tables": {}}, celery_task_id="t-copy"),
     }
     reports = []
     for i in range(2):
-        run = Run.objects.create(target=target, operation="verify", actor="dba", status=Run.Status.RUNNING,
+        run = RunFactory(target=target, operation="verify", actor="dba", status=Run.Status.RUNNING,
                                  params={"source": None, "tables": None, "mode": "target-only"},
                                  celery_task_id=f"t-verify-{i}")
         reports.append(verifying.record_report(run, verify(target.conn())))

@@ -18,7 +18,7 @@ from django.utils.timezone import now
 from portal.home.models import RunSeen, TargetState
 from portal.ops import diagnostics
 from portal.ops.models import LockSnapshot, Run, Target
-from tests.factories import BILLING, AlembicProjectFactory, TargetFactory, target_for
+from tests.factories import BILLING, AlembicProjectFactory, RunFactory, TargetFactory, target_for
 from tests.portal.activity_helpers import app_role, chain, dba_client, lock_db, locks_target
 from tests.portal.admin_helpers import BILLING_HEAD, BILLING_MERGE
 
@@ -55,7 +55,7 @@ def test_it_takes_the_revision_a_newer_run_read(dba_client, dba, make_database):
     TargetState.objects.create(target=at_merge, current=[], has_version_table=False, source="status",
                                observed_at=now() - timedelta(hours=1))
     for target, heads in ((at_merge, [BILLING_MERGE]), (at_head, [BILLING_HEAD])):
-        Run.objects.create(target=target, operation="upgrade", revision="head", actor=dba.username,
+        RunFactory(target=target, operation="upgrade", revision="head", actor=dba.username,
                            status=Run.Status.SUCCEEDED, started_at=now(), finished_at=now(), result_heads=heads,
                            steps_total=1, steps_done=1)
     body = dba_client.get(INDEX).content.decode()
@@ -66,10 +66,10 @@ def test_it_takes_the_revision_a_newer_run_read(dba_client, dba, make_database):
 def test_it_counts_a_failed_run_and_shows_it_waiting_until_looked_at(dba_client, dba):
     project = AlembicProjectFactory(name="billing", location=str(BILLING))
     target = TargetFactory(name="billing-failed", project=project)
-    run = Run.objects.create(target=target, operation="upgrade", revision="head", actor=dba.username,
+    run = RunFactory(target=target, operation="upgrade", revision="head", actor=dba.username,
                              requested_by=dba, status=Run.Status.FAILED, started_at=now(), finished_at=now(),
                              error="lock timeout")
-    Run.objects.create(target=target, operation="upgrade", revision="head", actor=dba.username, requested_by=dba,
+    RunFactory(target=target, operation="upgrade", revision="head", actor=dba.username, requested_by=dba,
                        status=Run.Status.FAILED, started_at=now() - timedelta(days=2),
                        finished_at=now() - timedelta(days=2))  # failed, but not in the last 24 h
     body = dba_client.get(INDEX).content.decode()
@@ -120,20 +120,20 @@ def test_it_reads_a_fixed_number_of_queries_whatever_the_fleet_size(dba_client, 
 
     for i in range(3):
         t = TargetFactory(name=f"t{i}", project=project)
-        Run.objects.create(target=t, operation="upgrade", revision="head", actor="x", status=Run.Status.FAILED,
+        RunFactory(target=t, operation="upgrade", revision="head", actor="x", status=Run.Status.FAILED,
                            finished_at=now())
     queries()  # the first visit reads the project's scripts once and stores the graph
     few = queries()
     for i in range(3, 15):
         t = TargetFactory(name=f"t{i}", project=project)
-        Run.objects.create(target=t, operation="upgrade", revision="head", actor="x", status=Run.Status.FAILED,
+        RunFactory(target=t, operation="upgrade", revision="head", actor="x", status=Run.Status.FAILED,
                            finished_at=now())
     assert queries() == few
 
 
 def test_it_shows_a_running_run_with_its_progress_bar(dba_client, dba):
     target = TargetFactory(name="billing-busy", project=AlembicProjectFactory(name="billing", location=str(BILLING)))
-    run = Run.objects.create(target=target, operation="upgrade", revision="head", actor=dba.username,
+    run = RunFactory(target=target, operation="upgrade", revision="head", actor=dba.username,
                              status=Run.Status.RUNNING, started_at=now(), steps_total=5, steps_done=2)
     body = dba_client.get(INDEX).content.decode()
     cell = _row(body, "billing-busy").split('class="mop-fleet-active"', 1)[1].split("</td>", 1)[0]

@@ -9,7 +9,7 @@ from migrations_ops.schema.project import ProjectSource
 from migrations_ops.schema.runner import run_plan
 from portal.home.models import ProjectGraph, TargetState
 from tests.factories import BILLING, AlembicProjectFactory, target_for
-from tests.portal.conftest import wait_for
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.worker
 BILLING_HEAD = "6e7a2c9d4b38"

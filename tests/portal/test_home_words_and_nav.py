@@ -9,7 +9,7 @@ from django.utils.timezone import now
 
 from portal.ops import audit
 from portal.ops.models import AuditEvent, Run
-from tests.factories import BILLING, AlembicProjectFactory, TargetFactory, target_for
+from tests.factories import BILLING, AlembicProjectFactory, RunFactory, TargetFactory, target_for
 from tests.portal.admin_helpers import dba_client
 
 NAV = ("Status", "Revisions", "Locks", "Copy", "Verify", "Runs", "Audit")
@@ -36,7 +36,7 @@ def test_every_target_page_links_status_revisions_locks_copy_verify_runs_and_aud
 
 def test_run_parameters_read_as_a_definition_list(dba_client, dba):
     target = TargetFactory(name="words", project=AlembicProjectFactory(name="billing", location=str(BILLING)))
-    run = Run.objects.create(target=target, operation="upgrade", revision="head", actor=dba.username,
+    run = RunFactory(target=target, operation="upgrade", revision="head", actor=dba.username,
                              status=Run.Status.SUCCEEDED, finished_at=now(),
                              params={"lock_timeout_ms": 1000, "statement_timeout_ms": 900000, "lock_retries": 3,
                                      "confirmed": False})
@@ -49,7 +49,7 @@ def test_run_parameters_read_as_a_definition_list(dba_client, dba):
 
 def test_an_audit_event_reads_as_a_sentence_and_copy_events_name_no_revisions(dba_client, dba):
     target = TargetFactory(name="story", project=AlembicProjectFactory(name="billing", location=str(BILLING)))
-    run = Run.objects.create(target=target, operation="copy", actor=dba.username, status=Run.Status.SUCCEEDED)
+    run = RunFactory(target=target, operation="copy", actor=dba.username, status=Run.Status.SUCCEEDED)
     event = audit.record(actor=dba.username, actor_kind="user", action="run.scheduled", target=target, run=run,
                          operation="copy", params={"copy_id": "c-1", "tables": ["users", "invoices"],
                                                    "findings": {"danger": 1}})

@@ -1,4 +1,4 @@
-"""docker/postgres-init/portal-roles.psql converts a portal database set up before issue 10.
+"""docker/postgres-init/portal-roles.psql converts a portal database set up before the portal's roles lost superuser.
 
 Then the portal's role was a superuser that owned the database and, having
 migrated it, every table, sequence and the audit trigger's function. The same

@@ -1,4 +1,4 @@
-"""Read-only means read-only: what a viewer opens never imports a revision module (issue 10, item 9).
+"""Read-only means read-only: what a viewer opens never imports a revision module.
 
 A revision whose module-level code writes a file would run on every status
 look if the file were imported; the status page, the revisions page and

@@ -4,7 +4,7 @@ A run and the periodic lock snapshot go through the worker process against
 a fake PostgreSQL server of the test (it asks for a cleartext password and
 records what it gets); an upgrade whose error message carries the target's
 password and the portal's secret key is stored, logged, audited and shown
-with both redacted (issue 10).
+with both redacted.
 """
 # ruff: noqa: F811
 
@@ -20,17 +20,18 @@ from django.urls import reverse
 from portal.ops import services, tasks
 from portal.ops.models import AuditEvent, Run, RunLog, Target
 from tests.engine.alembic_factory import Factory
-from tests.factories import AlembicProjectFactory, TargetFactory, target_for
+from tests.factories import AlembicProjectFactory, RunFactory, TargetFactory, target_for
 from tests.fake_pg import fake_pg_server
+from tests.polling import wait_for
 from tests.portal.admin_helpers import dba_client  # noqa: F401
-from tests.portal.conftest import wait_for, wait_run_finished
+from tests.portal.conftest import wait_run_finished
 
 pytestmark = pytest.mark.worker
 
 
 def queued_run(target: Target) -> Run:
     """A run as schedule_run leaves it (its plan cannot be made here: the server refuses us too)."""
-    return Run.objects.create(target=target, operation="upgrade", revision="head", actor="dba",
+    return RunFactory(target=target,
                               celery_task_id=str(uuid.uuid4()), params={"lock_retries": 0})
 
 

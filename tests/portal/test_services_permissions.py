@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 
 from portal.ops import services
 from portal.ops.models import AuditEvent, Run, Target
-from tests.factories import TargetFactory
+from tests.factories import RunFactory, TargetFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ def test_it_refuses_a_viewer_scheduling_a_run(viewer):
 
 
 def test_it_refuses_a_viewer_cancelling_a_run(viewer):
-    run = Run.objects.create(target=TargetFactory(), operation="upgrade", revision="head", actor="dba")
+    run = RunFactory(target=TargetFactory())
     with pytest.raises(PermissionDenied, match="ops.cancel_run"):
         services.cancel_run(run, user=viewer)
     run.refresh_from_db()
@@ -35,7 +35,7 @@ def test_it_refuses_an_operator_managing_targets(operator):
 
 
 def test_it_lets_an_operator_cancel_a_queued_run_at_once(operator):
-    run = Run.objects.create(target=TargetFactory(), operation="upgrade", revision="head", actor="dba")
+    run = RunFactory(target=TargetFactory())
     services.cancel_run(run, user=operator)
     run.refresh_from_db()
     assert run.status == Run.Status.CANCELLED and run.finished_at and run.cancel_requested_by == "olga"

@@ -11,7 +11,7 @@ from django.utils.timezone import now
 from portal.ops import lifecycle
 from portal.ops.models import AuditEvent, Run
 from tests.engine.alembic_factory import linear
-from tests.factories import AlembicProjectFactory, target_for
+from tests.factories import AlembicProjectFactory, RunFactory, target_for
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def target(make_database, tmp_path):
 
 
 def running(target, beat):
-    return Run.objects.create(target=target, operation="upgrade", revision="head", actor="dba",
+    return RunFactory(target=target,
                               status=Run.Status.RUNNING, started_at=beat, heartbeat_at=beat)
 
 

@@ -1,4 +1,4 @@
-"""A target never gets the portal's secrets, nor a stored password meant for another server (issue 10).
+"""A target never gets the portal's secrets, nor a stored password meant for another server.
 
 A fake PostgreSQL server in the test asks every client for a cleartext
 password and records what it gets: with the default settings it must get

@@ -10,7 +10,7 @@ from django.utils.timezone import now
 from portal.ops import tasks
 from portal.ops.models import AuditEvent, Run
 from tests.engine.alembic_factory import alembic_current
-from tests.factories import BILLING, AlembicProjectFactory, target_for
+from tests.factories import BILLING, AlembicProjectFactory, RunFactory, target_for
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def target(make_database):
 def test_it_interrupts_a_redelivered_run_instead_of_running_it_again(target, status):
     target, conn = target
     started = now() - dt.timedelta(minutes=3)
-    run = Run.objects.create(target=target, operation="upgrade", revision="head", actor="dba", status=status,
+    run = RunFactory(target=target, status=status,
                              started_at=started, heartbeat_at=started, worker="celery@gone")
 
     assert tasks.schema.run_operation.apply(args=(run.pk,)).get() == "interrupted"
@@ -45,7 +45,7 @@ def test_it_interrupts_a_redelivered_run_instead_of_running_it_again(target, sta
 
 def test_it_leaves_a_cancelled_run_alone(target):
     target, _ = target
-    run = Run.objects.create(target=target, operation="upgrade", revision="head", actor="dba",
+    run = RunFactory(target=target,
                              status=Run.Status.CANCELLED)
     assert tasks.schema.run_operation.apply(args=(run.pk,)).get() == Run.Status.CANCELLED
     run.refresh_from_db()
@@ -54,7 +54,7 @@ def test_it_leaves_a_cancelled_run_alone(target):
 
 def test_it_records_a_failure_that_is_not_an_engine_error(target, monkeypatch):
     target, _ = target
-    run = Run.objects.create(target=target, operation="upgrade", revision="head", actor="dba")
+    run = RunFactory(target=target)
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")

@@ -1,4 +1,4 @@
-"""``ops verify`` options of issue 9 refused in one line, before anything is queued: ``--copy-id`` without a
+"""``ops verify`` options refused in one line, before anything is queued: ``--copy-id`` without a
 source, ``--show`` out of range."""
 
 # ruff: noqa: F811 - pytest fixtures are imported by name

@@ -1,4 +1,4 @@
-"""With a real Celery worker (issue 9): a copy with rejects, then its verification, then ``ops verify --wait``.
+"""With a real Celery worker: a copy with rejects, then its verification, then ``ops verify --wait``.
 
 The verification that follows a copy reads that copy's rejects: the rows it
 rejected are "explained" (named, with their reasons) and the run is green.

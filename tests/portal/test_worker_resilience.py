@@ -11,7 +11,8 @@ from portal.ops import lifecycle, services
 from portal.ops.models import AuditEvent, Run, RunLog
 from tests.engine.alembic_factory import Factory, alembic_current, slow_middle
 from tests.factories import AlembicProjectFactory, target_for
-from tests.portal.conftest import publishing_to, wait_for, wait_run_finished
+from tests.polling import wait_for
+from tests.portal.conftest import publishing_to, wait_run_finished
 
 pytestmark = pytest.mark.worker
 

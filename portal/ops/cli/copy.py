@@ -1,4 +1,4 @@
-"""``manage.py ops copy``, ``ops copy-abandon`` and ``ops verify`` (issues 3 and 4): small functions over ``copying`` / ``verifying``.
+"""``manage.py ops copy``, ``ops copy-abandon`` and ``ops verify``: small functions over ``copying`` / ``verifying``.
 
 Same contract as ``cli.py``: print to ``command.stdout``, raise
 ``ValidationError`` / ``PermissionDenied`` / ``OpsError`` for a one-line

@@ -1,4 +1,4 @@
-"""Admin pages of copies and verifications (issues 3 and 4).
+"""Admin pages of copies and verifications.
 
 Copy flow (the ``delete_selected`` pattern): the form (upload or pick a
 file) -> POST renders the pre-flight report with a confirm form -> POST with

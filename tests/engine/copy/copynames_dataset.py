@@ -1,4 +1,4 @@
-"""A SQLite file like the public ones of issue 9, and its PostgreSQL target (shared by engine and portal tests).
+"""A SQLite file like the public ones DBAs meet, and its PostgreSQL target (shared by engine and portal tests).
 
 Mixed-case names (``Album`` -> ``album``), a space (``Order Details``), a
 quote (``we"ird``), 3 views and a trigger, a contentful FTS5 table

@@ -1,4 +1,4 @@
-"""Issue 9: one name rule in pre-flight and copy; everything not copied listed with counts; FTS5 kinds told apart."""
+"""One name rule in pre-flight and copy; everything not copied listed with counts; FTS5 kinds told apart."""
 
 from __future__ import annotations
 

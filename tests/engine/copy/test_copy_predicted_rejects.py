@@ -31,7 +31,7 @@ CREATE TABLE keyless (code uuid, amount numeric(6,2));
 
 
 def _money_rows() -> list[tuple[object, ...]]:
-    """684 rows of REAL money, text in an integer column, out-of-range ints and long text, as seen in issue 9."""
+    """684 rows of REAL money, text in an integer column, out-of-range ints and long text, as seen on public SQLite files."""
     rows = []
     for i in range(1, 685):
         qty: object = i if i % 7 else f"{i} pcs"

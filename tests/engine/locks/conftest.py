@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 import pytest
@@ -27,24 +26,14 @@ from psycopg import sql
 
 from migrations_ops.target import TargetConn
 from tests.conftest import admin_conn
+from tests.polling import eventually
 
 APP_ROLE = "mopt_app"
 APP_PASSWORD = "mopt_app_pw"  # a test role on the local test server only
 A_QUERY = "/* <script>alert('pwned')</script> */ UPDATE t SET v = v + 1 WHERE id = 1"
 
-T = TypeVar("T")
 
 
-def retry(fn: Callable[[], T], timeout: float = 10.0, interval: float = 0.05) -> T:
-    """Call ``fn`` until it returns without AssertionError (pg_activity's tests poll the same way)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return fn()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(interval)
 
 
 @dataclass
@@ -146,7 +135,7 @@ def lock_db(make_database: Callable[..., TargetConn], app_role: str) -> Iterator
         c.execute("INSERT INTO t (id) SELECT generate_series(1, 3)")
         c.execute(sql.SQL("ALTER TABLE t OWNER TO {}").format(sql.Identifier(app_role)))
     db = LockDB(diag=target, app=replace(target, user=app_role, password=APP_PASSWORD))
-    retry(lambda: _no_sessions_in(target.dbname))  # the setup session's backend exits asynchronously
+    eventually(lambda: _no_sessions_in(target.dbname))  # the setup session's backend exits asynchronously
     yield db
     with psycopg.connect(**target.connect_kwargs("mop-tests"), autocommit=True) as c:
         for b in db.backends:
@@ -176,11 +165,11 @@ def chain(lock_db: LockDB) -> Chain:
     a.conn.execute(A_QUERY)
     b = lock_db.open("B", "mop:run:42")
     b.run_in_background("ALTER TABLE t ADD COLUMN note text")
-    retry(lambda: is_waiting(lock_db.diag, b.pid))
+    eventually(lambda: is_waiting(lock_db.diag, b.pid))
     c = lock_db.open("C", "billing-web")
     d = lock_db.open("D", "billing-web")
     c.run_in_background("SELECT * FROM t")
     d.run_in_background("SELECT * FROM t")
-    retry(lambda: is_waiting(lock_db.diag, c.pid))
-    retry(lambda: is_waiting(lock_db.diag, d.pid))
+    eventually(lambda: is_waiting(lock_db.diag, c.pid))
+    eventually(lambda: is_waiting(lock_db.diag, d.pid))
     return Chain(lock_db, a, b, c, d)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from migrations_ops.locks import BackendRow, backend_row
+from tests.polling import eventually
 
-from .conftest import A_QUERY, LockDB, activity_of, retry
+from .conftest import A_QUERY, LockDB, activity_of
 
 
 def test_it_reads_the_row_of_a_live_backend(lock_db: LockDB) -> None:
@@ -27,5 +28,5 @@ def test_it_returns_none_when_no_backend_has_the_pid(lock_db: LockDB) -> None:
     def gone() -> None:
         assert activity_of(lock_db.diag, a.pid) is None
 
-    retry(gone)
+    eventually(gone)
     assert backend_row(lock_db.diag, a.pid) is None

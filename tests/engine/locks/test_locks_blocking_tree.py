@@ -6,8 +6,9 @@ import psycopg
 from psycopg import sql
 
 from migrations_ops.locks import blockers_of_application, blocking_tree
+from tests.polling import eventually
 
-from .conftest import A_QUERY, Chain, LockDB, is_waiting, retry
+from .conftest import A_QUERY, Chain, LockDB, is_waiting
 
 
 def test_it_puts_the_idle_in_transaction_session_at_the_root(chain: Chain) -> None:
@@ -68,9 +69,9 @@ def test_it_shows_a_deadlock_in_progress_as_a_cycle(lock_db: LockDB) -> None:
     e.conn.execute("UPDATE t SET v = 1 WHERE id = 1")
     f.conn.execute("UPDATE t SET v = 2 WHERE id = 2")
     e.run_in_background("UPDATE t SET v = 1 WHERE id = 2")
-    retry(lambda: is_waiting(lock_db.diag, e.pid))
+    eventually(lambda: is_waiting(lock_db.diag, e.pid))
     f.run_in_background("UPDATE t SET v = 2 WHERE id = 1")
-    retry(lambda: is_waiting(lock_db.diag, f.pid))
+    eventually(lambda: is_waiting(lock_db.diag, f.pid))
 
     tree = blocking_tree(lock_db.diag)
 

@@ -1,4 +1,4 @@
-"""Rows located on any key (issue 9, items 2 and 7): mixed-case names, text, uuid and composite keys, no key.
+"""Rows located on any key: mixed-case names, text, uuid and composite keys, no key.
 
 The SQLite file is built here with the names a real sample has (``Customer``,
 ``CustomerCode``); the target holds them lower-cased, as a copy creates them.

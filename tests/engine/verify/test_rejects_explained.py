@@ -1,4 +1,4 @@
-"""Rejects explain differences (issue 9, item 8): rows a copy rejected are "explained", not a bare FAIL.
+"""Rejects explain differences: rows a copy rejected are "explained", not a bare FAIL.
 
 A real copy (``copy_database``) loads a SQLite file with values the target
 cannot take, and records them in ``mop.copy_reject``; the verification that

@@ -1,4 +1,4 @@
-"""Copy and verification read each SQLite value by one set of rules (issue 9, item 11).
+"""Copy and verification read each SQLite value by one set of rules.
 
 The same edge cases (epoch seconds vs milliseconds, boolean spellings, ISO
 dates with and without zone, numerics, text encodings, NULL, BLOBs, integers

@@ -1,4 +1,4 @@
-"""Issue 9: the report lists what the copy did not carry as "skipped", and a skipped contentful FTS table is no PASS."""
+"""The report lists what the copy did not carry as "skipped", and a skipped contentful FTS table is no PASS."""
 
 from __future__ import annotations
 

@@ -17,8 +17,9 @@ from portal.ops import services
 from portal.ops.models import AuditEvent, Run
 from tests.engine.alembic_factory import Factory
 from tests.factories import AlembicProjectFactory
+from tests.polling import wait_for
 from tests.portal.assure_portal.helpers import dev_and_prod, execute
-from tests.portal.conftest import wait_for, wait_run_finished
+from tests.portal.conftest import wait_run_finished
 
 pytestmark = pytest.mark.worker
 

@@ -16,8 +16,9 @@ from portal.assure import recovery
 from portal.ops import lifecycle, services
 from portal.ops.models import Run
 from tests.engine.alembic_factory import alembic_current
+from tests.polling import wait_for
 from tests.portal.admin_helpers import client_for
-from tests.portal.conftest import publishing_to, wait_for, wait_run_finished
+from tests.portal.conftest import publishing_to, wait_run_finished
 from tests.portal.test_worker_resilience import slow_target, wait_step
 
 pytestmark = pytest.mark.worker

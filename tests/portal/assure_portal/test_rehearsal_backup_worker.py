@@ -21,8 +21,9 @@ from portal.ops import services
 from portal.ops.models import AuditEvent, Run
 from tests.engine.alembic_factory import alembic_current
 from tests.factories import BILLING
+from tests.polling import wait_for
 from tests.portal.assure_portal.helpers import dev_and_prod
-from tests.portal.conftest import wait_for, wait_run_finished
+from tests.portal.conftest import wait_run_finished
 
 pytestmark = pytest.mark.worker
 BILLING_HEAD = "6e7a2c9d4b38"

@@ -7,7 +7,7 @@ import pytest
 
 from portal.ops.models import Run
 from tests.engine.alembic_factory import alembic_current
-from tests.factories import BILLING, AlembicProjectFactory, target_for
+from tests.factories import BILLING, AlembicProjectFactory, RunFactory, target_for
 from tests.portal.admin_helpers import BILLING_HEAD, assert_no_password
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
@@ -85,7 +85,7 @@ def test_it_updates_the_run_page_live_while_the_run_progresses(page, login, arti
     conn = make_database("live")
     target = target_for(conn, AlembicProjectFactory(name="billing", location=str(BILLING)), name="billing-live")
     steps = [{"revision": r, "direction": "upgrade", "message": m} for r, m in (("r1", "one"), ("r2", "two"))]
-    run = Run.objects.create(target=target, operation="upgrade", revision="head", actor="dba", requested_by=dba,
+    run = RunFactory(target=target, requested_by=dba,
                              status=Run.Status.RUNNING, started_at=now(), steps_total=2, plan_steps=steps)
 
     login(dba, next=f"/admin/ops/run/{run.pk}/change/")

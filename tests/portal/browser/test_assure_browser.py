@@ -8,7 +8,7 @@ from portal.assure import drift, rehearsing
 from portal.assure.models import DriftState, Rehearsal, TargetAssurance
 from portal.ops.models import Run
 from tests.engine.alembic_factory import Factory
-from tests.factories import AlembicProjectFactory
+from tests.factories import AlembicProjectFactory, RunFactory
 from tests.portal.assure_portal.helpers import dev_and_prod, execute
 
 pytestmark = pytest.mark.browser
@@ -45,7 +45,7 @@ def test_it_shows_drift_rehearsals_and_recovery(transactional_db, live_server, p
     bad.refresh_from_db()
     assert bad.status == Rehearsal.Status.FAILED
 
-    run = Run.objects.create(target=other, operation="upgrade", revision="head", status=Run.Status.FAILED,
+    run = RunFactory(target=other, operation="upgrade", revision="head", status=Run.Status.FAILED,
                              actor="dba", from_heads=[], to_heads=["r2"], steps_total=2, steps_done=1,
                              plan_steps=[{"revision": "r1", "direction": "up"}, {"revision": "r2", "direction": "up"}],
                              step_timings=[{"revision": "r1", "direction": "up", "seconds": 0.1}],

@@ -59,7 +59,7 @@ def test_it_copies_from_the_preflight_to_the_report(
 
     page.click("#mop-verify-link a")
     page.wait_for_selector("#mop-run[data-kind=verify]")
-    # the planted orphans fail the report, so the run ends failed, its report linked (issue 9)
+    # the planted orphans fail the report, so the run ends failed, its report linked
     page.wait_for_selector('#mop-status[data-status="failed"]', timeout=90_000)
     page.wait_for_selector("#mop-report-link:not([hidden])")
     shot("4-verify-run")

@@ -20,7 +20,7 @@ from django.utils.timezone import now
 from migrations_ops.verify import VerifyOptions, verify
 from portal.ops import audit, diagnostics, verifying
 from portal.ops.models import AuditEvent, LockSnapshot, Run, Target, VerificationReport
-from tests.factories import BILLING, AlembicProjectFactory, target_for
+from tests.factories import BILLING, AlembicProjectFactory, RunFactory, target_for
 from tests.portal.admin_helpers import BILLING_HEAD, assert_no_password
 from tests.portal.copy_helpers import TYPED_TARGET_DDL, pg_exec
 
@@ -32,7 +32,7 @@ JAPANESE = "請求データベース（検証用）"
 def finished_upgrade(target: Target, dba) -> Run:
     """A succeeded upgrade to the billing head, as the worker leaves it, with its audit events."""
     start = now() - timedelta(minutes=5)
-    run = Run.objects.create(
+    run = RunFactory(
         target=target, operation=Run.Operation.UPGRADE, revision="head", actor=dba.username, requested_by=dba,
         status=Run.Status.SUCCEEDED, created_at=start, started_at=start, finished_at=start + timedelta(seconds=3),
         steps_total=1, steps_done=1, to_heads=[BILLING_HEAD], result_heads=[BILLING_HEAD],
@@ -47,7 +47,7 @@ def finished_upgrade(target: Target, dba) -> Run:
 
 def stored_verification(target: Target, dba) -> VerificationReport:
     """A target-only verification run in this process and stored as the worker stores it."""
-    run = Run.objects.create(
+    run = RunFactory(
         target=target, operation=Run.Operation.VERIFY, revision="", actor=dba.username, requested_by=dba,
         status=Run.Status.RUNNING, started_at=now(), params={"source": None, "tables": None, "mode": "target-only"},
     )

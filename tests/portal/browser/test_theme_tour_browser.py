@@ -19,7 +19,7 @@ from migrations_ops.schema.project import ProjectSource
 from migrations_ops.schema.runner import run_plan
 from portal.ops import diagnostics
 from portal.ops.models import AuditEvent, LockSnapshot, Run, Target
-from tests.factories import BILLING, USER_PASSWORD, AlembicProjectFactory, target_for
+from tests.factories import BILLING, USER_PASSWORD, AlembicProjectFactory, RunFactory, target_for
 from tests.portal.activity_helpers import app_role, chain, lock_db, locks_target
 from tests.portal.admin_helpers import assert_no_password
 from tests.portal.browser.test_page_tour import finished_upgrade, stored_verification
@@ -49,7 +49,7 @@ def test_every_page_fits_and_reads_in_both_themes(live_server, browser, artifact
     run_plan(prod_conn, ProjectSource(str(BILLING)), "upgrade", "head", run_id="tour-setup")
     dev = target_for(make_database("dev"), project, name="billing-dev")
     upgrade = finished_upgrade(prod, dba)
-    failed = Run.objects.create(
+    failed = RunFactory(
         target=dev, operation="upgrade", revision="head", actor=dba.username, requested_by=dba,
         status=Run.Status.FAILED, started_at=now() - timedelta(minutes=2), finished_at=now(),
         error="canceling statement due to lock timeout", error_code="lock_timeout",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from portal.ops.models import Run
-from tests.factories import target_for
+from tests.factories import RunFactory, target_for
 from tests.portal.admin_helpers import billing_project  # noqa: F401
 from tests.portal.copy_helpers import import_dir, make_sqlite, pg_exec, rel  # noqa: F401
 
@@ -21,7 +21,7 @@ def test_the_verify_form_offers_the_copy_runs_in_light_and_dark(
     pg_exec(conn, "CREATE TABLE t (id bigint PRIMARY KEY)")
     target = target_for(conn, billing_project, name="verify-form-target")
     source = rel(make_sqlite(import_dir / "vform.sqlite", "CREATE TABLE t (id INTEGER PRIMARY KEY);", {"t": [(1,)]}))
-    copy = Run.objects.create(target=target, operation=Run.Operation.COPY, revision="", actor=dba.username,
+    copy = RunFactory(target=target, operation=Run.Operation.COPY, revision="", actor=dba.username,
                               params={"copy_id": "copy-7f3a", "source": source}, status=Run.Status.SUCCEEDED_REJECTS)
     login(dba)
     page.set_viewport_size({"width": 1280, "height": 900})

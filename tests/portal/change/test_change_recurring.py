@@ -6,8 +6,9 @@ import pytest
 
 from portal.change.recurring import recurring_lock_snapshot, recurring_verify
 from portal.ops.models import AuditEvent, LockSnapshot, Run
-from tests.factories import AlembicProjectFactory, target_for
-from tests.portal.conftest import wait_for, wait_run_finished
+from tests.factories import AlembicProjectFactory, RunFactory, target_for
+from tests.polling import wait_for
+from tests.portal.conftest import wait_run_finished
 
 pytestmark = pytest.mark.worker
 
@@ -39,7 +40,7 @@ def test_it_mails_an_event_through_djangos_email_backend(transactional_db, make_
 
     target = target_for(make_database("chgmail"), AlembicProjectFactory(name="billing"), name="billing-prod",
                         environment="production")
-    run = Run.objects.create(target=target, operation="upgrade", revision="head", actor="dba",
+    run = RunFactory(target=target,
                              status=Run.Status.AWAITING_APPROVAL)
     channel = NotificationChannel.objects.create(name="dba", environment="production", kind="email",
                                                  emails="dba@example.org, oncall@example.org")

@@ -25,7 +25,8 @@ from portal.change.models import (
 from portal.ops import secrets, services
 from portal.ops.models import AuditEvent, Run
 from tests.factories import AlembicProjectFactory, UserFactory, target_for
-from tests.portal.conftest import wait_for, wait_run_finished
+from tests.polling import wait_for
+from tests.portal.conftest import wait_run_finished
 
 pytestmark = pytest.mark.worker
 

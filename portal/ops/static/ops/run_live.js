@@ -50,7 +50,7 @@
       }
     }
     if (data.result_heads) document.getElementById("mop-result").textContent = data.result_heads.join(", ") || "base";
-    // Issue 5: who blocks the run's backend; server-rendered, escaped HTML from the live endpoint.
+    // who blocks the run's backend; server-rendered, escaped HTML from the live endpoint.
     const blockers = document.getElementById("mop-run-blockers");
     if (blockers && "blockers" in data) {
       const b = data.blockers;
