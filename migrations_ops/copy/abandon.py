@@ -46,7 +46,7 @@ class AbandonReport:
         return asdict(self)
 
 
-def abandon_copy(target: TargetConn, copy_id: str, actor_note: str, progress: ProgressFn = no_progress) -> AbandonReport:
+def abandon_copy(target: TargetConn, copy_id: str, actor_note: str, *, progress: ProgressFn = no_progress) -> AbandonReport:
     """Abandon a stopped copy: restore the DDL it dropped, mark it abandoned, keep its rows and rejects.
 
     Steps: 1 validate the note and take the target's lock exclusively (a copy

@@ -41,8 +41,8 @@ PHASES = ("indexes", "foreign keys", "sequences", "analyze")
 def finish_copy(
     target: TargetConn,
     copy_id: str,
-    progress: ProgressFn = no_progress,
     *,
+    progress: ProgressFn = no_progress,
     copy_seconds: float | None = None,
     lock: bool = True,
 ) -> CopySummary:

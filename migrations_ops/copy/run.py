@@ -29,9 +29,9 @@ def copy_database(
     sqlite_path: str | Path,
     target: TargetConn,
     options: CopyOptions | None = None,
+    *,
     progress: ProgressFn = no_progress,
     should_cancel: CancelFn = never_cancel,
-    *,
     copy_id: str | None = None,
 ) -> CopySummary:
     """Copy a SQLite file into the target: plan, every range, then the post-load phases.
@@ -57,10 +57,10 @@ def copy_database(
             if pool is not None:
                 _copy_parallel(pool, sqlite_path, target, specs, opts, progress, should_cancel)
             else:
-                _copy_serial(sqlite_path, target, specs, opts, progress, should_cancel)
+                _copy_serial(sqlite_path, target, specs, opts, progress=progress, should_cancel=should_cancel)
             copy_seconds = time.monotonic() - t0
             copied = time.time()
-            summary = finish_copy(target, copy_id, progress, copy_seconds=copy_seconds, lock=False)
+            summary = finish_copy(target, copy_id, progress=progress, copy_seconds=copy_seconds, lock=False)
             return with_wall_time(summary, [("planning", started), ("copy", planned), (POST_LOAD, copied)],
                                   time.time())
         finally:
@@ -82,7 +82,7 @@ def _import_engine() -> None:
     import migrations_ops.copy.writer  # noqa: F401
 
 
-def _copy_serial(sqlite_path: str | Path, target: TargetConn, specs: list[RangeSpec], opts: CopyOptions,
+def _copy_serial(sqlite_path: str | Path, target: TargetConn, specs: list[RangeSpec], opts: CopyOptions, *,
                  progress: ProgressFn, should_cancel: CancelFn) -> None:
     total = sum(s.est_rows for s in specs)
     done = 0
@@ -92,7 +92,7 @@ def _copy_serial(sqlite_path: str | Path, target: TargetConn, specs: list[RangeS
         def relay(p: Progress, base: int = base) -> None:
             progress(Progress(base + p.done, max(total, base + p.done), p.message, p.level, p.step, p.data))
 
-        done += copy_range(sqlite_path, target, spec, opts, relay, should_cancel, lock=False).rows_read
+        done += copy_range(sqlite_path, target, spec, opts, progress=relay, should_cancel=should_cancel, lock=False).rows_read
 
 
 def _copy_parallel(pool: ProcessPoolExecutor, sqlite_path: str | Path, target: TargetConn, specs: list[RangeSpec],

@@ -107,9 +107,9 @@ def copy_range(
     target: TargetConn,
     spec: RangeSpec,
     options: CopyOptions | None = None,
+    *,
     progress: ProgressFn = no_progress,
     should_cancel: CancelFn = never_cancel,
-    *,
     lock: bool = True,
 ) -> RangeResult:
     """Copy one key range of one table, with its checkpoint and rejects, in one target transaction.

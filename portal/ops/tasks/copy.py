@@ -112,7 +112,8 @@ def _copy_one_range(job: Job, rs: RangeSpec, worker: str) -> str:
     conn = job.run.target.conn()
     job.secret = conn.password
     path, opts = copy_worker.engine_args(job.run)
-    result = engine.copy_range(path, conn, rs, opts, reporter.progress, reporter.should_cancel)
+    result = engine.copy_range(path, conn, rs, opts, progress=reporter.progress,
+                               should_cancel=reporter.should_cancel)
     copy_worker.record_range_done(job.run.pk, result, job.secret, worker=worker)
     return "done"
 
@@ -133,6 +134,6 @@ def _finish(job: Job) -> str:
     job.secret = conn.password
     copy_worker.mark_finish_started(run.pk)
     lifecycle.log_line(run.pk, "All ranges done; post-load phases")
-    summary = engine.finish_copy(conn, run.params["copy_id"], _phase_progress(run.pk, job.secret))
+    summary = engine.finish_copy(conn, run.params["copy_id"], progress=_phase_progress(run.pk, job.secret))
     copy_worker.record_succeeded(run, summary)
     return "finished"

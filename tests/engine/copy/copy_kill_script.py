@@ -34,7 +34,8 @@ def main() -> None:
             time.sleep(120)
 
     extra = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
-    copy_database(sqlite_path, target, CopyOptions(range_rows=500, batch_rows=100, **extra), progress, copy_id=copy_id)
+    copy_database(sqlite_path, target, CopyOptions(range_rows=500, batch_rows=100, **extra), progress=progress,
+                  copy_id=copy_id)
 
 
 if __name__ == "__main__":

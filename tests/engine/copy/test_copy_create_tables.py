@@ -168,7 +168,7 @@ def test_it_names_what_it_cannot_create(make_sqlite, target_db) -> None:
     assert parent.skipped == (("check length(id) > 0", "function length(bigint) does not exist"),)
 
     log: list[Progress] = []
-    summary = copy_database(path, target_db, CopyOptions(create_missing_tables=True), log.append, copy_id="named")
+    summary = copy_database(path, target_db, CopyOptions(create_missing_tables=True), progress=log.append, copy_id="named")
     assert summary.rows_imported == 2 and summary.foreign_keys == ()
     warnings = [p.message for p in log if p.level == "warning"]
     assert "parent: check length(id) > 0 not created: function length(bigint) does not exist" in warnings
