@@ -165,16 +165,16 @@ def baseline(n: int) -> list[float]:
 
 def small_runs(n: int, target) -> tuple[list[float], list[float]]:
     """created_at -> started_at and on_commit -> claim of n small runs, in ms."""
-    from portal.ops import services
+    from portal.ops import dispatch, services
 
     enqueued: dict[int, float] = {}
-    original = services._enqueue
+    original = dispatch.send_run
 
     def timed_enqueue(run) -> None:
         enqueued[run.pk] = time.time()
         original(run)
 
-    services._enqueue = timed_enqueue
+    dispatch.send_run = timed_enqueue
     created, committed = [], []
     try:
         for i in range(n + 2):
@@ -188,7 +188,7 @@ def small_runs(n: int, target) -> tuple[list[float], list[float]]:
                 created.append((run.started_at - run.created_at).total_seconds() * 1000)
                 committed.append((run.started_at.timestamp() - enqueued[run.pk]) * 1000)
     finally:
-        services._enqueue = original
+        dispatch.send_run = original
     return created, committed
 
 

@@ -6,6 +6,9 @@ from django.views.generic import RedirectView
 
 from portal.home.favicon import favicon
 
+# Every app's admin.py, loaded with the URLs (portal.home.apps.OpsAdminConfig explains why here).
+admin.autodiscover()
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),

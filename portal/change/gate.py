@@ -15,6 +15,7 @@ from typing import Any
 from django.utils.timezone import now
 
 from migrations_ops.errors import OpsError
+from portal.ops import lifecycle
 from portal.ops import services as ops_services
 from portal.ops.models import Run
 
@@ -32,7 +33,7 @@ def bindings_changed(req: ChangeRequest) -> list[str]:
     resolved = ops_services.resolve(target.project)
     if resolved.fingerprint != req.project_fingerprint:
         changed.append(f"the scripts changed (approved {req.project_fingerprint}, found {resolved.fingerprint})")
-    heads = ops_services.current_heads(target)
+    heads = lifecycle.current_heads(target)
     if heads is None:
         changed.append("the target's heads could not be read")
     elif sorted(heads) != sorted(req.from_heads):
@@ -114,7 +115,7 @@ class ChangeGate:
         if Run.objects.filter(pk=run.pk, cancel_requested_at__isnull=False).exists():
             return status, fields  # a person cancelled it
         run.refresh_from_db(fields=["steps_done", "steps_total", "step_timings"])
-        heads = ops_services.current_heads(run.target)
+        heads = lifecycle.current_heads(run.target)
         at = ", ".join(heads) if heads else "base" if heads is not None else "an unread revision"
         return status, {**fields, "error_code": "window_closed",
                         "error": f"Window closed after step {run.steps_done} of {run.steps_total}; target at {at}",

@@ -6,11 +6,21 @@ documented way to swap the default site): ``admin.site`` becomes
 """
 
 from django.apps import AppConfig
-from django.contrib.admin.apps import AdminConfig
+from django.contrib.admin.apps import AdminConfig, SimpleAdminConfig
 
 
 class OpsAdminConfig(AdminConfig):
+    """The admin, its modules discovered when the URLs load (``portal/urls.py``), not at every start.
+
+    ``manage.py ops targets`` never serves a page: discovering every ``admin.py`` at start-up
+    imported every page, the Alembic engine and the copy engine before the command printed a line.
+    Django documents this split (``SimpleAdminConfig`` plus ``autodiscover()`` in the URLconf).
+    """
+
     default_site = "portal.home.site.OpsAdminSite"
+
+    def ready(self) -> None:
+        SimpleAdminConfig.ready(self)  # the admin's system checks; no autodiscover here
 
 
 class HomeConfig(AppConfig):
