@@ -14,10 +14,11 @@ import subprocess
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, TYPE_CHECKING, Literal
 
-from alembic.config import Config
-from alembic.script import ScriptDirectory
+if TYPE_CHECKING:  # Alembic is imported where a Config is built: describing a project needs none of it
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 from ..errors import ProjectNotFound
 
@@ -62,6 +63,8 @@ class ResolvedProject:
 
     def script(self) -> ScriptDirectory:
         """Alembic's ``ScriptDirectory``; revision files are only imported when its map is used."""
+        from alembic.script import ScriptDirectory
+
         return ScriptDirectory.from_config(self.config())
 
 
@@ -100,6 +103,8 @@ def resolve_project(source: ProjectSource, cache_dir: Path | None = None) -> Res
 def _script_location(base: Path, ini: Path | None, location: str) -> Path:
     """Find the script directory: alembic.ini's ``script_location``, or ``base`` itself."""
     if ini is not None:
+        from alembic.config import Config
+
         raw = Config(str(ini)).get_alembic_option("script_location")
         if not raw:
             raise ProjectNotFound(location, f"{ini} has no script_location")
@@ -119,6 +124,8 @@ def _script_location(base: Path, ini: Path | None, location: str) -> Path:
 
 def alembic_config(project: ResolvedProject, stdout: IO[str] | None = None) -> Config:
     """Build the project's Config; ``sqlalchemy.url`` is blanked so it can never pick a database."""
+    from alembic.config import Config
+
     kwargs = {"stdout": stdout} if stdout is not None else {}
     if project.ini_path is not None:
         cfg = Config(str(project.ini_path), **kwargs)

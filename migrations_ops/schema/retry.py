@@ -19,12 +19,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from alembic.runtime.migration import MigrationStep, RevisionStep
+if TYPE_CHECKING:  # the portal's forms read MAX_LOCK_RETRIES without loading Alembic
+    from alembic.runtime.migration import MigrationStep
 
 from ..errors import LockTimeout, PlanError
-from .alembic_env import step_revision
 
 SleepFn = Callable[[float], None]
 SLICE_S = 0.1  # the longest a cancel request waits during a backoff
@@ -122,6 +122,10 @@ def absolute_destination(operation: str, revision: str, steps: Sequence[Migratio
     if match is None or not steps:
         return revision
     last = steps[-1]
+    from alembic.runtime.migration import RevisionStep
+
+    from .alembic_env import step_revision
+
     if operation == "stamp" or not isinstance(last, RevisionStep):
         return " ".join(to_heads) or "base"
     if last.is_upgrade:

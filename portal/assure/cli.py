@@ -12,9 +12,11 @@ from django.core.management.base import CommandError
 
 from portal.ops.models import Run, Target
 
-from . import drift, recovery, rehearsing
 from .models import Backup, DriftCheck, Rehearsal
 from .perms import require
+
+# drift, recovery and rehearsing are imported by the command that uses them: ``ops`` imports this module
+# for its parser at every start.
 
 
 def add_arguments(sub) -> None:
@@ -69,6 +71,8 @@ def check_json(check: DriftCheck) -> dict[str, Any]:
 
 
 def cmd_drift(command, options: dict) -> None:
+    from . import drift  # noqa: PLC0415
+
     user = _user(options, required=False)
     if user is not None:
         require(user, "assure.run_drift_check")
@@ -96,6 +100,8 @@ def rehearsal_json(r: Rehearsal) -> dict[str, Any]:
 
 
 def cmd_rehearse(command, options: dict) -> None:
+    from . import rehearsing  # noqa: PLC0415
+
     user = _user(options, required=True)
     rehearsal = rehearsing.request_rehearsal(
         _target(options["target"]), options["revision"], operation="downgrade" if options["downgrade"] else "upgrade",
@@ -141,6 +147,8 @@ def cmd_backups(command, options: dict) -> None:
 
 
 def cmd_recovery(command, options: dict) -> None:
+    from . import recovery  # noqa: PLC0415
+
     run = Run.objects.select_related("target", "target__project").filter(pk=options["run_id"]).first()
     if run is None:
         raise ValidationError(f"No run #{options['run_id']}")

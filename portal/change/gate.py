@@ -15,19 +15,21 @@ from typing import Any
 from django.utils.timezone import now
 
 from migrations_ops.errors import OpsError
-from portal.ops import lifecycle
-from portal.ops import services as ops_services
 from portal.ops.models import Run
 
-from . import notify, risk, services, windows
+from . import notify, windows
 from .models import ChangeRequest
 
 log = logging.getLogger(__name__)
+# The rules this gate applies (services, risk) and the run lifecycle are imported where they are used: the
+# gate is registered at start-up, and a CLI command that never plans a run should not load the engine.
 RUN_OPERATIONS = ("upgrade", "downgrade", "stamp")
 
 
 def bindings_changed(req: ChangeRequest) -> list[str]:
     """What differs from what was approved: scripts, live heads, SQL (connects to the target; [] if nothing)."""
+    from portal.ops import lifecycle  # noqa: PLC0415
+    from portal.ops import services as ops_services  # noqa: PLC0415
     run, target = req.run, req.run.target
     changed = []
     resolved = ops_services.resolve(target.project)
@@ -48,6 +50,7 @@ def bindings_changed(req: ChangeRequest) -> list[str]:
 
 def invalidate(req: ChangeRequest, reasons: list[str]) -> bool:
     """Approvals stop counting and the run fails before it starts, naming what changed (writes the DB)."""
+    from . import services  # noqa: PLC0415
     run, at = req.run, now()
     text = "; ".join(reasons)
     req.approvals.filter(invalidated_at__isnull=True).update(invalidated_at=at, invalidated_reason=text[:2000])
@@ -67,6 +70,7 @@ class ChangeGate:
     """Implements ``portal.ops.gates.RunGate``."""
 
     def confirm_context(self, target, plan) -> dict[str, Any]:
+        from . import risk, services  # noqa: PLC0415
         findings = plan.findings_json() if hasattr(plan, "findings_json") else []
         level_risk, groups = risk.assess(target, plan.sql or "", findings)
         policy = services.policy_for(target.environment)
@@ -76,12 +80,14 @@ class ChangeGate:
                 "change_next_window": found}
 
     def on_scheduled(self, run, plan, start) -> bool:
+        from . import risk, services  # noqa: PLC0415
         if run.operation not in RUN_OPERATIONS:
             return False
         level_risk, groups = risk.assess(run.target, run.sql, run.safety_findings)
         return services.open_request(run, level_risk, groups, start)
 
     def before_claim(self, run_id: int) -> str | None:
+        from . import services  # noqa: PLC0415
         req = ChangeRequest.objects.select_related("run", "run__target", "run__target__project").filter(
             run_id=run_id).first()
         if req is None or req.run.status != Run.Status.QUEUED or req.run.started_at is not None:
@@ -110,6 +116,7 @@ class ChangeGate:
         return bool(end and now() >= end)
 
     def outcome(self, run, status: str, fields: dict) -> tuple[str, dict]:
+        from portal.ops import lifecycle  # noqa: PLC0415
         if fields.get("error_code") != "cancelled" or not self.window_closed(run):
             return status, fields
         if Run.objects.filter(pk=run.pk, cancel_requested_at__isnull=False).exists():

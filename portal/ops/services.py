@@ -13,7 +13,7 @@ import logging
 import uuid
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.timezone import now
 
@@ -27,6 +27,7 @@ from portal.assure import gates as assure_gates
 
 from . import audit, dispatch, gates, secrets, signals
 from .models import AlembicProject, AuditEvent, Run, Target
+from .permissions import require  # noqa: F401 - callers use services.require
 from .secrets import redact as redact_text
 
 log = logging.getLogger(__name__)
@@ -44,13 +45,6 @@ _AUDITED_TARGET_FIELDS = (
 
 # What identifies the server a password is sent to, and how it is sent.
 _SERVER_FIELDS = ("host", "port", "dbname", "user", "sslmode", "sslrootcert", "allow_password_auth")
-
-
-def require(user, perm: str) -> None:
-    """Raise PermissionDenied unless ``user`` is active and holds ``perm`` (e.g. ``ops.schedule_run``)."""
-    if user is None or not getattr(user, "is_active", False) or not user.has_perm(perm):
-        name = getattr(user, "username", None) or "anonymous"
-        raise PermissionDenied(f"User {name!r} lacks the permission {perm!r}")
 
 
 def _actor(user, actor: str | None) -> str:

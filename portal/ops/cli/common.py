@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from .. import services
 from ..models import AuditEvent, Run, RunLog, Target
+from ..permissions import require
 
 EXIT_FAILED, EXIT_STOPPED = 1, 2
 EXIT_REJECTS = 4  # with --wait: a copy ended "succeeded with rejects" (every table loaded, some rows rejected)
@@ -44,7 +44,7 @@ def clamp_limit(value: int) -> int:
 
 def check_view(user, perm: str) -> None:
     if user is not None:
-        services.require(user, perm)
+        require(user, perm)
 
 
 def target_named(name: str) -> Target:

@@ -8,10 +8,8 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from migrations_ops.schema.project import ProjectSource, resolve_project
 from migrations_ops.target import TargetConn
 
-from .. import services
 from ..models import AlembicProject, Target
 from .common import acting_user, check_view, dump_json, target_json
 
@@ -28,6 +26,8 @@ def cmd_targets(command, options) -> None:
 
 def _project_for(path_arg: str, name: str | None) -> AlembicProject:
     """Reuse the project registered for this directory, or register it (it must resolve)."""
+    from migrations_ops.schema.project import ProjectSource, resolve_project  # noqa: PLC0415 - only adding needs it
+
     path = Path(path_arg).expanduser()
     if not path.exists():
         raise ValidationError(f"Project path {path} does not exist")
@@ -43,6 +43,8 @@ def _project_for(path_arg: str, name: str | None) -> AlembicProject:
 
 
 def cmd_add_target(command, options) -> None:
+    from .. import services  # noqa: PLC0415 - ``ops targets`` only reads; this loads the engine
+
     user = acting_user(options, required=True, what="add-target")
     services.require(user, "ops.add_target")
     var, name = options["dsn_env"], options["name"]

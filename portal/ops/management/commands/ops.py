@@ -21,6 +21,9 @@ ENVIRONMENTS = ("development", "staging", "production")
 
 class Command(BaseCommand):
     help = "Run, inspect and audit Alembic migrations on registered targets (see docs/cli.md)."
+    # The system checks load every page and engine module before the first line is printed; they
+    # belong to 'manage.py check' and deployment (scripts/check-deploy.sh), not to each CLI call.
+    requires_system_checks: list = []
 
     def add_arguments(self, parser):
         parser.add_argument(
