@@ -18,7 +18,8 @@ What it does, in one go on this machine:
   --wait`` (whole process: Django start, planning with the offline SQL and its review, the queue, the
   worker, the polling) and, from the run's own timestamps, the worker's part (``started_at`` ->
   ``finished_at``) and queue -> done (``created_at`` -> ``finished_at``);
-- ``--profile``: one more run, its task called in this process under cProfile (top functions printed).
+- ``--profile``: one more run, its task called in this process under cProfile (top functions printed);
+  ``--profile-ops``: one more ``ops upgrade --wait`` under ``python -m cProfile``.
 
 Everything it creates is dropped at the end. Needs the tests' maintenance superuser
 (``MOP_TEST_ADMIN_URL`` in .env) to create databases.
@@ -200,11 +201,14 @@ def profile_one(project: Path, top: int) -> None:
     queued: list[Run] = []
     original = services._enqueue
     services._enqueue = queued.append
+    sched = cProfile.Profile()
     try:
-        run = services.schedule_run(target=Target.objects.get(name=TARGET), operation="upgrade", revision="head",
-                                    user=get_user_model().objects.get(username="bench"))
+        run = sched.runcall(services.schedule_run, target=Target.objects.get(name=TARGET), operation="upgrade",
+                            revision="head", user=get_user_model().objects.get(username="bench"))
     finally:
         services._enqueue = original
+    print("\nprofiled schedule_run in this process (what 'ops upgrade' does before the queue):")
+    pstats.Stats(sched).sort_stats("cumulative").print_stats(top)
     prof = cProfile.Profile()
     t0 = time.perf_counter()
     prof.runcall(tasks.run_operation.run, run.pk)
@@ -220,6 +224,8 @@ def main() -> None:
     ap.add_argument("--revisions", type=int, default=300)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--profile", action="store_true", help="also profile one run's task in this process")
+    ap.add_argument("--profile-ops", action="store_true",
+                    help="also run one 'ops upgrade --wait' under cProfile (the command's own process)")
     ap.add_argument("--top", type=int, default=40)
     a = ap.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="mop-bench-overhead-")
@@ -269,6 +275,14 @@ def main() -> None:
                 rows.append(row)
         if a.profile:
             profile_one(project, a.top)
+        if a.profile_ops:
+            import pstats
+
+            _recreate(TARGET_DB)
+            out = folder / "ops.prof"
+            _timed([PY, "-m", "cProfile", "-o", str(out), *ops[1:]], env)
+            print("\nprofiled 'ops upgrade --wait' (its own process):")
+            pstats.Stats(str(out)).sort_stats("cumulative").print_stats(a.top)
     finally:
         _stop(worker)
         from django.db import connections

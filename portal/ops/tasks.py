@@ -20,7 +20,8 @@ from migrations_ops.progress import Progress
 from portal.assure import hooks as assure_hooks
 
 from . import diagnostics, dispatch, gates, services, worker_fingerprint
-from .models import Run, RunLog
+from .models import Run
+from .run_writes import BatchedRunWrites
 from .secrets import redact as redact_text
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,9 @@ class Reporter:
 
     CANCEL_POLL_SECONDS = 0.5
 
-    def __init__(self, run: Run, secret: str) -> None:
+    def __init__(self, run: Run, secret: str, batch_seconds: float = 0.0) -> None:
         self.run, self.run_id, self.secret = run, run.pk, secret
+        self.writes = BatchedRunWrites(run.pk, batch_seconds)  # 0: each event written at once
         self.directions = {s.get("revision"): s.get("direction", "") for s in run.plan_steps}
         self.timings: list[dict] = []
         self._cancel_checked, self._cancelled = 0.0, False
@@ -70,14 +72,16 @@ class Reporter:
                 "seconds": round(float(p.data.get("seconds", 0)), 3),
             })
             fields["step_timings"] = self.timings
-        Run.objects.filter(pk=self.run_id).update(heartbeat_at=now(), **fields)
         # The model keeps info/warning/error; Alembic's debug lines are still worth reading.
-        self.log(p.message, "info" if p.level == "debug" else p.level)
+        level = "info" if p.level == "debug" else p.level
+        self.writes.add(fields, (level, redact_text(p.message, self.secret)))
+        if p.data.get("event") == "lock_retry" or level != "info":
+            self.writes.flush()  # seen at once: a retry waits, a failure ends the run
         if p.data.get("event") == "lock_retry":
             services.record_lock_retry(self.run, p.data, secret=self.secret)
 
     def log(self, message: str, level: str = "info") -> None:
-        RunLog.objects.create(run_id=self.run_id, level=level, message=redact_text(message, self.secret))
+        self.writes.add(line=(level, redact_text(message, self.secret)))
 
     def should_cancel(self) -> bool:
         if self._cancelled:
@@ -89,6 +93,9 @@ class Reporter:
         return self._cancelled
 
 
+PROGRESS_WRITE_SECONDS = 0.5  # a run's log lines and progress fields: one batch at most every 0.5 s
+
+
 @shared_task(name="ops.run_operation", bind=True, ignore_result=True, acks_late=False)
 def run_operation(self, run_id: int) -> str:
     """Run one upgrade, downgrade or stamp; never retried (migrations are not idempotent)."""
@@ -98,7 +105,7 @@ def run_operation(self, run_id: int) -> str:
     if claim != "claimed":
         return claim
     run = Run.objects.select_related("target", "target__project").get(pk=run_id)
-    reporter = Reporter(run, secret="")
+    reporter = Reporter(run, secret="", batch_seconds=PROGRESS_WRITE_SECONDS)
     heartbeat = Heartbeat(run.pk, settings.MOP_HEARTBEAT_SECONDS)
     heartbeat.start()
     result = error = None
@@ -120,6 +127,7 @@ def run_operation(self, run_id: int) -> str:
         error = worker_fingerprint.explain_if_stale(exc)
     finally:
         heartbeat.stop()
+        reporter.writes.close()  # every line and field of the run written before its outcome
         outcome = services.record_outcome(
             run, result=result, error=error, timings=reporter.timings, secret=reporter.secret
         )
