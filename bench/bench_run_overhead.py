@@ -19,7 +19,8 @@ What it does, in one go on this machine:
   worker, the polling) and, from the run's own timestamps, the worker's part (``started_at`` ->
   ``finished_at``) and queue -> done (``created_at`` -> ``finished_at``);
 - ``--profile``: one more run, its task called in this process under cProfile (top functions printed);
-  ``--profile-ops``: one more ``ops upgrade --wait`` under ``python -m cProfile``.
+  ``--profile-ops``: one more ``ops upgrade --wait`` under ``python -m cProfile``; ``--engine``: per round,
+  also ``run_plan`` alone in this process (**in-process**, no portal: what the worker adds is the difference).
 
 Everything it creates is dropped at the end. Needs the tests' maintenance superuser
 (``MOP_TEST_ADMIN_URL`` in .env) to create databases.
@@ -187,6 +188,18 @@ def _version_rows(url: str) -> int:
         return c.execute("SELECT count(*) FROM alembic_version").fetchone()[0]
 
 
+def engine_alone(project: Path) -> float:
+    """``run_plan`` base -> head in this process on a fresh database: the engine without the portal (in-process)."""
+    from migrations_ops.schema.project import ProjectSource, resolve_project
+    from migrations_ops.schema.runner import run_plan
+    from migrations_ops.target import TargetConn
+
+    target = TargetConn.from_url(_recreate(TARGET_DB))
+    t0 = time.perf_counter()
+    run_plan(target, resolve_project(ProjectSource(str(project))), "upgrade", "head", run_id="bench")
+    return time.perf_counter() - t0
+
+
 def profile_one(project: Path, top: int) -> None:
     """Schedule a run and call its task in this process under cProfile (the worker's part only)."""
     import cProfile
@@ -226,6 +239,8 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true", help="also profile one run's task in this process")
     ap.add_argument("--profile-ops", action="store_true",
                     help="also run one 'ops upgrade --wait' under cProfile (the command's own process)")
+    ap.add_argument("--engine", action="store_true",
+                    help="also time the engine alone in this process (run_plan, no portal; labelled in-process)")
     ap.add_argument("--top", type=int, default=40)
     a = ap.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="mop-bench-overhead-")
@@ -271,6 +286,10 @@ def main() -> None:
                   f"{t_ops:.2f} s ({t_ops / t_cli:.2f}x) | queue->done {row['queue_done']:.2f} s "
                   f"({row['queue_done'] / t_cli:.2f}x) | worker {row['worker']:.2f} s ({row['worker'] / t_cli:.2f}x)"
                   f" | {row['steps']} steps, {row['logs']} log lines", flush=True)
+            if a.engine:
+                row["engine"] = engine_alone(project)
+                print(f"         engine alone, in-process (run_plan, no portal): {row['engine']:.2f} s "
+                      f"({row['engine'] / t_cli:.2f}x)", flush=True)
             if i:
                 rows.append(row)
         if a.profile:
@@ -294,11 +313,13 @@ def main() -> None:
         redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
         tmp.cleanup()
     if rows:
-        med = {k: statistics.median(r[k] for r in rows) for k in ("cli", "ops", "worker", "queue_done")}
+        keys = ("cli", "ops", "worker", "queue_done", *(("engine",) if a.engine else ()))
+        med = {k: statistics.median(r[k] for r in rows) for k in keys}
         print(f"\n{a.revisions} revisions, base -> head, {len(rows)} rounds, medians (load {os.getloadavg()[0]:.1f}):")
         print(f"  alembic upgrade head (CLI, whole process)        {med['cli']:6.2f} s  1.00x")
         for k, label in (("ops", "ops upgrade --wait (whole process)"), ("queue_done", "run created -> finished"),
-                         ("worker", "worker: run started -> finished")):
+                         ("worker", "worker: run started -> finished"),
+                         *((("engine", "in-process: run_plan alone, no portal"),) if a.engine else ())):
             print(f"  {label:48s} {med[k]:6.2f} s  {med[k] / med['cli']:.2f}x")
         print("  ratios per round (ops/CLI, worker/CLI): "
               + ", ".join(f"{r['ops'] / r['cli']:.2f}/{r['worker'] / r['cli']:.2f}" for r in rows))
