@@ -229,7 +229,7 @@ def profile_one(project: Path, top: int) -> None:
     run.refresh_from_db()
     print(f"\nprofiled run #{run.pk} in this process: {run.status}, {wall:.2f} s under cProfile")
     pstats.Stats(prof).sort_stats("cumulative").print_stats(top)
-    pstats.Stats(prof).sort_stats("tottime").print_stats(top)
+    pstats.Stats(prof).sort_stats("cumulative").print_callees("run_operation")
 
 
 def main() -> None:
