@@ -32,30 +32,30 @@ def test_a_burst_is_written_in_few_batches_with_every_line_in_order(run, monkeyp
         return original(objs, *a, **kw)
 
     monkeypatch.setattr(RunLog.objects, "bulk_create", counting)
-    writes = BatchedRunWrites(run.pk, 0.5)
+    writes = BatchedRunWrites(run.pk, 5.0)  # longer than the burst takes: the first line, then the rest at close
     reported = []
     for i in range(200):
         reported.append(time.time())
         writes.add({"steps_done": i + 1, "current_step": f"r{i}"}, ("info", f"line {i}"))
+    reported.append(time.time())
     writes.close()
 
     assert lines(run) == [f"line {i}" for i in range(200)]
-    assert sum(batches) == 200 and len(batches) < 20, batches  # not one write per line
+    assert batches == [1, 199]  # not one write per line
     stamps = [t.timestamp() for t in RunLog.objects.filter(run=run).order_by("id").values_list("created_at", flat=True)]
-    assert stamps == sorted(stamps) and stamps[-1] <= time.time()
-    assert stamps[0] == pytest.approx(reported[0], abs=0.05)  # the time it was reported, not written
+    for i, stamp in enumerate(stamps):  # the time each line was reported, not the time its batch was written
+        assert reported[i] - 0.001 <= stamp <= reported[i + 1] + 0.001
     run.refresh_from_db()
     assert run.steps_done == 200 and run.current_step == "r199" and run.heartbeat_at is not None
 
 
 def test_a_line_reported_before_a_long_silence_is_written_within_the_interval(run):
-    writes = BatchedRunWrites(run.pk, 0.3)
+    writes = BatchedRunWrites(run.pk, 2.0)
     writes.add({"current_step": "r1"}, ("info", "Step 1/2: upgrade r1"))  # first: written at once
     writes.add({"current_step": "r2"}, ("info", "Step 2/2: upgrade r2"))  # within the interval: waits
-    started = time.monotonic()
-    # Nothing more is reported (a long statement runs): the background writer writes it.
-    wait_for(lambda: Run.objects.get(pk=run.pk).current_step == "r2", 5, interval=0.02, what="the trailing write")
-    assert time.monotonic() - started < 2
+    assert lines(run) == ["Step 1/2: upgrade r1"]
+    # Nothing more is reported (a long statement runs): the background writer writes it, no close() needed.
+    wait_for(lambda: Run.objects.get(pk=run.pk).current_step == "r2", 30, interval=0.02, what="the trailing write")
     assert lines(run) == ["Step 1/2: upgrade r1", "Step 2/2: upgrade r2"]
     writes.close()
     writes.add(line=("info", "Run succeeded"))  # after close: at once
