@@ -71,7 +71,7 @@ class Reporter:
                 "revision": p.step, "direction": self.directions.get(p.step, ""),
                 "seconds": round(float(p.data.get("seconds", 0)), 3),
             })
-            fields["step_timings"] = self.timings
+            fields["step_timings"] = list(self.timings)  # a copy: a batch may be written from another thread
         # The model keeps info/warning/error; Alembic's debug lines are still worth reading.
         level = "info" if p.level == "debug" else p.level
         self.writes.add(fields, (level, redact_text(p.message, self.secret)))
