@@ -108,6 +108,7 @@ def revs_text(heads) -> str:
 def wait(command, run: Run, *, timeout: float | None = None, quiet: bool = False, poll: float = 0.5) -> Run:
     """Poll the run until it ends, printing its log lines as they come (reads the DB)."""
     last_id, deadline = 0, None if timeout is None else time.monotonic() + timeout
+    nap = 0.05  # short runs end in a fraction of a second: poll soon, then every ``poll`` seconds
     while True:
         with transaction.atomic():
             run.refresh_from_db()
@@ -120,7 +121,8 @@ def wait(command, run: Run, *, timeout: float | None = None, quiet: bool = False
             return run
         if deadline is not None and time.monotonic() > deadline:
             raise CommandError(f"Run #{run.pk} still {run.status} after {timeout:g} s; it goes on", returncode=3)
-        time.sleep(poll)
+        time.sleep(min(nap, poll))
+        nap *= 2
 
 
 def exit_for(run: Run) -> None:

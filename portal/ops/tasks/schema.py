@@ -11,6 +11,8 @@ from .. import diagnostics, lifecycle, services, worker_fingerprint
 from ..models import Run
 from .skeleton import Job, Reporter, claim_run, run_task, worker_name
 
+PROGRESS_WRITE_SECONDS = 0.5  # a run's log lines and progress fields: one batch at most every 0.5 s
+
 
 @shared_task(name="ops.run_operation", bind=True, ignore_result=True, acks_late=False)
 def run_operation(self, run_id: int) -> str:
@@ -18,7 +20,7 @@ def run_operation(self, run_id: int) -> str:
     run = claim_run(self, run_id)
     if isinstance(run, str):
         return run
-    reporter = Reporter(run, secret="")
+    reporter = Reporter(run, secret="", batch_seconds=PROGRESS_WRITE_SECONDS)
     worker = worker_name(self)
     return run_task(run, lambda job: _upgrade(job, reporter, worker), lambda job: _finish(job, reporter))
 
@@ -42,6 +44,7 @@ def _upgrade(job: Job, reporter: Reporter, worker: str):
 
 def _finish(job: Job, reporter: Reporter) -> str:
     """Record the outcome, whatever happened; keep what blocked a failed run's lock."""
+    reporter.writes.close()  # every line and field of the run written before its outcome
     error = worker_fingerprint.explain_if_stale(job.error) if job.error is not None else None
     outcome = lifecycle.record_outcome(job.run, result=job.result, error=error, timings=reporter.timings,
                                        secret=reporter.secret)

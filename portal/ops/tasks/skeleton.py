@@ -23,7 +23,8 @@ from django.utils.timezone import now
 from migrations_ops.progress import Progress
 
 from .. import gates, lifecycle
-from ..models import Run, RunLog
+from ..models import Run
+from ..run_writes import BatchedRunWrites
 from ..secrets import redact as redact_text
 
 log = logging.getLogger(__name__)
@@ -110,8 +111,9 @@ class Reporter:
 
     CANCEL_POLL_SECONDS = 0.5
 
-    def __init__(self, run: Run, secret: str) -> None:
+    def __init__(self, run: Run, secret: str, batch_seconds: float = 0.0) -> None:
         self.run, self.run_id, self.secret = run, run.pk, secret
+        self.writes = BatchedRunWrites(run.pk, batch_seconds)  # 0: each event written at once
         self.directions = {s.get("revision"): s.get("direction", "") for s in run.plan_steps}
         self.timings: list[dict] = []
         self._cancel_checked, self._cancelled = 0.0, False
@@ -125,15 +127,17 @@ class Reporter:
                 "revision": p.step, "direction": self.directions.get(p.step, ""),
                 "seconds": round(float(p.data.get("seconds", 0)), 3),
             })
-            fields["step_timings"] = self.timings
-        Run.objects.filter(pk=self.run_id).update(heartbeat_at=now(), **fields)
+            fields["step_timings"] = list(self.timings)  # a copy: a batch may be written from another thread
         # The model keeps info/warning/error; Alembic's debug lines are still worth reading.
-        self.log(p.message, "info" if p.level == "debug" else p.level)
+        level = "info" if p.level == "debug" else p.level
+        self.writes.add(fields, (level, redact_text(p.message, self.secret)))
+        if p.data.get("event") == "lock_retry" or level != "info":
+            self.writes.flush()  # seen at once: a retry waits, a failure ends the run
         if p.data.get("event") == "lock_retry":
             lifecycle.record_lock_retry(self.run, p.data, secret=self.secret)
 
     def log(self, message: str, level: str = "info") -> None:
-        RunLog.objects.create(run_id=self.run_id, level=level, message=redact_text(message, self.secret))
+        self.writes.add(line=(level, redact_text(message, self.secret)))
 
     def should_cancel(self) -> bool:
         if self._cancelled:
