@@ -340,7 +340,8 @@ def _verify_tables(r: _Run, names: list[str]) -> tuple[list[TableReport], list[F
     checks run beside the checksums (``beside``); each table's findings keep their order.
     """
     opts, lite = r.opts, r.lite
-    extra: dict[str, list[Finding]] = {}
+    extra: dict[str, list[Finding]] = {}  # the source's orphans, then hygiene: the order the report always had
+    tidy: dict[str, list[Finding]] = {}
     db_findings: list[Finding] = []
     present = [n for n in names if n in r.schema.tables]
     rules = {n: _not_null_rules(r, r.schema.tables[n]) for n in present}  # on the main session, before any thread
@@ -356,7 +357,7 @@ def _verify_tables(r: _Run, names: list[str]) -> tuple[list[TableReport], list[F
                 _merge(extra, {by_source[t]: f for t, f in source_foreign_keys(lite, set(by_source),
                                                                                 opts.sample_size).items()})
         if "hygiene" in opts.checks:
-            _merge(extra, hygiene(r.ctx, set(names)))
+            _merge(tidy, hygiene(r.ctx, set(names)))
         if opts.target_sessions >= 3 and r.target is not None and present:
             checks = TargetChecks(r.target, r.app, r.ctx, opts.lock_timeout_ms, flag)
             for n in present:
@@ -372,6 +373,7 @@ def _verify_tables(r: _Run, names: list[str]) -> tuple[list[TableReport], list[F
             done.append((name, findings, diff, time.monotonic() - t0))
         if orphans is not None and by_source is not None:
             _merge(extra, {by_source[t]: f for t, f in _waiting(orphans.future, r, None).items()})
+        _merge(extra, tidy)
         for name, findings, diff, seconds in done:
             if name in jobs:
                 t0 = time.monotonic()
