@@ -1191,6 +1191,13 @@ static int hash_raw(const Col *c, const Val *v, Scratch *sc, uint64_t *out)
             us = (v->i - INT64_C(946684800)) * INT64_C(1000000);
             if (us < MIN_US || us > MAX_US)
                 return H_UNSURE;
+        } else if (v->type == SQLITE_INTEGER && c->scale != EPOCH_MS && v->i > -100000000000000LL &&
+                   v->i < 100000000000000LL) {
+            /* at or above MS_THRESHOLD in a column not decided as milliseconds: each number by its own
+               magnitude (an undecided or mixed column; a column decided as seconds holds none) */
+            us = v->i * INT64_C(1000) - INT64_C(946684800000000);
+            if (us < MIN_US || us > MAX_US)
+                return H_UNSURE;
         } else
             return H_UNSURE;
         if (c->kind == K_DATE && floor_div(us, USECS_PER_DAY) * USECS_PER_DAY != us)

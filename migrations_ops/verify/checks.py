@@ -49,8 +49,14 @@ class PgCtx:
                    lock_timeout_ms=self.lock_timeout_ms, dicts=dicts)
 
 
-def ranges(ctx: PgCtx, table: PgTable) -> Iterator[tuple[sql.Composable, list[int]]]:
-    """``WHERE`` conditions covering the table in key batches (one condition if it has no integer key)."""
+JOIN_BATCHES = 5
+"""An orphan check's key batch is this many ``batch_rows``: each statement hashes the whole referenced table
+before it probes its batch (0.34 s of 200,000 rows against 0.67 s for 1,000,000 on the benchmark file)."""
+
+
+def ranges(ctx: PgCtx, table: PgTable, batches: int = 1) -> Iterator[tuple[sql.Composable, list[int]]]:
+    """``WHERE`` conditions covering the table in key batches of ``batches`` x ``batch_rows`` rows (one
+    condition if it has no integer key)."""
     key = table.range_key
     if key is None:
         yield sql.SQL("true"), []
@@ -62,7 +68,7 @@ def ranges(ctx: PgCtx, table: PgTable) -> Iterator[tuple[sql.Composable, list[in
         return
     # reltuples is -1 before the first ANALYZE: then assume the keys are dense
     est = table.estimate if table.estimate > 0 else row[1] - row[0] + 1
-    parts = min(-(-est // ctx.batch_rows), 100_000)
+    parts = min(-(-est // (ctx.batch_rows * batches)), 100_000)
     for lo, hi in split_range(row[0], row[1] + 1, parts):
         if ctx.should_cancel():
             raise VerifyCancelled(table.name)
@@ -83,7 +89,7 @@ def check_orphans(ctx: PgCtx, table: PgTable, fk: ForeignKey) -> Finding:
         for c, r in zip(fk.columns, fk.ref_columns, strict=True))
     notnull = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(c) for c in c_cols)
     count, samples = 0, []
-    for where, params in ranges(ctx, table):
+    for where, params in ranges(ctx, table, JOIN_BATCHES):
         stmt = sql.SQL(
             "SELECT {keys}, {vals}, count(*) OVER () FROM {t} AS c WHERE ({w}) AND {nn} "
             "AND NOT EXISTS (SELECT 1 FROM {p} AS p WHERE {m}) LIMIT %s"

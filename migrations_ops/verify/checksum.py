@@ -194,14 +194,25 @@ def source_column_types(conn: sqlite3.Connection, table: str,
 
 
 class SqliteSide:
-    """The same figures from the SQLite source, values read as the target's types."""
+    """The same figures from the SQLite source, values read as the target's types.
+
+    ``lazy_units`` (native checksums only): time columns are not scanned for their epoch unit
+    (``copy.source.epoch_unit``, a scan of the column) before the pass. An undecided column reads each
+    number by its own magnitude, which for every integer and real is what the copy's unit gives: ``s``
+    means no number at or above ``MS_THRESHOLD``, ``ms`` means no nonzero one below, ``mixed`` is by
+    magnitude. Only text holding a number can differ (the scan does not see all of those): the pass
+    records such a column in ``unit_read``, and the caller compares the table again with the units decided.
+    """
 
     def __init__(self, conn: sqlite3.Connection, table: str, columns: Sequence[tuple[str, ColumnType]],
                  key: str | None, path: str | None = None, key_columns: Sequence[tuple[str, ColumnType]] = (),
-                 native: bool | None = None) -> None:
+                 native: bool | None = None, lazy_units: bool = False) -> None:
         self.conn, self.table, self.key, self.path = conn, table, key, path
-        self.columns = source_column_types(conn, table, columns)
-        self.native = pghash.supported(self.columns) if native is None else native
+        self.native = pghash.supported(columns) if native is None else native
+        self.lazy_units = lazy_units and self.native
+        self.columns = list(columns) if self.lazy_units else source_column_types(conn, table, columns)
+        self.unit_read: set[int] = set()
+        """Undecided time columns (by index) where the pass met text holding a number (see above)."""
         if self.native and self.path is None:  # the C code opens the file itself
             self.path = conn.execute("PRAGMA database_list").fetchone()[2]
         self.stop: Any = _worker_stop  # the native pass polls it; run.py sets the run's cancel flag in-process
@@ -229,10 +240,12 @@ class SqliteSide:
             return fn(*args)
 
     def __getstate__(self) -> tuple[Any, ...]:
-        """Sent to a worker process as the file's path; the worker opens its own connection."""
+        """Sent to a worker process as the file's path; the worker opens its own connection (with the units
+        decided: what a worker's pass meets could not be reported back)."""
         if self.path is None:
             raise TypeError("an SqliteSide without a path cannot go to another process")
-        return (self.path, self.table, self.columns, self.key, self.key_columns, self.native)
+        columns = source_column_types(self.conn, self.table, self.columns) if self.lazy_units else self.columns
+        return (self.path, self.table, columns, self.key, self.key_columns, self.native)
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         path, table, columns, key, key_columns, native = state
@@ -281,7 +294,8 @@ class SqliteSide:
         assert self.path is not None
         stmt = sql.SQL("SELECT {c} FROM {t} WHERE {w}").format(
             c=sql.SQL(", ").join([sql.Identifier(c) for c, _ in self.columns]), t=self.rel, w=where)
-        rows, total = pghash.sqlite_summary(self.path, sqlite_sql(stmt), params, self.columns, self.stop)
+        rows, total = pghash.sqlite_summary(self.path, sqlite_sql(stmt), params, self.columns, self.stop,
+                                            self.unit_read if self.lazy_units else None)
         return Summary(rows, total)
 
     def _chunked_summary(self, where: sql.Composable, params: list[int]) -> Summary:

@@ -107,8 +107,8 @@ class LiteKeyed(SqliteSide):
 
     def __init__(self, conn: Any, table: str, columns: Sequence[tuple[str, ColumnType]], key: str | None = None,
                  path: str | None = None, key_columns: Sequence[tuple[str, ColumnType]] = (),
-                 native: bool | None = False) -> None:
-        super().__init__(conn, table, columns, None, path, key_columns, native)
+                 native: bool | None = False, lazy_units: bool = False) -> None:
+        super().__init__(conn, table, columns, None, path, key_columns, native, lazy_units)
         self.order: list[sql.Composable] = []
         for c, ct in self.key_columns:
             ident = sql.Identifier(c)

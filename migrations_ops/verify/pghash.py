@@ -133,11 +133,19 @@ def _scale(ct: ColumnType) -> int:
     return NO_SCALE if ct.scale is None else int(ct.scale)
 
 
-def fallback(columns: Columns) -> Callable[[int, Any], str | None]:
-    """The Python reading of a value the C code is not sure of: its canonical text, None if unconvertible."""
+def fallback(columns: Columns, unit_read: set[int] | None = None) -> Callable[[int, Any], str | None]:
+    """The Python reading of a value the C code is not sure of: its canonical text, None if unconvertible.
+
+    :param unit_read: receives the index of a time column whose epoch unit is undecided when one of its
+        values is text holding a number: only such a value can read differently by magnitude than by the
+        column's unit (integers and reals read the same either way, see ``SqliteSide``).
+    """
     types = [ct for _, ct in columns]
+    undecided = {i for i, ct in enumerate(types) if ct.kind in TIME_KINDS and ct.epoch_unit is None}
 
     def canonical_text(i: int, raw: Any) -> str | None:
+        if unit_read is not None and i in undecided and isinstance(raw, str) and _numeric_text(raw):
+            unit_read.add(i)
         try:
             return canonical(adapt_sqlite(raw, types[i]), types[i])
         except (Unconvertible, InvalidOperation, OverflowError, ValueError, RecursionError):
@@ -146,12 +154,26 @@ def fallback(columns: Columns) -> Callable[[int, Any], str | None]:
     return canonical_text
 
 
+def _numeric_text(raw: str) -> bool:
+    """True when the text reads as a number (as ``canonical.epoch_unit_of`` reads it)."""
+    try:
+        float(raw)
+    except ValueError:
+        return False
+    return True
+
+
 def sqlite_summary(path: str, select: str, params: Sequence[int], columns: Columns,
-                   stop: Callable[[], bool] | None = None) -> tuple[int, int | None]:
-    """Rows of ``select`` (one column per entry of ``columns``) and their hash sum; None when a row is poisoned."""
+                   stop: Callable[[], bool] | None = None, unit_read: set[int] | None = None
+                   ) -> tuple[int, int | None]:
+    """Rows of ``select`` (one column per entry of ``columns``) and their hash sum; None when a row is poisoned.
+
+    :param unit_read: see ``fallback``.
+    """
     assert _pghash is not None
     rows, total, poisoned, _ = _pghash.summary(path, select, list(params), spec(columns),
-                                               [null_hash(i) for i in range(len(columns))], fallback(columns), stop)
+                                               [null_hash(i) for i in range(len(columns))],
+                                               fallback(columns, unit_read), stop)
     return rows, (None if poisoned else total)
 
 

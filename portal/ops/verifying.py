@@ -41,6 +41,7 @@ def schedule_verify(
     after_copy: Run | None = None,
     copy_id: str | None = None,
     samples: int | None = None,
+    integrity: str | None = None,
 ) -> Run:
     """Record a verification run and queue it (writes the DB).
 
@@ -49,7 +50,10 @@ def schedule_verify(
     :param copy_id: the copy whose rejects explain missing rows (default: the one of ``after_copy``, else the
         latest copy of ``source`` into this target).
     :param samples: keep up to this many located keys per finding (default 10; ``ops verify --show N``).
+    :param integrity: the source's integrity check, ``quick`` (the engine's default) or ``full`` (``--integrity``).
     """
+    if integrity not in (None, "quick", "full"):
+        raise ValidationError("The integrity check must be quick or full")
     if user is not None:
         services.require(user, "ops.schedule_run")
     path = copy_sources.resolve_source(source) if source else None
@@ -69,6 +73,7 @@ def schedule_verify(
         **({"after_copy": after_copy.pk} if after_copy is not None else {}),
         **({"copy_id": copy_id} if copy_id else {}),
         **({"samples": samples} if samples else {}),
+        **({"integrity": integrity} if integrity else {}),
     }
     with transaction.atomic():
         run = Run.objects.create(
@@ -90,6 +95,7 @@ def engine_args(run: Run) -> dict[str, Any]:
         "tables": run.params.get("tables") or None,
         "options": engine.VerifyOptions(statement_timeout_ms=run.target.statement_timeout_ms,
                                         copy_id=rejects_copy_id(run),
+                                        integrity_check=run.params.get("integrity") or "quick",
                                         sample_size=max(engine.VerifyOptions().sample_size, run.params.get("samples") or 0)),
     }
 

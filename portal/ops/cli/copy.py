@@ -148,7 +148,8 @@ def cmd_verify(command, options) -> None:
     run = verifying.schedule_verify(target=target, source=options.get("sqlite"), tables=options.get("tables"),
                                     user=user, copy_id=options.get("copy_id"),
                                     after_copy=verifying.copy_run_of(target, options.get("copy_run")),
-                                    samples=options.get("show") if options.get("wait") else None)
+                                    samples=options.get("show") if options.get("wait") else None,
+                                    integrity=options.get("integrity"))
     if not options.get("wait"):
         if options.get("json"):
             return dump_json(command, run_json(run))

@@ -164,6 +164,9 @@ class Command(BaseCommand):
                        "(default: the latest copy of this SQLite file into the target).")
         p.add_argument("--copy-run", metavar="RUN_ID", help="The same, by the portal's copy run number (as the "
                        "admin's 'Rejects of copy run').")
+        p.add_argument("--integrity", choices=("quick", "full"), help="The source's integrity check: quick "
+                       "(default: PRAGMA quick_check, every page and record) or full (also each index against "
+                       "its table; ten times slower on a big file).")
 
         p = sub.add_parser("fleet", help="Every target against head, its runs and blocked sessions (the dashboard).")
         p.add_argument("--project", help="Only this project's targets (its id).")
