@@ -31,9 +31,9 @@ from tests.engine.locks.conftest import (
     app_role,
     is_waiting,
     open_backend,
-    retry,
 )
 from tests.factories import BILLING, AlembicProjectFactory, target_for
+from tests.polling import eventually
 from tests.portal.activity_helpers import activity_url, backend_url
 from tests.portal.admin_helpers import client_for
 from tests.portal.conftest import wait_run_finished
@@ -99,7 +99,7 @@ def hold_and_queue(conn: TargetConn, table: str):
     b = open_backend(conn, "B", "billing-migrate")
     b.run_in_background(sql.SQL("ALTER TABLE {} ADD COLUMN mopt_note text").format(sql.Identifier(table))
                         .as_string(b.conn))
-    retry(lambda: is_waiting(conn, b.pid))
+    eventually(lambda: is_waiting(conn, b.pid))
     return a, b
 
 
