@@ -89,6 +89,12 @@ class _Phase:
                 self.after[p.step] = take_snapshot(self.snapshots, self.version_table)
         self.progress(Progress(p.done, p.total, f"[{self.name}] {p.message}", p.level, p.step, p.data))
 
+    def last_state(self) -> SchemaSnapshot | None:
+        """The schema after the phase when it ended with a committed step (its snapshot); None otherwise."""
+        if self.report is None or not self.report.ok or not self.report.steps:
+            return None
+        return self.after.get(self.report.steps[-1].revision)
+
     def run(self, operation: str, revision: str) -> PhaseReport:
         self.report = PhaseReport(self.name, operation, revision)
         started = time.monotonic()
@@ -162,21 +168,23 @@ def _rehearse(target: TargetConn, server: TargetConn, resolved: ResolvedProject,
         report = RehearsalReport(server=server.where(), scratch=scratch.dbname, with_data=with_data)
         tag = f"rehearse-{rehearsal_id}"
         sampler = LockSampler(scratch, application_name(tag))
-        sampler.start()  # connects while the dump is loaded
+        sampler.start()  # connects while pg_dump works
         stack.callback(sampler.stop)
-        with connect(scratch, "mop:rehearse:snapshot") as snapshots:
-            load_schema(snapshots, dump.text(), heads, version_table=vt, version_table_schema=vts,
-                        password=scratch.password)
-            report.clone_seconds = round(time.monotonic() - started, 3)
-            progress(Progress(0, 0, f"Schema of {target.where()} cloned into {scratch.dbname} "
-                                    f"in {report.clone_seconds:.2f} s"))
-            if with_data:
-                report.sample = copy_sample(target, scratch, with_data, statement_timeout_ms=sample_timeout_ms,
-                                            version_table=vt).to_json()
-                progress(Progress(0, 0, f"Sample of up to {with_data} rows per table copied "
-                                        f"({sum(report.sample['rows'].values())} rows)"))
-            with run_session(scratch, resolved, run_id=tag) as session:
-                _three_phases(report, session, sampler, vt, progress, forward, back, snapshots)
+        snapshots = stack.enter_context(connect(scratch, "mop:rehearse:snapshot"))
+        # The run session (scripts imported, advisory lock, blocker watch) opens while pg_dump still works:
+        # nothing in it depends on the schema, which each plan reads when it starts.
+        session = stack.enter_context(run_session(scratch, resolved, run_id=tag))
+        load_schema(snapshots, dump.text(), heads, version_table=vt, version_table_schema=vts,
+                    password=scratch.password)
+        report.clone_seconds = round(time.monotonic() - started, 3)
+        progress(Progress(0, 0, f"Schema of {target.where()} cloned into {scratch.dbname} "
+                                f"in {report.clone_seconds:.2f} s"))
+        if with_data:
+            report.sample = copy_sample(target, scratch, with_data, statement_timeout_ms=sample_timeout_ms,
+                                        version_table=vt).to_json()
+            progress(Progress(0, 0, f"Sample of up to {with_data} rows per table copied "
+                                    f"({sum(report.sample['rows'].values())} rows)"))
+        _three_phases(report, session, sampler, vt, progress, forward, back, snapshots)
         sampler.stop()
         report.seconds = round(time.monotonic() - started, 3)
         if on_report is not None:
@@ -194,7 +202,7 @@ def _three_phases(report: RehearsalReport, session: RunSession, sampler: LockSam
         report.problems.append(f"The plan failed at revision {first.report.error_revision}: "  # type: ignore[union-attr]
                                f"{first.report.error}")  # type: ignore[union-attr]
         return
-    after_first = take_snapshot(snapshots, vt)
+    after_first = first.last_state() or take_snapshot(snapshots, vt)
     # The schema before each revision's step: the snapshot after the step before it.
     before_step: dict[str, SchemaSnapshot] = {}
     prev = before
@@ -206,7 +214,7 @@ def _three_phases(report: RehearsalReport, session: RunSession, sampler: LockSam
     for step in undo.report.steps:  # type: ignore[union-attr]
         if step.revision in undo.after and step.revision in before_step:
             step.not_undone = diff(before_step[step.revision], undo.after[step.revision]).lines()
-    after_back = take_snapshot(snapshots, vt)
+    after_back = undo.last_state() or take_snapshot(snapshots, vt)
     back_diff = diff(before, after_back)
     report.down_vs_before = back_diff.to_json()
     if not undo.report.ok:  # type: ignore[union-attr]
