@@ -41,7 +41,10 @@ class SchemaDump:
 
     def __init__(self, target: TargetConn, version_num: int) -> None:
         self.target = target
-        args = [pg_tool("pg_dump", version_num), "--schema-only", "--no-owner", "--no-privileges"]
+        # No tablespaces (the rehearsal server need not have the target's), no subscriptions (creating one
+        # needs a superuser and names another server), no security labels (their providers are per server).
+        args = [pg_tool("pg_dump", version_num), "--schema-only", "--no-owner", "--no-privileges",
+                "--no-tablespaces", "--no-subscriptions", "--no-security-labels"]
         self.proc = subprocess.Popen(args, env=tool_env(target, "mop:rehearse:dump"), stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
         self.done = False
