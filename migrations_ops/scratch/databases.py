@@ -29,7 +29,7 @@ _NAME_RE = re.compile(r"^mop_scratch_(?P<purpose>[a-z]+)_(?P<epoch>\d{10})_[0-9a
 def scratch_name(purpose: str, at: float | None = None) -> str:
     """A fresh scratch database name.
 
-    >>> scratch_name("rehearse", 1767225600)[:35]
+    >>> scratch_name("rehearse", 1767225600)[:32]
     'mop_scratch_rehearse_1767225600_'
     """
     if not re.fullmatch(r"[a-z]{1,20}", purpose):
