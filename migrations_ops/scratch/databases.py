@@ -62,9 +62,9 @@ def claim_spare(server: TargetConn, purpose: str) -> TargetConn | None:
     """
     try:
         with connect(server, "mop:scratch") as conn:
-            spares = [r[0] for r in conn.execute(queries.get("scratch_databases"),
+            spares = [r[0] for r in conn.execute(queries.get("scratch_spares"),
                                                  {"prefix": _like_prefix(SPARE)}).fetchall()]
-            for spare in sorted(spares, reverse=True):
+            for spare in spares:
                 if not _NAME_RE.match(spare):
                     continue
                 name = scratch_name(purpose)
@@ -83,8 +83,8 @@ def make_spare(server: TargetConn) -> str | None:
     """Create one spare scratch database on ``server`` unless one is waiting; returns its name when made."""
     try:
         with connect(server, "mop:scratch") as conn:
-            if conn.execute(queries.get("scratch_databases"), {"prefix": _like_prefix(SPARE)}).fetchall():
-                return None
+            if conn.execute(queries.get("scratch_spares"), {"prefix": _like_prefix(SPARE)}).fetchall():
+                return None  # one this role can claim is waiting (another role's spare is no use to it)
     except psycopg.Error as exc:
         raise ScratchFailed(server.where(), str(exc).strip()) from None
     return create_scratch(server, "spare").dbname
@@ -134,7 +134,8 @@ def reap_scratch(server: TargetConn, max_age_s: float, now: float | None = None,
     """Drop scratch databases older than ``max_age_s``, and make a spare; returns the names dropped.
 
     Spares are empty and never in use, so they are not dropped for age; the
-    newest one is kept and any other dropped (two workers may both make one).
+    newest one of this role is kept and its others dropped (two workers may
+    both make one).
 
     :param server: the rehearsal server to clean.
     :param max_age_s: a live rehearsal is never older than this (keep it above the longest one).
@@ -144,14 +145,15 @@ def reap_scratch(server: TargetConn, max_age_s: float, now: float | None = None,
     with connect(server, "mop:scratch-reaper") as conn:
         names = [r[0] for r in conn.execute(queries.get("scratch_databases"),
                                             {"prefix": SCRATCH_PREFIX.replace("_", "\\_") + "%"}).fetchall()]
+        # Only this role's spares (newest first): another role's are its own reaper's business.
+        spares = [r[0] for r in conn.execute(queries.get("scratch_spares"), {"prefix": _like_prefix(SPARE)})]
     dropped = []
-    spares = sorted((n for n in names if n.startswith(SCRATCH_PREFIX + SPARE + "_")), reverse=True)
     for name in names:
         m = _NAME_RE.match(name)
         if m is None:
             continue
         old = at - int(m["epoch"]) > max_age_s
-        if (m["purpose"] == SPARE and name in spares[1:]) or (m["purpose"] != SPARE and old):
+        if (m["purpose"] == SPARE and name in spares[1:]) or (m["purpose"] != SPARE and old):  # spares: never for age
             drop_scratch(server, name)
             dropped.append(name)
     if keep_spare:
