@@ -2,9 +2,12 @@
 
 In-process figures (a warm worker's view: libraries imported), median of ``--runs``:
 
-1. ``run_plan`` upgrade base -> head of ``examples/billing`` on a fresh database (the run's own time);
-   ``rehearse_plan`` of the same plan from a target at base: scratch database, schema dump and load,
-   up, back, up again, schema snapshots after every step, drop. Goal: under 3x the run.
+1. ``run_plan`` upgrade base -> head of ``examples/billing`` on a fresh database (the run's own time),
+   interleaved with ``rehearse_plan`` of the same plan from a target at base: schema dump (started first),
+   spare scratch database claimed, dump loaded, up, back, up again in one run session, schema snapshots
+   after every step; timed until the report is handed over (``on_report``: what the user waits for) and
+   with the clean-up after it (drop, next spare). A warm-up rehearsal first (imports, the first spare).
+   Goal: under 3x the run.
 2. ``schema_drift`` of a 200-table schema against its expected snapshot already cached (what a
    scheduled check costs once the replay is cached); baseline in the same run: ``pg_dump --schema-only``
    of the same database (what a DBA diffs by hand). Goal: under 2 s.
@@ -65,29 +68,36 @@ def timed(fn) -> float:
 
 def bench_rehearsal(a: TargetConn, runs: int) -> None:
     project = resolve_project(ProjectSource(location=str(EXAMPLE)))
-    run_s, rehearse_s, clone_s, phases_s = [], [], [], []
+    run_s, report_s, total_s, clone_s, phases_s = [], [], [], [], []
+    warm = recreate(a, "mop_bench_rehearse_target")  # warm-up: imports, and the first spare scratch database
+    rehearse_plan(warm, a, project, "upgrade", "head", (), rehearsal_id="bench-warm")
     for i in range(runs):
         fresh = recreate(a, "mop_bench_run")
         run_s.append(timed(lambda fresh=fresh, i=i: run_plan(fresh, project, "upgrade", "head", run_id=f"b{i}")))
         target = recreate(a, "mop_bench_rehearse_target")
         report = None
+        reported: list[float] = []
+        started = time.perf_counter()
 
-        def go(target=target, i=i):
+        def go(target=target, i=i, started=started, reported=reported):
             nonlocal report
-            report = rehearse_plan(target, a, project, "upgrade", "head", (), rehearsal_id=f"bench{i}")
-        rehearse_s.append(timed(go))
+            report = rehearse_plan(target, a, project, "upgrade", "head", (), rehearsal_id=f"bench{i}",
+                                   on_report=lambda _r: reported.append(time.perf_counter() - started))
+        total_s.append(timed(go))
         assert report is not None and report.passed, report.problems if report else None
+        report_s.append(reported[0])
         clone_s.append(report.clone_seconds)
         phases_s.append([p.seconds for p in report.phases])
     drop(a, "mop_bench_run")
     drop(a, "mop_bench_rehearse_target")
-    run_m, reh_m = statistics.median(run_s), statistics.median(rehearse_s)
-    print(f"run_plan base->head (the run):      median {run_m * 1000:8.1f} ms  (n={runs})")
-    print(f"rehearse_plan (dump, up/back/up):   median {reh_m * 1000:8.1f} ms  ratio {reh_m / run_m:5.1f}x"
-          f"  (clone {statistics.median(clone_s) * 1000:.0f} ms)")
+    run_m, rep_m, tot_m = statistics.median(run_s), statistics.median(report_s), statistics.median(total_s)
+    print(f"run_plan base->head (the run):             median {run_m * 1000:8.1f} ms  (n={runs})")
+    print(f"rehearse_plan until its report is handed:  median {rep_m * 1000:8.1f} ms  ratio {rep_m / run_m:5.2f}x"
+          f"  (dump + load {statistics.median(clone_s) * 1000:.0f} ms)")
+    print(f"rehearse_plan with the clean-up (drop, next spare): median {tot_m * 1000:8.1f} ms  "
+          f"ratio {tot_m / run_m:5.2f}x")
     first, back, again = (statistics.median(p[i] for p in phases_s) for i in range(3))
-    print(f"  phases: first {first * 1000:.0f} ms, back {back * 1000:.0f} ms, again {again * 1000:.0f} ms; "
-          f"rest (scratch create/drop, snapshots, lock sampler) {(reh_m - first - back - again) * 1000 - statistics.median(clone_s) * 1000:.0f} ms")
+    print(f"  phases: first {first * 1000:.0f} ms, back {back * 1000:.0f} ms, again {again * 1000:.0f} ms")
 
 
 def bench_drift(a: TargetConn, runs: int) -> None:

@@ -49,7 +49,7 @@ def restore_test(path: Path, sha256: str, server: TargetConn, row_counts: dict[s
     problems: list[str] = []
     notes: list[str] = []
     tables: dict[str, int] = {}
-    with scratch_database(server, "restore") as scratch:
+    with scratch_database(server, "restore", spare=True) as scratch:
         with connect(scratch, "mop:restore") as conn:
             version = conn.info.server_version
         restore = pg_tool("pg_restore", version)

@@ -40,7 +40,7 @@ def expected_schema(server: TargetConn, project: ResolvedProject, heads: Sequenc
     :raises ReplayFailed: when a revision fails on the empty database.
     """
     vt = project.source.version_table
-    with scratch_database(server, "expected") as scratch:
+    with scratch_database(server, "expected", spare=True) as scratch:
         try:
             for head in sorted(heads):
                 run_plan(scratch, project, "upgrade", head, run_id="drift-replay", lock_retries=0)

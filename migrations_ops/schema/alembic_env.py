@@ -129,10 +129,13 @@ def compute_steps(
     if ":" in revision:
         raise PlanError("Range revision not allowed: the plan always starts from the target's live revision")
     current = tuple(from_heads)
+    several = tuple(revision.replace(",", " ").split())
     try:
         script.revision_map.get_revisions(current)
-        if operation == "upgrade":
-            steps: list[MigrationStep] = list(script._upgrade_revs(revision, current))
+        if operation != "stamp" and len(several) > 1:
+            steps: list[MigrationStep] = _steps_to_heads(script, operation, several, current)
+        elif operation == "upgrade":
+            steps = list(script._upgrade_revs(revision, current))
         elif operation == "downgrade":
             steps = list(script._downgrade_revs(revision, current))
         else:
@@ -140,6 +143,25 @@ def compute_steps(
     except (alembic_util.CommandError, alembic_revision.RevisionError) as exc:
         raise translate_revision_errors(exc, current=current) from None
     return steps
+
+
+def _steps_to_heads(script: ScriptDirectory, operation: str, heads: tuple[str, ...],
+                    current: tuple[str, ...]) -> list[MigrationStep]:
+    """The steps that leave exactly ``heads`` applied: Alembic's for an upgrade; for a downgrade every applied
+    revision that is not an ancestor of one of them, newest first (Alembic takes a single downgrade target).
+
+    This is how a plan that started at several heads is undone: ``downgrade a,b``.
+    """
+    rmap = script.revision_map
+    if operation == "upgrade":
+        return [MigrationStep.upgrade_from_script(rmap, r)
+                for r in reversed(list(rmap.iterate_revisions(heads, current, implicit_base=True)))]
+    keep = {r.revision for r in rmap.iterate_revisions(heads, "base", select_for_downgrade=True)}
+    applied = list(rmap.iterate_revisions(current, "base", select_for_downgrade=True)) if current else []
+    missing = [h for h in heads if h not in {r.revision for r in applied}]
+    if missing:
+        raise PlanError(f"Cannot downgrade to {', '.join(heads)}: {', '.join(missing)} is not applied on the target")
+    return [MigrationStep.downgrade_from_script(rmap, r) for r in applied if r.revision not in keep]
 
 
 class _Heads(HeadMaintainer):

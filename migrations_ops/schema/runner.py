@@ -125,30 +125,73 @@ def run_plan(
     :param sleep: how a backoff waits (tests pass their own); called in slices of 0.1 s at most.
     :param rng: the jitter's random source (``uniform(a, b)``); a fresh ``random.Random`` by default.
     """
+    RetryPolicy(lock_retries, retry_backoff_s, retry_backoff_max_s)  # bad limits fail before connecting
+    with run_session(target, project, run_id=run_id, lock_timeout_ms=lock_timeout_ms,
+                     statement_timeout_ms=statement_timeout_ms) as session:
+        return session.run(operation, revision, expected_from=expected_from, lock_retries=lock_retries,
+                           retry_backoff_s=retry_backoff_s, retry_backoff_max_s=retry_backoff_max_s,
+                           progress=progress, should_cancel=should_cancel, sleep=sleep, rng=rng)
+
+
+@contextmanager
+def run_session(
+    target: TargetConn,
+    project: ResolvedProject | ProjectSource,
+    *,
+    run_id: int | str,
+    lock_timeout_ms: int = 1000,
+    statement_timeout_ms: int = 900000,
+) -> Iterator[RunSession]:
+    """Open the session ``run_plan`` runs in, for several plans one after the other.
+
+    A rehearsal runs up, down and up again: one session (one import of the
+    scripts, one connection holding the advisory lock, one blocker watch)
+    instead of three, each plan still run exactly as ``run_plan`` runs it.
+
+    :param target: the database; its advisory lock is held until the block ends.
+    :param run_id: names the backend (``mop:run:<id>``).
+    """
     for name, value in (("lock_timeout_ms", lock_timeout_ms), ("statement_timeout_ms", statement_timeout_ms)):
         if not isinstance(value, int) or value <= 0:
             raise PlanError(f"{name} must be a positive number of milliseconds, not {value!r}")
-    policy = RetryPolicy(lock_retries, retry_backoff_s, retry_backoff_max_s)
     resolved = as_resolved(project)
     load_operation_modules(resolved)
     script = load_script(resolved)
     app = application_name(run_id)
     with _session(target, app, lock_timeout_ms, statement_timeout_ms) as (conn, pid):
+        with BlockerWatch(target, f"{app}:watch", pid, poll_interval(lock_timeout_ms)) as watch:
+            yield RunSession(target, resolved, script, conn, watch, statement_timeout_ms)
+
+
+class RunSession:
+    """An open run session: ``run()`` carries out one plan in it (see ``run_plan`` for the steps)."""
+
+    def __init__(self, target: TargetConn, project: ResolvedProject, script: ScriptDirectory, conn: Connection,
+                 watch: BlockerWatch, statement_timeout_ms: int) -> None:
+        self.target, self.project, self.script, self.conn = target, project, script, conn
+        self.watch, self.statement_timeout_ms = watch, statement_timeout_ms
+
+    def run(self, operation: str, revision: str, *, expected_from: Sequence[str] | None = None,
+            lock_retries: int = 3, retry_backoff_s: float = 1.0, retry_backoff_max_s: float = 30.0,
+            progress: ProgressFn = no_progress, should_cancel: CancelFn = never_cancel,
+            sleep: SleepFn = time.sleep, rng: Rng | None = None) -> RunResult:
+        """Run one plan from the live heads; the parameters mean what they mean for ``run_plan``."""
+        policy = RetryPolicy(lock_retries, retry_backoff_s, retry_backoff_max_s)
+        conn, resolved, script = self.conn, self.project, self.script
         from_heads = _current_heads(conn, resolved)
         if expected_from is not None and set(expected_from) != set(from_heads):
             raise TargetMoved(tuple(sorted(expected_from)), from_heads)
         steps = compute_steps(script, operation, revision, from_heads)
         to_heads = simulate_heads(from_heads, steps)
-        run = _Run(steps, from_heads, progress, should_cancel, statement_timeout_ms)
-        run.target = target
+        run = _Run(steps, from_heads, progress, should_cancel, self.statement_timeout_ms)
+        run.target = self.target
         retry = _Retry(policy, operation, absolute_destination(operation, revision, steps, to_heads), to_heads,
                        sleep, rng or random.Random())
-        with BlockerWatch(target, f"{app}:watch", pid, poll_interval(lock_timeout_ms)) as watch:
-            run.execute_with_retries(resolved, script, conn, revision, watch, target.password, retry)
+        run.execute_with_retries(resolved, script, conn, revision, self.watch, self.target.password, retry)
         after = _current_heads(conn, resolved)
-    if set(after) != set(to_heads):
-        raise VersionMismatch(to_heads, after)
-    return RunResult(from_heads, after, tuple(run.results))
+        if set(after) != set(to_heads):
+            raise VersionMismatch(to_heads, after)
+        return RunResult(from_heads, after, tuple(run.results))
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from portal.ops.admin import OpsMedia, ReadOnlyAdminMixin
 from portal.ops.models import Target
 from portal.ops.views.page import object_pk
 
-from . import drift, rehearsing, svg
+from . import drift, rehearsing, requirements, svg
 from .admin_columns import BADGE
 from .models import Backup, DriftCheck, DriftEvent, Rehearsal, SchemaBaseline, TargetAssurance
 from .tasks import check_drift as check_drift_task
@@ -38,10 +38,9 @@ def _badge(state: str, label: str) -> str:
 
 @admin.register(TargetAssurance)
 class TargetAssuranceAdmin(admin.ModelAdmin):
-    list_display = ["target", "drift_badge", "drift_since", "backup_scope", "rehearsal_required",
-                    "drift_check_minutes", "rehearsal_server"]
+    list_display = ["target", "drift_badge", "drift_since", "policy_needs", "drift_check_minutes", "rehearsal_server"]
     list_select_related = ["target", "rehearsal_server"]
-    list_filter = ["drift_state", "backup_scope", "rehearsal_required"]
+    list_filter = ["drift_state", "target__environment"]
     readonly_fields = ["drift_state", "drift_since", "last_check"]
     actions = ["check_now"]
     Media = OpsMedia
@@ -49,6 +48,15 @@ class TargetAssuranceAdmin(admin.ModelAdmin):
     @admin.display(description="drift")
     def drift_badge(self, obj: TargetAssurance) -> str:
         return _badge(obj.drift_state, obj.get_drift_state_display())
+
+    @admin.display(description="its environment's policy asks")
+    def policy_needs(self, obj: TargetAssurance) -> str:
+        """The requirements of the target's environment (change control), linked to that policy."""
+        policy = requirements.policy_of(obj.target)
+        text = requirements.summary(policy)
+        if policy.pk is None:
+            return text
+        return format_html('<a href="{}">{}</a>', reverse("admin:change_policy_change", args=[policy.pk]), text)
 
     @admin.action(permissions=["run_drift_check"], description="Check drift now (on a worker)")
     def check_now(self, request, queryset):

@@ -15,6 +15,7 @@ from portal.ops import audit
 from portal.ops.models import AuditEvent, Run, Target
 from portal.ops.secrets import redact
 
+from . import requirements
 from .models import Backup, BackupScope
 from .perms import require
 from .servers import rehearsal_server, settings_for
@@ -26,25 +27,28 @@ def backup_dir(target: Target) -> Path:
 
 
 def backup_before_run(run: Run, log) -> Backup | None:
-    """Take the backup the target's settings ask for before the run's first step (writes the DB).
+    """Take the backup the environment's policy asks for before the run's first step (writes the DB).
+
+    The scope is the policy's; the directory and retention are the target's.
 
     :param log: ``log(message, level)`` of the run's live log.
     :raises BackupFailed: the run must then fail before any step.
     """
-    conf = settings_for(run.target)
-    if conf.backup_scope == BackupScope.NONE or run.operation not in (Run.Operation.UPGRADE, Run.Operation.DOWNGRADE):
+    policy = requirements.policy_of(run.target)
+    scope = policy.backup_scope
+    if scope == BackupScope.NONE or run.operation not in (Run.Operation.UPGRADE, Run.Operation.DOWNGRADE):
         return None
     conn = run.target.conn()
-    tables = touched_tables(run.sql) if conf.backup_scope == BackupScope.TOUCHED else []
+    tables = touched_tables(run.sql) if scope == BackupScope.TOUCHED else []
     name = f"{run.target.name}-run{run.pk}-{now():%Y%m%dT%H%M%S}"
-    log(f"Backup ({conf.get_backup_scope_display().lower()}) of {run.target.name} into {backup_dir(run.target)}")
+    log(f"Backup ({policy.get_backup_scope_display().lower()}, {policy}) of {run.target.name} into {backup_dir(run.target)}")
     try:
-        result = take_backup(conn, conf.backup_scope, backup_dir(run.target), name, tables)
+        result = take_backup(conn, scope, backup_dir(run.target), name, tables)
     except BackupFailed as exc:
         reason = redact(str(exc), conn.password)
-        Backup.objects.create(target=run.target, run=run, scope=conf.backup_scope, tables=tables,
+        Backup.objects.create(target=run.target, run=run, scope=scope, tables=tables,
                               status=Backup.Status.FAILED, error=reason)
-        _audit(run.target, run, "backup.failed", "failed", {"scope": conf.backup_scope}, reason)
+        _audit(run.target, run, "backup.failed", "failed", {"scope": scope}, reason)
         raise
     backup = Backup.objects.create(
         target=run.target, run=run, scope=result.scope, tables=list(result.tables), path=result.path,

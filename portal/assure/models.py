@@ -1,7 +1,10 @@
-"""Records of rehearsals, backups and drift checks, and the per-target settings that ask for them.
+"""Records of rehearsals, backups and drift checks, and the settings that are truly per target.
 
-The settings (rehearsal required, backup scope, drift schedule) sit on
-``TargetAssurance`` until the change-control policies take them over.
+What a run needs first (a passing rehearsal and how old, the backup scope,
+whether open drift blocks it) is the environment's change-control ``Policy``
+(``portal.change``); ``TargetAssurance`` keeps where the scratch databases
+go, where backups go and how long they stay, the drift schedule, and the
+target's drift state.
 """
 
 from __future__ import annotations
@@ -10,14 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.timezone import now
 
+from portal.change.models import BackupScope  # the policy's choices, also a backup's scope
 from portal.ops.models import Run, Target
-
-
-class BackupScope(models.TextChoices):
-    NONE = "none", "None"
-    SCHEMA = "schema", "Schema only"
-    TOUCHED = "touched", "Tables the plan touches"
-    FULL = "full", "Full database"
 
 
 class DriftState(models.TextChoices):
@@ -28,7 +25,7 @@ class DriftState(models.TextChoices):
 
 
 class TargetAssurance(models.Model):
-    """What a target asks before and around a run: rehearsal, backup, drift checks; and its drift state now."""
+    """Per target: its rehearsal server, backup place and retention, drift schedule; and its drift state now."""
 
     target = models.OneToOneField(Target, on_delete=models.CASCADE, related_name="assurance",
                                   help_text="The target these settings belong to.")
@@ -36,12 +33,6 @@ class TargetAssurance(models.Model):
         Target, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="Where scratch databases are made (its role needs CREATEDB). Empty: the first active development "
                   "target of the same project. A production target is never used.")
-    rehearsal_required = models.BooleanField(
-        default=False, help_text="Production runs need a passing rehearsal of the same plan (SQL hash and scripts).")
-    rehearsal_max_age_hours = models.PositiveIntegerField(
-        default=24, help_text="How old a passing rehearsal may be to count.")
-    backup_scope = models.CharField(max_length=10, choices=BackupScope.choices, default=BackupScope.NONE,
-                                    help_text="What pg_dump takes before the first step of an upgrade or downgrade.")
     backup_dir = models.CharField(max_length=500, blank=True,
                                   help_text="Directory for backups on the workers; empty: <MOP_VAR_DIR>/backups/<target>.")
     backup_keep_count = models.PositiveIntegerField(default=10, help_text="Backups kept per target (newest).")
@@ -50,7 +41,6 @@ class TargetAssurance(models.Model):
         default=0, help_text="Check drift every N minutes (a periodic task in the admin); 0: on demand only.")
     drift_behind_days = models.PositiveIntegerField(
         default=14, help_text="Revision drift when a pending revision is older than this many days.")
-    allow_open_drift = models.BooleanField(default=False, help_text="Let production runs start while drift is open.")
     drift_state = models.CharField(max_length=10, choices=DriftState.choices, default=DriftState.UNKNOWN,
                                    help_text="The latest check's verdict.")
     drift_since = models.DateTimeField(null=True, blank=True, help_text="When the open drift appeared.")
@@ -62,7 +52,7 @@ class TargetAssurance(models.Model):
         verbose_name_plural = "target assurance settings"
 
     def __str__(self) -> str:
-        return f"{self.target.name}: backup {self.backup_scope}, drift {self.drift_state}"
+        return f"{self.target.name}: drift {self.drift_state}"
 
 
 class ExpectedSchema(models.Model):

@@ -70,6 +70,22 @@ def execute(rehearsal_id: int) -> str:
     target = rehearsal.target
     conn = target.conn()
     fields: dict = {}
+
+    def finish(values: dict) -> None:
+        """Store the outcome once (the engine hands the report over before it drops the scratch database)."""
+        if fields:
+            return
+        fields.update(values)
+        Rehearsal.objects.filter(pk=rehearsal_id).update(finished_at=now(), progress="", **fields)
+        audit.record(actor=rehearsal.actor, actor_kind=AuditEvent.ActorKind.USER, action="rehearsal.finished",
+                     target=target, operation=rehearsal.operation, from_revision=rehearsal.from_heads,
+                     to_revision=rehearsal.to_heads, sql_hash=rehearsal.sql_hash, outcome=fields["status"],
+                     error=fields.get("error", "")[:2000], params={"rehearsal": rehearsal.pk})
+
+    def stored(report) -> None:
+        finish({"status": Rehearsal.Status.PASSED if report.passed else Rehearsal.Status.FAILED,
+                "report": report.to_json(), "error": redact("\n".join(report.problems), conn.password)})
+
     try:
         _server, server_conn = rehearsal_server(target)
 
@@ -77,27 +93,19 @@ def execute(rehearsal_id: int) -> str:
             update: dict = {"progress": redact(p.message, conn.password)[:300]}
             if p.data.get("event") == "step_committed":
                 update["steps_done"] = F("steps_done") + 1
-            Rehearsal.objects.filter(pk=rehearsal_id).update(**update)
+            Rehearsal.objects.filter(pk=rehearsal_id, finished_at__isnull=True).update(**update)
 
-        report = rehearse_plan(conn, server_conn, services.resolve_for_run(_as_run(rehearsal)), rehearsal.operation,
-                               rehearsal.revision, tuple(rehearsal.from_heads), rehearsal_id=rehearsal.pk,
-                               with_data=rehearsal.with_data, progress=progress)
-        data = report.to_json()
-        fields = {"status": Rehearsal.Status.PASSED if report.passed else Rehearsal.Status.FAILED,
-                  "report": data, "error": redact("\n".join(report.problems), conn.password)}
+        rehearse_plan(conn, server_conn, services.resolve_for_run(_as_run(rehearsal)), rehearsal.operation,
+                      rehearsal.revision, tuple(rehearsal.from_heads), rehearsal_id=rehearsal.pk,
+                      with_data=rehearsal.with_data, progress=progress, on_report=stored)
     except (OpsError, ValidationError) as exc:
         text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-        fields = {"status": Rehearsal.Status.ERROR, "error": redact(text, conn.password)}
+        finish({"status": Rehearsal.Status.ERROR, "error": redact(text, conn.password)})
     except Exception as exc:  # noqa: BLE001 - a rehearsal never stays running
-        fields = {"status": Rehearsal.Status.ERROR, "error": f"{type(exc).__name__}: {redact(str(exc), conn.password)}"}
+        finish({"status": Rehearsal.Status.ERROR,
+                "error": f"{type(exc).__name__}: {redact(str(exc), conn.password)}"})
     finally:
-        if not fields:
-            fields = {"status": Rehearsal.Status.ERROR, "error": "The worker stopped before the rehearsal finished"}
-        Rehearsal.objects.filter(pk=rehearsal_id).update(finished_at=now(), progress="", **fields)
-        audit.record(actor=rehearsal.actor, actor_kind=AuditEvent.ActorKind.USER, action="rehearsal.finished",
-                     target=target, operation=rehearsal.operation, from_revision=rehearsal.from_heads,
-                     to_revision=rehearsal.to_heads, sql_hash=rehearsal.sql_hash, outcome=fields["status"],
-                     error=fields.get("error", "")[:2000], params={"rehearsal": rehearsal.pk})
+        finish({"status": Rehearsal.Status.ERROR, "error": "The worker stopped before the rehearsal finished"})
     return fields["status"]
 
 

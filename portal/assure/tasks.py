@@ -13,7 +13,7 @@ from migrations_ops.scratch import reap_scratch
 from portal.ops.models import Target
 
 from . import backups, drift, rehearsing
-from .models import Backup, TargetAssurance
+from .models import Backup, Rehearsal, TargetAssurance
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +44,8 @@ def restore_test(backup_id: int, actor: str = "system") -> bool:
 
 @shared_task(name="assure.reap_scratch", ignore_result=True, acks_late=True)
 def reap_scratch_databases() -> int:
-    """Drop scratch databases older than MOP_SCRATCH_MAX_AGE_SECONDS on every rehearsal server in use, and apply
-    the backups' retention (count and age; each deletion audited)."""
+    """Drop scratch databases older than MOP_SCRATCH_MAX_AGE_SECONDS on every rehearsal server in use, keep one
+    spare on servers that rehearse, and apply the backups' retention (count and age; each deletion audited)."""
     close_old_connections()
     servers = {c.rehearsal_server for c in TargetAssurance.objects.select_related("rehearsal_server")
                if c.rehearsal_server is not None}
@@ -53,9 +53,13 @@ def reap_scratch_databases() -> int:
     for target_id in Backup.objects.filter(status=Backup.Status.OK).values_list("target_id", flat=True).distinct():
         backups.prune(Target.objects.get(pk=target_id))  # retention by age also when no new backup comes
     dropped = 0
+    rehearsing_on = set(Rehearsal.objects.values_list("server_name", flat=True).distinct())
     for server in servers:
         try:
-            dropped += len(reap_scratch(server.conn(), settings.MOP_SCRATCH_MAX_AGE_SECONDS))
+            # A spare scratch database waits only on servers that rehearse: the next rehearsal claims it
+            # instead of paying CREATE DATABASE.
+            dropped += len(reap_scratch(server.conn(), settings.MOP_SCRATCH_MAX_AGE_SECONDS,
+                                        keep_spare=server.name in rehearsing_on))
         except OpsError as exc:
             log.warning("scratch reaper on %s: %s", server.name, exc)
     return dropped

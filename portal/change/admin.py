@@ -17,7 +17,19 @@ from .models import Approval, ChangeRequest, MaintenanceWindow, Notification, No
 class PolicyAdmin(admin.ModelAdmin):
     list_display = ["environment", "approval_from", "approvals_required", "approvals_required_high",
                     "approver_group", "requester_may_approve", "allow_outside_window", "rehearsal_required",
-                    "backup_required"]
+                    "rehearsal_max_age_hours", "backup_scope", "allow_open_drift"]
+    fieldsets = [
+        (None, {"fields": ["environment"]}),
+        ("Approval", {"fields": ["approval_from", "approvals_required", "approvals_required_high", "approver_group",
+                                 "requester_may_approve", "approval_valid_minutes"]}),
+        ("When", {"fields": ["allow_outside_window"]}),
+        ("Before the run (rehearsal, backup, drift)", {
+            "fields": ["rehearsal_required", "rehearsal_max_age_hours", "backup_scope", "allow_open_drift"],
+            "description": "Checked when an upgrade or downgrade is scheduled and again when a worker starts it. "
+                           "The rehearsal server, backup directory and retention are set per target "
+                           "(Target assurance settings)."}),
+        ("Record", {"fields": ["updated_at"]}),
+    ]
 
 
 class WindowForm(forms.ModelForm):

@@ -26,6 +26,13 @@ class RiskLevel(models.TextChoices):
     CRITICAL = "critical", "Critical"
 
 
+class BackupScope(models.TextChoices):
+    NONE = "none", "None"
+    SCHEMA = "schema", "Schema only"
+    TOUCHED = "touched", "Tables the plan touches"
+    FULL = "full", "Full database"
+
+
 class Policy(models.Model):
     """What a run on a target of one environment needs before it may start."""
 
@@ -65,10 +72,19 @@ class Policy(models.Model):
         default=True, help_text="Whether a run may start now or at a time outside any maintenance window."
     )
     rehearsal_required = models.BooleanField(
-        default=False, help_text="A rehearsal on a copy must succeed first (checked by the rehearsal feature)."
+        default=False, help_text="An upgrade or downgrade needs a passing rehearsal of the same plan (SQL hash and "
+                                 "scripts) on a scratch clone before it may be scheduled or start.",
     )
-    backup_required = models.BooleanField(
-        default=False, help_text="A backup must be taken before the run (done by the backup feature)."
+    rehearsal_max_age_hours = models.PositiveIntegerField(
+        default=24, validators=[MinValueValidator(1)], help_text="How old a passing rehearsal may be to count.",
+    )
+    backup_scope = models.CharField(
+        max_length=10, choices=BackupScope.choices, default=BackupScope.NONE,
+        help_text="What pg_dump takes before the first step of an upgrade or downgrade; if it fails the run fails "
+                  "before any step. Where it goes and how long it is kept is set per target.",
+    )
+    allow_open_drift = models.BooleanField(
+        default=False, help_text="Let upgrades and downgrades start while a target's drift is open (not accepted).",
     )
     updated_at = models.DateTimeField(default=now, help_text="Last change.")
 

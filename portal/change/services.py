@@ -29,7 +29,8 @@ LEVELS = ("low", "moderate", "high", "critical")
 
 def policy_for(environment: str) -> Policy:
     """The environment's policy, or an unsaved one needing nothing (reads the DB)."""
-    return Policy.objects.filter(environment=environment).first() or Policy(environment=environment)
+    return Policy.objects.filter(environment=environment).first() or Policy(
+        environment=environment, allow_open_drift=environment != Target.Environment.PRODUCTION)
 
 
 def approvals_needed(policy: Policy, level: str) -> int:
@@ -56,7 +57,8 @@ def windows_for(target: Target):
 def _policy_json(p: Policy) -> dict:
     return {f: getattr(p, f) for f in ("environment", "approval_from", "approvals_required", "approvals_required_high",
                                        "approver_group", "requester_may_approve", "approval_valid_minutes",
-                                       "allow_outside_window", "rehearsal_required", "backup_required")}
+                                       "allow_outside_window", "rehearsal_required", "rehearsal_max_age_hours",
+                                       "backup_scope", "allow_open_drift")}
 
 
 def _start_time(value) -> datetime:

@@ -19,8 +19,10 @@ DEFAULT_POLICIES = {
     # production: every run needs one approval from another user; high or critical need two.
     "production": {"approval_from": "low", "approvals_required": 1, "approvals_required_high": 2,
                    "allow_outside_window": True},
-    "staging": {"approval_from": "high", "approvals_required": 1, "approvals_required_high": 1},
-    "development": {"approval_from": "never"},
+    # Open drift blocks production runs only, unless an admin says otherwise.
+    "staging": {"approval_from": "high", "approvals_required": 1, "approvals_required_high": 1,
+                "allow_open_drift": True},
+    "development": {"approval_from": "never", "allow_open_drift": True},
 }
 BEAT_TASKS = (
     ("Change control: start due runs, mark missed windows", "change.start_due_runs",

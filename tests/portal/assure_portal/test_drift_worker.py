@@ -13,8 +13,9 @@ from portal.assure import drift, gates
 from portal.assure.models import DriftCheck, DriftEvent, DriftState, TargetAssurance
 from portal.assure.schedules import drift_task_name
 from portal.assure.tasks import check_drift
+from portal.change.models import Policy
 from portal.ops import services
-from portal.ops.models import AuditEvent, Run
+from portal.ops.models import AuditEvent, Run, Target
 from tests.engine.alembic_factory import Factory
 from tests.factories import AlembicProjectFactory
 from tests.polling import wait_for
@@ -79,8 +80,14 @@ def test_it_refuses_the_start_of_a_run_when_drift_opened_after_scheduling(transa
     run = Run(target=prod, operation="upgrade", sql_hash="x", project_fingerprint="y")
     with pytest.raises(gates.GateRefused, match="open drift"):
         gates.check_start(run)
-    TargetAssurance.objects.filter(target=prod).update(allow_open_drift=True)
+    Policy.objects.filter(environment="production").update(allow_open_drift=True)
     assert gates.refusal(prod, "upgrade", "x", "y") is None
+    Policy.objects.filter(environment="production").update(allow_open_drift=False)
+    assert _dev.environment == Target.Environment.DEVELOPMENT  # its shipped policy allows open drift
+    TargetAssurance.objects.create(target=_dev, drift_state=DriftState.DRIFT)
+    assert gates.refusal(_dev, "upgrade", "x", "y") is None
+    Policy.objects.filter(environment="development").update(allow_open_drift=False)
+    assert "development policy does not allow open drift" in gates.refusal(_dev, "upgrade", "x", "y")
 
 
 def test_it_checks_unreplayable_history_against_an_accepted_baseline(

@@ -17,6 +17,7 @@ from migrations_ops.scratch.databases import scratch_name
 from portal.assure import backups, rehearsing
 from portal.assure.models import Backup, Rehearsal, TargetAssurance
 from portal.assure.tasks import reap_scratch_databases
+from portal.change.models import Policy
 from portal.ops import services
 from portal.ops.models import AuditEvent, Run
 from tests.engine.alembic_factory import alembic_current
@@ -40,7 +41,7 @@ def _finished(rehearsal: Rehearsal, timeout: float = 120) -> Rehearsal:
 def test_it_rehearses_the_full_plan_and_the_gate_accepts_only_that_plan(
         transactional_db, celery_worker_proc, make_database, dba):
     _dev, prod, prod_conn = dev_and_prod(make_database, prod_at=None)
-    TargetAssurance.objects.create(target=prod, rehearsal_required=True)
+    Policy.objects.filter(environment="production").update(rehearsal_required=True, rehearsal_max_age_hours=2)
     with pytest.raises(ValidationError, match="requires a passing rehearsal"):
         services.schedule_run(target=prod, operation="upgrade", revision="head", user=dba, confirm_name=prod.name)
 
@@ -64,7 +65,8 @@ def test_it_rehearses_the_full_plan_and_the_gate_accepts_only_that_plan(
 def test_it_backs_up_the_touched_tables_before_step_one_and_the_restore_verifies(
         transactional_db, celery_worker_proc, make_database, dba, tmp_path):
     _dev, prod, prod_conn = dev_and_prod(make_database, prod_at="+1")
-    TargetAssurance.objects.create(target=prod, backup_scope="touched", backup_dir=str(tmp_path / "backups"))
+    Policy.objects.filter(environment="production").update(backup_scope="touched")
+    TargetAssurance.objects.create(target=prod, backup_dir=str(tmp_path / "backups"))
     run = wait_run_finished(services.schedule_run(target=prod, operation="upgrade", revision="head", user=dba,
                                                   confirm_name=prod.name))
     assert run.status == Run.Status.SUCCEEDED, run.error
@@ -88,7 +90,8 @@ def test_it_fails_the_run_before_step_one_when_the_backup_cannot_be_written(
     _dev, prod, prod_conn = dev_and_prod(make_database, prod_at="+1")
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("a file where the backup directory should be")
-    TargetAssurance.objects.create(target=prod, backup_scope="full", backup_dir=str(blocker / "backups"))
+    Policy.objects.filter(environment="production").update(backup_scope="full")
+    TargetAssurance.objects.create(target=prod, backup_dir=str(blocker / "backups"))
     before = alembic_current(BILLING, prod_conn)
     run = wait_run_finished(services.schedule_run(target=prod, operation="upgrade", revision="head", user=dba,
                                                   confirm_name=prod.name))

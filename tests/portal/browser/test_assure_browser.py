@@ -6,6 +6,7 @@ import pytest
 
 from portal.assure import drift, rehearsing
 from portal.assure.models import DriftState, Rehearsal, TargetAssurance
+from portal.change.models import Policy
 from portal.ops.models import Run
 from tests.engine.alembic_factory import Factory
 from tests.factories import AlembicProjectFactory, RunFactory
@@ -25,7 +26,8 @@ def _shoot(page, url: str, artifacts, name: str) -> None:
 def test_it_shows_drift_rehearsals_and_recovery(transactional_db, live_server, page, login, artifacts,
                                                  make_database, dba, tmp_path, celery_broker):
     _dev, prod, prod_conn = dev_and_prod(make_database)
-    TargetAssurance.objects.create(target=prod, backup_scope="touched")
+    Policy.objects.filter(environment="production").update(backup_scope="touched", rehearsal_required=True)
+    TargetAssurance.objects.create(target=prod)
     assert drift.check_drift(prod, actor="dba").state == DriftState.CLEAN
     execute(prod_conn, "ALTER TABLE users ADD COLUMN nickname text")
     execute(prod_conn, "DROP INDEX ix_users_email_normalized")
@@ -66,6 +68,13 @@ def test_it_shows_drift_rehearsals_and_recovery(transactional_db, live_server, p
 
     _shoot(page, f"{live_server.url}/admin/ops/target/", artifacts, "target-list")
     assert "CLEAN" in page.locator("#result_list").inner_text().upper()
+    policy = Policy.objects.get(environment="production")
+    _shoot(page, f"{live_server.url}/admin/change/policy/{policy.pk}/change/", artifacts, "policy")
+    assert "Before the run (rehearsal, backup, drift)" in page.content()
+    assert page.locator("#id_backup_scope").input_value() == "touched"
+    _shoot(page, f"{live_server.url}/admin/assure/targetassurance/", artifacts, "settings-list")
+    assert ("rehearsal (24 h), backup: tables the plan touches, no open drift"
+            in page.locator("#result_list").inner_text())
     _shoot(page, f"{live_server.url}/admin/assure/rehearsal/{bad.pk}/change/", artifacts, "rehearsal-failed")
     assert "does not undo it" in page.locator("#mop-rehearsal-problems").inner_text()
     assert page.locator("svg.mop-svg rect").count() >= 4
