@@ -39,12 +39,17 @@ import time
 import urllib.parse
 import uuid
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-PORTAL_DB = "mop_bench_user_portal"
+from migrations_ops.copy.source import qi  # noqa: E402 - after the checkout is on the path
+
+TAG = "".join(c if c.isalnum() else "_" for c in os.environ.get("MOP_BENCH_TAG", ROOT.name).lower())
+"""Suffix of the databases this bench creates and drops: two checkouts benching at once must not drop each other's."""
+PORTAL_DB = f"mop_bench_user_portal_{TAG}"
 REDIS_DB = os.environ.get("MOP_BENCH_REDIS_DB", "12")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TICK = os.sysconf("SC_CLK_TCK")
@@ -167,7 +172,7 @@ def _env(queue: str, import_dir: Path) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 
-def _admin_exec(*statements: str, db: str = "postgres") -> None:
+def _admin_exec(*statements: Any, db: str = "postgres") -> None:
     import psycopg
 
     with psycopg.connect(_with_db(os.environ["MOP_BENCH_ADMIN_URL"], db), autocommit=True) as c:
@@ -257,7 +262,7 @@ def _counts_seconds(sqlite_path: Path, pg_url: str, tables: tuple[str, ...]) -> 
     total = 0
     src = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
     for t in tables:
-        total += src.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]  # noqa: S608 - fixed names
+        total += src.execute("SELECT count(*) FROM " + qi(t)).fetchone()[0]  # noqa: S608 - quoted by qi
     src.close()
     with psycopg.connect(pg_url) as c:
         for t in tables:
@@ -287,7 +292,7 @@ def bench(kind: str, a, folder: Path, workers: list[subprocess.Popen]) -> list[d
     from portal.ops.models import Run
 
     path, ddl, tables = _dataset(kind, folder, a)
-    db = f"mop_bench_user_{kind}"
+    db = f"mop_bench_user_{kind}_{TAG}"
     url = _recreate(db, ddl)
     name = f"bench-{kind}"
     env = {**os.environ, "BENCH_TARGET_URL": url.replace("postgres://", "postgresql://", 1)}
@@ -414,7 +419,7 @@ def main() -> None:
 
     for g in Group.objects.all():
         user.groups.add(g)
-    workers = [_start_worker(f"bench{j + 1}", folder / f"worker{j + 1}.log") for j in range(a.workers)]
+    workers = [_start_worker(f"bench{j + 1}-{TAG}", folder / f"worker{j + 1}.log") for j in range(a.workers)]
     rows: list[dict] = []
     try:
         for kind in (("billing", "orders") if a.data == "both" else (a.data,)):
@@ -425,8 +430,10 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        _admin_exec(*(f"DROP DATABASE IF EXISTS {d} WITH (FORCE)" for d in
-                      (PORTAL_DB, "mop_bench_user_billing", "mop_bench_user_orders")))
+        from psycopg import sql
+
+        _admin_exec(*(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(d)) for d in
+                      (PORTAL_DB, f"mop_bench_user_billing_{TAG}", f"mop_bench_user_orders_{TAG}")))
         tmp.cleanup()
     summary(rows)
 
