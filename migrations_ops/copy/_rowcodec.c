@@ -371,8 +371,8 @@ static int json_ok(const unsigned char *s, size_t n, int jsonb) {
  * Everything the codec is not sure about goes back to Python, which then
  * rejects it with its own reason or converts it: NaN and infinities,
  * non-ASCII text (Python's \d and \s take other Unicode digits and spaces),
- * more than NUM_MAX_DIGITS digits, a value Python would reject, a quantize
- * Python might not finish within its 28-digit context, a scale or weight
+ * more than NUM_MAX_DIGITS digits, a value Python would reject, more than 28
+ * digits with zeros beyond the scale (rare: not worth a second rule), a scale or weight
  * psycopg's dumper refuses, and powers of two among REALs (their shortest
  * decimal is the one case where a nearest-first search may differ from repr;
  * those between 2**-20 and 2**52 are safe and taken).
@@ -381,7 +381,7 @@ static int json_ok(const unsigned char *s, size_t n, int jsonb) {
 #define NUM_MAX_DIGITS 1000
 #define NUM_MAX_DSCALE 0x3FFF
 #define NUM_MAX_WEIGHT 32767
-#define NUM_CONTEXT_PREC 28   /* decimal's default context: quantize fails beyond it */
+#define NUM_CONTEXT_PREC 28   /* zeros beyond the scale are taken up to this many digits; longer goes to Python */
 
 typedef struct {
     int neg;
@@ -517,7 +517,7 @@ static int dec_fits(const Dec *x, long long arg) {
     if (arg < 0) return 0;
     long long p = arg >> 16, sc = arg & 0xFFFF;
     if (-x->exp > sc) {
-        /* Python: d != d.quantize(10**-s) rejects; equal only when the extra decimals are zeros */
+        /* Python rejects a nonzero digit beyond the scale; zeros there are accepted as they are */
         long long extra = -x->exp - sc;
         if (x->n > NUM_CONTEXT_PREC) return -1;
         for (long long j = 0; j < extra && j < x->n; j++)

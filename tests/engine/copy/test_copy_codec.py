@@ -326,10 +326,11 @@ def test_reals_into_numeric_are_repr_exact(tmp_path, target_db) -> None:
 
 
 NUMERIC_DDL = """
-CREATE TABLE prices (id INTEGER PRIMARY KEY, price REAL, amount, qty NUMERIC, tag TEXT);
+CREATE TABLE prices (id INTEGER PRIMARY KEY, price REAL, amount, qty NUMERIC, cents, tag TEXT);
 """
 NUMERIC_TARGET = """
-CREATE TABLE prices (id bigint PRIMARY KEY, price numeric(12,2) NOT NULL, amount numeric, qty numeric(5,0), tag text);
+CREATE TABLE prices (id bigint PRIMARY KEY, price numeric(12,2) NOT NULL, amount numeric, qty numeric(5,0),
+                     cents numeric(12,2), tag text);
 """
 
 
@@ -339,7 +340,9 @@ def test_a_numeric_copy_is_the_same_with_and_without_the_codec(make_sqlite, targ
 
     rng = random.Random("codec-numeric-copy")
     pool = [v for v in NUMERICS if not isinstance(v, BadUtf8)] + _doubles()[:3000]
-    rows = [(i, rng.choice(pool), rng.choice(pool), rng.choice(pool), f"t{i}") for i in range(1, 6001)]
+    rows = [(i, rng.choice(pool), rng.choice(pool), rng.choice(pool), rng.choice(pool), f"t{i}") for i in range(1, 6001)]
+    # more digits than decimal's 28-digit context, with decimals beyond the scale: a reject, not an error
+    rows.append((6001, 1.5, "1" * 40 + ".5", 7, "111489364390084745378383064003.614", "long"))  # cents: no affinity
     path = make_sqlite(NUMERIC_DDL, {"prices": rows})
     pg_exec(target_db, NUMERIC_TARGET)
     results = {}
@@ -351,3 +354,4 @@ def test_a_numeric_copy_is_the_same_with_and_without_the_codec(make_sqlite, targ
         results[mode] = (_table_digest(target_db, "prices"), rejects, summary.rows_rejected)
     assert results["c"] == results["python"]
     assert 0 < results["c"][2] < 6000, "the file must hold both clean rows and rejects"
+    assert [r[2:4] for r in results["c"][1] if r[1] == "6001"] == [("cents", "numeric_rounding")], [r for r in results["c"][1] if "6001" in str(r[1])]
