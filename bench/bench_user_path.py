@@ -39,12 +39,17 @@ import time
 import urllib.parse
 import uuid
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-PORTAL_DB = "mop_bench_user_portal"
+from migrations_ops.copy.source import qi  # noqa: E402 - after the checkout is on the path
+
+TAG = "".join(c if c.isalnum() else "_" for c in os.environ.get("MOP_BENCH_TAG", ROOT.name).lower())
+"""Suffix of the databases this bench creates and drops: two checkouts benching at once must not drop each other's."""
+PORTAL_DB = f"mop_bench_user_portal_{TAG}"
 REDIS_DB = os.environ.get("MOP_BENCH_REDIS_DB", "12")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TICK = os.sysconf("SC_CLK_TCK")
@@ -167,7 +172,7 @@ def _env(queue: str, import_dir: Path) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 
-def _admin_exec(*statements: str, db: str = "postgres") -> None:
+def _admin_exec(*statements: Any, db: str = "postgres") -> None:
     import psycopg
 
     with psycopg.connect(_with_db(os.environ["MOP_BENCH_ADMIN_URL"], db), autocommit=True) as c:
@@ -194,7 +199,7 @@ def _start_worker(name: str, log_path: Path) -> subprocess.Popen:
     log = open(log_path, "ab")  # noqa: SIM115 - the worker writes to it until it stops
     proc = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "celery"), "-A", "portal", "worker", "-Q", os.environ["MOP_CELERY_QUEUE"],
-         "-c", "2", "-l", "info", "-n", f"{name}@%h"],
+         "-c", str(CONCURRENCY[0]), "-l", "info", "-n", f"{name}@%h"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 90
     while " ready." not in log_path.read_text(errors="replace"):
@@ -219,10 +224,20 @@ def _timed(cmd: list[str], sampler: Sampler, label: str, env: dict | None = None
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env or os.environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
     sampler.add(label, proc.pid)
-    out = proc.stdout.read().decode(errors="replace")  # type: ignore[union-attr]
+    chunks = []
+    for line in proc.stdout:  # type: ignore[union-attr]
+        chunks.append(line.decode(errors="replace"))
+        LINE_TIMES.append((round(time.perf_counter() - t0, 2), chunks[-1][:60].rstrip()))
+    out = "".join(chunks)
     _pid, status, ru = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return time.perf_counter() - t0, proc.returncode, out[-1500:], ru.ru_utime + ru.ru_stime
+
+
+CONCURRENCY = [2]
+"""Prefork children per worker (``-c``): 2, as scripts/start.sh starts the worker, unless --concurrency says."""
+LINE_TIMES: list[tuple[float, str]] = []
+"""(seconds since the process started, line) of the last timed process's output lines, as they arrived."""
 
 
 def _ops(*args: str) -> list[str]:
@@ -257,7 +272,7 @@ def _counts_seconds(sqlite_path: Path, pg_url: str, tables: tuple[str, ...]) -> 
     total = 0
     src = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
     for t in tables:
-        total += src.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]  # noqa: S608 - fixed names
+        total += src.execute("SELECT count(*) FROM " + qi(t)).fetchone()[0]  # noqa: S608 - quoted by qi
     src.close()
     with psycopg.connect(pg_url) as c:
         for t in tables:
@@ -287,7 +302,7 @@ def bench(kind: str, a, folder: Path, workers: list[subprocess.Popen]) -> list[d
     from portal.ops.models import Run
 
     path, ddl, tables = _dataset(kind, folder, a)
-    db = f"mop_bench_user_{kind}"
+    db = f"mop_bench_user_{kind}_{TAG}"
     url = _recreate(db, ddl)
     name = f"bench-{kind}"
     env = {**os.environ, "BENCH_TARGET_URL": url.replace("postgres://", "postgresql://", 1)}
@@ -301,14 +316,18 @@ def bench(kind: str, a, folder: Path, workers: list[subprocess.Popen]) -> list[d
         _recreate(db, ddl)
         s = Sampler({f"worker#{j}": w.pid for j, w in enumerate(workers)})
         s.start()
+        epoch0 = time.time()
+        LINE_TIMES.clear()
         wall, code, out, cpu = _timed(_ops("copy", name, "--sqlite", path.name, "--wait"), s, "ops")
         figures = s.finish()
         run = Run.objects.filter(operation=Run.Operation.COPY, target__name=name).order_by("-pk").first()
+        phases = {**_phases(run, epoch0), "exit": round(wall, 2),
+                  "ops_output": [LINE_TIMES[0], LINE_TIMES[-1]] if LINE_TIMES else []}
         ledger = copy_workers(run)
         verify = _wait_verify_of_copy(run.pk)
         rows.append({"data": kind, "round": i, "method": "portal ops copy --wait", "wall_s": round(wall, 2),
                      "exit": code, "status": run.status, "ops_cli_cpu_s": round(cpu, 2), **figures,
-                     "ranges_by_worker": ledger, "auto_verify": verify,
+                     "ranges_by_worker": ledger, "auto_verify": verify, "phases": phases,
                      "worker_seconds": round((run.finished_at - run.started_at).total_seconds(), 2)})
         _print(rows[-1], out if code not in (0, 4) else "")
         _recreate(db, ddl)
@@ -319,6 +338,8 @@ def bench(kind: str, a, folder: Path, workers: list[subprocess.Popen]) -> list[d
         rows.append({"data": kind, "round": i, "method": "pgloader data only", "wall_s": round(wall, 2),
                      "exit": code, "pgloader_cpu_s": round(cpu, 2), **figures})
         _print(rows[-1], out if code else "")
+    if a.copy_only:
+        return rows
     # the verification a user asks for, on the portal's copy
     _recreate(db, ddl)
     subprocess.run(_ops("copy", name, "--sqlite", path.name, "--wait"), cwd=ROOT, capture_output=True)
@@ -339,6 +360,21 @@ def bench(kind: str, a, folder: Path, workers: list[subprocess.Popen]) -> list[d
                      "ops_cli_cpu_s": round(cpu, 2), **figures})
         _print(rows[-1], out if code not in (0, 4) else "")
     return rows
+
+
+def _phases(run, epoch0: float) -> dict:
+    """Seconds from the ``ops`` process start to: the run row, its claim by a worker, each log line, its end.
+
+    Where a user's wall time goes that the worker's own time does not show (start-up, queue, finish, poll).
+    """
+    from portal.ops.models import RunLog
+
+    def at(t) -> float | None:
+        return None if t is None else round(t.timestamp() - epoch0, 2)
+
+    lines = [(at(x.created_at), x.message[:90]) for x in RunLog.objects.filter(run=run).order_by("id")]
+    return {"created": at(run.created_at), "started": at(run.started_at), "finished": at(run.finished_at),
+            "log": lines}
 
 
 def _exists_target(name: str) -> bool:
@@ -394,8 +430,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--transactions", type=int, default=1_000_000)
     ap.add_argument("--items", type=int, default=600_000)
+    ap.add_argument("--concurrency", type=int, default=2, help="prefork children per worker (-c)")
+    ap.add_argument("--copy-only", action="store_true", help="skip the final `ops verify --wait` rounds")
     ap.add_argument("--folder", default=None, help="where the generated files are kept (default: a temporary one)")
     a = ap.parse_args()
+    CONCURRENCY[0] = a.concurrency
     keep = Path(a.folder) if a.folder else None
     tmp = tempfile.TemporaryDirectory(prefix="mop-bench-user-")
     folder = keep or Path(tmp.name)
@@ -414,7 +453,7 @@ def main() -> None:
 
     for g in Group.objects.all():
         user.groups.add(g)
-    workers = [_start_worker(f"bench{j + 1}", folder / f"worker{j + 1}.log") for j in range(a.workers)]
+    workers = [_start_worker(f"bench{j + 1}-{TAG}", folder / f"worker{j + 1}.log") for j in range(a.workers)]
     rows: list[dict] = []
     try:
         for kind in (("billing", "orders") if a.data == "both" else (a.data,)):
@@ -425,8 +464,10 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        _admin_exec(*(f"DROP DATABASE IF EXISTS {d} WITH (FORCE)" for d in
-                      (PORTAL_DB, "mop_bench_user_billing", "mop_bench_user_orders")))
+        from psycopg import sql
+
+        _admin_exec(*(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(d)) for d in
+                      (PORTAL_DB, f"mop_bench_user_billing_{TAG}", f"mop_bench_user_orders_{TAG}")))
         tmp.cleanup()
     summary(rows)
 

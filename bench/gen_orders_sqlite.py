@@ -12,7 +12,11 @@ from __future__ import annotations
 import argparse
 import random
 import sqlite3
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from migrations_ops.copy.source import qi  # noqa: E402 - after the checkout is on the path
 
 SQLITE_DDL = """
 CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL UNIQUE,
@@ -91,7 +95,7 @@ def generate(path: str | Path, items: int = 600_000, seed: int = 0) -> dict[str,
             (o, p, rng.choice(("DHL", "UPS", "ヤマト", "La Poste")), rng.randbytes(64), _ts(rng))
             for o in range(1, n_orders + 1, 2) for p in (1, 2)[: 1 + o % 2]))
     for t in TABLES:
-        rows[t] = conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]  # noqa: S608 - fixed names
+        rows[t] = conn.execute("SELECT count(*) FROM " + qi(t)).fetchone()[0]  # noqa: S608 - quoted by qi
     conn.close()
     return rows
 

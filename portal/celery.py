@@ -32,6 +32,21 @@ def _worker_starting(**_kwargs) -> None:
     _name_db_connections("mop-worker")
 
 
+@signals.worker_init.connect
+def _freeze_before_fork(**_kwargs) -> None:
+    """Move everything the worker imported into the collector's permanent generation before the pool forks.
+
+    The prefork children share the parent's pages until they write to them, and
+    a collection in a child writes to the header of every object it scans: the
+    modules alone are ~100 MB. Frozen, those objects are never scanned, so the
+    children keep sharing them (lower PSS per child, less copying at fork).
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 @signals.beat_init.connect
 def _beat_starting(**_kwargs) -> None:
     _name_db_connections("mop-beat")

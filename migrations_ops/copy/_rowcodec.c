@@ -25,22 +25,27 @@
  * naive = UTC; INTEGER epoch in the column's unit), date (YYYY-MM-DD),
  * json/jsonb (strict RFC 8259 text, no surrounding blanks; jsonb: version
  * byte 1 then the text), uuid (8-4-4-4-12 hex text), bytea (BLOB or TEXT
- * bytes as stored).
+ * bytes as stored), numeric (INTEGER, REAL, decimal text; see the numeric
+ * section below).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <string.h>
 
 enum {
     KIND_INT2 = 1, KIND_INT4, KIND_INT8, KIND_FLOAT8, KIND_BOOL, KIND_TEXT, KIND_TIMESTAMPTZ, KIND_DATE,
-    KIND_JSON, KIND_JSONB, KIND_UUID, KIND_BYTEA, KIND_TIMESTAMP
+    KIND_JSON, KIND_JSONB, KIND_UUID, KIND_BYTEA, KIND_TIMESTAMP, KIND_NUMERIC
 };
 
 typedef struct {
     int kind;
-    long long arg;   /* text: max code points (-1 none); timestamp: epoch unit in us (1000000 s, 1000 ms) */
+    long long arg;   /* text: max code points (-1 none); timestamp: epoch unit in us (1000000 s, 1000 ms);
+                      * numeric: precision << 16 | scale (scale >= 0), -1 unconstrained */
     int not_null;
 } ColSpec;
 
@@ -357,6 +362,222 @@ static int json_ok(const unsigned char *s, size_t n, int jsonb) {
     return 1;
 }
 
+/* ---- numeric (encode side) ----------------------------------------------
+ * typemap.to_decimal, value for value: INTEGER -> Decimal(v); REAL ->
+ * Decimal(repr(v)) (the shortest decimal that reads back as the double, in
+ * repr's fixed or exponent form, so 3.0 is "3.0" with one decimal); TEXT ->
+ * Decimal(text.strip()) when it matches typemap._NUM_RE. Then its
+ * numeric(p, s) checks, and psycopg's Decimal binary dumper's bytes.
+ * Everything the codec is not sure about goes back to Python, which then
+ * rejects it with its own reason or converts it: NaN and infinities,
+ * non-ASCII text (Python's \d and \s take other Unicode digits and spaces),
+ * more than NUM_MAX_DIGITS digits, a value Python would reject, more than 28
+ * digits with zeros beyond the scale (rare: not worth a second rule), a scale or weight
+ * psycopg's dumper refuses, and powers of two among REALs (their shortest
+ * decimal is the one case where a nearest-first search may differ from repr;
+ * those between 2**-20 and 2**52 are safe and taken).
+ */
+
+#define NUM_MAX_DIGITS 1000
+#define NUM_MAX_DSCALE 0x3FFF
+#define NUM_MAX_WEIGHT 32767
+#define NUM_CONTEXT_PREC 28   /* zeros beyond the scale are taken up to this many digits; longer goes to Python */
+
+typedef struct {
+    int neg;
+    int n;               /* digits in d: no leading zeros, except "0" itself */
+    long long exp;       /* value = (-1)^neg * d * 10^exp, as Decimal.as_tuple() */
+    unsigned char d[NUM_MAX_DIGITS + 24];
+} Dec;
+
+static inline long long floordiv4(long long a) { return a >= 0 ? a / 4 : -((-a + 3) / 4); }
+static inline long long mod4(long long a) { return a - 4 * floordiv4(a); }
+
+static int dec_from_int(sqlite3_int64 v, Dec *x) {
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    unsigned char tmp[24];
+    int k = 0;
+    do { tmp[k++] = (unsigned char)(u % 10); u /= 10; } while (u);
+    x->neg = v < 0;
+    x->n = k;
+    for (int i = 0; i < k; i++) x->d[i] = tmp[k - 1 - i];
+    x->exp = 0;
+    return 0;
+}
+
+/* Digits and decimal exponent of "%.*e" output, whatever the locale's decimal point. */
+static int sci_digits(const char *s, unsigned char *dg, int *n, int *e10) {
+    int k = 0;
+    const char *p = s;
+    for (; *p && *p != 'e' && *p != 'E'; p++)
+        if (*p >= '0' && *p <= '9') dg[k++] = (unsigned char)(*p - '0');
+    if (!*p || k == 0) return -1;
+    *e10 = atoi(p + 1);
+    *n = k;
+    return 0;
+}
+
+static int dec_from_double(double v, Dec *x) {
+    if (!isfinite(v)) return -1;
+    x->neg = signbit(v) != 0;
+    double a = fabs(v);
+    if (a == 0.0) {                      /* repr: "0.0" / "-0.0" */
+        x->n = 1; x->d[0] = 0; x->exp = -1;
+        return 0;
+    }
+    int e2;
+    /* A power of two has a narrower rounding interval below than above, so the nearest candidate of a length
+     * may fail where a farther one above reads back. Between 2**-20 and 2**52 no shorter candidate can read
+     * back (an integer's neighbours are <= 0.5 away; 5**k * 10**-k is >= 5 * 10**-k from any shorter one). */
+    if (frexp(a, &e2) == 0.5 && (e2 - 1 < -20 || e2 - 1 > 52)) return -1;
+    char s[64], t[64];
+    unsigned char dg[24];
+    int n = 0, e10 = 0, found = 0;
+    for (int p = 0; p <= 16 && !found; p++) {
+        snprintf(s, sizeof s, "%.*e", p, a);
+        if (sci_digits(s, dg, &n, &e10)) return -1;
+        /* read back without a decimal point: "DDDDe<E-p>" is locale-proof */
+        int k = 0;
+        for (int i = 0; i < n; i++) t[k++] = (char)('0' + dg[i]);
+        snprintf(t + k, sizeof t - (size_t)k, "e%d", e10 - (n - 1));
+        if (strtod(t, NULL) == a) found = 1;
+    }
+    if (!found) return -1;
+    while (n > 1 && dg[n - 1] == 0) n--;
+    int decpt = e10 + 1;                 /* value = 0.D * 10^decpt */
+    memcpy(x->d, dg, (size_t)n);
+    x->n = n;
+    if (decpt > -4 && decpt <= 16 && decpt >= n) {   /* repr "DDD00.0" */
+        int z = decpt - n + 1;
+        memset(x->d + n, 0, (size_t)z);
+        x->n = n + z;
+        x->exp = -1;
+    } else {
+        x->exp = (long long)decpt - n;
+    }
+    return 0;
+}
+
+static inline int num_space(unsigned char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* typemap._NUM_RE on ASCII text: \s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s* */
+static int dec_from_text(const unsigned char *s, size_t n, Dec *x) {
+    size_t i = 0;
+    while (i < n && num_space(s[i])) i++;
+    x->neg = 0;
+    if (i < n && (s[i] == '+' || s[i] == '-')) x->neg = s[i++] == '-';
+    int k = 0, int_digits = 0, frac_digits = 0, started = 0;
+    while (i < n && s[i] >= '0' && s[i] <= '9') {
+        int_digits++;
+        if (s[i] != '0' || started) {
+            if (k >= NUM_MAX_DIGITS) return -1;
+            x->d[k++] = (unsigned char)(s[i] - '0');
+            started = 1;
+        }
+        i++;
+    }
+    if (i < n && s[i] == '.') {
+        i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            frac_digits++;
+            if (s[i] != '0' || started) {
+                if (k >= NUM_MAX_DIGITS) return -1;
+                x->d[k++] = (unsigned char)(s[i] - '0');
+                started = 1;
+            }
+            i++;
+        }
+    }
+    if (int_digits + frac_digits == 0) return -1;
+    long long e = 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        int eneg = 0, ed = 0;
+        if (i < n && (s[i] == '+' || s[i] == '-')) eneg = s[i++] == '-';
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            if (++ed > 9) return -1;     /* beyond any scale psycopg sends: Python decides */
+            e = e * 10 + (s[i] - '0');
+            i++;
+        }
+        if (ed == 0) return -1;
+        if (eneg) e = -e;
+    }
+    while (i < n && num_space(s[i])) i++;
+    if (i != n) return -1;
+    if (!started) x->d[k++] = 0;
+    x->n = k;
+    x->exp = e - frac_digits;
+    return 0;
+}
+
+/* to_decimal's numeric(p, s) checks: 0 when Python accepts the value unchanged, -1 otherwise (or unsure). */
+static int dec_fits(const Dec *x, long long arg) {
+    if (arg < 0) return 0;
+    long long p = arg >> 16, sc = arg & 0xFFFF;
+    if (-x->exp > sc) {
+        /* Python rejects a nonzero digit beyond the scale; zeros there are accepted as they are */
+        long long extra = -x->exp - sc;
+        if (x->n > NUM_CONTEXT_PREC) return -1;
+        for (long long j = 0; j < extra && j < x->n; j++)
+            if (x->d[x->n - 1 - j]) return -1;
+    }
+    long long adjusted = x->exp + x->n - 1;
+    if (adjusted + 1 > p - sc) return -1;
+    return 0;
+}
+
+/* psycopg's dump_decimal_to_numeric_binary, field length included; -1 when it would refuse. */
+static int put_numeric(Buf *b, const Dec *x) {
+    int nz = x->n;
+    while (nz > 0 && x->d[nz - 1] == 0) nz--;
+    long long nd = x->n, dscale;
+    if (x->exp <= 0) {
+        dscale = -x->exp;
+    } else {
+        dscale = 0;
+        nd += mod4(x->exp);
+    }
+    if (dscale > NUM_MAX_DSCALE) return -1;
+    if (nz == 0) {
+        if (buf_reserve(b, 12)) return -2;
+        put_u32(b, 8); put_u16(b, 0); put_u16(b, 0); put_u16(b, 0); put_u16(b, (uint16_t)dscale);
+        return 0;
+    }
+    long long wi = 0, m = mod4(nd - dscale);
+    if (m) { wi = 4 - m; nd += wi; }
+    long long weight = floordiv4(nd + x->exp) - 1;
+    if (weight > NUM_MAX_WEIGHT || weight < -NUM_MAX_WEIGHT) return -1;
+    long long tmp = nz + wi;
+    int npg = (int)(tmp / 4 + (tmp % 4 != 0));
+    if (buf_reserve(b, 12 + 2 * (size_t)npg)) return -2;
+    put_u32(b, (uint32_t)(8 + 2 * npg));
+    put_u16(b, (uint16_t)npg);
+    put_u16(b, (uint16_t)(int16_t)weight);
+    put_u16(b, x->neg ? 0x4000 : 0);
+    put_u16(b, (uint16_t)dscale);
+    static const int W[4] = {1000, 100, 10, 1};
+    int pg = 0, w = (int)wi;
+    for (int i = 0; i < nz; i++) {
+        pg += W[w] * x->d[i];
+        if (++w >= 4) { put_u16(b, (uint16_t)pg); pg = w = 0; }
+    }
+    if (pg) put_u16(b, (uint16_t)pg);
+    return 0;
+}
+
+static int encode_numeric(sqlite3_stmt *st, int col, int t, long long arg, Buf *b) {
+    Dec x;
+    int bad;
+    if (t == SQLITE_INTEGER) bad = dec_from_int(sqlite3_column_int64(st, col), &x);
+    else if (t == SQLITE_FLOAT) bad = dec_from_double(sqlite3_column_double(st, col), &x);
+    else if (t == SQLITE_TEXT) bad = dec_from_text(sqlite3_column_text(st, col), (size_t)sqlite3_column_bytes(st, col), &x);
+    else return -1;
+    if (bad || dec_fits(&x, arg)) return -1;
+    return put_numeric(b, &x);
+}
+
 /* ---- one value, one row ------------------------------------------------ */
 
 #define EPOCH_2000 946684800LL
@@ -410,6 +631,8 @@ static int encode_value(Reader *r, int c, Buf *b) {
         put_u32(b, 8); put_u64(b, bits);
         return 0;
     }
+    case KIND_NUMERIC:
+        return encode_numeric(st, col, t, cs->arg, b);
     case KIND_BOOL: {
         if (t != SQLITE_INTEGER) return -1;
         sqlite3_int64 v = sqlite3_column_int64(st, col);
@@ -566,7 +789,7 @@ static int Reader_init(Reader *r, PyObject *args, PyObject *kw) {
             Py_DECREF(seq);
             return -1;
         }
-        if (cs->kind < KIND_INT2 || cs->kind > KIND_TIMESTAMP) {
+        if (cs->kind < KIND_INT2 || cs->kind > KIND_NUMERIC) {
             Py_DECREF(seq);
             PyErr_Format(PyExc_ValueError, "unknown column kind %d", cs->kind);
             return -1;

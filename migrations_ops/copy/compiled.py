@@ -1,8 +1,8 @@
 """When a range can go through the C row codec (``_rowcodec.c``), and how its rows are described to it.
 
 The codec covers the target types of a typical SQLAlchemy/SQLite app; a range
-with any other column type (numeric, float4, bpchar, ...) keeps the
-pure-Python path. ``MOP_COPY_CODEC=python`` forces that path everywhere: the
+with any other column type (float4, bpchar, a numeric with a negative scale,
+...) keeps the pure-Python path. ``MOP_COPY_CODEC=python`` forces that path everywhere: the
 equivalence tests run both and compare the results, and a DBA can rule the C
 code out while investigating.
 """
@@ -33,7 +33,7 @@ CHUNK_BYTES = 32 * 1024
 (as its own 32 KiB row buffer does) when the server is slower than the reader."""
 
 _KINDS = {"int2": 1, "int4": 2, "int8": 3, "float8": 4, "bool": 5, "text": 6, "varchar": 6, "timestamptz": 7,
-          "date": 8, "json": 9, "jsonb": 10, "uuid": 11, "bytea": 12, "timestamp": 13}
+          "date": 8, "json": 9, "jsonb": 10, "uuid": 11, "bytea": 12, "timestamp": 13, "numeric": 14}
 _EPOCH_US = {"s": 1_000_000, "ms": 1000}
 
 Chunk = tuple[bytes, int, list[tuple[Any, ...]]]
@@ -54,6 +54,13 @@ def column_spec(col: ColumnPlan) -> tuple[int, int, bool] | None:
         arg = col.type.length
     elif col.type.name in ("timestamp", "timestamptz"):
         arg = _EPOCH_US[col.epoch_unit]
+    elif col.type.name == "numeric" and col.type.precision is not None:
+        # to_decimal skips the scale check when scale is None, and a negative scale rounds to tens:
+        # both are rare enough to leave to Python
+        p, s = col.type.precision, col.type.scale
+        if s is None or not 0 <= s <= p <= 1000:
+            return None
+        arg = p << 16 | s
     return kind, arg, col.type.not_null
 
 

@@ -286,6 +286,12 @@ def to_decimal(v: Any, precision: int | None, scale: int | None) -> Decimal:
     Traceback (most recent call last):
     ...
     migrations_ops.copy.typemap.Reject: numeric_rounding: 1.005 has more than 2 decimals
+    >>> to_decimal("1.500", 5, 2), to_decimal("0.000", 5, 2)
+    (Decimal('1.500'), Decimal('0.000'))
+    >>> to_decimal("111489364390084745378383064003.614", 12, 2)
+    Traceback (most recent call last):
+    ...
+    migrations_ops.copy.typemap.Reject: numeric_rounding: 111489364390084745378383064003.614 has more than 2 decimals
     """
     t = type(v)
     try:
@@ -300,9 +306,11 @@ def to_decimal(v: Any, precision: int | None, scale: int | None) -> Decimal:
     except InvalidOperation:
         raise Reject("not_number", f"{_show(v)} is not a number") from None
     if precision is not None and d.is_finite():
-        exp = d.as_tuple().exponent
+        _, digits, exp = d.as_tuple()
         assert isinstance(exp, int)
-        if scale is not None and -exp > scale and d != d.quantize(Decimal(1).scaleb(-scale)):
+        # a nonzero digit beyond the scale would be rounded away; read from the digits, not d.quantize(), which
+        # raises InvalidOperation past the context's 28 digits (a 30-digit text into numeric(12,2) ended the copy)
+        if scale is not None and -exp > scale and any(digits[exp + scale:] if exp + scale < 0 else ()):
             raise Reject("numeric_rounding", f"{d} has more than {scale} decimals")
         if d.adjusted() + 1 > precision - (scale or 0):
             raise Reject("numeric_overflow", f"{d} does not fit numeric({precision},{scale})")

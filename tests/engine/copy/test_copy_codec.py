@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 from copy_helpers import pg, pg_exec
-from psycopg import pq
+from psycopg import pq, sql
 from psycopg.adapt import PyFormat, Transformer
 
 from migrations_ops.copy import CopyOptions, compiled, copy_database, list_rejects
@@ -54,6 +54,18 @@ UUIDS: list[Any] = ["12345678-1234-5678-1234-567812345678", "ABCDEF01-ABCD-ABCD-
                     "{12345678-1234-5678-1234-567812345678}", "12345678123456781234567812345678", "nope",
                     "12345678-1234-5678-1234-56781234567g", b"0123456789abcdef", 5, None]
 BYTEAS: list[Any] = [b"", b"\x00\x01\xff", "é", BadUtf8(b"\xff"), 5, 1.5, None]
+NUMERICS: list[Any] = [  # every storage class; the codec must give psycopg's bytes or hand the value back
+    0, 1, -1, 7, 9999, 10000, -10000, 123456789, 2**63 - 1, -(2**63), 10**18,
+    0.0, -0.0, 0.1, -0.1, 19.99, 12.5, 1.005, 3.0, 100.0, 1e15, 1e16, 1.5e16, 123456789012345678.0, 0.0001, 1e-05,
+    -2.5e-300, 1.7976931348623157e308, 5e-324, 2.0**52, 2.0**53, 2.0**70, 0.5, 2.0**-20, 2.0**-21, 1e22,
+    float("inf"), float("-inf"),
+    "0", "-0", "+0.00", "1.", ".5", "-.5e1", "1e5", "1E-5", "1e+2", " 7 ", "\t-3.25\n", "00012.3400", "0e10",
+    "0.000", "12.50", "1.500", "1.505", "123.450000", "99999.99", "9999999999.99", "10000000000.00", "0.005",
+    "1e16383", "1e-16383", "1e-16384", "1e131071", "1e131072", "1e999999999", "1e9999999999", "1" + "0" * 30 + ".000",
+    "12345678901234567890123456789012345678901234567890.123456789", "9" * 1000, "9" * 1001, "0." + "0" * 2000 + "1",
+    "NaN", "Infinity", "-Infinity", "nan", "inf", "1_000", "\u0661\u0662", "\u00a01", "1\x1c", "1\x00", "1.2.3", "",
+    " ", "e5", "1e", "-", "+-1", "0x10", "1 2", BadUtf8(b"1\xff"), b"1", b"", None,
+]
 DATES: list[Any] = ["2024-03-01", "2024-02-30", "2024-03-01T00:00:00", "2024-03-01T10:00:00", "0001-01-01",
                     "9999-12-31", 0, None]
 
@@ -65,6 +77,12 @@ CASES = [
     (TargetType("int2"), "s", INTS), (TargetType("int4"), "s", INTS), (TargetType("int8"), "s", INTS),
     (TargetType("float8"), "s", FLOATS), (TargetType("bool"), "s", BOOLS), (TargetType("uuid"), "s", UUIDS),
     (TargetType("bytea"), "s", BYTEAS), (TargetType("int4", not_null=True), "s", [1, None]),
+    (TargetType("numeric"), "s", NUMERICS), (TargetType("numeric", precision=12, scale=2), "s", NUMERICS),
+    (TargetType("numeric", precision=5, scale=0), "s", NUMERICS),
+    (TargetType("numeric", precision=3, scale=3), "s", NUMERICS),
+    (TargetType("numeric", precision=40, scale=10), "s", NUMERICS),
+    (TargetType("numeric", precision=1000, scale=1000), "s", NUMERICS),
+    (TargetType("numeric", precision=12, scale=2, not_null=True), "s", [19.99, None]),
 ]
 
 
@@ -118,7 +136,8 @@ def test_the_codec_is_built_here() -> None:
 
 
 @pytest.mark.parametrize(("target", "unit", "values"), CASES,
-                         ids=[f"{t.name}{t.length or ''}{'-nn' if t.not_null else ''}-{u}" for t, u, _ in CASES])
+                         ids=[f"{t.name}{t.length or ''}{f'({t.precision},{t.scale})' if t.precision else ''}"
+                              f"{'-nn' if t.not_null else ''}-{u}" for t, u, _ in CASES])
 def test_each_value_gets_the_python_bytes_or_goes_back_to_python(target, unit, values, tmp_path, target_db) -> None:
     path = tmp_path / "v.sqlite"
     _store(path, values)
@@ -155,7 +174,8 @@ def test_slow_rows_come_back_as_read_batches_reads_them(tmp_path) -> None:
 
 
 def _table_digest(target, table: str) -> str:
-    rows = pg_exec(target, f"SELECT t::text FROM {table} t ORDER BY 1")
+    with pg(target) as c:
+        rows = c.execute(sql.SQL("SELECT t::text FROM {} t ORDER BY 1").format(sql.Identifier(table))).fetchall()
     return hashlib.md5("\n".join(r[0] for r in rows).encode()).hexdigest()
 
 
@@ -181,6 +201,8 @@ MUST_BE_FAST = [  # the clean forms a SQLite app leaves everywhere: the codec mu
     (TargetType("timestamptz"), "ms", [1709287200000]),
     (TargetType("text"), "s", ["日本語 🎉", "", "line\nbreak"]), (TargetType("int8"), "s", [2**63 - 1]),
     (TargetType("float8"), "s", [0.1, 7]), (TargetType("bool"), "s", [0, 1]),
+    (TargetType("numeric", precision=12, scale=2), "s", [19.99, 0.5, 16.0, 7, "12.50", " 3.1 ", -0.0, 1.0]),
+    (TargetType("numeric"), "s", [0.1, 1e-05, 1e22, 2**63 - 1, "1e-300", "-12345678901234567890.5"]),
 ]
 
 
@@ -204,7 +226,7 @@ def test_the_helpers_pass_their_doctests() -> None:
 
 def _mutants(seeds: list[str], rng, n: int) -> list[str]:
     """Random edits (insert, delete, replace) of valid values, with the characters their grammars turn on."""
-    alphabet = '0123456789-:T Z+.eE{}[]",\\u/tfnrabx\x00\x01\x7f日🎉'
+    alphabet = '0123456789-:T Z+.eE{}[]",\\u/tfnrabx\x00\x01\x7f日🎉\t٣\xa0_'
     out = []
     for _ in range(n):
         s = list(rng.choice(seeds))
@@ -229,10 +251,14 @@ FUZZ = [
     (TargetType("json"), ['{"a": [1, 2e10], "k": "v\\"w"}', '"\\u0000"']),
     (TargetType("uuid"), ["12345678-1234-5678-1234-567812345678"]),
     (TargetType("varchar", length=5), ["abcde", "日本語🎉"]),
+    (TargetType("numeric", precision=12, scale=2), ["19.99", "-0.5", "+100", "1.50e1", " 7.25 "]),
+    (TargetType("numeric"), ["123456789.000123", "-1e-7", ".5E+3", "0.00"]),
 ]
 
 
-@pytest.mark.parametrize(("target", "seeds"), FUZZ, ids=[f"{t.name}{t.length or ''}" for t, _ in FUZZ])
+@pytest.mark.parametrize(("target", "seeds"), FUZZ,
+                         ids=[f"{t.name}{t.length or ''}{f'({t.precision},{t.scale})' if t.precision else ''}"
+                              for t, _ in FUZZ])
 def test_the_codec_is_never_looser_than_python_on_random_edits(target, seeds, tmp_path, target_db) -> None:
     import random
 
@@ -254,3 +280,78 @@ def test_the_codec_is_never_looser_than_python_on_random_edits(target, seeds, tm
             except Reject as r:
                 pytest.fail(f"codec accepted {values[i - 1]!r} for {target}, Python rejects it: {r}")
             assert got == want, (target, values[i - 1])
+
+
+def _doubles() -> list[float]:
+    """REALs as apps leave them (prices, whole numbers) and random bit patterns over the whole double range."""
+    import math
+    import random
+
+    rng = random.Random("codec-doubles")
+    out = [round(rng.uniform(0.5, 500), 2) for _ in range(4000)] + [float(i) for i in range(-300, 300)]
+    out += [struct.unpack("<d", rng.randbytes(8))[0] for _ in range(12000)]
+    out += [2.0**k for k in range(-1074, 1024)] + [-(2.0**k) for k in range(-30, 60)]
+    out += [10.0**k for k in range(-30, 30)] + [math.nextafter(2.0**k, 0) for k in range(-30, 60)]
+    return [x for x in out if not math.isnan(x)]  # SQLite stores NaN as NULL
+
+
+def test_reals_into_numeric_are_repr_exact(tmp_path, target_db) -> None:
+    """REAL -> Decimal(repr(v)) in C: the shortest decimal that reads back, in repr's form, byte for byte."""
+    import math
+
+    values = _doubles()
+    path = tmp_path / "d.sqlite"
+    _store(path, values)
+    for target in (TargetType("numeric"), TargetType("numeric", precision=12, scale=2)):
+        spec = RangeSpec("c", "t", "public", "t", "rowid", ("id",), (ColumnPlan("v", "v", target, "s"),), 1,
+                         len(values))
+        slow_ids, taken = set(), []
+        for data, _, slow in compiled.read_range(path, spec, compiled.range_specs(spec), chunk_rows=5000):
+            slow_ids |= {r[0] for r in slow}
+            taken += _fields(data)
+        fast_ids = [i for i in range(1, len(values) + 1) if i not in slow_ids]
+        with pg(target_db) as conn:
+            for i, got in zip(fast_ids, taken, strict=True):
+                try:
+                    want = _python_bytes(target, "s", values[i - 1], conn)
+                except Reject as r:
+                    pytest.fail(f"codec accepted {values[i - 1]!r} for {target}, Python rejects it: {r}")
+                assert got == want, (target, values[i - 1])
+        prices = set(range(1, 4601))  # the rounded prices and whole numbers: all in the codec
+        assert not prices & slow_ids, [values[i - 1] for i in sorted(prices & slow_ids)][:10]
+        if target.precision is None:  # unconstrained: only the far powers of two and infinities go back
+            for i in slow_ids:
+                v = abs(values[i - 1])
+                assert math.isinf(v) or (math.frexp(v)[0] == 0.5 and not 2.0**-20 <= v <= 2.0**52), values[i - 1]
+
+
+NUMERIC_DDL = """
+CREATE TABLE prices (id INTEGER PRIMARY KEY, price REAL, amount, qty NUMERIC, cents, tag TEXT);
+"""
+NUMERIC_TARGET = """
+CREATE TABLE prices (id bigint PRIMARY KEY, price numeric(12,2) NOT NULL, amount numeric, qty numeric(5,0),
+                     cents numeric(12,2), tag text);
+"""
+
+
+def test_a_numeric_copy_is_the_same_with_and_without_the_codec(make_sqlite, target_db, monkeypatch) -> None:
+    """Whole copies, codec and ``MOP_COPY_CODEC=python``: same rows, same rejects with the same reasons."""
+    import random
+
+    rng = random.Random("codec-numeric-copy")
+    pool = [v for v in NUMERICS if not isinstance(v, BadUtf8)] + _doubles()[:3000]
+    rows = [(i, rng.choice(pool), rng.choice(pool), rng.choice(pool), rng.choice(pool), f"t{i}") for i in range(1, 6001)]
+    # more digits than decimal's 28-digit context, with decimals beyond the scale: a reject, not an error
+    rows.append((6001, 1.5, "1" * 40 + ".5", 7, "111489364390084745378383064003.614", "long"))  # cents: no affinity
+    path = make_sqlite(NUMERIC_DDL, {"prices": rows})
+    pg_exec(target_db, NUMERIC_TARGET)
+    results = {}
+    for mode in ("c", "python"):
+        monkeypatch.setenv("MOP_COPY_CODEC", mode)
+        pg_exec(target_db, "TRUNCATE prices")
+        summary = copy_database(path, target_db, CopyOptions(range_rows=1000, batch_rows=300), copy_id=f"num-{mode}")
+        rejects = sorted((r.table, r.key, r.column, r.code, r.value_hex) for r in list_rejects(target_db, f"num-{mode}"))
+        results[mode] = (_table_digest(target_db, "prices"), rejects, summary.rows_rejected)
+    assert results["c"] == results["python"]
+    assert 0 < results["c"][2] < 6000, "the file must hold both clean rows and rejects"
+    assert [r[2:4] for r in results["c"][1] if r[1] == "6001"] == [("cents", "numeric_rounding")], [r for r in results["c"][1] if "6001" in str(r[1])]
