@@ -114,10 +114,9 @@ def preflight(
         create_missing_tables = opts.create_missing_tables
     src = source.open_source(sqlite_path)
     # The whole-file checks (quick_check, orphans) run on their own connection and thread beside the
-    # per-table scans below (SQLite and the C codec release the GIL while they read): the pre-flight takes
-    # the longer of both. A table the prediction reads through the C codec gets its storage-class profile
-    # from that same read; the others' profiles are counted on the pool's second thread meanwhile.
-    pool = ThreadPoolExecutor(2, thread_name_prefix="mop-preflight")
+    # per-table scans (SQLite and the C codec release the GIL while they read), which share two more threads,
+    # largest table first: the pre-flight takes about the longest of them, not their sum.
+    pool = ThreadPoolExecutor(1 + _TABLE_THREADS, thread_name_prefix="mop-preflight")
     whole = pool.submit(_whole_file_checks, sqlite_path)
     try:
         with _quoting_integrity(sqlite_path, whole):
@@ -202,42 +201,43 @@ def _quoting_integrity(path: str | Path, whole: Future[Any]) -> Iterator[None]:
             raise
 
 
-def _profile(path: str | Path, st: source.SourceTable) -> compiled.Profile:
-    """One table's storage-class profile, on the pool's thread: counted in C where the codec can read the table
-    by rowid (one pass, no ``typeof()``), else by SQL on a connection of its own."""
-    counted = compiled.storage_profile(path, st)
-    if counted is not None:
-        return counted
-    conn = source.open_source(path)
+_TABLE_THREADS = 2
+"""Threads that scan tables beside the whole-file checks' one (the copy's machines have a few cores)."""
+
+
+def _scan_table(path: str | Path, st: source.SourceTable, tt: catalog.TargetTable | None,
+                options: CopyOptions | None) -> tuple[tuple[ColumnPlan, ...], TablePrediction | None, compiled.Profile]:
+    """One table's column plans, predicted rejects and storage-class profile, on a connection of its own.
+
+    Where the C codec reads the table for the prediction, that read counts
+    the storage classes too (one pass for both); any other table is counted
+    by a C pass of its own if it has a rowid, else by SQL's ``typeof()``.
+    """
+    src = source.open_source(path)
     try:
-        return source.storage_profile(conn, st)
+        plans = _match_columns(src, st, tt)[0] if tt is not None else ()
+        predicted, profile = predict_profiled(src, st, plans, options, path) if tt is not None else (None, None)
+        if profile is None:
+            profile = compiled.storage_profile(path, st)
+        if profile is None:
+            profile = source.storage_profile(src, st)
+        return plans, predicted, profile
     finally:
-        conn.close()
+        src.close()
 
 
 def _tables(src: Any, conn: Any, pairs: list[tuple[source.SourceTable, catalog.TargetTable | None]],
             options: CopyOptions | None, path: str | Path, pool: ThreadPoolExecutor) -> list[TablePreflight]:
-    """Each source table against its target table, in order.
-
-    The prediction's read counts the storage classes too where the C codec
-    reads the table (one pass for both); any other table's profile is counted
-    on the pool while the next tables are predicted.
-    """
-    planned = []
-    for st, tt in pairs:
-        plans = _match_columns(src, st, tt)[0] if tt is not None else ()
-        predicted, counted = predict_profiled(src, st, plans, options, path) if tt is not None else (None, None)
-        profile: compiled.Profile | Future[compiled.Profile] = (
-            counted if counted is not None else pool.submit(_profile, path, st))
-        planned.append((st, tt, plans, predicted, profile))
-    return [_table(src, conn, st, tt, plans, predicted, p if isinstance(p, dict) else p.result())
-            for st, tt, plans, predicted, p in planned]
+    """Each source table against its target table, in order; the scans run on the pool, largest table first."""
+    rows = {st.name: source.count_rows(src, st.name) for st, _ in pairs}
+    scans = {st.name: pool.submit(_scan_table, path, st, tt, options)
+             for st, tt in sorted(pairs, key=lambda p: -rows[p[0].name])}
+    return [_table(src, conn, st, tt, rows[st.name], *scans[st.name].result()) for st, tt in pairs]
 
 
-def _table(src: Any, conn: Any, st: source.SourceTable, tt: catalog.TargetTable | None,
+def _table(src: Any, conn: Any, st: source.SourceTable, tt: catalog.TargetTable | None, rows: int,
            plans: tuple[ColumnPlan, ...], predicted: TablePrediction | None, profile: compiled.Profile,
            ) -> TablePreflight:
-    rows = source.count_rows(src, st.name)
     if tt is None:
         return TablePreflight(st.name, rows, None, profile, {}, {}, (), ())
     types, nulls, src_only = {}, {}, []
