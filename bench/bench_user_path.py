@@ -167,12 +167,13 @@ def _env(queue: str, import_dir: Path) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 
-def _admin_exec(*statements: str, db: str = "postgres") -> None:
+def _drop_databases(*names: str) -> None:
     import psycopg
+    from psycopg import sql
 
-    with psycopg.connect(_with_db(os.environ["MOP_BENCH_ADMIN_URL"], db), autocommit=True) as c:
-        for s in statements:
-            c.execute(s)
+    with psycopg.connect(os.environ["MOP_BENCH_ADMIN_URL"], autocommit=True) as c:
+        for name in names:
+            c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def _recreate(name: str, ddl: str | None = None) -> str:
@@ -257,7 +258,7 @@ def _counts_seconds(sqlite_path: Path, pg_url: str, tables: tuple[str, ...]) -> 
     total = 0
     src = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
     for t in tables:
-        total += src.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]  # noqa: S608 - fixed names
+        total += src.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t)).as_string(None)).fetchone()[0]
     src.close()
     with psycopg.connect(pg_url) as c:
         for t in tables:
@@ -425,8 +426,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        _admin_exec(*(f"DROP DATABASE IF EXISTS {d} WITH (FORCE)" for d in
-                      (PORTAL_DB, "mop_bench_user_billing", "mop_bench_user_orders")))
+        _drop_databases(PORTAL_DB, "mop_bench_user_billing", "mop_bench_user_orders")
         tmp.cleanup()
     summary(rows)
 

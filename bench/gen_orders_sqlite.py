@@ -14,6 +14,8 @@ import random
 import sqlite3
 from pathlib import Path
 
+from psycopg import sql
+
 SQLITE_DDL = """
 CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL UNIQUE,
                         country TEXT, created_at TEXT NOT NULL);
@@ -91,7 +93,7 @@ def generate(path: str | Path, items: int = 600_000, seed: int = 0) -> dict[str,
             (o, p, rng.choice(("DHL", "UPS", "ヤマト", "La Poste")), rng.randbytes(64), _ts(rng))
             for o in range(1, n_orders + 1, 2) for p in (1, 2)[: 1 + o % 2]))
     for t in TABLES:
-        rows[t] = conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]  # noqa: S608 - fixed names
+        rows[t] = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t)).as_string(None)).fetchone()[0]
     conn.close()
     return rows
 
