@@ -22,7 +22,7 @@ from typing import Any
 
 from psycopg import sql
 
-from .sqlfiles import t
+from .sqlfiles import q, t
 
 
 def foreign_key_rows(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
@@ -33,10 +33,9 @@ def foreign_key_rows(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
     names it) is left out; the others are still checked.
     """
     rows: list[tuple[Any, ...]] = []
-    walk = conn.execute("SELECT name FROM pragma_table_list WHERE schema = 'main'").fetchall()
+    walk = conn.execute(q("copy_sqlite_orphan_table_walk").as_string(None)).fetchall()
     for (name,) in walk:
-        keys = conn.execute("SELECT id, seq, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?)",
-                            (name,)).fetchall()
+        keys = conn.execute(q("copy_sqlite_orphan_keys").as_string(None), (name,)).fetchall()
         if not keys:
             continue
         fast = _by_index(conn, str(name), keys)
@@ -44,7 +43,7 @@ def foreign_key_rows(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
             rows += fast
             continue
         try:
-            rows += conn.execute("SELECT * FROM pragma_foreign_key_check(?)", (name,)).fetchall()
+            rows += conn.execute(q("copy_sqlite_orphan_check_table").as_string(None), (name,)).fetchall()
         except sqlite3.OperationalError as exc:
             if "foreign key mismatch" not in str(exc):
                 raise
@@ -80,13 +79,13 @@ def _same_rule_columns(conn: sqlite3.Connection, table: str, col: str, parent: s
     target = _column(conn, parent, str(to))
     if child is None or target is None or _affinity(child[1]) != _affinity(target[1]):
         return None
-    pk = conn.execute("SELECT count(*) FROM pragma_table_info(?) WHERE pk > 0", (parent,)).fetchone()[0]
+    pk = conn.execute(q("copy_sqlite_orphan_pk_columns").as_string(None), (parent,)).fetchone()[0]
     if target[2] and pk == 1 and target[1].upper() == "INTEGER" and not _is_without_rowid(conn, parent):
         return None  # the rowid itself: the pragma looks it up as an integer
-    for index, unique, partial in conn.execute('SELECT name, "unique", partial FROM pragma_index_list(?)', (parent,)):
+    for index, unique, partial in conn.execute(q("copy_sqlite_orphan_indexes").as_string(None), (parent,)).fetchall():
         if not unique or partial:
             continue
-        cols = conn.execute("SELECT name, coll FROM pragma_index_xinfo(?) WHERE key = 1", (index,)).fetchall()
+        cols = conn.execute(q("copy_sqlite_orphan_index_keys").as_string(None), (index,)).fetchall()
         if len(cols) == 1 and str(cols[0][0]).lower() == target[0].lower() and str(cols[0][1]).upper() == "BINARY":
             return child[0], target[0]
     return None
@@ -94,7 +93,7 @@ def _same_rule_columns(conn: sqlite3.Connection, table: str, col: str, parent: s
 
 def _column(conn: sqlite3.Connection, table: str, name: str) -> tuple[str, str, int] | None:
     """``(name, declared type, pk)`` of a column, found as SQLite finds it (case-insensitive)."""
-    for cname, ctype, pk in conn.execute("SELECT name, type, pk FROM pragma_table_info(?)", (table,)):
+    for cname, ctype, pk in conn.execute(q("copy_sqlite_orphan_columns").as_string(None), (table,)).fetchall():
         if str(cname).lower() == name.lower():
             return str(cname), str(ctype or ""), int(pk)
     return None
@@ -102,8 +101,7 @@ def _column(conn: sqlite3.Connection, table: str, name: str) -> tuple[str, str, 
 
 def _is_without_rowid(conn: sqlite3.Connection, table: str) -> bool | None:
     """True for a WITHOUT ROWID table, False for an ordinary one, None when there is no such ordinary table."""
-    row = conn.execute("SELECT type, wr FROM pragma_table_list WHERE schema = 'main' AND name = ?",
-                       (table,)).fetchone()
+    row = conn.execute(q("copy_sqlite_orphan_table_kind").as_string(None), (table,)).fetchone()
     if row is None or row[0] != "table":
         return None
     return bool(row[1])
@@ -111,7 +109,7 @@ def _is_without_rowid(conn: sqlite3.Connection, table: str) -> bool | None:
 
 def _has_collate(conn: sqlite3.Connection, table: str) -> bool:
     """Any COLLATE in the table's definition: a column may then compare by another rule than BINARY."""
-    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+    row = conn.execute(q("copy_sqlite_orphan_table_sql").as_string(None), (table,)).fetchone()
     return row is None or "COLLATE" in str(row[0] or "").upper()
 
 
@@ -127,3 +125,4 @@ def _affinity(declared: str) -> str:
     if "REAL" in d or "FLOA" in d or "DOUB" in d:
         return "real"
     return "numeric"
+
