@@ -180,6 +180,13 @@ def _admin_exec(*statements: Any, db: str = "postgres") -> None:
             c.execute(s)
 
 
+def _drop_databases(*names: str) -> None:
+    """Drop the bench's databases (other benches built on this one call it too)."""
+    from psycopg import sql
+
+    _admin_exec(*(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(n)) for n in names))
+
+
 def _recreate(name: str, ddl: str | None = None) -> str:
     import psycopg
     from psycopg import sql

@@ -65,6 +65,10 @@ typedef struct {
     size_t chunk_bytes;
     int done;
     Buf buf;
+    /* read side, for the pre-flight (see "storage-class profile" below) */
+    int extra;             /* trailing query columns only counted, never encoded */
+    long long *classes;    /* (ncols + extra) x 5 storage-class counts, or NULL: not counted */
+    int check_only;        /* keep no COPY bytes: only the slow rows are wanted */
 } Reader;
 
 /* ---- buffer ------------------------------------------------------------ */
@@ -752,6 +756,40 @@ static PyObject *row_tuple(Reader *r) {
     return row;
 }
 
+/* ---- storage-class profile (read side, for the pre-flight) --------------
+ *
+ * The pre-flight reports, per source column, how many values of each SQLite
+ * storage class it holds. Counting them here, on the read the prediction
+ * already makes, saves a second pass over the table (one typeof() per value
+ * in SQL). Counted before encode_value touches the row: sqlite3_column_type
+ * is only meaningful before any conversion of the value.
+ */
+
+#define N_CLASSES 5   /* SQLITE_INTEGER 1, SQLITE_FLOAT 2, SQLITE_TEXT 3, SQLITE_BLOB 4, SQLITE_NULL 5 */
+
+static void profile_row(Reader *r) {
+    int n = r->ncols + r->extra;
+    for (int c = 0; c < n; c++) {
+        int t = sqlite3_column_type(r->stmt, c + 1);
+        if (t >= 1 && t <= N_CLASSES) r->classes[(size_t)c * N_CLASSES + (size_t)(t - 1)]++;
+    }
+}
+
+/* [(integer, real, text, blob, null), ...] per query column after the key; None when not counted. */
+static PyObject *Reader_profile(Reader *r, PyObject *Py_UNUSED(ignored)) {
+    if (!r->classes) Py_RETURN_NONE;
+    int n = r->ncols + r->extra;
+    PyObject *out = PyList_New(n);
+    if (!out) return NULL;
+    for (int c = 0; c < n; c++) {
+        const long long *k = r->classes + (size_t)c * N_CLASSES;
+        PyObject *t = Py_BuildValue("(LLLLL)", k[0], k[1], k[2], k[3], k[4]);
+        if (!t) { Py_DECREF(out); return NULL; }
+        PyList_SET_ITEM(out, c, t);
+    }
+    return out;
+}
+
 /* ---- the Python type ---------------------------------------------------- */
 
 static void reader_close(Reader *r) {
@@ -764,20 +802,27 @@ static void Reader_dealloc(Reader *r) {
     reader_close(r);
     free(r->cols);
     free(r->buf.p);
+    free(r->classes);
     Py_XDECREF(r->bad_utf8);
     Py_TYPE(r)->tp_free((PyObject *)r);
 }
 
 static int Reader_init(Reader *r, PyObject *args, PyObject *kw) {
-    static char *names[] = {"uri", "query", "lo", "hi", "columns", "bad_utf8", "chunk_rows", "chunk_bytes", NULL};
+    static char *names[] = {"uri", "query", "lo", "hi", "columns", "bad_utf8", "chunk_rows", "chunk_bytes",
+                            "extra", "profile", "check_only", NULL};
     const char *uri, *query;
     long long lo, hi;
     PyObject *columns, *bad_utf8;
     long chunk_rows = 5000;
     Py_ssize_t chunk_bytes = 1 << 20;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "ssLLOO|ln", names, &uri, &query, &lo, &hi, &columns, &bad_utf8,
-                                     &chunk_rows, &chunk_bytes))
+    int extra = 0, profile = 0, check_only = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "ssLLOO|lnipp", names, &uri, &query, &lo, &hi, &columns, &bad_utf8,
+                                     &chunk_rows, &chunk_bytes, &extra, &profile, &check_only))
         return -1;
+    if (extra < 0) {
+        PyErr_SetString(PyExc_ValueError, "extra must be >= 0");
+        return -1;
+    }
     PyObject *seq = PySequence_Fast(columns, "columns must be a sequence of (kind, arg, not_null)");
     if (!seq) return -1;
     Py_ssize_t nc = PySequence_Fast_GET_SIZE(seq);
@@ -797,13 +842,19 @@ static int Reader_init(Reader *r, PyObject *args, PyObject *kw) {
     }
     Py_DECREF(seq);
     r->ncols = (int)nc;
+    r->extra = extra;
+    r->check_only = check_only;
+    if (profile) {
+        r->classes = calloc((size_t)(r->ncols + extra ? r->ncols + extra : 1) * N_CLASSES, sizeof(long long));
+        if (!r->classes) { PyErr_NoMemory(); return -1; }
+    }
     r->bad_utf8 = Py_NewRef(bad_utf8);
     r->chunk_rows = chunk_rows > 0 ? chunk_rows : 5000;
     r->chunk_bytes = chunk_bytes > 0 ? (size_t)chunk_bytes : 1 << 20;
     int rc = sqlite3_open_v2(uri, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
     if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(r->db, query, -1, &r->stmt, NULL);
-    if (rc == SQLITE_OK && sqlite3_column_count(r->stmt) != r->ncols + 1) {
-        PyErr_SetString(PyExc_ValueError, "query must return the key and one column per column spec");
+    if (rc == SQLITE_OK && sqlite3_column_count(r->stmt) != r->ncols + 1 + r->extra) {
+        PyErr_SetString(PyExc_ValueError, "query must return the key, one column per column spec, then the extra ones");
         reader_close(r);
         return -1;
     }
@@ -830,6 +881,7 @@ static PyObject *Reader_iternext(Reader *r) {
         rc = sqlite3_step(r->stmt);
         if (rc != SQLITE_ROW) break;
         rows++;
+        if (r->classes) profile_row(r);
         size_t start = b->len;
         int bad = buf_reserve(b, 2) ? -2 : 0;
         if (!bad) put_u16(b, (uint16_t)r->ncols);
@@ -844,6 +896,7 @@ static PyObject *Reader_iternext(Reader *r) {
             if (fail) { Py_DECREF(slow); return NULL; }
             ts = PyEval_SaveThread();
         }
+        if (r->check_only) b->len = start;
     }
     PyEval_RestoreThread(ts);
     if (err) { Py_DECREF(slow); return PyErr_NoMemory(); }
@@ -867,6 +920,9 @@ static PyObject *Reader_close(Reader *r, PyObject *Py_UNUSED(ignored)) {
 
 static PyMethodDef Reader_methods[] = {
     {"close", (PyCFunction)Reader_close, METH_NOARGS, "Finalize the statement and close the SQLite file."},
+    {"profile", (PyCFunction)Reader_profile, METH_NOARGS,
+     "Storage-class counts so far, [(integer, real, text, blob, null), ...] per column after the key "
+     "(None unless profile=True)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -875,8 +931,10 @@ static PyTypeObject ReaderType = {
     .tp_name = "migrations_ops.copy._rowcodec.RangeReader",
     .tp_basicsize = sizeof(Reader),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "RangeReader(uri, query, lo, hi, columns, bad_utf8, chunk_rows=5000, chunk_bytes=1MiB)\n"
-              "Iterate (binary COPY tuples, rows read, slow rows) over one key range.",
+    .tp_doc = "RangeReader(uri, query, lo, hi, columns, bad_utf8, chunk_rows=5000, chunk_bytes=1MiB, extra=0, "
+              "profile=False, check_only=False)\n"
+              "Iterate (binary COPY tuples, rows read, slow rows) over one key range; extra: trailing query "
+              "columns only counted by profile; check_only: no COPY bytes kept (empty), only the slow rows.",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Reader_init,
     .tp_dealloc = (destructor)Reader_dealloc,

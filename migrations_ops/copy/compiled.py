@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import SourceUnreadable
 from .options import ColumnPlan, RangeSpec
-from .source import range_select
+from .source import KEY_MAX, KEY_MIN, STORAGE_CLASSES, SourceTable, range_select
 from .typemap import BadUtf8
 
 try:
@@ -111,3 +111,50 @@ def encode_rows(dump: Any, rows: Sequence[Sequence[Any]]) -> bytes:
                 out += struct.pack(">i", len(field))
                 out += field
     return bytes(out)
+
+
+# --- the pre-flight's read: slow rows and storage classes in one pass ------------------------------------
+
+
+Profile = dict[str, dict[str, int]]
+"""Per column, values per SQLite storage class (``source.STORAGE_CLASSES`` order, classes with none left out)."""
+
+
+def scan_range(sqlite_path: str | Path, spec: RangeSpec, columns: Sequence[tuple[int, int, bool]],
+               profile_of: Sequence[str], chunk_rows: int = 10_000) -> tuple[list[tuple[Any, ...]], Profile]:
+    """The range's slow rows (as ``read_range`` gives them) and the storage-class profile of ``profile_of``
+    (the table's source columns), counted on the same read: the pre-flight needs both, and one pass over a
+    large table costs what two did. No COPY bytes are kept.
+
+    :param columns: the codec's list for ``spec.columns`` (``range_specs``); empty for a profile only.
+    """
+    assert _rowcodec is not None and spec.key is not None
+    read = [c.source for c in spec.columns]
+    seen = set(read)
+    extra = [c for c in profile_of if c not in seen]
+    query = range_select(spec.table, spec.key, read + extra)
+    uri = Path(sqlite_path).resolve().as_uri() + "?mode=ro"
+    slow: list[tuple[Any, ...]] = []
+    try:
+        reader = _rowcodec.RangeReader(uri, query, spec.lo, spec.hi, list(columns), BadUtf8, chunk_rows, CHUNK_BYTES,
+                                       extra=len(extra), profile=True, check_only=True)
+    except OSError as exc:
+        raise _as_source_error(sqlite_path, exc) from None
+    try:
+        for _data, _n, rows in reader:
+            slow += rows
+        counts = dict(zip(read + extra, reader.profile(), strict=True))
+    except OSError as exc:
+        raise _as_source_error(sqlite_path, exc) from None
+    finally:
+        reader.close()
+    return slow, {c: {cls: n for cls, n in zip(STORAGE_CLASSES, counts[c], strict=True) if n} for c in profile_of}
+
+
+def storage_profile(sqlite_path: str | Path, table: SourceTable) -> Profile | None:
+    """``source.storage_profile`` counted in C (about 5x faster than SQL's ``typeof()``); None when the codec is
+    not available or the table has no rowid to read it by."""
+    if not available() or table.key not in ("rowid", "_rowid_", "oid") or not table.columns:
+        return None
+    spec = RangeSpec("profile", table.name, "", table.name, table.key, table.pk_columns, (), KEY_MIN, KEY_MAX)
+    return scan_range(sqlite_path, spec, [], [c.name for c in table.columns])[1]

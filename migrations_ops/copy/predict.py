@@ -118,15 +118,27 @@ def predict_table(
     :param options: the copy's options (text policy, float4 rounding).
     :param sqlite_path: the file ``src`` reads (the C codec opens it itself); None: SQL steps only.
     """
+    return predict_profiled(src, st, columns, options, sqlite_path, profile=False)[0]
+
+
+def predict_profiled(
+    src: sqlite3.Connection, st: source.SourceTable, columns: Sequence[ColumnPlan], options: CopyOptions | None = None,
+    sqlite_path: str | Path | None = None, *, profile: bool = True,
+) -> tuple[TablePrediction, compiled.Profile | None]:
+    """``predict_table``, and the table's storage-class profile (every source column) counted on the same read
+    when the C row codec reads the table (``compiled.scan_range``); None when it does not (count it apart).
+
+    :param profile: False: the prediction only.
+    """
     opts = options or CopyOptions()
     if not columns:
-        return TablePrediction(st.name, 0)
+        return TablePrediction(st.name, 0), None
     if sqlite_path is not None:
         spec = RangeSpec("preflight", st.name, "", st.name, st.key, st.pk_columns, tuple(columns),
                          source.KEY_MIN, source.KEY_MAX)
         codec = compiled.range_specs(spec)
         if codec is not None:
-            return _predict_compiled(sqlite_path, spec, codec, opts)
+            return _predict_compiled(sqlite_path, spec, codec, opts, st if profile else None)
     sure = [_sure(c, opts) for c in columns]
     undecided, pending, keys = _scan(src, st, columns, sure)
     texts = [(c.source, sure[i][1]) for i, c in enumerate(columns) if pending[i]]
@@ -150,26 +162,28 @@ def predict_table(
             rows = _rows_by_key(src, st, c, (keys[i] or []) + suspects[i]) if by_key else itertools.chain(
                 _rows_undecided(src, st, c, sure[i]), _rows_by_key(src, st, c, suspects[i]))
             checked += _judge(c, rows, opts, rejects, warnings, failed_rows)
-    return TablePrediction(st.name, len(failed_rows), rejects.rows(st.name), warnings.rows(st.name), checked)
+    return TablePrediction(st.name, len(failed_rows), rejects.rows(st.name), warnings.rows(st.name), checked), None
 
 
 def _predict_compiled(sqlite_path: str | Path, spec: RangeSpec, codec: list[tuple[int, int, bool]],
-                      opts: CopyOptions) -> TablePrediction:
+                      opts: CopyOptions, st: source.SourceTable | None,
+                      ) -> tuple[TablePrediction, compiled.Profile | None]:
     """The copy's own first stage: the C row codec reads the table and hands back the rows it cannot send as
-    they are (``compiled.read_range``); those, and only those, go through the converters (step 3), as in
-    ``writer._RangeJob._stream_compiled``. Keys as the copy's: copied primary key values, else ``rowid:N``."""
+    they are (``compiled.scan_range``, the checks of ``read_range`` without keeping the bytes); those, and only
+    those, go through the converters (step 3), as in ``writer._RangeJob._stream_compiled``. Keys as the
+    copy's: copied primary key values, else ``rowid:N``. The same read counts the storage classes of every
+    column of ``st`` (None: no profile)."""
     sources = [c.source for c in spec.columns]
     pk_idx = [sources.index(p) for p in spec.pk_columns if p in sources]
-    slow: list[tuple[Any, ...]] = []
-    for _data, _n, rows in compiled.read_range(sqlite_path, spec, codec, 10_000):
-        slow += rows
+    slow, profile = compiled.scan_range(sqlite_path, spec, codec, [c.name for c in st.columns] if st else [])
     rejects, warnings = _Tally(), _Tally()
     failed_rows: set[Any] = set()
     checked = 0
     for i, c in enumerate(spec.columns):
         rows = ((r[0], *(r[1 + j] for j in pk_idx), r[1 + i]) for r in slow)
         checked += _judge(c, rows, opts, rejects, warnings, failed_rows)
-    return TablePrediction(spec.table, len(failed_rows), rejects.rows(spec.table), warnings.rows(spec.table), checked)
+    return (TablePrediction(spec.table, len(failed_rows), rejects.rows(spec.table), warnings.rows(spec.table),
+                            checked), profile if st else None)
 
 
 def _scan(src: sqlite3.Connection, st: source.SourceTable, columns: Sequence[ColumnPlan],

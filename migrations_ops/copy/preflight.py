@@ -18,10 +18,10 @@ from typing import Any
 
 from migrations_ops.target import TargetConn, connect
 
-from . import bookkeeping, catalog, create, fts, nonempty, source
+from . import bookkeeping, catalog, compiled, create, fts, nonempty, source
 from . import skipped as skip_mod
-from .options import CopyOptions
-from .predict import TablePrediction, predict_table
+from .options import ColumnPlan, CopyOptions
+from .predict import TablePrediction, predict_profiled
 from .ranges import _match_columns
 from .skipped import SkippedObject
 
@@ -114,21 +114,19 @@ def preflight(
         create_missing_tables = opts.create_missing_tables
     src = source.open_source(sqlite_path)
     # The whole-file checks (quick_check, orphans) run on their own connection and thread beside the
-    # per-table scans below (SQLite releases the GIL while it reads): the pre-flight takes the longer of both.
-    # The storage-class profiles (one GROUP BY per 8 columns: a sort of every row) take a third connection.
-    pool = ThreadPoolExecutor(2, thread_name_prefix="mop-preflight")
+    # per-table scans (SQLite and the C codec release the GIL while they read), which share two more threads,
+    # largest table first: the pre-flight takes about the longest of them, not their sum.
+    pool = ThreadPoolExecutor(1 + _TABLE_THREADS, thread_name_prefix="mop-preflight")
     whole = pool.submit(_whole_file_checks, sqlite_path)
-    profiles: Future[dict[str, Any]] | None = None
     try:
         with _quoting_integrity(sqlite_path, whole):
             listed = source.list_tables(src)
             all_tables = {t.name: t for t in listed}
             names = skip_mod.select_tables(listed, tables or None, skip_tables)
             skipped = tuple((n, t.skip_reason) for n, t in all_tables.items() if t.skip_reason)
-            profiles = pool.submit(_profiles, sqlite_path, [all_tables[n] for n in names])
             with connect(target, "mop:copy:preflight") as conn:
                 found = catalog.find_tables(conn, schema, names)
-                reports = [_table(src, conn, all_tables[n], found[n], opts, sqlite_path, profiles) for n in names]
+                reports = _tables(src, conn, [(all_tables[n], found[n]) for n in names], opts, sqlite_path, pool)
                 not_copied = skip_mod.skipped_objects(src, listed, names, skip_tables, schema=schema,
                                                       regconfig=fts_regconfig,
                                                       target_tables=catalog.schema_columns(conn, schema))
@@ -144,9 +142,7 @@ def preflight(
             orphans = tuple(o for o in all_orphans if o["table"] in names)
     finally:
         src.close()
-        if profiles is not None:
-            profiles.cancel()
-        pool.shutdown(wait=True)
+        pool.shutdown(wait=True, cancel_futures=True)
     new_fts = {r.name: fts.contentful_ddl(all_tables[r.name].fts, schema, fts_regconfig)  # type: ignore[arg-type]
                for r in reports if all_tables[r.name].fts is not None}
     problems += [f"target table {schema}.{r.name} does not exist" for r in reports
@@ -205,23 +201,45 @@ def _quoting_integrity(path: str | Path, whole: Future[Any]) -> Iterator[None]:
             raise
 
 
-def _profiles(path: str | Path, tables: list[source.SourceTable]) -> dict[str, Any]:
-    """Each table's storage-class profile, on a connection of its own (a worker thread)."""
-    conn = source.open_source(path)
+_TABLE_THREADS = 2
+"""Threads that scan tables beside the whole-file checks' one (the copy's machines have a few cores)."""
+
+
+def _scan_table(path: str | Path, st: source.SourceTable, tt: catalog.TargetTable | None,
+                options: CopyOptions | None) -> tuple[tuple[ColumnPlan, ...], TablePrediction | None, compiled.Profile]:
+    """One table's column plans, predicted rejects and storage-class profile, on a connection of its own.
+
+    Where the C codec reads the table for the prediction, that read counts
+    the storage classes too (one pass for both); any other table is counted
+    by a C pass of its own if it has a rowid, else by SQL's ``typeof()``.
+    """
+    src = source.open_source(path)
     try:
-        return {st.name: source.storage_profile(conn, st) for st in tables}
+        plans = _match_columns(src, st, tt)[0] if tt is not None else ()
+        predicted, profile = predict_profiled(src, st, plans, options, path) if tt is not None else (None, None)
+        if profile is None:
+            profile = compiled.storage_profile(path, st)
+        if profile is None:
+            profile = source.storage_profile(src, st)
+        return plans, predicted, profile
     finally:
-        conn.close()
+        src.close()
 
 
-def _table(src: Any, conn: Any, st: source.SourceTable, tt: catalog.TargetTable | None,
-           options: CopyOptions | None, path: str | Path, profiles: Future[dict[str, Any]]) -> TablePreflight:
-    rows = source.count_rows(src, st.name)
+def _tables(src: Any, conn: Any, pairs: list[tuple[source.SourceTable, catalog.TargetTable | None]],
+            options: CopyOptions | None, path: str | Path, pool: ThreadPoolExecutor) -> list[TablePreflight]:
+    """Each source table against its target table, in order; the scans run on the pool, largest table first."""
+    rows = {st.name: source.count_rows(src, st.name) for st, _ in pairs}
+    scans = {st.name: pool.submit(_scan_table, path, st, tt, options)
+             for st, tt in sorted(pairs, key=lambda p: -rows[p[0].name])}
+    return [_table(src, conn, st, tt, rows[st.name], *scans[st.name].result()) for st, tt in pairs]
+
+
+def _table(src: Any, conn: Any, st: source.SourceTable, tt: catalog.TargetTable | None, rows: int,
+           plans: tuple[ColumnPlan, ...], predicted: TablePrediction | None, profile: compiled.Profile,
+           ) -> TablePreflight:
     if tt is None:
-        return TablePreflight(st.name, rows, None, profiles.result()[st.name], {}, {}, (), ())
-    plans = _match_columns(src, st, tt)[0]
-    predicted = predict_table(src, st, plans, options, path)  # beside the profiles being counted
-    profile = profiles.result()[st.name]
+        return TablePreflight(st.name, rows, None, profile, {}, {}, (), ())
     types, nulls, src_only = {}, {}, []
     for c in st.columns:
         tc = tt.column(c.name)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from . import orphans
 from .errors import SourceUnreadable
 from .fts import CONTENTFUL, FtsInfo, parse_fts
 from .typemap import MS_THRESHOLD, decode_text
@@ -320,24 +321,10 @@ def damage_as_unreadable(path: str | Path, integrity: Sequence[str] = ()) -> Ite
 
 
 def _foreign_key_check(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
-    """``PRAGMA foreign_key_check`` rows; table by table if one foreign key points at non-unique columns.
-
-    SQLite raises "foreign key mismatch" for the whole check then; the table
-    that holds such a key is left out (its key cannot be created in PostgreSQL
-    either, and ``create`` names it), the others are still checked.
-    """
-    try:
-        return conn.execute("PRAGMA foreign_key_check").fetchall()
-    except sqlite3.OperationalError as exc:
-        if "foreign key mismatch" not in str(exc):
-            raise
-    rows: list[tuple[Any, ...]] = []
-    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
-        try:
-            rows += conn.execute("SELECT * FROM pragma_foreign_key_check(?)", (name,)).fetchall()
-        except sqlite3.OperationalError:
-            continue
-    return rows
+    """``PRAGMA foreign_key_check`` rows, in its order (``orphans``: by index where that is provably the same);
+    a table whose foreign key points at non-unique columns ("foreign key mismatch") is left out (its key cannot
+    be created in PostgreSQL either, and ``create`` names it), the others are still checked."""
+    return orphans.foreign_key_rows(conn)
 
 
 def foreign_key_orphans(conn: sqlite3.Connection) -> list[dict[str, Any]]:
