@@ -11,7 +11,16 @@
 """
 
 from .chart import ChartPoint, human, line_chart
-from .deltas import Point, Rates, StatementDelta, WindowFigures, point_of, rates, statement_deltas, window_figures
+from .deltas import (
+    Point,
+    Rates,
+    StatementDelta,
+    WindowFigures,
+    point_of,
+    rates,
+    statement_deltas,
+    window_figures,
+)
 from .models import HealthReading, IndexUse, Statement
 from .reading import HOW_TO_ENABLE_STATEMENTS, read_health, take_reading
 

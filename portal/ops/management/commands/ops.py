@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from migrations_ops.errors import OpsError
 from portal.assure import cli as assure_cli
 from portal.change import cli as change_cli
+from portal.health import cli as health_cli
 from portal.home import cli_fleet
 from portal.ops import cli, cli_data, cli_rejects
 from portal.ops.secrets import redact
@@ -179,12 +180,14 @@ class Command(BaseCommand):
             p.add_argument("--comment", required=True, help="What you checked.")
 
         assure_cli.add_arguments(sub)  # drift, rehearse, backups, recovery
+        health_cli.add_arguments(sub)  # health, search-parity
         sub.add_parser("reap", help="Mark runs whose worker stopped sending heartbeats as interrupted.")
         sub.add_parser("bootstrap-example", help="Create the billing example project, its targets and an admin user.")
 
     def handle(self, *args, **options):
         name = "cmd_" + options["subcommand"].replace("-", "_")
-        handler = next(getattr(m, name) for m in (cli, cli_data, cli_rejects, cli_fleet, change_cli, assure_cli) if hasattr(m, name))
+        handler = next(getattr(m, name) for m in (cli, cli_data, cli_rejects, cli_fleet, change_cli, assure_cli, health_cli)
+                       if hasattr(m, name))
         try:
             handler(self, options)
         except ValidationError as exc:
