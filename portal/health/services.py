@@ -227,6 +227,11 @@ class SinceRun:
     after: engine.WindowFigures
     statements: list[dict]
 
+    @property
+    def window_text(self) -> str:
+        minutes = self.window.total_seconds() / 60
+        return f"{minutes / 60:.1f} h" if minutes >= 120 else f"{minutes:.0f} min"
+
 
 def since_run(run: Run, *, window: timedelta | None = None, user=None) -> SinceRun:
     """Compare the target's readings before the run with as long a window after it (reads the DB).
