@@ -136,11 +136,17 @@ def charts(hv: HealthView) -> list[str]:
         environment=hv.target.environment, is_active=True)}
     out = []
     for field, title, unit, metric in CHARTS:
-        points = [engine.ChartPoint(at=r.taken_at, value=getattr(r, field),
+        points = [engine.ChartPoint(at=r.taken_at, value=_charted(r, field),
                                     href=reverse("admin:health_healthsnapshot_change", args=[r.pk]))
                   for r in hv.snapshots]
         out.append(engine.line_chart(title, points, unit=unit, limit=limits.get(metric) if metric else None))
     return out
+
+
+def _charted(row: HealthSnapshot, field: str) -> float | None:
+    """The value drawn; no open transaction is a longest transaction of 0 s, not a gap."""
+    value = getattr(row, field)
+    return 0.0 if value is None and field == "longest_xact_seconds" else value
 
 
 def as_json(hv: HealthView) -> dict:
@@ -202,7 +208,8 @@ def judge(target: Target, row: HealthSnapshot) -> list[HealthEvent]:
         if crossed and open_event is None:
             try:
                 with transaction.atomic():
-                    event = HealthEvent.objects.create(target=target, threshold=rule, value=value, snapshot=row)
+                    event = HealthEvent.objects.create(target=target, threshold=rule, value=value, snapshot=row,
+                                                      opened_at=row.taken_at)
             except IntegrityError:
                 continue  # another worker opened it meanwhile
             from .notify import notify_event

@@ -5,6 +5,8 @@ search parity check runs on the worker."""
 # ruff: noqa: F401, F811 - pytest fixtures are imported by name
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import json
 import shutil
@@ -12,14 +14,17 @@ import shutil
 import pytest
 from django.core.management import call_command
 
+from portal.change.models import NotificationChannel
 from portal.health import parity as parity_service
 from portal.health.models import HealthEvent, HealthSnapshot, HealthThreshold, ParityCheck
 from portal.health.tasks import snapshot_all_targets
+from portal.ops import secrets
 from tests.engine.health.helpers import build, load
 from tests.engine.health.parity_helpers import copy_to, make_fts
 from tests.engine.locks.conftest import app_role, lock_db
 from tests.factories import target_for
 from tests.portal.admin_helpers import client_for
+from tests.portal.change.test_change_worker import hook_server
 from tests.portal.conftest import wait_for
 
 pytestmark = pytest.mark.worker
@@ -32,7 +37,11 @@ def _snap_via_worker(target, before: int) -> HealthSnapshot:
 
 
 def test_it_keeps_readings_of_load_and_raises_one_event_for_a_long_block(
-        transactional_db, celery_worker_proc, lock_db, dba) -> None:
+        transactional_db, celery_worker_proc, lock_db, dba, hook_server) -> None:
+    hook = hook_server(200)
+    NotificationChannel.objects.create(name="on-call", environment="staging", kind="webhook",
+                                       url=f"http://127.0.0.1:{hook.server_port}/hook",
+                                       secret_encrypted=secrets.encrypt("s3cret"))
     build(lock_db.diag)
     target = target_for(lock_db.diag, name="health-flow", environment="staging")
     HealthThreshold.objects.create(environment="staging", metric="blocked", above=0, for_minutes=0)
@@ -50,6 +59,15 @@ def test_it_keeps_readings_of_load_and_raises_one_event_for_a_long_block(
     assert [r.blocked for r in rows[1:]] == [1, 1, 1]
     events = HealthEvent.objects.filter(target=target)
     assert events.count() == 1 and events.get().closed_at is None and events.get().value == 1
+
+    # The event went once through the staging channel, signed with its secret.
+    wait_for(lambda: HealthEvent.objects.get(target=target).notified == 1, timeout=30, what="the delivery")
+    assert len(hook.got) == 1
+    signature, body = hook.got[0]
+    assert signature == "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    sent = json.loads(body)
+    assert (sent["event"], sent["target"], sent["metric"], sent["value"]) == ("health_event", "health-flow",
+                                                                             "blocked", 1)
 
     # The rollback storm shows in the deltas of the first snapshot after it.
     assert rows[1].rollback_rate is not None and rows[1].rollback_rate > 0
