@@ -1,17 +1,23 @@
 -- returns: the user indexes with their scans since the stats reset (cumulative), size and whether they back
 -- a primary key, unique or exclusion constraint: the never-scanned ones that back no constraint first (the
 -- candidates to drop), then the most scanned. The index count of the database rides on every row.
--- Parameter: limit (of each part).
+-- Reads the scan counters per index (pg_stat_get_numscans) rather than the pg_stat_user_indexes view, and
+-- sizes only the indexes listed. Parameter: limit (of each part).
 WITH idx AS MATERIALIZED (
     SELECT
-        s.schemaname::text AS schema,
-        s.relname::text AS "table",
-        s.indexrelname::text AS "index",
-        s.indexrelid,
-        s.idx_scan::bigint AS scans,
+        n.nspname::text AS schema,
+        t.relname::text AS "table",
+        c.relname::text AS "index",
+        i.indexrelid,
+        pg_stat_get_numscans(i.indexrelid)::bigint AS scans,
         (i.indisprimary OR i.indisunique OR i.indisexclusion) AS backs_constraint
-    FROM pg_stat_user_indexes AS s
-    JOIN pg_index AS i ON i.indexrelid = s.indexrelid
+    FROM pg_index AS i
+    JOIN pg_class AS c ON c.oid = i.indexrelid
+    JOIN pg_class AS t ON t.oid = i.indrelid
+    JOIN pg_namespace AS n ON n.oid = t.relnamespace
+    WHERE t.relkind IN ('r', 'p', 'm')
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND n.nspname NOT LIKE 'pg_toast%%'
 ),
 unused AS (
     SELECT *, true AS unused FROM idx

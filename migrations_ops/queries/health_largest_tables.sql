@@ -1,9 +1,9 @@
 -- returns: the largest user tables (chosen by pg_class.relpages, so only the chosen few have their files
--- sized): schema, table, total bytes (heap, indexes, TOAST), live and dead rows, sequential and index
--- scans (cumulative), and when each was last analyzed (by hand or by autovacuum).
+-- sized and their statistics read): schema, table, total bytes (heap, indexes, TOAST), live and dead rows,
+-- sequential and index scans (cumulative), and when each was last analyzed (by hand or by autovacuum).
 -- Parameter: limit.
 WITH biggest AS MATERIALIZED (
-    SELECT c.oid, c.relpages
+    SELECT c.oid, c.relpages, n.nspname, c.relname
     FROM pg_class AS c
     JOIN pg_namespace AS n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'm')
@@ -13,16 +13,16 @@ WITH biggest AS MATERIALIZED (
     LIMIT %(limit)s
 )
 SELECT
-    s.schemaname::text AS schema,
-    s.relname::text AS "table",
+    b.nspname::text AS schema,
+    b.relname::text AS "table",
     pg_total_relation_size(b.oid)::bigint AS total_bytes,
     b.relpages::bigint AS pages,
-    s.n_live_tup::bigint AS live_rows,
-    s.n_dead_tup::bigint AS dead_rows,
-    s.seq_scan::bigint AS seq_scan,
-    s.seq_tup_read::bigint AS seq_tup_read,
-    coalesce(s.idx_scan, 0)::bigint AS idx_scan,
-    greatest(s.last_analyze, s.last_autoanalyze) AS last_analyzed
+    pg_stat_get_live_tuples(b.oid)::bigint AS live_rows,
+    pg_stat_get_dead_tuples(b.oid)::bigint AS dead_rows,
+    pg_stat_get_numscans(b.oid)::bigint AS seq_scan,
+    pg_stat_get_tuples_returned(b.oid)::bigint AS seq_tup_read,
+    coalesce((SELECT sum(pg_stat_get_numscans(i.indexrelid)) FROM pg_index AS i WHERE i.indrelid = b.oid), 0)::bigint
+        AS idx_scan,
+    greatest(pg_stat_get_last_analyze_time(b.oid), pg_stat_get_last_autoanalyze_time(b.oid)) AS last_analyzed
 FROM biggest AS b
-JOIN pg_stat_user_tables AS s ON s.relid = b.oid
-ORDER BY total_bytes DESC, s.schemaname, s.relname
+ORDER BY total_bytes DESC, schema, "table"
