@@ -83,6 +83,7 @@ class HealthSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class HealthThresholdAdmin(admin.ModelAdmin):
     list_display = ["environment", "metric", "above", "for_minutes", "is_active"]
     list_filter = ["environment", "metric", "is_active"]
+    raw_id_fields = ["since_run"]
     Media = OpsMedia
 
 

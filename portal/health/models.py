@@ -58,6 +58,7 @@ class HealthThreshold(models.Model):
         ROLLBACK_RATE = "rollback_rate", "Rollback rate (0..1)"
         SIZE_GROWTH = "size_growth_per_day", "Size growth per day (bytes)"
         TPS = "tps", "Transactions per second"
+        STATEMENT_SLOWDOWN = "statement_slowdown", "A statement's mean time, after / before the chosen run"
 
     environment = models.CharField(max_length=20, choices=ENVIRONMENTS.choices,
                                    help_text="Targets of this environment are judged by it.")
@@ -65,6 +66,9 @@ class HealthThreshold(models.Model):
     above = models.FloatField(help_text="The event opens when the figure is above this value...")
     for_minutes = models.PositiveIntegerField(default=5, help_text="...in every snapshot of this many minutes "
                                               "(0: the latest snapshot alone).")
+    since_run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                                  help_text="For the statement slowdown: the run whose 'before' is the baseline "
+                                            "(e.g. above 2 = a statement's mean time doubled since it).")
     is_active = models.BooleanField(default=True, help_text="Inactive thresholds raise nothing.")
 
     class Meta:
@@ -72,6 +76,14 @@ class HealthThreshold(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_environment_display()}: {self.get_metric_display()} > {self.above:g} for {self.for_minutes} min"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.metric == self.Metric.STATEMENT_SLOWDOWN and self.since_run_id is None:
+            raise ValidationError({"since_run": "The statement slowdown compares with the time before a run: choose it."})
+        if self.metric != self.Metric.STATEMENT_SLOWDOWN and self.since_run_id is not None:
+            raise ValidationError({"since_run": "Only the statement slowdown uses a run."})
 
 
 class HealthEvent(models.Model):

@@ -175,17 +175,41 @@ def as_json(hv: HealthView) -> dict:
 # --- thresholds ------------------------------------------------------------------------------
 
 
-def figure(target: Target, row: HealthSnapshot, metric: str) -> float | None:
-    """The value of ``metric`` at ``row``; size growth per day is measured against the oldest reading of the
-    last day (reads the DB)."""
-    if metric == HealthThreshold.Metric.SIZE_GROWTH:
+def figure(target: Target, row: HealthSnapshot, rule: HealthThreshold) -> float | None:
+    """The value ``rule`` watches at ``row`` (reads the DB for the size growth and the statement slowdown).
+
+    Size growth per day is measured against the oldest reading of the last day;
+    the statement slowdown is the largest ratio of a statement's mean time in
+    the window ending at ``row`` to its mean time before the rule's run.
+    """
+    if rule.metric == HealthThreshold.Metric.SIZE_GROWTH:
         first = HealthSnapshot.objects.filter(target=target, taken_at__gte=row.taken_at - timedelta(days=1)).order_by(
             "taken_at").first()
         if first is None or first.pk == row.pk:
             return None
         days = (row.taken_at - first.taken_at).total_seconds() / 86400
         return (row.size_bytes - first.size_bytes) / days if days > 0 else None
-    return getattr(row, metric)
+    if rule.metric == HealthThreshold.Metric.STATEMENT_SLOWDOWN:
+        return _slowdown(target, row, rule)
+    return getattr(row, rule.metric)
+
+
+def _slowdown(target: Target, row: HealthSnapshot, rule: HealthThreshold) -> float | None:
+    run = rule.since_run
+    if run is None or run.target_id != target.pk or run.started_at is None or run.finished_at is None \
+            or row.taken_at <= run.finished_at:
+        return None
+    length = timedelta(minutes=max(rule.for_minutes, 5))
+    rows = HealthSnapshot.objects.filter(target=target).order_by("taken_at")
+    before = list(rows.filter(taken_at__gte=run.started_at - length, taken_at__lte=run.started_at))
+    after = list(rows.filter(taken_at__gte=max(run.finished_at, row.taken_at - length), taken_at__lte=row.taken_at))
+    if len(before) < 2 or len(after) < 2:
+        return None
+    base = {d.queryid: d for d in engine.statement_deltas(_statements(before[0]), _statements(before[-1]))}
+    ratios = [d.mean_ms / base[d.queryid].mean_ms
+              for d in engine.statement_deltas(_statements(after[0]), _statements(after[-1]))
+              if d.queryid in base and base[d.queryid].mean_ms and d.mean_ms is not None]
+    return round(max(ratios), 4) if ratios else None
 
 
 def judge(target: Target, row: HealthSnapshot) -> list[HealthEvent]:
@@ -195,15 +219,12 @@ def judge(target: Target, row: HealthSnapshot) -> list[HealthEvent]:
     index makes a second open event for the same rule impossible).
     """
     opened = []
-    for rule in HealthThreshold.objects.filter(environment=target.environment, is_active=True):
-        value = figure(target, row, rule.metric)
+    for rule in HealthThreshold.objects.filter(environment=target.environment, is_active=True).select_related(
+            "since_run"):
+        value = figure(target, row, rule)
         crossed = value is not None and value > rule.above
         if crossed and rule.for_minutes:
-            window = HealthSnapshot.objects.filter(target=target, taken_at__lte=row.taken_at,
-                                                   taken_at__gte=row.taken_at - timedelta(minutes=rule.for_minutes))
-            oldest = window.order_by("taken_at").first()
-            spans = oldest is not None and (row.taken_at - oldest.taken_at) >= timedelta(minutes=rule.for_minutes) * 0.9
-            crossed = spans and all((figure(target, s, rule.metric) or 0) > rule.above for s in window)
+            crossed = _lasted(target, row, rule)
         open_event = HealthEvent.objects.filter(target=target, threshold=rule, closed_at__isnull=True).first()
         if crossed and open_event is None:
             try:
@@ -219,6 +240,18 @@ def judge(target: Target, row: HealthSnapshot) -> list[HealthEvent]:
         elif not crossed and open_event is not None and value is not None:
             HealthEvent.objects.filter(pk=open_event.pk).update(closed_at=row.taken_at)
     return opened
+
+
+def _lasted(target: Target, row: HealthSnapshot, rule: HealthThreshold) -> bool:
+    """Whether every snapshot back to one at least ``for_minutes`` before ``row`` crossed the rule (reads the DB)."""
+    need = timedelta(minutes=rule.for_minutes)
+    for s in HealthSnapshot.objects.filter(target=target, taken_at__lte=row.taken_at).order_by("-taken_at")[:1000]:
+        value = figure(target, s, rule)
+        if value is None or value <= rule.above:
+            return False
+        if row.taken_at - s.taken_at >= need:
+            return True
+    return False
 
 
 # --- since this run --------------------------------------------------------------------------
