@@ -121,7 +121,8 @@ class ParityCheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):
             raise PermissionDenied
-        initial = {k: request.GET[k] for k in ("target", "sqlite", "table", "schema", "regconfig") if k in request.GET}
+        initial = {k: request.GET[k] for k in ("target", "sqlite", "table", "schema", "regconfig", "queries", "count")
+                   if k in request.GET}
         form = ParityForm(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
             d = form.cleaned_data
@@ -145,5 +146,5 @@ class ParityCheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         ctx = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": check,
                "title": str(check), "check": check, "report": parity.report_of(check),
-               "can_rerun": self.has_add_permission(request)}
+               "can_rerun": self.has_add_permission(request), "queries_text": "\n".join(check.queries)}
         return TemplateResponse(request, "health/parity.html", ctx)

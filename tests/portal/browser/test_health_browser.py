@@ -60,6 +60,9 @@ def test_it_shows_health_since_run_and_search_parity(transactional_db, live_serv
     assert "before" in page.locator("#mop-since-figures").inner_text().lower()
     _shoot(page, f"{live_server.url}/admin/health/paritycheck/{check.pk}/change/", artifacts, "parity")
     assert "queries find the same rows" in page.locator("#mop-parity-summary").inner_text()
+    page.click("#mop-parity-rerun input[type=submit]")  # the same queries again, with 'simple'
+    assert page.locator("#id_regconfig").input_value() == "simple"
+    assert page.locator("#id_table").input_value() == "docs"
     _shoot(page, f"{live_server.url}/admin/health/paritycheck/add/?target={pt.pk}&table=docs", artifacts,
            "parity-form")
     _shoot(page, f"{live_server.url}/admin/", artifacts, "home")
