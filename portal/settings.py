@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "portal.home.apps.HomeConfig",
     "portal.change",
     "portal.assure",
+    "portal.health",
 ]
 
 MIDDLEWARE = [
@@ -167,6 +168,14 @@ MOP_DEFAULT_STATEMENT_TIMEOUT_MS = env.int("MOP_DEFAULT_STATEMENT_TIMEOUT_MS", d
 # Lock and activity snapshots: how often beat takes them, how long they are kept.
 MOP_SNAPSHOT_INTERVAL_SECONDS = env.int("MOP_SNAPSHOT_INTERVAL_SECONDS", default=300)
 MOP_SNAPSHOT_RETENTION_DAYS = env.int("MOP_SNAPSHOT_RETENTION_DAYS", default=30)
+# Health snapshots (portal/health): how often beat takes them and how long they are kept, both bounded so a
+# typo cannot hammer every target or keep readings forever.
+MOP_HEALTH_INTERVAL_SECONDS = env.int("MOP_HEALTH_INTERVAL_SECONDS", default=300)
+MOP_HEALTH_RETENTION_DAYS = env.int("MOP_HEALTH_RETENTION_DAYS", default=30)
+if not 10 <= MOP_HEALTH_INTERVAL_SECONDS <= 86400:
+    raise ImproperlyConfigured("MOP_HEALTH_INTERVAL_SECONDS must be between 10 and 86400")
+if not 1 <= MOP_HEALTH_RETENTION_DAYS <= 366:
+    raise ImproperlyConfigured("MOP_HEALTH_RETENTION_DAYS must be between 1 and 366 (days of health snapshots kept)")
 
 # --- Celery -------------------------------------------------------------------
 # Change control: beat's tick for scheduled starts and missed windows; notification retries and backoff.

@@ -155,7 +155,7 @@ def build(user, params) -> Fleet:
     graphs = _graphs(targets)
     ids = [t.pk for t in targets]
     drift = hooks.drift_cells(ids)
-    waiting = [*hooks.approvals_waiting(user, ids), *failed_waiting(user, ids)]
+    waiting = [*hooks.approvals_waiting(user, ids), *hooks.health_waiting(user, ids), *failed_waiting(user, ids)]
     fresh_after = now() - SNAPSHOT_FRESH
     rows = []
     for t in targets:

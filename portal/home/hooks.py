@@ -66,3 +66,19 @@ def approvals_waiting(user, target_ids: list[int]) -> list[Waiting]:
     return [Waiting(kind="approval", title=f"Approve run #{r.run_id}: {r.run.operation} {r.run.revision} "
                     f"on {r.run.target.name} ({r.risk_level} risk)", url=url, target_id=r.run.target_id,
                     since=r.created_at) for r in reqs]
+
+
+def health_waiting(user, target_ids: list[int]) -> list[Waiting]:
+    """Open health events of these targets (a threshold crossed and not yet back under), newest first; one query."""
+    from django.urls import reverse
+
+    from portal.health.models import HealthEvent
+
+    if user is None or not user.has_perm("health.view_healthevent"):
+        return []
+    events = (HealthEvent.objects.filter(closed_at__isnull=True, target_id__in=target_ids)
+              .select_related("target", "threshold").order_by("-opened_at")[:50])
+    return [Waiting(kind="health", title=f"Health of {e.target.name}: {e.threshold.get_metric_display().lower()} "
+                    f"{e.value:g} above {e.threshold.above:g} for {e.threshold.for_minutes} min",
+                    url=reverse("admin:health_target", args=[e.target_id]), target_id=e.target_id,
+                    since=e.opened_at) for e in events]

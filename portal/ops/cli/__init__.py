@@ -49,6 +49,8 @@ COMMANDS: dict[str, str] = {
     "rehearse": "portal.assure.cli",
     "backups": "portal.assure.cli",
     "recovery": "portal.assure.cli",
+    "health": "portal.health.cli",
+    "search-parity": "portal.health.cli",
 }
 
 

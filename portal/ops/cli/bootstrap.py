@@ -44,6 +44,9 @@ def cmd_bootstrap_example(command, options) -> None:
         command.stdout.write(f"Example target {name} ({environment}): {conn.redacted()}")
     _reaper_schedule()
     _snapshot_schedule()
+    from portal.health.schedule import ensure_schedule  # noqa: PLC0415
+
+    ensure_schedule()  # the periodic health reading (portal/health)
     _admin_user(command)
 
 

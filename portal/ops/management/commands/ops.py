@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from migrations_ops.errors import OpsError
 from portal.assure import cli as assure_cli
+from portal.health import cli as health_cli
 from portal.ops import cli
 from portal.ops.secrets import redact
 
@@ -183,6 +184,7 @@ class Command(BaseCommand):
             p.add_argument("--comment", required=True, help="What you checked.")
 
         assure_cli.add_arguments(sub)  # drift, rehearse, backups, recovery
+        health_cli.add_arguments(sub)  # health, search-parity
         sub.add_parser("reap", help="Mark runs whose worker stopped sending heartbeats as interrupted.")
         sub.add_parser("bootstrap-example", help="Create the billing example project, its targets and an admin user.")
 

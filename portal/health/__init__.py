@@ -1,0 +1,1 @@
+"""Health of each target over time, thresholds and their events, and search parity checks."""
