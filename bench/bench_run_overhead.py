@@ -207,19 +207,20 @@ def profile_one(project: Path, top: int) -> None:
 
     from django.contrib.auth import get_user_model
 
-    from portal.ops import services, tasks
+    from portal.ops import dispatch, services
+    from portal.ops.tasks import schema as tasks
     from portal.ops.models import Run, Target
 
     _recreate(TARGET_DB)
     queued: list[Run] = []
-    original = services._enqueue
-    services._enqueue = queued.append
+    original = dispatch.send_run
+    dispatch.send_run = queued.append
     sched = cProfile.Profile()
     try:
         run = sched.runcall(services.schedule_run, target=Target.objects.get(name=TARGET), operation="upgrade",
                             revision="head", user=get_user_model().objects.get(username="bench"))
     finally:
-        services._enqueue = original
+        dispatch.send_run = original
     print("\nprofiled schedule_run in this process (what 'ops upgrade' does before the queue):")
     pstats.Stats(sched).sort_stats("cumulative").print_stats(top)
     prof = cProfile.Profile()

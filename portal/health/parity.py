@@ -10,7 +10,7 @@ from migrations_ops.errors import OpsError
 from migrations_ops.health import parity as engine
 from migrations_ops.target import connect
 from portal.ops import audit
-from portal.ops.copying import relative_name, resolve_source
+from portal.ops.copy_sources import relative_name, resolve_source
 from portal.ops.models import AuditEvent, Target
 from portal.ops.services import _actor, require
 
