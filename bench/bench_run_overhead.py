@@ -208,8 +208,8 @@ def profile_one(project: Path, top: int) -> None:
     from django.contrib.auth import get_user_model
 
     from portal.ops import dispatch, services
-    from portal.ops.tasks import schema as tasks
     from portal.ops.models import Run, Target
+    from portal.ops.tasks import schema as tasks
 
     _recreate(TARGET_DB)
     queued: list[Run] = []
