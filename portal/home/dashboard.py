@@ -22,12 +22,12 @@ from portal.ops.models import AlembicProject, LockSnapshot, Run, Target, Verific
 
 from . import fleet, hooks
 from .models import ProjectGraph, RunSeen
+from .seen import FAILED_STATUSES
 
 # A snapshot older than this is shown with its age but not counted as "blocked now".
 SNAPSHOT_FRESH = timedelta(minutes=15)
 # Failed runs older than this no longer wait for anyone.
 FAILED_LOOKBACK = timedelta(days=7)
-FAILED_STATUSES = (Run.Status.FAILED, Run.Status.INTERRUPTED)
 RUN_FIELDS = ("id", "target_id", "operation", "revision", "status", "created_at", "started_at", "finished_at",
               "steps_done", "steps_total", "current_step", "result_heads", "actor", "requested_by_id")
 SNAP_FIELDS = ("id", "target_id", "taken_at", "summary", "blocked", "root_blockers")
@@ -125,7 +125,7 @@ def failed_waiting(user, target_ids: list[int] | None = None) -> list[hooks.Wait
         qs = qs.filter(target_id__in=target_ids)
     return [
         hooks.Waiting("failed_run", f"Run #{r.pk} {r.get_operation_display().lower()} on {r.target.name} "
-                                    f"{r.get_status_display().lower()}", reverse("admin:home_open_run", args=[r.pk]), r.target_id,
+                                    f"{r.get_status_display().lower()}", reverse("admin:ops_run_change", args=[r.pk]), r.target_id,
                       r.finished_at)
         for r in qs[:50]
     ]
