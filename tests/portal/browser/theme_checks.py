@@ -76,9 +76,11 @@ _INTERNALS_JS = """() => {
   const walker = document.createTreeWalker(document.getElementById('content') || document.body, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     const el = n.parentElement;
-    if (!el || el.closest(skip) || el.offsetParent === null) continue;
+    if (!el || el.closest(skip) || !el.checkVisibility()) continue;
     const text = n.textContent;
-    (text.match(/\\b[A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\\b/g) || []).forEach((w) => out.add(w));
+    // (environment variables, MOP_..., are named as the DBA types them into .env)
+    (text.match(/\\b[A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\\b/g) || []).filter((w) => !w.startsWith('MOP_'))
+      .forEach((w) => out.add(w));
     (text.match(/\\{\\s*"[a-z_]+"\\s*:/g) || []).forEach((w) => out.add('JSON ' + w));
     (text.match(/\\b[a-z_]+=(?:True|False|None)\\b/g) || []).forEach((w) => out.add(w));
   }
