@@ -44,6 +44,23 @@ class Row:
     report: VerificationReport | None
     drift: hooks.Cell | None
     waiting: list[hooks.Waiting] = field(default_factory=list)
+    links: dict[str, str] = field(default_factory=dict)
+    """The row's links (status, activity, last_run, active_run, report), filled by ``build``."""
+
+
+# The row's links: reversed once per page for pk 0 and filled in, not once per row in the template
+# ({% url %} for 100 targets took a third of the page's time).
+LINKS = {"status": "admin:ops_target_status", "activity": "admin:ops_target_activity",
+         "run": "admin:ops_run_change", "report": "admin:ops_verificationreport_change"}
+
+
+def _linker():
+    patterns = {key: reverse(name, args=[0]) for key, name in LINKS.items()}
+
+    def link(key: str, pk: int | None) -> str:
+        return patterns[key].replace("/0/", f"/{pk}/", 1) if pk else ""
+
+    return link
 
 
 @dataclass
@@ -157,6 +174,7 @@ def build(user, params) -> Fleet:
     drift = hooks.drift_cells(ids)
     waiting = [*hooks.approvals_waiting(user, ids), *failed_waiting(user, ids)]
     fresh_after = now() - SNAPSHOT_FRESH
+    link = _linker()
     rows = []
     for t in targets:
         heads_run = runs.get(t.heads_run_id)
@@ -169,6 +187,9 @@ def build(user, params) -> Fleet:
             last_run=runs.get(t.last_run_id), active_run=runs.get(t.active_run_id), snapshot=snap,
             snapshot_fresh=bool(snap and snap.taken_at >= fresh_after), report=reports.get(t.report_id),
             drift=drift.get(t.pk), waiting=[w for w in waiting if w.target_id == t.pk],
+            links={"status": link("status", t.pk), "activity": link("activity", t.pk),
+                   "last_run": link("run", t.last_run_id), "active_run": link("run", t.active_run_id),
+                   "report": link("report", t.report_id)},
         ))
     if filters.get("state"):
         rows = [r for r in rows if r.standing.state == filters["state"]]
