@@ -114,6 +114,8 @@ def test_the_copy_and_verification_pages_fit_and_read_in_both_themes(
         fts = copy_through_pages(fts_target, rel(fts_sqlite), "copy-fts")
         # opened before the copy ended: the live page shows what it left behind once the summary names it
         page.wait_for_selector("#mop-copy-not-copied tr[data-table=docs_fts_data]")
+        sql_file = page.request.get(f"{live_server.url}/admin/ops/run/{fts.pk}/not-copied.sql")  # its download
+        assert sql_file.ok and "docs_fts_data" in sql_file.text()
         check("copy-run-not-copied")
         assert fts.status in (Run.Status.SUCCEEDED, Run.Status.SUCCEEDED_REJECTS)
     finally:
