@@ -118,6 +118,13 @@ def test_every_page_fits_and_reads_in_both_themes(live_server, browser, artifact
                     # The failed run waits for its asker until they open its page: the light round opens it
                     # from the Runs list ("run-failed" below), so the dark round no longer lists it.
                     assert page.inner_text("#mop-count-waiting .v") == ("1" if theme == "light" else "0")
+                if name == "snapshot":  # waiting sessions in the session lists: the waiting colour, never green
+                    green, colours = page.evaluate("""() => {
+                      const probe = document.createElement('span'); probe.style.color = 'var(--mop-ink-green)';
+                      document.body.append(probe); const green = getComputedStyle(probe).color; probe.remove();
+                      return [green, [...document.querySelectorAll('.mop-sessions tr.mop-waiter td.mop-dur')]
+                        .map((td) => getComputedStyle(td).color)]; }""")
+                    assert colours and green not in colours, (green, colours)
                 if name in LISTS_AT_1440:  # wider screens too: nothing cut off inside a scrolling box
                     page.set_viewport_size({"width": 1440, "height": 900})
                     page.screenshot(path=str(artifacts / f"theme-{theme}-1440-{name}.png"), full_page=True)
