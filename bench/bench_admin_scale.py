@@ -51,8 +51,8 @@ def with_db(url: str, db: str) -> str:
 GENERATE = [
     # 5 projects on the billing example, 100 targets over them.
     """INSERT INTO ops_alembicproject (name, kind, location, ref, subdir, version_table, version_table_schema,
-       env_mode, description, created_at)
-       SELECT 'project' || i, 'path', %(billing)s, '', '', 'alembic_version', '', 'portal', '', now()
+       env_mode, description, created_at, url_env_vars, url_scheme, operation_modules)
+       SELECT 'project' || i, 'path', %(billing)s, '', '', 'alembic_version', '', 'portal', '', now(), '', '', ''
        FROM generate_series(1, 5) i""",
     """INSERT INTO ops_target (name, environment, project_id, host, port, dbname, "user", sslmode, sslrootcert,
        password_encrypted, password_env, allow_password_auth, lock_timeout_ms, statement_timeout_ms, lock_retries,

@@ -22,12 +22,12 @@ from portal.ops.models import AlembicProject, LockSnapshot, Run, Target, Verific
 
 from . import fleet, hooks
 from .models import ProjectGraph, RunSeen
+from .seen import FAILED_STATUSES
 
 # A snapshot older than this is shown with its age but not counted as "blocked now".
 SNAPSHOT_FRESH = timedelta(minutes=15)
 # Failed runs older than this no longer wait for anyone.
 FAILED_LOOKBACK = timedelta(days=7)
-FAILED_STATUSES = (Run.Status.FAILED, Run.Status.INTERRUPTED)
 RUN_FIELDS = ("id", "target_id", "operation", "revision", "status", "created_at", "started_at", "finished_at",
               "steps_done", "steps_total", "current_step", "result_heads", "actor", "requested_by_id")
 SNAP_FIELDS = ("id", "target_id", "taken_at", "summary", "blocked", "root_blockers")
@@ -44,6 +44,23 @@ class Row:
     report: VerificationReport | None
     drift: hooks.Cell | None
     waiting: list[hooks.Waiting] = field(default_factory=list)
+    links: dict[str, str] = field(default_factory=dict)
+    """The row's links (status, activity, last_run, active_run, report), filled by ``build``."""
+
+
+# The row's links: reversed once per page for pk 0 and filled in, not once per row in the template
+# ({% url %} for 100 targets took a third of the page's time).
+LINKS = {"status": "admin:ops_target_status", "activity": "admin:ops_target_activity",
+         "run": "admin:ops_run_change", "report": "admin:ops_verificationreport_change"}
+
+
+def _linker():
+    patterns = {key: reverse(name, args=[0]) for key, name in LINKS.items()}
+
+    def link(key: str, pk: int | None) -> str:
+        return patterns[key].replace("/0/", f"/{pk}/", 1) if pk else ""
+
+    return link
 
 
 @dataclass
@@ -125,7 +142,7 @@ def failed_waiting(user, target_ids: list[int] | None = None) -> list[hooks.Wait
         qs = qs.filter(target_id__in=target_ids)
     return [
         hooks.Waiting("failed_run", f"Run #{r.pk} {r.get_operation_display().lower()} on {r.target.name} "
-                                    f"{r.get_status_display().lower()}", reverse("admin:home_open_run", args=[r.pk]), r.target_id,
+                                    f"{r.get_status_display().lower()}", reverse("admin:ops_run_change", args=[r.pk]), r.target_id,
                       r.finished_at)
         for r in qs[:50]
     ]
@@ -157,6 +174,7 @@ def build(user, params) -> Fleet:
     drift = hooks.drift_cells(ids)
     waiting = [*hooks.approvals_waiting(user, ids), *hooks.health_waiting(user, ids), *failed_waiting(user, ids)]
     fresh_after = now() - SNAPSHOT_FRESH
+    link = _linker()
     rows = []
     for t in targets:
         heads_run = runs.get(t.heads_run_id)
@@ -169,6 +187,9 @@ def build(user, params) -> Fleet:
             last_run=runs.get(t.last_run_id), active_run=runs.get(t.active_run_id), snapshot=snap,
             snapshot_fresh=bool(snap and snap.taken_at >= fresh_after), report=reports.get(t.report_id),
             drift=drift.get(t.pk), waiting=[w for w in waiting if w.target_id == t.pk],
+            links={"status": link("status", t.pk), "activity": link("activity", t.pk),
+                   "last_run": link("run", t.last_run_id), "active_run": link("run", t.active_run_id),
+                   "report": link("report", t.report_id)},
         ))
     if filters.get("state"):
         rows = [r for r in rows if r.standing.state == filters["state"]]

@@ -53,7 +53,7 @@ class ProjectGraph(models.Model):
 
 
 class RunSeen(models.Model):
-    """A person looked at a failed run from the dashboard: it no longer waits for them."""
+    """A person opened a failed run's page (by any route, see seen.py): it no longer waits for them."""
 
     run = models.ForeignKey("ops.Run", on_delete=models.CASCADE, related_name="+", help_text="The run looked at.")
     user = models.ForeignKey(

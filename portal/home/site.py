@@ -30,8 +30,6 @@ class OpsAdminSite(admin.AdminSite):
         return [
             path("models/", view(self.model_index), name="models"),
             path("fleet/live/", view(lambda r: views.dashboard_live(self, r)), name="home_fleet_live"),
-            path("fleet/run/<int:pk>/", view(lambda r, pk: views.open_failed_run(self, r, pk)),
-                 name="home_open_run"),
             path("fleet/check/", view(lambda r: views.check_now(self, r)), name="home_fleet_check"),
             path("ops/auditevent/export.<str:fmt>", view(lambda r, fmt: views.audit_export(self, r, fmt)),
                  name="home_audit_export"),

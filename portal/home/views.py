@@ -14,11 +14,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from portal.ops import services
-from portal.ops.models import Run
 
 from . import dashboard
 from . import fleet as fleet_states
-from .models import RunSeen
 
 INTERVALS = (5, 10, 30, 60, 300)
 DEFAULT_INTERVAL = 30
@@ -43,14 +41,6 @@ def dashboard_live(site, request):
     ctx = _context(site, request)
     html = render_to_string("admin/home/_fleet.html", ctx, request=request)
     return JsonResponse({"ok": True, "html": html})
-
-
-def open_failed_run(site, request, pk: int):
-    """Mark a failed run as looked at by this user, then open its page."""
-    services.require(request.user, "ops.view_run")
-    run = get_object_or_404(Run, pk=pk)
-    RunSeen.objects.get_or_create(run=run, user=request.user)
-    return redirect(reverse("admin:ops_run_change", args=[run.pk]))
 
 
 def check_now(site, request):

@@ -53,12 +53,15 @@ PARAMS = {
     "root_blockers": ("Root blockers", ""),
     "blocked": ("Sessions blocked", ""),
     "source": ("Source file", ""),
-    "source_size": ("Source size", "bytes"),
+    "source_size": ("Source size", ""),
     "copy_id": ("Copy id", ""),
     "tables": ("Tables", ""),
     "changed": ("Fields changed", ""),
     "pid": ("Backend pid", ""),
     "reason": ("Reason", ""),
+    "after_copy": ("Verifies copy run", ""),
+    "truncated": ("Emptied first (rows)", ""),
+    "resume_of": ("Resumes run", ""),
 }
 
 
@@ -90,13 +93,19 @@ def value_words(key: str, value: Any) -> str:
         return "yes, typed back" if value else (
             "no (the confirm page did not ask for it: only downgrades and production targets need it)")
     if value is None or value == "" or value == [] or value == {}:
-        return "—" if key != "findings" else "none"
+        return {"findings": "none", "tables": "every table"}.get(key, "—")
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dict):
         return ", ".join(f"{v} {k}" if key == "findings" else f"{k}: {value_words(k, v)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value)
+    if key in ("after_copy", "resume_of"):
+        return f"#{value}"
+    if key == "source_size" and isinstance(value, int):
+        from django.template.defaultfilters import filesizeformat
+
+        return f"{filesizeformat(value)} ({value} bytes)"
     unit = PARAMS.get(key, ("", ""))[1]
     return f"{value} {unit}".strip()
 
@@ -115,3 +124,60 @@ def param_items(params: dict | None) -> list[tuple[str, str]]:
         label = "Target name typed back" if key == "confirmed" else PARAMS.get(key, (key.replace("_", " ").capitalize(),))[0]
         out.append((label, value_words(key, params[key])))
     return out
+
+
+COPY_OPTION_EMPTY = {"tables": "every table", "max_rejects": "no limit", "skip_tables": "none"}
+
+
+def copy_option_items(options: dict | None) -> list[tuple[str, str]]:
+    """(label, words) of a copy's options, labelled as the copy form labels them.
+
+    A choice reads as the start of its form label ("Truncate"), a tick box as yes/no.
+
+    >>> copy_option_items({"create_missing_tables": False, "if_not_empty": "truncate", "max_rejects": None})
+    [('Create missing tables', 'no'), ('Stop after N rejects', 'no limit'), ('Target tables that already hold rows', 'Truncate')]
+    """
+    # Imported here: the forms import the copy engine, which this module's other users do not need.
+    from portal.ops.copy_forms import CopyOptionsMixin
+
+    fields = CopyOptionsMixin.base_fields
+    order = list(fields)
+    out = []
+    for key in sorted(options or {}, key=lambda k: (order.index(k) if k in order else len(order), k)):
+        value, field = options[key], fields.get(key)
+        label = str(field.label) if field is not None and field.label else key.replace("_", " ").capitalize()
+        choices = {str(c): str(text) for c, text in getattr(field, "choices", None) or []}
+        if value in (None, "", [], {}):
+            text = COPY_OPTION_EMPTY.get(key, "—")
+        elif str(value) in choices and not isinstance(value, bool):
+            text = choices[str(value)].split(":", 1)[0]
+        else:
+            text = value_words(key, value)
+        out.append((label, text))
+    return out
+
+
+DATA_RUN_NESTED = frozenset({"preflight", "options", "abandoned"})  # shown in sections of their own
+
+
+def data_run_param_items(params: dict | None) -> list[tuple[str, str]]:
+    """A copy's or verification's parameters in words, without what its page shows in sections of its own.
+
+    >>> data_run_param_items({"copy_id": "c-1", "options": {"text_policy": "reject"}, "after_copy": 7})
+    [('Copy id', 'c-1'), ('Verifies copy run', '#7')]
+    """
+    return param_items({k: v for k, v in (params or {}).items() if k not in DATA_RUN_NESTED})
+
+
+def copy_choice(value: Any, key: str) -> str:
+    """One copy option's value in words (``"truncate"|copy_choice:"if_not_empty"`` reads "Truncate")."""
+    return copy_option_items({key: value})[0][1]
+
+
+def pair_items(pairs) -> list[tuple[str, str]]:
+    """(label, words) of (key, value) pairs, such as a verification's settings.
+
+    >>> pair_items([("checks", ["counts", "orphans"]), ("explain_rejects", True)])
+    [('Checks', 'counts, orphans'), ('Explain rejects', 'yes')]
+    """
+    return param_items(dict(pairs or ()))

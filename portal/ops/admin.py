@@ -25,6 +25,7 @@ from django.utils.translation import ngettext
 from portal.assure.admin_columns import drift_state_column
 from portal.home import audit_filters
 from portal.home import paginator as audit_paginator
+from portal.home.seen import marks_run_opened
 
 from . import admin_urls, services
 from .forms import TargetForm, password_state
@@ -276,6 +277,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         return run
 
+    @marks_run_opened  # opening a failed run's page, by any route, is looking at it (portal/home/seen.py)
     def change_view(self, request, object_id, form_url="", extra_context=None):
         run = self._data_run(request, object_id)
         if run is not None:

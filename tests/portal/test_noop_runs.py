@@ -30,6 +30,8 @@ def test_it_says_already_at_head_on_the_confirm_page_and_offers_no_button(dba_cl
     body = dba_client.post(url, {"operation": "upgrade", "revision": "head"}).content.decode()
     assert "billing-at-head is already at head, nothing to do." in body
     assert 'id="mop-confirm-form"' not in body
+    # Nothing to review either: no empty plan, no empty SQL box with the hash of nothing.
+    assert 'id="mop-plan-steps"' not in body and 'id="mop-sql"' not in body and 'id="mop-sql-hash"' not in body
     # A crafted confirm POST makes no run either, and says why.
     response = dba_client.post(url, {"operation": "upgrade", "revision": "head", "post": "yes",
                                      "expected_from": BILLING_HEAD}, follow=True)

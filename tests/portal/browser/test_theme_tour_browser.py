@@ -23,7 +23,7 @@ from tests.factories import BILLING, USER_PASSWORD, AlembicProjectFactory, RunFa
 from tests.portal.activity_helpers import app_role, chain, lock_db, locks_target
 from tests.portal.admin_helpers import assert_no_password
 from tests.portal.browser.test_page_tour import finished_upgrade, stored_verification
-from tests.portal.browser.theme_checks import AA, THEMES, contrast, overflow, themed_page
+from tests.portal.browser.theme_checks import AA, THEMES, contrast, internals, overflow, themed_page
 
 pytestmark = [pytest.mark.browser]
 
@@ -31,6 +31,12 @@ DANGER_BOXES = ", ".join([
     "#mop-findings-danger td", "#mop-findings-danger h3", ".mop-error p", ".mop-error h3", ".mop-error code",
     ".mop-problem h3", ".mop-problem p", ".errornote",
 ])
+# What else must read in both themes: badges, flags, durations, findings, verdicts, parameters.
+READ_BOXES = ", ".join([
+    ".mop-badge", ".mop-flag", ".mop-muted", ".mop-stat .v", ".mop-stat .k", "[class*=mop-dur-]",
+    "tr.mop-waiting td", "tr.mop-row-warn td", "tr.mop-verdict-row-fail td", "dl.mop-params-dl dd", ".mop-target-nav a",
+])
+LISTS_AT_1440 = ("targets", "runs", "audit", "index", "reports", "projects")
 
 
 def _login(page, url: str, user) -> None:
@@ -79,6 +85,7 @@ def test_every_page_fits_and_reads_in_both_themes(live_server, browser, artifact
         ("copy-form", f"/admin/ops/target/{dev.pk}/copy/", "#content-main"),
         ("verify-form", f"/admin/ops/target/{dev.pk}/verify/", "#content-main"),
         ("reports", "/admin/ops/verificationreport/", "#result_list"),
+        ("workers", "/admin/ops/run/workers/", "#content-main"),
         ("report", f"/admin/ops/verificationreport/{report.pk}/change/", "#content-main"),
     ]
     problems: list[str] = []
@@ -89,9 +96,10 @@ def test_every_page_fits_and_reads_in_both_themes(live_server, browser, artifact
         assert_no_password(body, prod_conn.password)
         page.screenshot(path=str(artifacts / f"theme-{theme}-{name}.png"), full_page=True)
         problems.extend(f"{theme} {name}: overflow {o}" for o in overflow(page))
-        for box in contrast(page, DANGER_BOXES):
+        for box in contrast(page, f"{DANGER_BOXES}, {READ_BOXES}"):
             if box["ratio"] < AA:
                 problems.append(f"{theme} {name}: contrast {box['ratio']:.2f} for {box['text']!r}")
+        problems.extend(f"{theme} {name}: internal shown as a word: {w}" for w in internals(page))
 
     for theme in THEMES:
         context, page = themed_page(browser, theme)
@@ -107,6 +115,27 @@ def test_every_page_fits_and_reads_in_both_themes(live_server, browser, artifact
                     assert "FAILED" in page.inner_text("#mop-fleet-billing-dev .mop-fleet-last").upper()
                     assert "3 blocked" in page.inner_text(f"#mop-fleet-{locks_target.name} .mop-fleet-sessions")
                     assert "pending" in page.inner_text(f"#mop-fleet-{locks_target.name} .mop-fleet-rev")
+                    # The failed run waits for its asker until they open its page: the light round opens it
+                    # from the Runs list ("run-failed" below), so the dark round no longer lists it.
+                    assert page.inner_text("#mop-count-waiting .v") == ("1" if theme == "light" else "0")
+                if name == "snapshot":  # waiting sessions in the session lists: the waiting colour, never green
+                    green, colours = page.evaluate("""() => {
+                      const probe = document.createElement('span'); probe.style.color = 'var(--mop-ink-green)';
+                      document.body.append(probe); const green = getComputedStyle(probe).color; probe.remove();
+                      return [green, [...document.querySelectorAll('.mop-sessions tr.mop-waiter td.mop-dur')]
+                        .map((td) => getComputedStyle(td).color)]; }""")
+                    assert colours and green not in colours, (green, colours)
+                if name in LISTS_AT_1440:  # wider screens too: nothing cut off inside a scrolling box
+                    page.set_viewport_size({"width": 1440, "height": 900})
+                    page.screenshot(path=str(artifacts / f"theme-{theme}-1440-{name}.png"), full_page=True)
+                    problems.extend(f"{theme} 1440 {name}: overflow {o}" for o in overflow(page))
+                    page.set_viewport_size({"width": 1280, "height": 900})
+            # The dashboard refreshes itself (the loop shared with the Locks page, refresh.js).
+            page.goto(live_server.url + "/admin/")
+            page.select_option("#mop-refresh-interval", "5")
+            page.wait_for_function(
+                "() => document.getElementById('mop-refresh-state').textContent.startsWith('updated')", timeout=20_000)
+            assert page.locator("#mop-fleet-table tr[id^=mop-fleet-]").count() == 3
             # The Locks page's session list sorts by a click and filters as one types.
             page.goto(f"{live_server.url}/admin/ops/target/{locks_target.pk}/activity/")
             page.wait_for_selector("#mop-all-sessions tr.mop-waiting")

@@ -67,3 +67,27 @@ def themed_page(browser, theme: str):
     page = context.new_page()
     page.set_default_timeout(30_000)
     return context, page
+
+
+_INTERNALS_JS = """() => {
+  // Visible words a DBA reads: everything but code, SQL, logs and form fields, where identifiers belong.
+  const skip = 'code, pre, textarea, script, style, select, input, kbd, samp, .mop-sql, .mop-log, [hidden]';
+  const out = new Set();
+  const walker = document.createTreeWalker(document.getElementById('content') || document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!el || el.closest(skip) || !el.checkVisibility()) continue;
+    const text = n.textContent;
+    // (environment variables, MOP_..., are named as the DBA types them into .env)
+    (text.match(/\\b[A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\\b/g) || []).filter((w) => !w.startsWith('MOP_'))
+      .forEach((w) => out.add(w));
+    (text.match(/\\{\\s*"[a-z_]+"\\s*:/g) || []).forEach((w) => out.add('JSON ' + w));
+    (text.match(/\\b[a-z_]+=(?:True|False|None)\\b/g) || []).forEach((w) => out.add(w));
+  }
+  return Array.from(out);
+}"""
+
+
+def internals(page) -> list[str]:
+    """Raw internals shown as words (``NOT_UP_TO_DATE``, ``{"key": ...}``, ``confirmed=False``): empty when none."""
+    return page.evaluate(_INTERNALS_JS)

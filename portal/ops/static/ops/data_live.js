@@ -38,6 +38,19 @@
       document.getElementById("mop-summary").textContent = c.summary_text;
       document.getElementById("mop-summary-block").hidden = false;
     }
+    // What the copy left behind, once its summary names it (a page opened before the end had nothing to show).
+    const skipped = (c.summary && c.summary.skipped) || [];
+    const block = document.getElementById("mop-copy-not-copied-block");
+    if (skipped.length && block && block.hidden) {
+      block.querySelector("tbody").replaceChildren(...skipped.map((o) => {
+        const tr = el("tr", { "data-table": o.name });
+        const name = el("td"); name.append(el("code", {}, o.name));
+        tr.append(name, el("td", {}, o.kind), el("td", { class: "num" }, o.rows == null ? "—" : num(o.rows)),
+          el("td", {}, o.advice || ""));
+        return tr;
+      }));
+      block.hidden = false;
+    }
     if (c.verify_run_id) {
       const span = document.getElementById("mop-verify-link");
       const a = span.querySelector("a");
