@@ -4,13 +4,12 @@ no open drift. The policy (``portal.change.models.Policy``) holds the requiremen
 from __future__ import annotations
 
 from portal.change.models import BackupScope, Policy
-from portal.change.services import policy_for
 from portal.ops.models import Target
 
 
 def policy_of(target: Target) -> Policy:
     """The policy of the target's environment (an unsaved default when none is stored; reads the DB)."""
-    return policy_for(target.environment)
+    return Policy.of(target.environment)
 
 
 def summary(policy: Policy) -> str:

@@ -95,6 +95,12 @@ class Policy(models.Model):
     def __str__(self) -> str:
         return f"Policy for {self.get_environment_display()}"
 
+    @classmethod
+    def of(cls, environment: str) -> Policy:
+        """The environment's policy, or an unsaved one needing nothing (reads the DB)."""
+        return cls.objects.filter(environment=environment).first() or cls(
+            environment=environment, allow_open_drift=environment != Target.Environment.PRODUCTION)
+
 
 class MaintenanceWindow(models.Model):
     """When runs may start: recurring (cron-like start, duration, time zone) or one-off (start and end)."""

@@ -29,8 +29,7 @@ LEVELS = ("low", "moderate", "high", "critical")
 
 def policy_for(environment: str) -> Policy:
     """The environment's policy, or an unsaved one needing nothing (reads the DB)."""
-    return Policy.objects.filter(environment=environment).first() or Policy(
-        environment=environment, allow_open_drift=environment != Target.Environment.PRODUCTION)
+    return Policy.of(environment)
 
 
 def approvals_needed(policy: Policy, level: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from celery import current_app
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.timezone import now
@@ -45,9 +46,8 @@ def request_check(target: Target, *, sqlite: str, table: str, schema: str = "pub
                      target=target, params={"check": check.pk, "table": check.table, "regconfig": check.regconfig,
                                             "queries": len(queries)}, outcome="queued")
         if enqueue:
-            from .tasks import search_parity
-
-            transaction.on_commit(lambda: search_parity.delay(check.pk))
+            # Queued by name: the task module imports this one.
+            transaction.on_commit(lambda: current_app.send_task("health.search_parity", (check.pk,)))
     return check
 
 
