@@ -12,7 +12,7 @@ from portal.ops.models import AuditEvent, Run
 from tests.factories import BILLING, AlembicProjectFactory, RunFactory, TargetFactory, target_for
 from tests.portal.admin_helpers import dba_client
 
-NAV = ("Status", "Revisions", "Locks", "Copy", "Verify", "Runs", "Audit")
+NAV = ("Status", "Revisions", "Locks", "Copy", "Verify", "Health", "Runs", "Audit")
 
 
 def _nav(body: str) -> list[str]:
@@ -20,7 +20,7 @@ def _nav(body: str) -> list[str]:
     return re.findall(r">([A-Za-z]+)</a>", block)
 
 
-def test_every_target_page_links_status_revisions_locks_copy_verify_runs_and_audit(dba_client, make_database):
+def test_every_target_page_links_status_revisions_locks_copy_verify_health_runs_and_audit(dba_client, make_database):
     target = target_for(make_database("nav"), AlembicProjectFactory(name="billing", location=str(BILLING)),
                         name="billing-nav")
     for page in ("status/", "activity/", "snapshots/", "copy/", "verify/", "schedule/", "change/"):
@@ -28,6 +28,8 @@ def test_every_target_page_links_status_revisions_locks_copy_verify_runs_and_aud
         assert response.status_code == 200, page
         links = _nav(response.content.decode())
         assert all(name in links for name in NAV), (page, links)
+    health = dba_client.get(f"/admin/health/healthsnapshot/target/{target.pk}/")
+    assert health.status_code == 200 and all(name in _nav(health.content.decode()) for name in NAV)
     body = dba_client.get(f"/admin/ops/target/{target.pk}/status/").content.decode()
     assert f'?target__id__exact={target.pk}">Runs' in body and '?target_name=billing-nav">Audit' in body
     assert dba_client.get(f"/admin/ops/run/?target__id__exact={target.pk}").status_code == 200
