@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.request
 
-from django.core.mail import send_mail
 from django.db import transaction
 
 log = logging.getLogger(__name__)
@@ -56,18 +54,7 @@ def _queue(event_id: int, channel_id: int) -> None:
 def deliver(event, channel) -> None:
     """Send one event to one channel (raises on failure, for the task to retry)."""
     from portal.change import notify
-    from portal.ops import secrets
 
     data = payload(event)
-    if channel.kind == "email":
-        recipients = [e.strip() for e in channel.emails.split(",") if e.strip()]
-        send_mail(f"[migration ops] {text(data)}", text(data), None, recipients)
-        return
     body = json.dumps({"text": text(data)} if channel.kind == "slack" else data, sort_keys=True).encode()
-    headers = {"Content-Type": "application/json", "User-Agent": "migration-ops-portal"}
-    if channel.secret_encrypted:
-        headers[notify.SIGNATURE_HEADER] = notify.sign(secrets.decrypt(channel.secret_encrypted), body)
-    request = urllib.request.Request(channel.url, data=body, headers=headers, method="POST")  # noqa: S310
-    with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - the DBA's own URL
-        if resp.status >= 300:
-            raise RuntimeError(f"HTTP {resp.status}")
+    notify.send_to_channel(channel, text(data), body)
