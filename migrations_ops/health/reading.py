@@ -103,6 +103,13 @@ def _statements(conn: psycopg.Connection, top: int) -> tuple[list[Statement], st
     from .. import queries
 
     installed, available, preloaded = conn.execute(queries.get("health_statements_state")).fetchone()  # type: ignore[misc]
+    if preloaded is None and installed:  # the role may not see the setting: try the view itself
+        try:
+            with conn.transaction():
+                return fetch_all(conn, "health_top_statements", Statement, {"limit": top}), ""
+        except psycopg.Error as exc:
+            return [], (f"pg_stat_statements cannot be read by this role ({exc.diag.message_primary or exc}); "
+                        f"grant it pg_read_all_stats (or pg_monitor), or {HOW_TO_ENABLE_STATEMENTS}")
     note = statements_note(installed, bool(available), bool(preloaded))
     if note:
         return [], note

@@ -11,8 +11,9 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+import psycopg
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 from django.urls import reverse
 from django.utils.timezone import now
@@ -73,7 +74,7 @@ def take_all() -> dict[str, int]:
         try:
             row = take(target)
             taken += 1
-        except (OpsError, ImproperlyConfigured, DatabaseError, OSError) as exc:
+        except (OpsError, DatabaseError, psycopg.Error, OSError) as exc:  # one target's failure skips that target
             failed += 1
             log.warning("health snapshot of %s failed: %s", target.name, exc)
             continue

@@ -3,6 +3,7 @@ analyzed, and the plain message when pg_stat_statements is missing."""
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
 from migrations_ops import health
@@ -70,3 +71,26 @@ def test_the_chart_links_each_point_and_escapes_titles() -> None:
     assert 'href="/s/0"' in svg and 'href="/s/2"' in svg and 'href="/s/1"' not in svg
     assert "stroke-dasharray" in svg  # the threshold
     assert "no readings" in health.line_chart("t", [])
+
+
+def test_a_role_without_settings_privileges_gets_a_reading_and_a_plain_note(health_db) -> None:
+    """The example application role may not read shared_preload_libraries: the reading still comes, and says why
+    no statement times are shown (it once failed whole, and the periodic task with it)."""
+    import dataclasses
+    import uuid
+
+    from psycopg import sql
+
+    role, password = f"mopt_plain_{uuid.uuid4().hex[:8]}", "plain-role-pw-0"
+    with psycopg.connect(**health_db.connect_kwargs("mop-tests"), autocommit=True) as c:
+        c.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
+        c.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(health_db.dbname),
+                                                                      sql.Identifier(role)))
+    try:
+        r = health.take_reading(dataclasses.replace(health_db, user=role, password=password))
+        assert r.database.datname == health_db.dbname and r.statements == ()
+        assert "pg_stat_statements" in r.statements_note
+    finally:
+        with psycopg.connect(**health_db.connect_kwargs("mop-tests"), autocommit=True) as c:
+            c.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            c.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
