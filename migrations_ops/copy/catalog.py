@@ -63,17 +63,18 @@ def find_tables(conn: psycopg.Connection, schema: str, names: list[str] | tuple[
     """
     listing = table_names(conn, schema)
     mapping = match_names(names, listing)
-    return {src: (_load(conn, schema, listing[tgt], tgt) if tgt is not None else None) for src, tgt in mapping.items()}
+    return {src: (load_table(conn, schema, listing[tgt], tgt) if tgt is not None else None) for src, tgt in mapping.items()}
 
 
 def find_table(conn: psycopg.Connection, schema: str, name: str) -> TargetTable | None:
     """The target table for one source table name, by the one name rule (see ``find_tables``)."""
     listing = table_names(conn, schema)
     tgt = match_name(name, listing)
-    return _load(conn, schema, listing[tgt], tgt) if tgt is not None else None
+    return load_table(conn, schema, listing[tgt], tgt) if tgt is not None else None
 
 
-def _load(conn: psycopg.Connection, schema: str, oid: int, name: str) -> TargetTable:
+def load_table(conn: psycopg.Connection, schema: str, oid: int, name: str) -> TargetTable:
+    """The columns and base types of the table ``oid``, under the name the caller knows it by."""
     cols = []
     for attname, notnull, generated, base, typmod, shown, is_enum in conn.execute(q("copy_target_columns"), {"table_oid": oid}):
         base = "enum" if is_enum else base

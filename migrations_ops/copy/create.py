@@ -31,7 +31,7 @@ from psycopg import sql
 from migrations_ops.progress import Progress, ProgressFn, no_progress
 
 from . import catalog, source, sqlexpr
-from .sqlfiles import t
+from .sqlfiles import q, t
 from .typemap import pg_type_for
 
 _ACTIONS = {"NO ACTION": "NO ACTION", "CASCADE": "CASCADE", "SET NULL": "SET NULL",
@@ -285,6 +285,25 @@ def _typecheck(conn: psycopg.Connection, plan: TablePlan) -> TablePlan:
     checks = tuple(c for c in plan.checks if accepted(f"check {c.name or c.expression}", c.expression))
     indexes = tuple(ix for ix in plan.indexes if ix.where is None or accepted(f"index {ix.name}", ix.where))
     return replace(plan, checks=checks, indexes=indexes, skipped=tuple(skipped))
+
+
+def planned_tables(conn: psycopg.Connection, plans: Sequence[TablePlan]) -> dict[str, catalog.TargetTable]:
+    """The planned tables as the target will type them, read back from temporary twins that are rolled back.
+
+    The pre-flight predicts a created table's rejects against these, so the column types are the server's
+    reading of the planned DDL, not a second parse of it here. Nothing outlives the call.
+    """
+    out: dict[str, catalog.TargetTable] = {}
+    with conn.transaction(force_rollback=True):
+        for i, plan in enumerate(plans):
+            twin = f"mop_preflight_{i}"
+            conn.execute(t("copy_t_create_temp_twin", table=sql.Identifier(twin), columns=sql.SQL(", ").join(
+                sql.SQL("{} {}{}").format(sql.Identifier(c.name), sql.SQL(c.pg_type),  # type: ignore[arg-type]
+                                          sql.SQL(" NOT NULL" if c.not_null or c.identity else ""))
+                for c in plan.columns)))
+            oid = conn.execute(q("copy_temp_twin_oid"), {"name": twin}).fetchone()[0]  # type: ignore[index]
+            out[plan.table] = catalog.load_table(conn, "pg_temp", int(oid), plan.table)
+    return out
 
 
 def create_tables(conn: psycopg.Connection, schema: str, plans: Sequence[TablePlan],

@@ -126,7 +126,11 @@ def preflight(
             skipped = tuple((n, t.skip_reason) for n, t in all_tables.items() if t.skip_reason)
             with connect(target, "mop:copy:preflight") as conn:
                 found = catalog.find_tables(conn, schema, names)
-                reports = _tables(src, conn, [(all_tables[n], found[n]) for n in names], opts, sqlite_path, pool)
+                plans = tuple(create.plan_missing(src, conn, schema,
+                                                  [all_tables[n] for n in names if all_tables[n].fts is None]))
+                planned = create.planned_tables(conn, plans) if create_missing_tables else {}
+                reports = _tables(src, conn, [(all_tables[n], found[n]) for n in names], opts, sqlite_path, pool,
+                                  planned)
                 not_copied = skip_mod.skipped_objects(src, listed, names, skip_tables, schema=schema,
                                                       regconfig=fts_regconfig,
                                                       target_tables=catalog.schema_columns(conn, schema))
@@ -134,8 +138,6 @@ def preflight(
                 problems += [p for p in [bookkeeping.preflight_problem(conn)] if p]
                 problems += [p for n in names if all_tables[n].fts is not None and found[n] is None
                              and (p := fts.trgm_problem(conn, all_tables[n].fts, schema))]  # type: ignore[arg-type]
-                plans = tuple(create.plan_missing(src, conn, schema,
-                                                  [all_tables[n] for n in names if all_tables[n].fts is None]))
             integrity, all_orphans = whole.result()
             if isinstance(all_orphans, BaseException):
                 raise all_orphans
@@ -227,10 +229,16 @@ def _scan_table(path: str | Path, st: source.SourceTable, tt: catalog.TargetTabl
 
 
 def _tables(src: Any, conn: Any, pairs: list[tuple[source.SourceTable, catalog.TargetTable | None]],
-            options: CopyOptions | None, path: str | Path, pool: ThreadPoolExecutor) -> list[TablePreflight]:
-    """Each source table against its target table, in order; the scans run on the pool, largest table first."""
+            options: CopyOptions | None, path: str | Path, pool: ThreadPoolExecutor,
+            planned: dict[str, catalog.TargetTable] | None = None) -> list[TablePreflight]:
+    """Each source table against its target table, in order; the scans run on the pool, largest table first.
+
+    A table the copy will create is predicted against the table as it will be built (``planned``), so its
+    rejects are named before the copy as an existing table's are.
+    """
+    planned = planned or {}
     rows = {st.name: source.count_rows(src, st.name) for st, _ in pairs}
-    scans = {st.name: pool.submit(_scan_table, path, st, tt, options)
+    scans = {st.name: pool.submit(_scan_table, path, st, tt or planned.get(st.name), options)
              for st, tt in sorted(pairs, key=lambda p: -rows[p[0].name])}
     return [_table(src, conn, st, tt, rows[st.name], *scans[st.name].result()) for st, tt in pairs]
 
@@ -238,8 +246,8 @@ def _tables(src: Any, conn: Any, pairs: list[tuple[source.SourceTable, catalog.T
 def _table(src: Any, conn: Any, st: source.SourceTable, tt: catalog.TargetTable | None, rows: int,
            plans: tuple[ColumnPlan, ...], predicted: TablePrediction | None, profile: compiled.Profile,
            ) -> TablePreflight:
-    if tt is None:
-        return TablePreflight(st.name, rows, None, profile, {}, {}, (), ())
+    if tt is None:  # none yet; ``predicted`` is against the table the copy will create, if it creates one
+        return TablePreflight(st.name, rows, None, profile, {}, {}, (), (), predicted=predicted)
     types, nulls, src_only = {}, {}, []
     for c in st.columns:
         tc = tt.column(c.name)

@@ -188,3 +188,35 @@ def test_it_passes_the_mapping_and_expression_doctests() -> None:
     for module in (create, sqlexpr):
         result = doctest.testmod(module)
         assert result.attempted >= 3 and result.failed == 0, module.__name__
+
+
+def test_it_predicts_the_rejects_of_a_table_it_will_create(make_sqlite, target_db) -> None:
+    """A table the copy creates is predicted like an existing one: 'No problem found' never precedes rejects."""
+    ddl = '''CREATE TABLE "Customers" (code TEXT PRIMARY KEY, age INTEGER, price NUMERIC(6,2));
+             CREATE TABLE "Order Lines" (id INTEGER PRIMARY KEY, qty INTEGER);'''
+    path = make_sqlite(ddl, {"Customers": [("A1", 30, 1.5), ("B2", "thirty", 2), ("C3", "n/a", 10000.5)],
+                             "Order Lines": [(1, 2), (2, "many"), (3, 1.5), (4, None)]})
+    report = preflight(path, target_db, create_missing_tables=True)
+    predicted = {r.name: r.predicted.counts() for r in report.tables}
+    assert report.problems, "rejects are coming: the pre-flight must not say no problem"
+    assert all(r.target_table is None for r in report.tables)  # nothing was created by the pre-flight
+    assert pg_exec(target_db, "SELECT count(*) FROM pg_class WHERE relname LIKE 'mop_preflight%%'") == [(0,)]
+
+    summary = copy_database(path, target_db, CopyOptions(create_missing_tables=True), copy_id="created")
+    actual: dict[str, dict[tuple[str, str], int]] = {}
+    for (table, column, code), n in _reject_counts(target_db, "created").items():
+        actual.setdefault(table, {})[(column, code)] = n
+    rows = {r.name: r.predicted.rows_rejected for r in report.tables}
+    assert {t.table: t.rejected for t in summary.tables} == rows and sum(rows.values()) == 4
+    # each rejected row is stored under its first bad value; every one of them was predicted
+    assert all(key in predicted[table] for table, counts in actual.items() for key in counts)
+
+
+def _reject_counts(target, copy_id: str) -> dict[tuple[str, str, str], int]:
+    from migrations_ops.copy import list_rejects
+
+    out: dict[tuple[str, str, str], int] = {}
+    for r in list_rejects(target, copy_id, include_warnings=False):
+        key = (r.table, r.column or "", r.code)
+        out[key] = out.get(key, 0) + 1
+    return out
