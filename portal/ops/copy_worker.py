@@ -168,8 +168,11 @@ def record_succeeded(run: Run, summary: CopySummary) -> Run | None:
         )
         if status == Run.Status.FAILED:
             return None
+        # The tables this copy carried, not the whole target: other tables (an earlier copy's) are not this
+        # file's to judge, and their state must not fail this copy's verification.
         check = verifying.schedule_verify(
-            target=run.target, source=run.params["source"], tables=run.params.get("tables"), actor=run.actor,
+            target=run.target, source=run.params["source"],
+            tables=run.params.get("tables") or [t.table for t in summary.tables] or None, actor=run.actor,
             actor_kind=lifecycle.run_actor_kind(run), after_copy=run,
         )
         Run.objects.filter(pk=run.pk).update(progress_data={**pd, "verify_run_id": check.pk})

@@ -29,6 +29,8 @@ def test_it_copies_then_verifies_and_shows_the_report(
     path, manifest = billing_sqlite
     target = make_billing_target()
     password = target.password()
+    # a table of the target that this file does not carry (an earlier copy's, say): not this copy's to judge
+    pg_exec(target.conn(), "CREATE TABLE unrelated_notes (id int PRIMARY KEY, note text)")
     run = copying.schedule_copy(target=target, source=rel(path), user=dba,
                                 options={"range_rows": 100, "batch_rows": 50})
     run = wait_run_finished(run, timeout=120)
@@ -53,12 +55,14 @@ def test_it_copies_then_verifies_and_shows_the_report(
 
     check = Run.objects.get(pk=run.progress_data["verify_run_id"])
     assert check.operation == Run.Operation.VERIFY and check.params["after_copy"] == run.pk
+    assert sorted(check.params["tables"]) == sorted(manifest.rows)  # the copied tables, not the whole target
     check = wait_run_finished(check, timeout=120)
     vr = VerificationReport.objects.get(run=check)
     # the planted orphans fail the report: the run ends FAILED, the report stored and linked
     assert check.status == Run.Status.FAILED and check.progress_data["report_id"] == vr.pk, check.error
     assert vr.copy_run_id == run.pk and vr.mode == "source" and len(vr.source_sha256) == 64
     statuses = {t["name"]: t["status"] for t in vr.report["tables"]}
+    assert "unrelated_notes" not in statuses
     rejected_tables = {r[0] for r in manifest.rejects}
     orphan_tables = set(manifest.orphans)
     for name in manifest.rows:
