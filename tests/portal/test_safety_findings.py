@@ -166,3 +166,22 @@ def test_the_cli_json_includes_the_findings(risky, dba):
     run = json.loads(ops("--user", "dba", "upgrade", target.name, "head", "--json"))
     assert any(x["rule"] == "downgrade-not-implemented" for x in run["safety_findings"])
     assert run["lock_retries"] == 3
+
+
+def test_the_cli_prints_the_danger_findings_when_it_schedules(risky, dba, monkeypatch):
+    """``ops downgrade`` says what the admin's confirm page says before a data-losing run, not only with --sql."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    f, conn, target = risky
+    at_head(f, conn)
+    from portal.ops import dispatch
+
+    monkeypatch.setattr(dispatch, "send_run", lambda run: None)
+    out = StringIO()
+    call_command("ops", "--user", dba.username, "downgrade", target.name, "r1", "--confirm", target.name, stdout=out)
+    text = out.getvalue()
+    assert "Scheduled run #" in text
+    assert "DANGER: data-loss-drop-column (revision r2):" in text
+    assert "DANGER: downgrade-not-implemented (revision r3):" in text

@@ -115,6 +115,10 @@ def _schedule(command, options, operation: str) -> None:
             f"Scheduled run #{run.pk}: {operation} {run.revision} on {target.name}, {run.steps_total} step(s) "
             f"from {revs_text(run.from_heads)} to {revs_text(run.to_heads)}"
         )
+        for f in run.safety_findings or []:  # what the admin's confirm page shows, before the run starts
+            if f.get("level") in ("danger", "warning"):
+                where = f" (revision {f['revision']})" if f.get("revision") else ""
+                command.stdout.write(f"{f['level'].upper()}: {f['rule']}{where}: {f['message']}")
         if run.status in Run.WAITING:  # change control holds it
             command.stdout.write(f"Run #{run.pk} is {run.get_status_display().lower()}; see 'ops approvals'"
                                  + ("; waiting for it (--wait)" if options.get("wait") else ""))
