@@ -186,6 +186,9 @@ ensure_roles() {
 SELECT format('CREATE ROLE billing_app LOGIN PASSWORD %L', :'app_pw')
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'billing_app') \gexec
 SELECT format('ALTER ROLE billing_app PASSWORD %L', :'app_pw') \gexec
+-- The example's development target is also its rehearsal server: drift checks and rehearsals make scratch
+-- databases there (docs/assurance.md). Give CREATEDB only to a rehearsal server's role on real servers.
+ALTER ROLE billing_app CREATEDB;
 SELECT 'CREATE DATABASE billing_dev OWNER billing_app' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'billing_dev') \gexec
 SELECT 'CREATE DATABASE billing_prod OWNER billing_app' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'billing_prod') \gexec
 SQL

@@ -6,6 +6,8 @@ set -e
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
   -v app_pw="$BILLING_APP_PASSWORD" <<'SQL'
 SELECT format('CREATE ROLE billing_app LOGIN PASSWORD %L', :'app_pw') \gexec
+-- billing_dev is the example's rehearsal server: drift checks and rehearsals create scratch databases there.
+ALTER ROLE billing_app CREATEDB;
 CREATE DATABASE billing_dev OWNER billing_app;
 CREATE DATABASE billing_prod OWNER billing_app;
 SQL
