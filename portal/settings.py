@@ -216,6 +216,8 @@ LOGGING = {
         # Alembic's plugin set-up says INFO on every manage.py call. Runs still log their
         # "Running upgrade" lines: the engine raises its own logger to INFO while a run is active.
         "alembic": {"level": "WARNING"},
+        # django-axes announces its version at every start, on stderr of every 'ops' command.
+        "axes.apps": {"level": "WARNING"},
     },
 }
 

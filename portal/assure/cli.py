@@ -140,6 +140,9 @@ def cmd_backups(command, options: dict) -> None:
     if options["json"]:
         _dump(command, data)
         return
+    if not data:
+        command.stdout.write(f"No backup of {options['target']} yet (backups are taken before runs whose policy asks "
+                             "for one; see docs/assurance.md)")
     for b in data:
         test = "" if not b["restore_test"] else (" restore test " + ("passed" if b["restore_test"]["passed"] else "FAILED"))
         command.stdout.write(f"#{b['id']} {b['created_at']:%Y-%m-%d %H:%M} {b['status']} {b['scope']} "

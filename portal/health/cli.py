@@ -99,7 +99,8 @@ def _print_since(command, s) -> None:
     for name, w in (("before", s.before), ("after", s.after)):
         tps = f"{w.tps:.1f}/s" if w.tps is not None else "-"
         size = human(w.size_bytes_end, "bytes") if w.size_bytes_end is not None else "-"
-        out(f"  {name}: {w.readings} snapshots, {tps}, size {size}, max blocked {w.max_blocked}")
+        blocked = w.max_blocked if w.max_blocked is not None else "-"
+        out(f"  {name}: {w.readings} snapshots, {tps}, size {size}, max blocked {blocked}")
     if not s.statements:
         out("  no statement ran on both sides (or pg_stat_statements is not enabled)")
     for st in s.statements[:15]:

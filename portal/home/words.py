@@ -158,15 +158,19 @@ def copy_option_items(options: dict | None) -> list[tuple[str, str]]:
 
 
 DATA_RUN_NESTED = frozenset({"preflight", "options", "abandoned"})  # shown in sections of their own
+# The worker's own bookkeeping (each range's spec, for resending a lost one): the ranges table shows them.
+DATA_RUN_INTERNAL = frozenset({"range_specs"})
 
 
 def data_run_param_items(params: dict | None) -> list[tuple[str, str]]:
     """A copy's or verification's parameters in words, without what its page shows in sections of its own.
 
-    >>> data_run_param_items({"copy_id": "c-1", "options": {"text_policy": "reject"}, "after_copy": 7})
+    >>> data_run_param_items({"copy_id": "c-1", "options": {"text_policy": "reject"}, "after_copy": 7,
+    ...                       "range_specs": {"t:0": {"table": "t"}}})
     [('Copy id', 'c-1'), ('Verifies copy run', '#7')]
     """
-    return param_items({k: v for k, v in (params or {}).items() if k not in DATA_RUN_NESTED})
+    hidden = DATA_RUN_NESTED | DATA_RUN_INTERNAL
+    return param_items({k: v for k, v in (params or {}).items() if k not in hidden})
 
 
 def copy_choice(value: Any, key: str) -> str:

@@ -368,7 +368,11 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="outcome", ordering="outcome")
     def outcome_display(self, obj: AuditEvent) -> str:
-        return status_badge(obj.outcome, obj.outcome) if obj.outcome else ""
+        if not obj.outcome:
+            return ""
+        # Words, not codes: a run status by its label ("Succeeded with rejects"), any other outcome spaced.
+        label = dict(Run.Status.choices).get(obj.outcome) or obj.outcome.replace("_", " ")
+        return status_badge(obj.outcome, str(label))
 
     @admin.action(permissions=["export"], description=_("Export selected as CSV"))
     def export_selected_csv(self, request, queryset):

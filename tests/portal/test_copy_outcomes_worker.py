@@ -23,7 +23,7 @@ from django.urls import reverse
 
 from portal.ops import copying
 from portal.ops.models import AuditEvent, Run
-from tests.factories import target_for
+from tests.factories import RunFactory, target_for
 from tests.portal.admin_helpers import billing_project, client_for  # noqa: F401
 from tests.portal.conftest import wait_run_finished
 from tests.portal.copy_helpers import import_dir, make_sqlite, pg_exec, rel  # noqa: F401
@@ -159,4 +159,7 @@ def test_it_keys_a_null_primary_key_by_rowid_and_ops_rejects_shows_it(
     assert list(csv.DictReader(io.StringIO(body))) == list(csv.DictReader(io.StringIO(admin_csv.decode())))
     assert json.loads(ops("rejects", str(run.pk), "--table", "users", "--json")[0]) == []
     text, code = ops("rejects", "999999")
-    assert code == 2 and "No copy run #999999" in text
+    assert code == 2 and "No run #999999" in text
+    upgrade = RunFactory(target=run.target)
+    text, code = ops("rejects", str(upgrade.pk))
+    assert code == 2 and f"Run #{upgrade.pk} is upgrade head, not a copy" in text

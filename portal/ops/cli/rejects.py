@@ -18,9 +18,12 @@ from .common import acting_user, check_view, dump_json
 
 
 def _run(run_id: int) -> Run:
-    run = Run.objects.select_related("target").filter(pk=run_id, operation=Run.Operation.COPY).first()
+    run = Run.objects.select_related("target").filter(pk=run_id).first()
     if run is None:
-        raise ValidationError(f"No copy run #{run_id}")
+        raise ValidationError(f"No run #{run_id}")
+    if run.operation != Run.Operation.COPY:
+        raise ValidationError(f"Run #{run_id} is {run.get_operation_display().lower()} {run.revision}".rstrip()
+                              + ", not a copy: only copies have rejects")
     return run
 
 

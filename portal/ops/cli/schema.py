@@ -75,7 +75,9 @@ def cmd_runs(command, options) -> None:
     if options["json"]:
         return dump_json(command, {"runs": [run_json(r) for r in runs]})
     for r in runs:
-        command.stdout.write(f"#{r.pk:<6} {r.status:<11} {r.operation} {r.revision} on {r.target.name} by {r.actor}")
+        what = r.revision or r.params.get("source") or ("target only" if r.operation == Run.Operation.VERIFY else "")
+        command.stdout.write(f"#{r.pk:<6} {r.status:<11} {' '.join(filter(None, (r.operation, what)))} "
+                             f"on {r.target.name} by {r.actor}")
 
 
 def _schedule(command, options, operation: str) -> None:
