@@ -114,6 +114,9 @@ def translate_revision_errors(exc: BaseException, *, current: Sequence[str] = ()
         arg = str(cause.argument)
         detail = "the target's version table records it" if arg in current else str(cause)
         return RevisionNotFound(arg, detail)
+    if "Ambiguous walk" in str(exc):  # Alembic's words for a relative step from a merge point
+        return PlanError(f"{exc}: the target is at a merge point, so a relative step such as -1 has more than "
+                         "one way back; name the revision to go to (one of the merge's parents, see Revisions)")
     return PlanError(str(exc))
 
 

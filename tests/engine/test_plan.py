@@ -159,3 +159,12 @@ def test_it_keeps_partial_sql_when_a_revision_needs_a_live_connection(tmp_path, 
     plan = make_plan(target_db, f.resolved(), "upgrade", "head")
     assert "CREATE TABLE t1" in plan.sql and plan.sql_error
     assert "SQL preview stopped" in plan.sql
+
+
+def test_a_relative_step_back_from_a_merge_point_says_to_name_a_parent(tmp_path, target_db):
+    project = branched(tmp_path).resolved()
+    run_plan(target_db, project, "upgrade", "heads", run_id="setup")
+    with pytest.raises(PlanError) as exc:
+        make_plan(target_db, project, "downgrade", "-1")
+    assert "Ambiguous walk" in str(exc.value) and "merge point" in str(exc.value)
+    assert "name the revision to go to" in str(exc.value)
