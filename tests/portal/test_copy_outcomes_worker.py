@@ -105,6 +105,7 @@ def test_it_refuses_appends_fails_and_truncates_a_second_copy(
     assert "rejects by reason: duplicate_key 90" in text and "  orders: duplicate_key 60" in text
     assert "  users: duplicate_key 30" in text
     assert "Outcome: Succeeded with rejects: 10 of 100 rows imported, 90 rejected (duplicate_key 90)" in text
+    assert text.count("Total import time") == 1  # the summary once, with the run's last log line
     assert appended.progress_data["summary"]["rejects_by_table"] == {"orders": {"duplicate_key": 60},
                                                                      "users": {"duplicate_key": 30}}
     finished = AuditEvent.objects.get(run=appended, action="run.finished")

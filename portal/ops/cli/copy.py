@@ -106,9 +106,8 @@ def cmd_copy(command, options) -> None:
                              f"copy id {run.params['copy_id']}")
     if options.get("wait"):
         run = wait(command, run, timeout=options.get("timeout"), quiet=options.get("json"))
+        # The summary and the rejects by reason came with the run's last log line, printed above.
         if not options.get("json") and run.progress_data.get("summary_text"):
-            command.stdout.write(run.progress_data["summary_text"])
-            command.stdout.write(run.progress_data.get("rejects_text", ""))
             command.stdout.write(f"Outcome: {run.get_status_display()}: {run.progress_data.get('outcome', '')}")
     if options.get("json"):
         dump_json(command, copy_json(run))
