@@ -142,3 +142,12 @@ def test_it_searches_and_filters_runs(dba_client, failed_run):
         assert response.status_code == 200, params
         assert [r.pk for r in response.context["cl"].result_list] == [failed_run.pk], params
     assert list(dba_client.get(url, {"active": "yes"}).context["cl"].result_list) == []
+
+
+def test_a_missing_page_or_row_says_so_and_links_back(dba_client):
+    """A garbage id is a 404 page with the way back, not a bare 'Not Found'."""
+    for url in ("/admin/ops/run/abc/change/", "/admin/ops/run/99999999/change/"):
+        response = dba_client.get(url)
+        assert response.status_code == 404, url
+        body = response.content.decode()
+        assert "Not found" in body and 'href="/admin/"' in body, url
