@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import bench_user_path as up  # noqa: E402 - its worker start and stop
 
 PORTAL_DB = "mop_bench_overhead_portal"
 TARGET_DB = "mop_bench_overhead_target"
@@ -148,30 +150,6 @@ def _drop(*names: str) -> None:
             c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def _start_worker(log_path: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    log = open(log_path, "ab")  # noqa: SIM115 - the worker writes to it until it stops
-    proc = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "celery"), "-A", "portal", "worker", "-Q", os.environ["MOP_CELERY_QUEUE"],
-         "-c", "2", "-l", "info", "-n", f"overhead{uuid.uuid4().hex[:6]}@%h"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 90
-    while " ready." not in log_path.read_text(errors="replace"):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"worker did not start:\n{log_path.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.1)
-    return proc
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-
-
 def _timed(cmd: list[str], env: dict) -> float:
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -262,7 +240,7 @@ def main() -> None:
     user = get_user_model().objects.create_superuser("bench", "bench@example.org", uuid.uuid4().hex)
     for g in Group.objects.all():
         user.groups.add(g)
-    worker = _start_worker(folder / "worker.log")
+    worker = up._start_worker(f"overhead{uuid.uuid4().hex[:6]}", folder / "worker.log")
     rows: list[dict] = []
     try:
         url = _recreate(TARGET_DB)
@@ -304,7 +282,7 @@ def main() -> None:
             print("\nprofiled 'ops upgrade --wait' (its own process):")
             pstats.Stats(str(out)).sort_stats("cumulative").print_stats(a.top)
     finally:
-        _stop(worker)
+        up._stop(worker)
         from django.db import connections
 
         connections.close_all()

@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from migrations_ops.health import human
 from portal.ops.admin import OpsMedia, ReadOnlyAdminMixin
 from portal.ops.models import Run, Target
-from portal.ops.views.page import object_pk
+from portal.ops.views.page import context, object_pk
 
 from . import parity, services
 from .models import HealthEvent, HealthSnapshot, HealthThreshold, ParityCheck
@@ -60,7 +60,7 @@ class HealthSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         except PermissionDenied:
             raise
         runs = Run.objects.filter(target=target, status__in=Run.COMPLETED).order_by("-finished_at")[:10]
-        ctx = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": f"Health of {target.name}",
+        ctx = {**context(self, request, f"Health of {target.name}"),
                "hv": hv, "target": target, "windows": list(services.WINDOWS),
                "charts": [mark_safe(c) for c in services.charts(hv)],  # noqa: S308 - the engine escapes every text
                "runs": runs}
@@ -74,8 +74,7 @@ class HealthSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             s = services.since_run(run, user=request.user)
         except ValidationError as exc:
             error = " ".join(exc.messages)
-        ctx = {**self.admin_site.each_context(request), "opts": self.model._meta,
-               "title": f"Health since run #{run.pk}", "run": run, "since": s, "error": error}
+        ctx = {**context(self, request, f"Health since run #{run.pk}"), "run": run, "since": s, "error": error}
         return TemplateResponse(request, "health/since_run.html", ctx)
 
 
@@ -136,7 +135,7 @@ class ParityCheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             else:
                 messages.info(request, f"Search parity check #{check.pk} queued.")
                 return redirect(reverse("admin:health_paritycheck_change", args=[check.pk]))
-        ctx = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Check search parity",
+        ctx = {**context(self, request, "Check search parity"),
                "form": form}
         return TemplateResponse(request, "health/parity_form.html", ctx)
 
@@ -144,7 +143,6 @@ class ParityCheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         check = get_object_or_404(ParityCheck.objects.select_related("target"), pk=object_pk(object_id))
         if not self.has_view_permission(request, check):
             raise PermissionDenied
-        ctx = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": check,
-               "title": str(check), "check": check, "report": parity.report_of(check),
+        ctx = {**context(self, request, str(check)), "original": check, "check": check, "report": parity.report_of(check),
                "can_rerun": self.has_add_permission(request), "queries_text": "\n".join(check.queries)}
         return TemplateResponse(request, "health/parity.html", ctx)

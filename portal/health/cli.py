@@ -10,8 +10,10 @@ from migrations_ops.health import human
 from portal.ops.cli.common import acting_user, check_view, dump_json, target_named
 from portal.ops.models import Run
 
-from . import parity, services
+from . import services
 from .models import ParityCheck
+
+# The search parity check is imported by its commands: it loads the copy engine, which ``ops`` must not at every start.
 
 
 def add_arguments(sub) -> None:
@@ -109,6 +111,8 @@ def _print_since(command, s) -> None:
 
 def cmd_search_parity(command, options) -> None:
     """Ask for a parity check; with --wait print its report (exit 1 when a query differs)."""
+    from . import parity  # noqa: PLC0415
+
     user = acting_user(options, required=True, what="search-parity")
     check = parity.request_check(target_named(options["target"]), sqlite=options["sqlite"], table=options["table"],
                                  schema=options["schema"], regconfig=options["regconfig"],
@@ -133,6 +137,8 @@ def cmd_search_parity(command, options) -> None:
 
 
 def _print_parity(command, check) -> None:
+    from . import parity  # noqa: PLC0415
+
     out = command.stdout.write
     r = parity.report_of(check)
     out(f"Search parity #{check.pk}: {r.sqlite_table} (FTS5, {r.tokenizer}) vs {r.pg_table} with {r.regconfig!r} "

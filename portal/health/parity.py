@@ -13,7 +13,8 @@ from migrations_ops.target import connect
 from portal.ops import audit
 from portal.ops.copy_sources import relative_name, resolve_source
 from portal.ops.models import AuditEvent, Target
-from portal.ops.services import _actor, require
+from portal.ops.permissions import actor_name as _actor
+from portal.ops.permissions import require
 
 from .models import ParityCheck
 

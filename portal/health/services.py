@@ -22,7 +22,7 @@ from migrations_ops import health as engine
 from migrations_ops.errors import OpsError
 from migrations_ops.health.models import HealthReading, Statement
 from portal.ops.models import Run, Target
-from portal.ops.services import require
+from portal.ops.permissions import require
 
 from .models import HealthEvent, HealthSnapshot, HealthThreshold
 

@@ -36,7 +36,7 @@ from migrations_ops import copy as engine
 from migrations_ops.copy import CopyOptions
 from migrations_ops.copy.options import FTS_CONTENTFUL_MODES, IF_NOT_EMPTY, TEXT_POLICIES
 
-from . import audit, copy_sources, dispatch, lifecycle, services
+from . import audit, copy_sources, dispatch, lifecycle, permissions, services
 from .models import AuditEvent, Run, Target
 
 log = logging.getLogger(__name__)
@@ -207,7 +207,7 @@ def schedule_copy(
             code="copy_unfinished",
         )
     copy_id = resume_of.params["copy_id"] if resume_of is not None else uuid.uuid4().hex[:12]
-    who = services._actor(user, actor)
+    who = permissions.actor_name(user, actor)
     params = {
         "copy_id": copy_id, "source": copy_sources.relative_name(path), "source_size": path.stat().st_size,
         "tables": tables, "options": opts.to_dict(), "confirmed": bool(confirm_name),
@@ -297,7 +297,7 @@ def abandon_copy_run(run: Run, *, user=None, actor: str | None = None, reason: s
         raise ValidationError(
             f"Run #{run.pk} cannot be abandoned: only a failed, cancelled or interrupted copy that no later run "
             "finished or is running, and that was not abandoned already, can be.", code="not_abandonable")
-    who = services._actor(user, actor)
+    who = permissions.actor_name(user, actor)
     copy_id = run.params["copy_id"]
     conn = run.target.conn()
     note = f"{who}: {reason}"

@@ -31,7 +31,8 @@ from migrations_ops.errors import OpsError
 
 from . import audit
 from .models import AuditEvent, LockSnapshot, Run, RunLog, Target
-from .services import _actor, require
+from .permissions import actor_name as _actor
+from .permissions import require
 
 log = logging.getLogger(__name__)
 

@@ -27,6 +27,7 @@ from portal.assure import gates as assure_gates
 
 from . import audit, dispatch, gates, secrets, signals
 from .models import AlembicProject, AuditEvent, Run, Target
+from .permissions import actor_name as _actor
 from .permissions import require  # noqa: F401 - callers use services.require
 from .secrets import redact as redact_text
 
@@ -45,14 +46,6 @@ _AUDITED_TARGET_FIELDS = (
 
 # What identifies the server a password is sent to, and how it is sent.
 _SERVER_FIELDS = ("host", "port", "dbname", "user", "sslmode", "sslrootcert", "allow_password_auth")
-
-
-def _actor(user, actor: str | None) -> str:
-    if actor:
-        return actor
-    if user is not None:
-        return user.get_username()
-    return "system"
 
 
 def resolve(project: AlembicProject) -> ResolvedProject:

@@ -26,7 +26,7 @@ from django.utils.timezone import now
 
 from migrations_ops import verify as engine
 
-from . import audit, copy_sources, dispatch, lifecycle, services
+from . import audit, copy_sources, dispatch, lifecycle, permissions, services
 from .models import AuditEvent, Run, Target, VerificationReport
 
 
@@ -63,7 +63,7 @@ def schedule_verify(
     if not target.is_active:
         raise ValidationError(f"Target {target.name} is inactive; activate it before verifying it")
     tables = copy_sources.parse_tables(tables)
-    who = services._actor(user, actor)
+    who = permissions.actor_name(user, actor)
     if samples is not None and not 1 <= samples <= 1000:
         raise ValidationError("The number of keys to show must be 1 to 1000")
     if copy_id is not None and not rel:
