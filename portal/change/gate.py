@@ -23,7 +23,6 @@ from .models import ChangeRequest
 log = logging.getLogger(__name__)
 # The rules this gate applies (services, risk) and the run lifecycle are imported where they are used: the
 # gate is registered at start-up, and a CLI command that never plans a run should not load the engine.
-RUN_OPERATIONS = ("upgrade", "downgrade", "stamp")
 
 
 def bindings_changed(req: ChangeRequest) -> list[str]:
@@ -81,7 +80,7 @@ class ChangeGate:
 
     def on_scheduled(self, run, plan, start) -> bool:
         from . import risk, services  # noqa: PLC0415
-        if run.operation not in RUN_OPERATIONS:
+        if run.operation not in Run.SCHEMA_OPERATIONS:
             return False
         level_risk, groups = risk.assess(run.target, run.sql, run.safety_findings)
         return services.open_request(run, level_risk, groups, start)

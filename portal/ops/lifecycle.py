@@ -24,7 +24,6 @@ from .services import resolve
 
 log = logging.getLogger(__name__)
 
-SCHEMA_OPERATIONS = (Run.Operation.UPGRADE, Run.Operation.DOWNGRADE, Run.Operation.STAMP)
 
 
 def current_heads(target: Target) -> list[str] | None:
@@ -129,7 +128,7 @@ def mark_interrupted(run: Run, *, error: str, statuses=(Run.Status.RUNNING,), ac
 
 def record_started(run: Run) -> None:
     """Audit that a worker started the run (writes the DB); a schema run also tells change control."""
-    if run.operation not in SCHEMA_OPERATIONS:  # copy or verification
+    if run.operation not in Run.SCHEMA_OPERATIONS:  # copy or verification
         audit.record(
             actor=run.actor, actor_kind=run_actor_kind(run), action="run.started", target=run.target,
             run=run, operation=run.operation,

@@ -257,6 +257,8 @@ class Run(models.Model):
         MISSED = "missed", "Missed its window"
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
+    # Alembic runs (a plan of revisions), as against copies and verifications.
+    SCHEMA_OPERATIONS = (Operation.UPGRADE, Operation.DOWNGRADE, Operation.STAMP)
     # Recorded and planned, not yet queued: waiting for approvals or for its start time / window.
     WAITING = (Status.AWAITING_APPROVAL, Status.SCHEDULED)
     # Ended with the work done (a copy's rows all loaded or rejected and named): nothing to resume.

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 # lock_timeout and statement_timeout are int4 settings in PostgreSQL: a larger value fails the run's SET.
 PG_MAX_TIMEOUT_MS = 2_147_483_647
-RUN_OPERATIONS = (Run.Operation.UPGRADE, Run.Operation.DOWNGRADE, Run.Operation.STAMP)
+RUN_OPERATIONS = Run.SCHEMA_OPERATIONS
 # Target fields whose changes are named in the audit trail (never the password itself).
 _AUDITED_TARGET_FIELDS = (
     "name", "environment", "project_id", "host", "port", "dbname", "user", "sslmode", "sslrootcert",

@@ -82,7 +82,7 @@ def run_page(model_admin, request, object_id):
                     if k not in {"message", "explanation", "code", "failure"}],
         failure=(run.error_data or {}).get("failure"),
         # Copies and verifications have no plan to review.
-        findings=findings_by_level(run.safety_findings) if run.operation in services.RUN_OPERATIONS else None,
+        findings=findings_by_level(run.safety_findings) if run.operation in Run.SCHEMA_OPERATIONS else None,
     )
     ctx["lock_snapshot"] = lock_snapshot_of_run(run)
     return TemplateResponse(request, "admin/ops/run/live.html", ctx)
