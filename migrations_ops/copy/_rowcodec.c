@@ -22,7 +22,8 @@
  * float8 (REAL; INTEGER of magnitude <= 2**53), bool (INTEGER 0/1),
  * text/varchar(n) (strict UTF-8, no NUL, at most n code points), timestamp
  * and timestamptz (ISO text YYYY-MM-DD[(T| )HH:MM[:SS[.f{1,6}]]][Z|+HH:MM],
- * naive = UTC; INTEGER epoch in the column's unit), date (YYYY-MM-DD),
+ * naive = UTC; INTEGER epoch in the column's unit, or by its magnitude when
+ * the unit is mixed), date (YYYY-MM-DD),
  * json/jsonb (strict RFC 8259 text, no surrounding blanks; jsonb: version
  * byte 1 then the text), uuid (8-4-4-4-12 hex text), bytea (BLOB or TEXT
  * bytes as stored), numeric (INTEGER, REAL, decimal text; see the numeric
@@ -44,7 +45,8 @@ enum {
 
 typedef struct {
     int kind;
-    long long arg;   /* text: max code points (-1 none); timestamp: epoch unit in us (1000000 s, 1000 ms);
+    long long arg;   /* text: max code points (-1 none); timestamp: epoch unit in us (1000000 s, 1000 ms,
+                      * 0 mixed: by each number's magnitude);
                       * numeric: precision << 16 | scale (scale >= 0), -1 unconstrained */
     int not_null;
 } ColSpec;
@@ -69,6 +71,8 @@ typedef struct {
     int extra;             /* trailing query columns only counted, never encoded */
     long long *classes;    /* (ncols + extra) x 5 storage-class counts, or NULL: not counted */
     int check_only;        /* keep no COPY bytes: only the slow rows are wanted */
+    long long *epochs;     /* ncols x 2 epoch-number counts (seconds, milliseconds) of time columns, or NULL */
+    double epoch_threshold; /* magnitude at and above which an epoch number is milliseconds */
 } Reader;
 
 /* ---- buffer ------------------------------------------------------------ */
@@ -589,6 +593,7 @@ static int encode_numeric(sqlite3_stmt *st, int col, int t, long long arg, Buf *
 #define MAX_UNIX (253402300799LL)   /* 9999-12-31T23:59:59Z */
 #define MIN_UNIX_US ((MIN_UNIX - EPOCH_2000) * 1000000LL)
 #define MAX_UNIX_US ((MAX_UNIX - EPOCH_2000) * 1000000LL + 999999LL)
+#define MS_THRESHOLD 100000000000LL  /* typemap.MS_THRESHOLD: epoch numbers this large are milliseconds */
 
 /* Append the field (length + bytes) for column c of the current row; 0 ok, -1 slow. */
 static int encode_value(Reader *r, int c, Buf *b) {
@@ -661,7 +666,8 @@ static int encode_value(Reader *r, int c, Buf *b) {
     if ((cs->kind == KIND_TIMESTAMPTZ || cs->kind == KIND_TIMESTAMP) && t == SQLITE_INTEGER) {
         sqlite3_int64 v = sqlite3_column_int64(st, col);
         int64_t us;
-        if (cs->arg == 1000) {
+        /* arg 0: the column's unit is "mixed", each number read by its own magnitude (typemap.parse_moment) */
+        if (cs->arg == 1000 || (cs->arg == 0 && (v >= MS_THRESHOLD || v <= -MS_THRESHOLD))) {
             if (v < MIN_UNIX * 1000 || v > MAX_UNIX * 1000 + 999) return -1;
             us = (v - EPOCH_2000 * 1000) * 1000;
         } else {
@@ -775,6 +781,54 @@ static void profile_row(Reader *r) {
     }
 }
 
+/* ---- epoch units of time columns (read side, for the pre-flight) ---------
+ *
+ * A time column's numbers are read as epoch seconds or milliseconds by the
+ * column's unit, which source.epoch_counts decides with one SQL scan per
+ * column. Counted here, on the read the prediction already makes, by the
+ * same rule: integers and reals, and text that starts with a digit and holds
+ * only digits and dots (up to a NUL, where SQLite's GLOB stops), at their
+ * absolute value as CAST(x AS REAL) reads it (sqlite3_column_double uses the
+ * same conversion); zero counts as neither. Before encode_value, like the
+ * profile: sqlite3_column_type is only meaningful before any conversion.
+ */
+
+static int epoch_text(const unsigned char *s, int n) {
+    if (n < 1 || s[0] < '0' || s[0] > '9') return 0;
+    for (int i = 1; i < n && s[i]; i++)
+        if ((s[i] < '0' || s[i] > '9') && s[i] != '.') return 0;
+    return 1;
+}
+
+static void epoch_row(Reader *r) {
+    for (int c = 0; c < r->ncols; c++) {
+        int k = r->cols[c].kind;
+        if (k != KIND_TIMESTAMPTZ && k != KIND_TIMESTAMP && k != KIND_DATE) continue;
+        int t = sqlite3_column_type(r->stmt, c + 1);
+        if (t == SQLITE_TEXT) {
+            if (!epoch_text(sqlite3_column_text(r->stmt, c + 1), sqlite3_column_bytes(r->stmt, c + 1))) continue;
+        } else if (t != SQLITE_INTEGER && t != SQLITE_FLOAT) {
+            continue;
+        }
+        double a = fabs(sqlite3_column_double(r->stmt, c + 1));
+        if (a >= r->epoch_threshold) r->epochs[2 * c + 1]++;
+        else if (a > 0) r->epochs[2 * c]++;
+    }
+}
+
+/* [(seconds, milliseconds), ...] per codec column (zeros for other kinds); None when not counted. */
+static PyObject *Reader_epochs(Reader *r, PyObject *Py_UNUSED(ignored)) {
+    if (!r->epochs) Py_RETURN_NONE;
+    PyObject *out = PyList_New(r->ncols);
+    if (!out) return NULL;
+    for (int c = 0; c < r->ncols; c++) {
+        PyObject *t = Py_BuildValue("(LL)", r->epochs[2 * c], r->epochs[2 * c + 1]);
+        if (!t) { Py_DECREF(out); return NULL; }
+        PyList_SET_ITEM(out, c, t);
+    }
+    return out;
+}
+
 /* [(integer, real, text, blob, null), ...] per query column after the key; None when not counted. */
 static PyObject *Reader_profile(Reader *r, PyObject *Py_UNUSED(ignored)) {
     if (!r->classes) Py_RETURN_NONE;
@@ -803,21 +857,23 @@ static void Reader_dealloc(Reader *r) {
     free(r->cols);
     free(r->buf.p);
     free(r->classes);
+    free(r->epochs);
     Py_XDECREF(r->bad_utf8);
     Py_TYPE(r)->tp_free((PyObject *)r);
 }
 
 static int Reader_init(Reader *r, PyObject *args, PyObject *kw) {
     static char *names[] = {"uri", "query", "lo", "hi", "columns", "bad_utf8", "chunk_rows", "chunk_bytes",
-                            "extra", "profile", "check_only", NULL};
+                            "extra", "profile", "check_only", "epoch_threshold", NULL};
     const char *uri, *query;
     long long lo, hi;
     PyObject *columns, *bad_utf8;
     long chunk_rows = 5000;
     Py_ssize_t chunk_bytes = 1 << 20;
     int extra = 0, profile = 0, check_only = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "ssLLOO|lnipp", names, &uri, &query, &lo, &hi, &columns, &bad_utf8,
-                                     &chunk_rows, &chunk_bytes, &extra, &profile, &check_only))
+    double epoch_threshold = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "ssLLOO|lnippd", names, &uri, &query, &lo, &hi, &columns, &bad_utf8,
+                                     &chunk_rows, &chunk_bytes, &extra, &profile, &check_only, &epoch_threshold))
         return -1;
     if (extra < 0) {
         PyErr_SetString(PyExc_ValueError, "extra must be >= 0");
@@ -848,10 +904,16 @@ static int Reader_init(Reader *r, PyObject *args, PyObject *kw) {
         r->classes = calloc((size_t)(r->ncols + extra ? r->ncols + extra : 1) * N_CLASSES, sizeof(long long));
         if (!r->classes) { PyErr_NoMemory(); return -1; }
     }
+    if (epoch_threshold > 0) {
+        r->epochs = calloc((size_t)(r->ncols ? r->ncols : 1) * 2, sizeof(long long));
+        if (!r->epochs) { PyErr_NoMemory(); return -1; }
+        r->epoch_threshold = epoch_threshold;
+    }
     r->bad_utf8 = Py_NewRef(bad_utf8);
     r->chunk_rows = chunk_rows > 0 ? chunk_rows : 5000;
     r->chunk_bytes = chunk_bytes > 0 ? (size_t)chunk_bytes : 1 << 20;
-    int rc = sqlite3_open_v2(uri, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+    /* one thread at a time per reader: no mutex around every sqlite3_column_* call */
+    int rc = sqlite3_open_v2(uri, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(r->db, query, -1, &r->stmt, NULL);
     if (rc == SQLITE_OK && sqlite3_column_count(r->stmt) != r->ncols + 1 + r->extra) {
         PyErr_SetString(PyExc_ValueError, "query must return the key, one column per column spec, then the extra ones");
@@ -882,6 +944,7 @@ static PyObject *Reader_iternext(Reader *r) {
         if (rc != SQLITE_ROW) break;
         rows++;
         if (r->classes) profile_row(r);
+        if (r->epochs) epoch_row(r);
         size_t start = b->len;
         int bad = buf_reserve(b, 2) ? -2 : 0;
         if (!bad) put_u16(b, (uint16_t)r->ncols);
@@ -923,6 +986,9 @@ static PyMethodDef Reader_methods[] = {
     {"profile", (PyCFunction)Reader_profile, METH_NOARGS,
      "Storage-class counts so far, [(integer, real, text, blob, null), ...] per column after the key "
      "(None unless profile=True)."},
+    {"epochs", (PyCFunction)Reader_epochs, METH_NOARGS,
+     "Epoch numbers so far, [(seconds, milliseconds), ...] per column spec, counted in time columns only "
+     "(None unless epoch_threshold > 0)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -932,9 +998,10 @@ static PyTypeObject ReaderType = {
     .tp_basicsize = sizeof(Reader),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "RangeReader(uri, query, lo, hi, columns, bad_utf8, chunk_rows=5000, chunk_bytes=1MiB, extra=0, "
-              "profile=False, check_only=False)\n"
+              "profile=False, check_only=False, epoch_threshold=0)\n"
               "Iterate (binary COPY tuples, rows read, slow rows) over one key range; extra: trailing query "
-              "columns only counted by profile; check_only: no COPY bytes kept (empty), only the slow rows.",
+              "columns only counted by profile; check_only: no COPY bytes kept (empty), only the slow rows; "
+              "epoch_threshold > 0: count time columns' epoch numbers below and at or above it (epochs()).",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Reader_init,
     .tp_dealloc = (destructor)Reader_dealloc,

@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import SourceUnreadable
 from .options import ColumnPlan, RangeSpec
 from .source import KEY_MAX, KEY_MIN, STORAGE_CLASSES, SourceTable, range_select
-from .typemap import BadUtf8
+from .typemap import MS_THRESHOLD, BadUtf8
 
 try:
     from . import _rowcodec
@@ -34,7 +35,8 @@ CHUNK_BYTES = 32 * 1024
 
 _KINDS = {"int2": 1, "int4": 2, "int8": 3, "float8": 4, "bool": 5, "text": 6, "varchar": 6, "timestamptz": 7,
           "date": 8, "json": 9, "jsonb": 10, "uuid": 11, "bytea": 12, "timestamp": 13, "numeric": 14}
-_EPOCH_US = {"s": 1_000_000, "ms": 1000}
+_EPOCH_US = {"s": 1_000_000, "ms": 1000, "mixed": 0}
+"""Codec argument of a time column's epoch unit: microseconds per unit, 0 for each number by its magnitude."""
 
 Chunk = tuple[bytes, int, list[tuple[Any, ...]]]
 
@@ -120,13 +122,25 @@ Profile = dict[str, dict[str, int]]
 """Per column, values per SQLite storage class (``source.STORAGE_CLASSES`` order, classes with none left out)."""
 
 
+@dataclass(frozen=True, slots=True)
+class ReadFigures:
+    """What the pre-flight's one C read of a table counts besides its slow rows."""
+
+    profile: Profile
+    epochs: dict[str, tuple[int, int]]
+    """Per time column read (timestamp, timestamptz, date): its epoch numbers as ``(seconds, milliseconds)`` by
+    ``source.epoch_counts``' rule; empty when not counted."""
+
+
 def scan_range(sqlite_path: str | Path, spec: RangeSpec, columns: Sequence[tuple[int, int, bool]],
-               profile_of: Sequence[str], chunk_rows: int = 10_000) -> tuple[list[tuple[Any, ...]], Profile]:
+               profile_of: Sequence[str], chunk_rows: int = 10_000, *, epochs: bool = False,
+               ) -> tuple[list[tuple[Any, ...]], ReadFigures]:
     """The range's slow rows (as ``read_range`` gives them) and the storage-class profile of ``profile_of``
     (the table's source columns), counted on the same read: the pre-flight needs both, and one pass over a
     large table costs what two did. No COPY bytes are kept.
 
     :param columns: the codec's list for ``spec.columns`` (``range_specs``); empty for a profile only.
+    :param epochs: also count the time columns' epoch numbers (the pre-flight's units without a SQL scan each).
     """
     assert _rowcodec is not None and spec.key is not None
     read = [c.source for c in spec.columns]
@@ -137,18 +151,23 @@ def scan_range(sqlite_path: str | Path, spec: RangeSpec, columns: Sequence[tuple
     slow: list[tuple[Any, ...]] = []
     try:
         reader = _rowcodec.RangeReader(uri, query, spec.lo, spec.hi, list(columns), BadUtf8, chunk_rows, CHUNK_BYTES,
-                                       extra=len(extra), profile=True, check_only=True)
+                                       extra=len(extra), profile=True, check_only=True,
+                                       epoch_threshold=float(MS_THRESHOLD) if epochs else 0.0)
     except OSError as exc:
         raise _as_source_error(sqlite_path, exc) from None
     try:
         for _data, _n, rows in reader:
             slow += rows
         counts = dict(zip(read + extra, reader.profile(), strict=True))
+        units = reader.epochs() or []
     except OSError as exc:
         raise _as_source_error(sqlite_path, exc) from None
     finally:
         reader.close()
-    return slow, {c: {cls: n for cls, n in zip(STORAGE_CLASSES, counts[c], strict=True) if n} for c in profile_of}
+    profile = {c: {cls: n for cls, n in zip(STORAGE_CLASSES, counts[c], strict=True) if n} for c in profile_of}
+    time_kinds = {_KINDS[k] for k in ("timestamp", "timestamptz", "date")}
+    found = {c: (s, ms) for c, spec_c, (s, ms) in zip(read, columns, units, strict=False) if spec_c[0] in time_kinds}
+    return slow, ReadFigures(profile, found)
 
 
 def storage_profile(sqlite_path: str | Path, table: SourceTable) -> Profile | None:
@@ -157,4 +176,4 @@ def storage_profile(sqlite_path: str | Path, table: SourceTable) -> Profile | No
     if not available() or table.key not in ("rowid", "_rowid_", "oid") or not table.columns:
         return None
     spec = RangeSpec("profile", table.name, "", table.name, table.key, table.pk_columns, (), KEY_MIN, KEY_MAX)
-    return scan_range(sqlite_path, spec, [], [c.name for c in table.columns])[1]
+    return scan_range(sqlite_path, spec, [], [c.name for c in table.columns])[1].profile

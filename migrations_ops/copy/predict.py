@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,21 +124,24 @@ def predict_table(
 def predict_profiled(
     src: sqlite3.Connection, st: source.SourceTable, columns: Sequence[ColumnPlan], options: CopyOptions | None = None,
     sqlite_path: str | Path | None = None, *, profile: bool = True,
-) -> tuple[TablePrediction, compiled.Profile | None]:
+    replan: Callable[[compiled.ReadFigures], Sequence[ColumnPlan]] | None = None,
+) -> tuple[TablePrediction, compiled.ReadFigures | None]:
     """``predict_table``, and the table's storage-class profile (every source column) counted on the same read
     when the C row codec reads the table (``compiled.scan_range``); None when it does not (count it apart).
 
     :param profile: False: the prediction only.
+    :param replan: where the C codec reads the table, the same read also counts the time columns' epoch
+        numbers (``ReadFigures.epochs``), and the slow rows are judged by the plans ``replan`` makes of them
+        (``columns`` with the units found; read with unit ``mixed``, the slow rows are those of any unit).
     """
     opts = options or CopyOptions()
     if not columns:
         return TablePrediction(st.name, 0), None
     if sqlite_path is not None:
-        spec = RangeSpec("preflight", st.name, "", st.name, st.key, st.pk_columns, tuple(columns),
-                         source.KEY_MIN, source.KEY_MAX)
+        spec = _whole_table(st, columns)
         codec = compiled.range_specs(spec)
         if codec is not None:
-            return _predict_compiled(sqlite_path, spec, codec, opts, st if profile else None)
+            return _predict_compiled(sqlite_path, spec, codec, opts, st if profile else None, replan=replan)
     sure = [_sure(c, opts) for c in columns]
     undecided, pending, keys = _scan(src, st, columns, sure)
     texts = [(c.source, sure[i][1]) for i, c in enumerate(columns) if pending[i]]
@@ -165,25 +168,38 @@ def predict_profiled(
     return TablePrediction(st.name, len(failed_rows), rejects.rows(st.name), warnings.rows(st.name), checked), None
 
 
+def reads_compiled(st: source.SourceTable, columns: Sequence[ColumnPlan]) -> bool:
+    """True when the prediction of ``columns`` (given the file's path) reads the table through the C row codec."""
+    return bool(columns) and compiled.range_specs(_whole_table(st, columns)) is not None
+
+
+def _whole_table(st: source.SourceTable, columns: Sequence[ColumnPlan]) -> RangeSpec:
+    return RangeSpec("preflight", st.name, "", st.name, st.key, st.pk_columns, tuple(columns),
+                     source.KEY_MIN, source.KEY_MAX)
+
+
 def _predict_compiled(sqlite_path: str | Path, spec: RangeSpec, codec: list[tuple[int, int, bool]],
-                      opts: CopyOptions, st: source.SourceTable | None,
-                      ) -> tuple[TablePrediction, compiled.Profile | None]:
+                      opts: CopyOptions, st: source.SourceTable | None, *,
+                      replan: Callable[[compiled.ReadFigures], Sequence[ColumnPlan]] | None = None,
+                      ) -> tuple[TablePrediction, compiled.ReadFigures | None]:
     """The copy's own first stage: the C row codec reads the table and hands back the rows it cannot send as
     they are (``compiled.scan_range``, the checks of ``read_range`` without keeping the bytes); those, and only
     those, go through the converters (step 3), as in ``writer._RangeJob._stream_compiled``. Keys as the
     copy's: copied primary key values, else ``rowid:N``. The same read counts the storage classes of every
-    column of ``st`` (None: no profile)."""
+    column of ``st`` (None: no figures) and, with ``replan``, the time columns' epoch numbers."""
     sources = [c.source for c in spec.columns]
     pk_idx = [sources.index(p) for p in spec.pk_columns if p in sources]
-    slow, profile = compiled.scan_range(sqlite_path, spec, codec, [c.name for c in st.columns] if st else [])
+    slow, figures = compiled.scan_range(sqlite_path, spec, codec, [c.name for c in st.columns] if st else [],
+                                        epochs=replan is not None)
+    judged = spec.columns if replan is None else tuple(replan(figures))
     rejects, warnings = _Tally(), _Tally()
     failed_rows: set[Any] = set()
     checked = 0
-    for i, c in enumerate(spec.columns):
+    for i, c in enumerate(judged):
         rows = ((r[0], *(r[1 + j] for j in pk_idx), r[1 + i]) for r in slow)
         checked += _judge(c, rows, opts, rejects, warnings, failed_rows)
     return (TablePrediction(spec.table, len(failed_rows), rejects.rows(spec.table), warnings.rows(spec.table),
-                            checked), profile if st else None)
+                            checked), figures if st else None)
 
 
 def _scan(src: sqlite3.Connection, st: source.SourceTable, columns: Sequence[ColumnPlan],

@@ -188,15 +188,23 @@ def _record_skipped(src: sqlite3.Connection, conn: psycopg.Connection, copy_id: 
 
 
 def _match_columns(
-    src: sqlite3.Connection, st: source.SourceTable, tt: catalog.TargetTable
+    src: sqlite3.Connection, st: source.SourceTable, tt: catalog.TargetTable, units: dict[str, str] | None = None,
 ) -> tuple[tuple[ColumnPlan, ...], list[str]]:
+    """The column plans of ``st`` into ``tt`` and the source columns with no target column.
+
+    :param units: epoch units of time columns already known (source column -> unit); the others are read by
+        ``source.epoch_unit`` (one SQL scan each).
+    """
+    units = units or {}
     cols, missing = [], []
     for c in st.columns:
         tc = tt.column(c.name)
         if tc is None or tc.generated:
             missing.append(c.name)
             continue
-        unit = source.epoch_unit(src, st.name, c.name) if tc.type.name in _TIME_TYPES else "s"
+        unit = "s"
+        if tc.type.name in _TIME_TYPES:
+            unit = units.get(c.name) or source.epoch_unit(src, st.name, c.name)
         cols.append(ColumnPlan(c.name, tc.name, tc.type, unit))
     return tuple(cols), missing
 

@@ -212,7 +212,16 @@ def epoch_counts(conn: sqlite3.Connection, table: str, column: str) -> tuple[str
            "OR (typeof({}) = 'text' AND substr({}, 5, 1) <> '-' AND {} GLOB '[0-9]*' AND {} NOT GLOB '*[^0-9.]*'))"
            .replace("{t}", str(MS_THRESHOLD)), column, table, column, column, column, column, column)
     ms, secs = (int(x) for x in conn.execute(q).fetchone())
-    return ("mixed" if ms and secs else "ms" if ms else "s"), secs, ms
+    return epoch_unit_of(secs, ms), secs, ms
+
+
+def epoch_unit_of(secs: int, ms: int) -> str:
+    """The unit of a time column holding ``secs`` numbers under ``MS_THRESHOLD`` and ``ms`` at or above it.
+
+    >>> epoch_unit_of(0, 0), epoch_unit_of(5, 0), epoch_unit_of(0, 5), epoch_unit_of(5, 5)
+    ('s', 's', 'ms', 'mixed')
+    """
+    return "mixed" if ms and secs else "ms" if ms else "s"
 
 
 def key_ranges(conn: sqlite3.Connection, table: SourceTable, range_rows: int) -> list[tuple[int, int, int]]:

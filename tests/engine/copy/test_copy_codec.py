@@ -37,6 +37,8 @@ STAMPS: list[Any] = [
     "2024-03-01T10:00:00-24:00", "2024-03-01T10:00:00+99:99", " 2024-03-01", "2024-03-01 ", "2024-03-01X10:00", "2024-03-01t10:00:00z", "yesterday",
     "20240301", "2024-3-01", 0, 1709287200, -1, 253402300799, 253402300800, -62135596800, -62135596801,
     1709287200000, 1.5, "1709287200", b"\x00", None,
+    99_999_999_999, 100_000_000_000, -99_999_999_999, -100_000_000_000, 253402300799999, 253402300800000,
+    -62135596800000, -62135596800001,  # both sides of the milliseconds threshold and of each unit's range
 ]
 JSONS: list[Any] = [
     '{"a": [1, "日本"]}', "12", "-0.5e-3", "true", "null", '"s"', "[]", "{}", '{"a":{"b":[{"c":null}]}}',
@@ -73,6 +75,8 @@ CASES = [
     (TargetType("text"), "s", TEXTS), (TargetType("varchar", length=3), "s", ["abc", "日本語", "abcd", "日本語x", None]),
     (TargetType("timestamptz"), "s", STAMPS), (TargetType("timestamptz"), "ms", STAMPS),
     (TargetType("timestamp"), "s", STAMPS), (TargetType("date"), "s", DATES),
+    (TargetType("timestamptz"), "mixed", STAMPS), (TargetType("timestamp"), "mixed", STAMPS),
+    (TargetType("timestamp"), "ms", STAMPS), (TargetType("date"), "mixed", DATES + [1709287200, 1709287200000]),
     (TargetType("jsonb"), "s", JSONS), (TargetType("json"), "s", JSONS),
     (TargetType("int2"), "s", INTS), (TargetType("int4"), "s", INTS), (TargetType("int8"), "s", INTS),
     (TargetType("float8"), "s", FLOATS), (TargetType("bool"), "s", BOOLS), (TargetType("uuid"), "s", UUIDS),

@@ -10,6 +10,7 @@ not depend on the way.
 from __future__ import annotations
 
 import sqlite3
+import sys
 
 import pytest
 from copy_helpers import pg_exec
@@ -80,7 +81,8 @@ def test_the_prediction_read_counts_every_source_column(make_sqlite, target_db) 
     plans = (ColumnPlan("n", "n", TargetType("int4")), ColumnPlan("t", "t", TargetType("text", not_null=True)))
     spec = RangeSpec("p", "mixed", "", "mixed", "rowid", ("id",), plans, source.KEY_MIN, source.KEY_MAX)
     codec = compiled.range_specs(spec)
-    slow, profile = compiled.scan_range(path, spec, codec, [c.name for c in st.columns])
+    slow, figures = compiled.scan_range(path, spec, codec, [c.name for c in st.columns])
+    profile = figures.profile
     assert profile == _sql_profiles(path, ["mixed"])["mixed"]
     assert list(profile) == [c.name for c in st.columns]
     # the slow rows are the copy's own, shaped (key, *copied columns): the extra columns never show
@@ -117,3 +119,54 @@ def test_the_billing_file_profile_is_unchanged(billing_sqlite, billing_target) -
     names = [t.name for t in report.tables]
     assert report.table("transactions").predicted is not None
     assert {t.name: t.storage_classes for t in report.tables} == _sql_profiles(path, names)
+
+
+EPOCHS = [  # every shape a time column's value takes: numbers of both units, text numbers, look-alikes
+    1_700_000_000, -1_700_000_000, 1_700_000_000_000, -1_700_000_000_000, 0, 0.0, 99_999_999_999,
+    100_000_000_000, 1.7e9, 1.7e12, 2.5, float("inf"), "1700000000", "1700000000000", "1700000000.5",
+    "1.5.3", "00000", "0.0", "1234-", "2024-03-01", "2024-03-01T10:00:00Z", " 1700000000", "17e9",
+    "1700000000abc", "123\x00abc", "1700000000000\x00x", "", "-1700000000", ".5", "9" * 30, b"1700000000", None,
+]
+
+
+@pytest.mark.parametrize("kind", ["timestamptz", "timestamp", "date"])
+def test_the_read_counts_epoch_numbers_as_the_sql_scan_does(tmp_path, kind) -> None:
+    """The pre-flight decides a time column's unit on its C read: the counts must be the SQL scan's, value for
+    value (an odd text number counted differently would flip a column between seconds and milliseconds)."""
+    path = tmp_path / "e.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE e (id INTEGER PRIMARY KEY, at, other)")
+    with conn:
+        conn.executemany("INSERT INTO e VALUES (?, ?, ?)", [(i, v, v) for i, v in enumerate(EPOCHS, 1)])
+    conn.close()
+    conn = source.open_source(path)
+    by_sql = {c: source.epoch_counts(conn, "e", c)[1:] for c in ("at", "other")}
+    conn.close()
+    plans = (ColumnPlan("at", "at", TargetType(kind)), ColumnPlan("other", "other", TargetType("text")))
+    spec = RangeSpec("p", "e", "", "e", "rowid", (), plans, source.KEY_MIN, source.KEY_MAX)
+    _slow, figures = compiled.scan_range(path, spec, compiled.range_specs(spec), ["at", "other"], epochs=True)
+    assert figures.epochs == {"at": by_sql["at"]}  # time columns only
+    assert by_sql["at"][0] >= 5 and by_sql["at"][1] >= 5  # both units present: the rule is tested both ways
+    assert compiled.scan_range(path, spec, compiled.range_specs(spec), ["at"])[1].epochs == {}
+
+
+def test_units_found_on_the_read_give_the_report_the_sql_scan_gives(make_sqlite, target_db, monkeypatch) -> None:
+    """Seconds, milliseconds and mixed columns: the report with the units counted on the C read is the one the
+    SQL scan per column gives (then the same C read), and predicts what the Python path predicts."""
+    secs, ms = 1_700_000_000, 1_700_000_000_000
+    rows = [(i, secs + i, ms + i, secs + i if i % 2 else ms + i, "2024-03-01", "x" if i == 3 else secs,
+             -99_999_999_999 if i == 4 else ms)  # mixed; the small one is before year 1 as seconds
+            for i in range(1, 41)]
+    path = make_sqlite("CREATE TABLE ev (id INTEGER PRIMARY KEY, s DATETIME, m DATETIME, x DATETIME, d DATE, "
+                       "bad DATETIME, neg DATETIME)", {"ev": rows})
+    pg_exec(target_db, "CREATE TABLE ev (id bigint PRIMARY KEY, s timestamptz, m timestamp, x timestamptz, d date, "
+                       "bad timestamptz, neg timestamptz)")
+    report = preflight(path, target_db)
+    preflight_mod = sys.modules["migrations_ops.copy.preflight"]
+    monkeypatch.setattr(preflight_mod, "reads_compiled", lambda *_: False)
+    by_sql_units = preflight(path, target_db)
+    assert report.to_dict() == by_sql_units.to_dict()
+    assert report.table("ev").mixed_epochs == {"x": (20, 20), "neg": (1, 39)}
+    assert report.table("ev").predicted.counts() == {("bad", "invalid_timestamp"): 1, ("neg", "invalid_timestamp"): 1}
+    monkeypatch.setenv("MOP_COPY_CODEC", "python")
+    assert preflight(path, target_db).table("ev").predicted.counts() == report.table("ev").predicted.counts()
