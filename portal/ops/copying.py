@@ -36,7 +36,7 @@ from migrations_ops import copy as engine
 from migrations_ops.copy import CopyOptions
 from migrations_ops.copy.options import FTS_CONTENTFUL_MODES, IF_NOT_EMPTY, TEXT_POLICIES
 
-from . import audit, copy_sources, dispatch, lifecycle, permissions, services
+from . import audit, copy_sources, dispatch, lifecycle, permissions
 from .models import AuditEvent, Run, Target
 
 log = logging.getLogger(__name__)
@@ -175,7 +175,7 @@ def schedule_copy(
     4 enqueue the plan task once the transaction commits.
     """
     if user is not None:
-        services.require(user, "ops.schedule_run")
+        permissions.require(user, "ops.schedule_run")
     path = copy_sources.resolve_source(source)
     copy_sources.check_readable(path)
     if not target.is_active:
@@ -183,7 +183,7 @@ def schedule_copy(
     tables = copy_sources.parse_tables(tables)
     opts = copy_options(options, tables)
     _check_truncate_confirmation(target, opts, confirm_name)
-    services._check_confirmation(target, Run.Operation.COPY, confirm_name)
+    permissions.check_confirmation(target, Run.Operation.COPY, confirm_name)
     busy = active_copy(target)
     if busy is not None and busy.status == Run.Status.QUEUED:
         raise ValidationError(
@@ -288,7 +288,7 @@ def abandon_copy_run(run: Run, *, user=None, actor: str | None = None, reason: s
     Returns the engine's ``AbandonReport`` (None for that last case).
     """
     if user is not None:
-        services.require(user, "ops.schedule_run")
+        permissions.require(user, "ops.schedule_run")
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("Say why the copy is abandoned: the reason is required and kept in the audit trail.",
@@ -349,7 +349,7 @@ def abandon_copy_run(run: Run, *, user=None, actor: str | None = None, reason: s
 def resume_copy(run: Run, *, user=None, actor: str | None = None, confirm_name: str | None = None) -> Run:
     """A new copy run with the same copy id, source, tables and options: committed ranges are skipped."""
     if user is not None:
-        services.require(user, "ops.schedule_run")
+        permissions.require(user, "ops.schedule_run")
     if not can_resume(run):
         raise ValidationError(
             f"Run #{run.pk} cannot be resumed: only a failed, cancelled or interrupted copy that no later "

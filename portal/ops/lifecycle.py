@@ -15,12 +15,10 @@ from django.db import transaction
 from django.utils.timezone import now
 
 from migrations_ops.errors import Cancelled, OpsError
-from migrations_ops.schema import state
 
 from . import audit, gates, secrets
 from .models import AuditEvent, Run, RunLog, Target
 from .secrets import redact as redact_text
-from .services import resolve
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +26,10 @@ log = logging.getLogger(__name__)
 
 def current_heads(target: Target) -> list[str] | None:
     """The target's version table right now, or None if it cannot be read (connects to the target)."""
+    from migrations_ops.schema import state  # noqa: PLC0415 - Alembic only for a schema run's reaping
+
+    from .services import resolve  # noqa: PLC0415
+
     try:
         heads, _has_table = state.live_heads(target.conn(), resolve(target.project), "mop:reaper")
         return sorted(heads)

@@ -28,7 +28,10 @@ from portal.assure import gates as assure_gates
 from . import audit, dispatch, gates, secrets, signals
 from .models import AlembicProject, AuditEvent, Run, Target
 from .permissions import actor_name as _actor
-from .permissions import require  # noqa: F401 - callers use services.require
+from .permissions import (
+    check_confirmation,
+    require,  # noqa: F401 - callers use services.require
+)
 from .secrets import redact as redact_text
 
 log = logging.getLogger(__name__)
@@ -196,26 +199,6 @@ def nothing_to_do(target: Target, operation: str, revision: str, heads) -> str:
             "no run was scheduled")
 
 
-def needs_confirmation(target: Target, operation: str) -> bool:
-    """Downgrades and anything on a production target need the target's name typed back."""
-    return operation == Run.Operation.DOWNGRADE or target.is_production
-
-
-def _check_confirmation(target: Target, operation: str, confirm_name: str | None) -> None:
-    if not needs_confirmation(target, operation):
-        return
-    why = "a production target" if target.is_production else "a downgrade"
-    if not confirm_name:
-        raise ValidationError(
-            f"This is {why}: type the target's name ({target.name}) to confirm", code="confirm_required"
-        )
-    if confirm_name.strip() != target.name:
-        raise ValidationError(
-            f"Confirmation {confirm_name.strip()!r} does not match the target's name ({target.name}); nothing was scheduled",
-            code="confirm_mismatch",
-        )
-
-
 def _retries(value, default: int) -> int:
     if value is None or value == "":
         return int(default)
@@ -276,7 +259,7 @@ def schedule_run(
     _check_operation(operation, revision)
     if not target.is_active:
         raise ValidationError(f"Target {target.name} is inactive; activate it before running anything on it")
-    _check_confirmation(target, operation, confirm_name)
+    check_confirmation(target, operation, confirm_name)
     lock_ms = _timeout(lock_timeout_ms, target.lock_timeout_ms, "lock_timeout_ms")
     stmt_ms = _timeout(statement_timeout_ms, target.statement_timeout_ms, "statement_timeout_ms")
     retries = _retries(lock_retries, target.lock_retries)

@@ -26,7 +26,7 @@ from django.utils.timezone import now
 
 from migrations_ops import verify as engine
 
-from . import audit, copy_sources, dispatch, lifecycle, permissions, services
+from . import audit, copy_sources, dispatch, lifecycle, permissions
 from .models import AuditEvent, Run, Target, VerificationReport
 
 
@@ -55,7 +55,7 @@ def schedule_verify(
     if integrity not in (None, "quick", "full"):
         raise ValidationError("The integrity check must be quick or full")
     if user is not None:
-        services.require(user, "ops.schedule_run")
+        permissions.require(user, "ops.schedule_run")
     path = copy_sources.resolve_source(source) if source else None
     if path is not None:
         copy_sources.check_readable(path)

@@ -23,7 +23,7 @@ from django.utils.timezone import now
 from migrations_ops.copy.skipped import definitions_sql
 from migrations_ops.errors import OpsError
 
-from .. import copy_figures, copy_sources, copying, services, verifying
+from .. import copy_figures, copy_sources, copying, permissions, services, verifying
 from ..copy_forms import AbandonForm, CopyConfirmForm, CopySourceForm, VerifyForm
 from ..models import Run, Target, VerificationReport
 from .page import context, error, flash, object_pk
@@ -87,7 +87,7 @@ def copy_start(model_admin, request, pk: int):
     ctx = context(
         model_admin, request, f"Pre-flight: {source} into {target.name}", target=target, original=target,
         report=report, source=source, form=confirm, options=form.options(), tables=tables,
-        needs_name=services.needs_confirmation(target, Run.Operation.COPY), busy=copying.active_copy(target),
+        needs_name=permissions.needs_confirmation(target, Run.Operation.COPY), busy=copying.active_copy(target),
         profile_rows=_profile_rows(report), predicted=_predicted_rows(report),
         not_copied_sql=definitions_sql(report.not_copied, source),
         fts_created=dict(report.fts_tables),
@@ -178,7 +178,7 @@ def run_page(model_admin, request, run: Run):
         can_resume=request.user.has_perm("ops.schedule_run") and copying.can_resume(run),
         can_abandon=request.user.has_perm("ops.schedule_run") and copying.can_abandon(run),
         abandoned=(run.params or {}).get("abandoned"),
-        needs_name=services.needs_confirmation(run.target, run.operation),
+        needs_name=permissions.needs_confirmation(run.target, run.operation),
         payload_json=json.dumps({**payload, **extra}, default=str), **extra, not_copied=_not_copied(run),
     )
     template = "admin/ops/copy/run.html" if run.operation == Run.Operation.COPY else "admin/ops/verify/run.html"

@@ -25,7 +25,7 @@ from django.urls import reverse
 
 from migrations_ops.errors import OpsError
 
-from .. import gates, services
+from .. import gates, permissions, services
 from ..forms import SYMBOLIC_REVISIONS, ConfirmForm, ScheduleForm, password_state
 from ..models import AlembicProject, Run, Target
 from . import revisions as revisions_page
@@ -159,7 +159,7 @@ def _render_confirm(model_admin, request, target: Target, form: ScheduleForm, pl
         lock_timeout_ms=data.get("lock_timeout_ms") or target.lock_timeout_ms,
         statement_timeout_ms=data.get("statement_timeout_ms") or target.statement_timeout_ms,
         lock_retries=target.lock_retries if data.get("lock_retries") is None else data["lock_retries"],
-        needs_name=services.needs_confirmation(target, data["operation"]),
+        needs_name=permissions.needs_confirmation(target, data["operation"]),
         findings=findings_by_level(plan.findings_json()),
         **gates.confirm_context(target, plan),  # change control: live risk, approvals needed, next window
     )
