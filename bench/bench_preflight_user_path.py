@@ -142,6 +142,9 @@ def main() -> None:
     ap.add_argument("--baseline", type=Path, help="an earlier checkout whose pre-flight runs beside ours")
     ap.add_argument("--admin", action="store_true", help="through the admin's copy button instead of the CLI")
     a = ap.parse_args()
+    if a.admin and a.baseline:
+        ap.error("--baseline runs an earlier checkout's CLI pre-flight; with --admin, run that checkout's own "
+                 "bench_preflight_user_path.py --admin in the same session instead")
     tmp = tempfile.TemporaryDirectory(prefix="mop-bench-pf-user-")
     folder = Path(tmp.name)
     import environ
