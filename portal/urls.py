@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from portal import celery  # noqa: F401 - the web process's Celery app: the schedules' admin lists its tasks
 from portal.home.favicon import favicon
 
 # Every app's admin.py, loaded with the URLs (portal.home.apps.OpsAdminConfig explains why here).

@@ -63,10 +63,10 @@ def event(run, name: str) -> None:
 
 
 def _send(pk: int) -> None:
-    from celery import current_app
+    from portal.celery import app
 
     try:  # by name: the task module imports the services, which import this one
-        current_app.send_task("change.deliver_notification", (pk,), retry=False)
+        app.send_task("change.deliver_notification", (pk,), retry=False)
     except Exception as exc:  # noqa: BLE001 - broker down: the row stays pending and visible
         log.warning("notification %s not queued: %s", pk, exc)
 

@@ -43,10 +43,10 @@ def notify_event(event) -> None:
 
 
 def _queue(event_id: int, channel_id: int) -> None:
-    from celery import current_app
+    from portal.celery import app
 
     try:
-        current_app.send_task("health.deliver_event", (event_id, channel_id), retry=False)
+        app.send_task("health.deliver_event", (event_id, channel_id), retry=False)
     except Exception as exc:  # noqa: BLE001 - broker down: logged, the event stays on the home page
         log.warning("health event %s not queued: %s", event_id, exc)
 

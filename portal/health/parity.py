@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from celery import current_app
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.timezone import now
@@ -48,8 +47,14 @@ def request_check(target: Target, *, sqlite: str, table: str, schema: str = "pub
                                             "queries": len(queries)}, outcome="queued")
         if enqueue:
             # Queued by name: the task module imports this one.
-            transaction.on_commit(lambda: current_app.send_task("health.search_parity", (check.pk,)))
+            transaction.on_commit(lambda: _send(check.pk))
     return check
+
+
+def _send(check_id: int) -> None:
+    from portal.celery import app
+
+    app.send_task("health.search_parity", (check_id,))
 
 
 def run_check(check_id: int) -> str:

@@ -29,7 +29,6 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 
-from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -81,8 +80,10 @@ SCHEMA_TASK = "ops.run_operation"
 
 def send_run(run: Run) -> None:
     """Queue the run's task by its name, with the run's task id (the reaper looks for it)."""
-    current_app.send_task(TASK_OF.get(run.operation, SCHEMA_TASK), (run.pk,), task_id=run.celery_task_id,
-                          retry=True, retry_policy=RETRY_POLICY)
+    from portal.celery import app  # noqa: PLC0415 - the CLI pays for Celery only when it queues
+
+    app.send_task(TASK_OF.get(run.operation, SCHEMA_TASK), (run.pk,), task_id=run.celery_task_id,
+                  retry=True, retry_policy=RETRY_POLICY)
 
 
 def enqueue_on_commit(run: Run, send: Callable[[Run], None] | None = None) -> None:
