@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("alembic", "sqlalchemy", "portal.ops.admin", "portal.ops.views.copy", "migrations_ops.copy",
-         "migrations_ops.schema.runner", "pglast")
+         "migrations_ops.schema.runner", "pglast", "portal.celery")
 
 
 def _imported(*args: str) -> set[str]:
