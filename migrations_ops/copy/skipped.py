@@ -83,20 +83,23 @@ def select_tables(tables: list[source.SourceTable], want: Iterable[str] | None, 
 
 def skipped_objects(
     conn: sqlite3.Connection, tables: list[source.SourceTable], copied: Iterable[str], skip: Iterable[str] = (),
-    *, schema: str = "public", target_tables: Mapping[str, Sequence[str]] | Iterable[str] = (),
+    *, absent: Iterable[str] = (), schema: str = "public", target_tables: Mapping[str, Sequence[str]] | Iterable[str] = (),
     regconfig: str = "simple",
 ) -> tuple[SkippedObject, ...]:
     """Every object of the SQLite file that the copy of ``copied`` tables leaves behind, in file order.
 
     :param skip: tables the DBA skipped explicitly (``--skip-table``).
+    :param absent: tables found missing from the target afterwards, for a reason not known here (the
+        verification): said so, not attributed to ``--skip-table`` or ``--tables``.
     :param target_tables: the target's table names (or a mapping of them to their column names), so that
         DDL names the content table and its columns as the target spells them (the one name rule).
     :param regconfig: text search configuration of the suggested ``to_tsvector``.
     """
-    copied, skip = set(copied), set(skip)
+    copied, skip, absent = set(copied), set(skip), set(absent)
     targets: dict[str, Sequence[str]] = (dict(target_tables) if isinstance(target_tables, Mapping)
                                          else dict.fromkeys(target_tables, ()))
-    out = [_table_object(conn, t, t.name in skip, schema, targets, regconfig) for t in tables if t.name not in copied]
+    out = [_table_object(conn, t, _why(t.name, skip, absent), schema, targets, regconfig)
+           for t in tables if t.name not in copied]
     for kind, name, tbl, ddl in source.views_and_triggers(conn):
         out.append(SkippedObject(kind, name, None, _VIEW_ADVICE if kind == VIEW else _TRIGGER_ADVICE.format(tbl),
                                  ddl, table=tbl))
@@ -109,6 +112,17 @@ _TRIGGER_ADVICE = ("trigger on {}: not created in PostgreSQL; rewrite it as a PL
                    "trigger (its SQLite definition is in the .sql download)")
 
 
+def _why(name: str, skip: set[str], absent: set[str]) -> str:
+    """Why a table of the source is not copied, as the report says it.
+
+    >>> _why("a", {"a"}, set()), _why("a", set(), {"a"}), _why("a", set(), set())
+    ('skipped at your request (--skip-table)', 'not in the target (no table for it there)', 'not selected for this copy (--tables)')
+    """
+    if name in skip:
+        return "skipped at your request (--skip-table)"
+    return "not in the target (no table for it there)" if name in absent else "not selected for this copy (--tables)"
+
+
 def _count(conn: sqlite3.Connection, name: str) -> int | None:
     """Rows of a table, or None where SQLite cannot count them (a virtual table whose module is missing)."""
     try:
@@ -117,12 +131,12 @@ def _count(conn: sqlite3.Connection, name: str) -> int | None:
         return None
 
 
-def _table_object(conn: sqlite3.Connection, t: source.SourceTable, asked: bool, schema: str,
+def _table_object(conn: sqlite3.Connection, t: source.SourceTable, why: str, schema: str,
                   targets: dict[str, Sequence[str]], regconfig: str) -> SkippedObject:
     """Classify one table the copy does not load, with its row count and advice."""
     rows = _count(conn, t.name)
     if t.fts is not None:
-        return _fts_object(t, rows, asked, schema, targets, regconfig)
+        return _fts_object(t, rows, why, schema, targets, regconfig)
     if t.kind == "shadow":
         return SkippedObject(SHADOW, t.name, rows, "storage of a virtual table (an FTS index's data); rebuilt from "
                              "its rows in PostgreSQL, nothing to copy", t.definition, table=t.name.rsplit("_", 1)[0])
@@ -134,12 +148,11 @@ def _table_object(conn: sqlite3.Connection, t: source.SourceTable, asked: bool, 
         advice = (_SEQ_ADVICE if t.name == "sqlite_sequence" else _STAT_ADVICE if t.name.startswith("sqlite_stat")
                   else "SQLite internal table: nothing to copy")
         return SkippedObject(INTERNAL, t.name, rows, advice, t.definition)
-    why = "skipped at your request (--skip-table)" if asked else "not selected for this copy (--tables)"
     return SkippedObject(TABLE, t.name, rows, f"{why}: its {rows} rows are not copied; copy it to keep them",
                          t.definition)
 
 
-def _fts_object(t: source.SourceTable, rows: int | None, asked: bool, schema: str,
+def _fts_object(t: source.SourceTable, rows: int | None, why: str, schema: str,
                 targets: dict[str, Sequence[str]], regconfig: str) -> SkippedObject:
     """An FTS index: DDL on its content table (external), nothing to copy (contentless), or rows lost (contentful)."""
     info = t.fts
@@ -157,7 +170,6 @@ def _fts_object(t: source.SourceTable, rows: int | None, asked: bool, schema: st
         return SkippedObject(kind, t.name, rows, "contentless index: the indexed text is not stored in the file; "
                              "rebuild it in PostgreSQL (tsvector + GIN) from where the application's text lives",
                              t.definition)
-    why = "skipped at your request (--skip-table)" if asked else "not selected for this copy (--tables)"
     return SkippedObject(kind, t.name, rows, f"{why}: its {rows} rows exist only in this FTS table and are NOT "
                          "copied; copy it (a table with a tsvector column and GIN index) to keep them", t.definition,
                          fts.contentful_ddl(info, schema, regconfig))

@@ -19,6 +19,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from ..copy import source as copy_source
+from ..copy.fts import CONTENTFUL
 from ..names import match_name, match_names
 from ..progress import CancelFn, Progress, ProgressFn, never_cancel, no_progress
 from ..target import TargetConn, connect
@@ -300,7 +302,7 @@ def verify(
                      os.fspath(sqlite_path) if sqlite_path is not None else None, cancel=cancel, partners=partners,
                      target=target, app=app)
             if lite is not None:
-                _pair_names(r, _sqlite_tables(lite))
+                _pair_names(r, _sqlite_tables(lite, schema.tables))
                 if options.explain_rejects and "checksums" in options.checks:
                     r.rejects = load_rejects(conn, r.sqlite_path, options.copy_id, timeout_ms=options.statement_timeout_ms)
             names = _scope(r, tables)
@@ -706,12 +708,20 @@ def _rejects_finding(rej: CopyRejects) -> Finding:
                                                               "rejected_rows": n})
 
 
-def _sqlite_tables(lite: sqlite3.Connection) -> dict[str, list[str]]:
-    """Ordinary tables of the source and their columns; virtual tables and their shadow tables are skipped."""
+def _sqlite_tables(lite: sqlite3.Connection, targets: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Ordinary tables of the source and their columns, and contentful FTS tables the target has a table for, as
+    ``rowid`` and their columns (the copy loads their rows into a regular table keyed by ``rowid``: compared like
+    any other table, row by row; one the target lacks is a WARN of ``skipped``); other virtual tables and their
+    shadow tables are skipped."""
     rows = lite.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").fetchall()
     virtual = [n for n, s in rows if (s or "").upper().startswith("CREATE VIRTUAL")]
+    contentful = {t.name: t.fts.columns for t in copy_source.list_tables(lite)
+                  if t.fts is not None and t.fts.kind == CONTENTFUL and match_name(t.name, targets) is not None}
     out = {}
     for name, _ in rows:
+        if name in contentful:
+            out[name] = ["rowid", *contentful[name]]
+            continue
         if name in virtual or any(name.startswith(v + "_") for v in virtual):
             continue
         out[name] = [c[1] for c in lite.execute("SELECT * FROM pragma_table_info(?)", (name,))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from migrations_ops.copy import CopyOptions, copy_database
-from migrations_ops.verify import PASS, WARN, Report, verify
+from migrations_ops.verify import FAIL, PASS, WARN, Report, verify
 from tests.engine.copy.copy_helpers import pg_exec
 
 DDL = """
@@ -49,13 +49,32 @@ def test_it_lists_skipped_objects_and_warns_on_a_skipped_contentful_fts_table(tm
     assert again.skipped == report.skipped and again.status == WARN
 
 
-def test_it_passes_when_the_contentful_fts_table_was_copied(tmp_path, target_db) -> None:
+def test_a_copied_contentful_fts_table_is_compared_row_by_row(tmp_path, target_db) -> None:
     src = _source(tmp_path)
     pg_exec(target_db, TARGET)
     copy_database(src, target_db)
     report = verify(target_db, src)
-    fts = [f for f in report.findings if f.check == "fts"]
-    assert [(f.status, f.figures) for f in fts] == [(PASS, {"source": 3, "target": 3})]
+    table = {t.name: t for t in report.tables}["notes_fts"]
+    assert (table.status, table.source_rows, table.target_rows) == (PASS, 3, 3), table
     assert "notes_fts" not in {o["name"] for o in report.skipped}
     assert {"v_titles", "docs_log"} <= {o["name"] for o in report.skipped}
     assert report.status == PASS, [f.message for f in report.problems()]
+
+    # A changed text and a deleted row are found and located (by rowid), as in any table.
+    pg_exec(target_db, "UPDATE notes_fts SET body = 'tiger' WHERE rowid = 2; DELETE FROM notes_fts WHERE rowid = 3")
+    changed = verify(target_db, src)
+    table = {t.name: t for t in changed.tables}["notes_fts"]
+    assert table.status == FAIL and changed.status == FAIL
+    samples = {f.message: f.samples for f in table.findings}
+    assert samples["1 row(s) of the source missing in the target"] == (3,), samples
+    assert samples["1 row(s) differ in body"] == ({"key": 2, "columns": ["body"]},), samples
+
+
+def test_a_contentful_fts_table_missing_from_the_target_is_not_blamed_on_the_dba(tmp_path, target_db) -> None:
+    src = _source(tmp_path)
+    pg_exec(target_db, TARGET)
+    copy_database(src, target_db, CopyOptions(tables=("docs", "audit")))
+    report = verify(target_db, src)
+    skipped = {o["name"]: o for o in report.skipped}
+    assert skipped["notes_fts"]["advice"].startswith("not in the target (no table for it there)"), skipped["notes_fts"]
+    assert report.status == WARN
