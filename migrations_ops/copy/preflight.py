@@ -145,10 +145,12 @@ def preflight(
     finally:
         src.close()
         pool.shutdown(wait=True, cancel_futures=True)
-    new_fts = {r.name: fts.contentful_ddl(all_tables[r.name].fts, schema, fts_regconfig)  # type: ignore[arg-type]
-               for r in reports if all_tables[r.name].fts is not None}
+    fts_names = [r.name for r in reports if all_tables[r.name].fts is not None]
+    # with fts_contentful="refuse" nothing is created: the refusal below says what to do instead
+    new_fts = {n: fts.contentful_ddl(all_tables[n].fts, schema, fts_regconfig)  # type: ignore[arg-type]
+               for n in fts_names if fts_contentful != "refuse"}
     problems += [f"target table {schema}.{r.name} does not exist" for r in reports
-                 if r.target_table is None and r.name not in new_fts and not create_missing_tables]
+                 if r.target_table is None and r.name not in fts_names and not create_missing_tables]
     problems += skip_mod.contentful_fts_problems(listed, names, fts_contentful)
     problems += [f"source column {r.name}.{c} has no target column" for r in reports for c in r.source_only_columns
                  if r.target_table is not None]

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 
 from portal.ops.models import AuditEvent, Run, VerificationReport
 from tests.portal.admin_helpers import billing_project  # noqa: F401
-from tests.portal.copy_helpers import fts_sqlite, fts_target, import_dir, pg_exec, rel  # noqa: F401
+from tests.portal.copy_helpers import fts_sqlite, fts_target, import_dir, make_sqlite, pg_exec, rel  # noqa: F401
 
 
 def ops(*args) -> str:
@@ -29,6 +29,18 @@ def test_it_prints_the_preflight_and_writes_nothing(fts_target, fts_sqlite) -> N
     assert data["integrity_ok"] and {t["name"] for t in data["tables"]} == {"parent", "child", "docs_fts"}
     assert ["docs_fts", "docs_fts"] in data["mapping"] and {"docs_fts_data"} <= {o["name"] for o in data["not_copied"]}
     assert Run.objects.count() == 0 and not AuditEvent.objects.filter(operation="copy").exists()
+
+
+def test_the_text_preflight_prints_the_ddl_it_announces_for_an_external_content_index(fts_target, import_dir) -> None:
+    src = make_sqlite(import_dir / "external.sqlite", """
+        CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+        CREATE VIRTUAL TABLE parent_idx USING fts5(name, content='parent', content_rowid='id');""",
+                      {"parent": [(1, "a")]})
+    text = ops("copy", fts_target.name, "--sqlite", rel(src), "--preflight-only", "--tables", "parent")
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if "parent_idx" in line and "(DDL given)" in line)
+    ddl = " ".join(lines[at + 1:at + 4])
+    assert "tsvector" in ddl and "USING gin" in ddl and '"public"."parent"' in ddl, text
 
 
 def test_it_refuses_a_path_outside_the_import_dir(fts_target, dba, tmp_path) -> None:

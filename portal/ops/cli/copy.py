@@ -33,8 +33,10 @@ def _preflight_text(command, report) -> None:
         nulls = ", ".join(f"{c}: {n} NULL" for c, n in t.nulls_in_not_null.items())
         held = f" (holds {t.target_rows:,} rows)" if getattr(t, "target_rows", None) else ""
         out(f"  {t.name:<28} {t.rows:>10} rows -> {where}{held}{'  (' + nulls + ')' if nulls else ''}")
-    for line in format_skipped(report.not_copied):
-        out(f"  {line}")
+    for obj in report.not_copied:
+        out(f"  {format_skipped([obj])[0]}")
+        for ddl in obj.postgres_ddl:  # "(DDL given)": given here, not only in --json and the .sql download
+            out(f"      {' '.join(ddl.split()).rstrip(';')};")
     for name, ddl in report.fts_tables:
         out(f"  fts {name}: copied into a table with a tsvector column and GIN index (created when missing): "
             + " ".join(" ".join(ddl).split()))

@@ -106,6 +106,9 @@ def test_it_refuses_a_contentful_fts_table_until_it_is_skipped_explicitly(names_
     assert pg_exec(names_target, "SELECT to_regclass('public.notes_fts')")[0][0] is None
     report = preflight(names_source, names_target, fts_contentful="refuse")
     assert any("--skip-table notes_fts" in p for p in report.problems)
+    assert report.fts_tables == ()  # refused: never also announced as "copied into a table"
+    assert not any("does not exist" in p for p in report.problems), report.problems
+    assert dict(preflight(names_source, names_target).fts_tables)["notes_fts"]  # the default copies it
     opts = CopyOptions(fts_contentful="refuse", skip_tables=("notes_fts",))
     report = preflight(names_source, names_target, skip_tables=opts.skip_tables, fts_contentful="refuse")
     notes = _by_name(report.not_copied)["notes_fts"]
