@@ -26,8 +26,8 @@ class AmbiguousName(OpsError):
         cands = tuple(sorted(candidates))
         super().__init__(
             f"table name {name!r} is ambiguous: it matches {', '.join(repr(c) for c in cands)}",
-            explanation="Rename one of the tables so that names differ by more than letter case, "
-                        "or copy/verify the tables one at a time with an explicit list.",
+            explanation="Rename one of the tables so that names differ by more than letter case, or leave this "
+                        "one out (--skip-table) and copy or verify the others (--tables).",
             name=name, candidates=list(cands),
         )
 

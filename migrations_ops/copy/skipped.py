@@ -65,20 +65,28 @@ class SkippedObject:
 
 
 def select_tables(tables: list[source.SourceTable], want: Iterable[str] | None, skip: Iterable[str] = ()) -> list[str]:
-    """The source tables a copy loads: ``want`` (default every copyable table) minus ``skip``.
+    """The source tables a copy loads: ``want`` (default every copyable table) minus ``skip``, each name given
+    by the one name rule (``--tables album`` finds the source's ``Album``).
 
     Raises ``SchemaMismatch`` for a name that is not a source table, or a
     wanted table that cannot be copied (a view-like virtual table, a shadow table).
     """
     by_name = {t.name: t for t in tables}
-    skip = tuple(skip)
-    wanted = list(want) if want is not None else [t.name for t in tables if t.skip_reason is None]
+    skip = resolve_names(tables, skip)
+    wanted = resolve_names(tables, want) if want is not None else [t.name for t in tables if t.skip_reason is None]
     problems = [f"source table {n!r} does not exist" for n in (*wanted, *skip) if n not in by_name]
     problems += [f"source table {n!r} is skipped: {by_name[n].skip_reason}" for n in wanted
                  if n in by_name and by_name[n].skip_reason and n not in skip]
     if problems:
         raise SchemaMismatch(problems)
     return [n for n in wanted if n not in skip]
+
+
+def resolve_names(tables: list[source.SourceTable], names: Iterable[str]) -> list[str]:
+    """Names a DBA typed (``--tables``, ``--skip-table``) as the source spells them, by the one name rule;
+    a name no table matches is kept as typed (the caller reports it)."""
+    listed = [t.name for t in tables]
+    return [match_name(n, listed) or n for n in names]
 
 
 def skipped_objects(
@@ -95,7 +103,7 @@ def skipped_objects(
         DDL names the content table and its columns as the target spells them (the one name rule).
     :param regconfig: text search configuration of the suggested ``to_tsvector``.
     """
-    copied, skip, absent = set(copied), set(skip), set(absent)
+    copied, skip, absent = set(copied), set(resolve_names(tables, skip)), set(absent)
     targets: dict[str, Sequence[str]] = (dict(target_tables) if isinstance(target_tables, Mapping)
                                          else dict.fromkeys(target_tables, ()))
     out = [_table_object(conn, t, _why(t.name, skip, absent), schema, targets, regconfig)

@@ -119,6 +119,15 @@ def test_it_refuses_a_contentful_fts_table_until_it_is_skipped_explicitly(names_
     assert "not copied: fts index (contentful) notes_fts (3 rows): skipped at your request" in format_summary(summary)
 
 
+def test_tables_and_skip_tables_follow_the_name_rule_too(names_source, names_target) -> None:
+    report = preflight(names_source, names_target, tables=["album", "ORDER DETAILS"], skip_tables=("NOTES_FTS",))
+    assert {t.name for t in report.tables} == {"Album", "Order Details"}
+    summary = copy_database(names_source, names_target, CopyOptions(tables=("album",), skip_tables=("Notes_Fts",)))
+    assert dict(summary.mapping) == {"Album": "album"}
+    assert pg_exec(names_target, "SELECT count(*) FROM album")[0][0] == SOURCE_TABLES["Album"]
+    assert "notes_fts (3 rows): skipped at your request" in format_summary(summary)
+
+
 def test_it_names_an_unknown_skip_table(names_source, names_target) -> None:
     with pytest.raises(SchemaMismatch) as exc:
         copy_database(names_source, names_target, CopyOptions(skip_tables=("nope",)))
