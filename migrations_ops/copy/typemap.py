@@ -241,9 +241,18 @@ def to_float4(v: Any) -> float:
     Traceback (most recent call last):
     ...
     migrations_ops.copy.typemap.Reject: precision_loss: 16777217.0 is not exact as real (float4); use double precision
+    >>> to_float4(1e40)
+    Traceback (most recent call last):
+    ...
+    migrations_ops.copy.typemap.Reject: float4_out_of_range: 1e+40 is out of range for real (float4)
     """
     f = to_float8(v)
-    if math.isfinite(f) and _float4_of(f) != f:
+    if not math.isfinite(f):
+        return f
+    r = _float4_of(f)
+    if math.isinf(r) or (r == 0 and f != 0):  # the same reason with or without accept_float4_rounding
+        raise Reject("float4_out_of_range", f"{f!r} is out of range for real (float4)")
+    if r != f:
         raise Reject("precision_loss", f"{f!r} is not exact as real (float4); use double precision")
     return f
 

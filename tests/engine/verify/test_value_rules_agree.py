@@ -57,7 +57,8 @@ EDGES: dict[str, tuple[str, list[Any]]] = {  # table: (target type, raw SQLite v
     "tx": ("text", ["日本語 🎉", "", 42, 0.1, b"abc", b"\xff", "a\x00b", None]),
     "vc": ("varchar(3)", ["abc", "abcd", "日本語"]),
 }
-LIMITS = {"integer_out_of_range", "too_long", "numeric_rounding", "numeric_overflow", "precision_loss", "nul_in_text"}
+LIMITS = {"integer_out_of_range", "too_long", "numeric_rounding", "numeric_overflow", "precision_loss",
+          "float4_out_of_range", "nul_in_text"}
 """Reject codes from the column's width, length or scale: the verifier's kinds do not carry them."""
 
 
