@@ -112,9 +112,14 @@ def copy_run_of(target: Target, run_id: Any) -> Run | None:
         pk = int(run_id)
     except (TypeError, ValueError):
         raise ValidationError(f"The copy run must be a run number, not {run_id!r}") from None
-    run = Run.objects.filter(pk=pk, operation=Run.Operation.COPY, target=target).first()
+    run = Run.objects.filter(pk=pk).select_related("target").first() if 0 < pk < 2**63 else None
     if run is None:
-        raise ValidationError(f"Run #{pk} is not a copy into {target.name}: its rejects cannot explain this target")
+        raise ValidationError(f"There is no run #{pk}")
+    if run.operation != Run.Operation.COPY:
+        raise ValidationError(f"Run #{pk} is not a copy run (operation: {run.operation}): it has no rejects")
+    if run.target_id != target.pk:
+        raise ValidationError(f"Run #{pk} is a copy into {run.target.name}, not into {target.name}: its rejects "
+                              "cannot explain this target")
     if not (run.params or {}).get("copy_id"):
         raise ValidationError(f"Copy run #{pk} never started a copy (no copy id): it has no rejects to link")
     return run

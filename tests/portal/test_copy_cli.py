@@ -80,3 +80,14 @@ def test_it_builds_source_enforced_keys_after_the_load_unless_told_to_keep_them(
     run.delete()
     ops("--user", dba.username, "copy", fts_target.name, "--sqlite", rel(fts_sqlite), "--keep-keys-during-load")
     assert Run.objects.get().params["options"]["defer_source_keys"] is False
+
+
+def test_verify_names_a_copy_run_that_does_not_exist_or_is_not_a_copy(fts_target, fts_sqlite, dba) -> None:
+    other = Run.objects.create(target=fts_target, operation=Run.Operation.UPGRADE, revision="head",
+                               status=Run.Status.SUCCEEDED)
+    for run_id, said in ((999_999, "There is no run #999999"), (10**30, f"There is no run #{10**30}"),
+                         (other.pk, f"Run #{other.pk} is not a copy run (operation: upgrade)")):
+        with pytest.raises(CommandError) as exc:
+            ops("--user", dba.username, "verify", fts_target.name, "--sqlite", rel(fts_sqlite), "--copy-run", str(run_id))
+        assert exc.value.returncode == 2 and said in str(exc.value), str(exc.value)
+    assert Run.objects.filter(operation=Run.Operation.VERIFY).count() == 0
