@@ -158,7 +158,9 @@ def test_it_keys_a_null_primary_key_by_rowid_and_ops_rejects_shows_it(
     body = ops("rejects", str(run.pk), "--csv")[0]
     admin_csv = b"".join(client_for(dba).get(reverse("admin:ops_run_rejects_csv", args=[run.pk])).streaming_content)
     assert list(csv.DictReader(io.StringIO(body))) == list(csv.DictReader(io.StringIO(admin_csv.decode())))
-    assert json.loads(ops("rejects", str(run.pk), "--table", "users", "--json")[0]) == []
+    assert [r["key"] for r in json.loads(ops("rejects", str(run.pk), "--table", "CODES", "--json")[0])] == ["rowid:2"]
+    text, code = ops("rejects", str(run.pk), "--table", "users")  # not loaded by this copy: said, not "0 record(s)"
+    assert code == 2 and "loaded no table 'users' (it loaded: codes)" in text, text
     text, code = ops("rejects", "999999")
     assert code == 2 and "No run #999999" in text
     upgrade = RunFactory(target=run.target)

@@ -12,6 +12,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from migrations_ops.names import match_name
+
 from .. import copy_figures, copy_outcome
 from ..models import Run
 from .common import acting_user, check_view, dump_json
@@ -27,6 +29,18 @@ def _run(run_id: int) -> Run:
     return run
 
 
+def _table(run: Run, table: str | None) -> str | None:
+    """``--table`` as the copy's source table (by the one name rule, or its target name); a table the copy did
+    not load is an error, not "0 record(s)"."""
+    names = copy_figures.target_table_names(run)
+    if not table or not names:  # no mapping kept (a copy that never planned): nothing to check against
+        return table
+    found = match_name(table, names) or next((src for src, tgt in names.items() if tgt == table), None)
+    if found is None:
+        raise ValidationError(f"Copy run #{run.pk} loaded no table {table!r} (it loaded: {', '.join(sorted(names))})")
+    return found
+
+
 def reject_json(r, names: dict[str, str] | None = None) -> dict[str, Any]:
     """One reject as the JSON of ``ops rejects --json`` (docs/cli.md); ``table`` is the source table's name."""
     return {"table": r.table, "target_table": (names or {}).get(r.table), "key": r.key, "column": r.column,
@@ -37,7 +51,7 @@ def cmd_rejects(command, options) -> None:
     """Print every reject (and replacement warning) of a copy run, oldest first; connects to the target."""
     check_view(acting_user(options, required=False, what="rejects"), "ops.view_run")
     run = _run(options["run_id"])
-    table = options.get("table") or None
+    table = _table(run, options.get("table") or None)
     if options.get("csv"):
         for line in copy_figures.rejects_csv_rows(run, table):
             command.stdout.write(line, ending="")
