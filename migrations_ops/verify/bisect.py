@@ -195,6 +195,8 @@ def _summaries(pool: Executor, lite: SqliteSide, pg: PgSide, ranges: list[tuple[
                     on_batch(done)
             for k, fut in theirs.items():
                 out.update(zip(ranges[k::len(sides)], _wait(fut, pg.table, should_cancel), strict=True))
+            if on_batch and theirs:  # the partners' rows too: the last line gives the table's whole count
+                on_batch(sum(t.rows for t in out.values()))
             return [(_wait(f, pg.table, should_cancel), out[a, b]) for f, (a, b) in zip(futures, ranges, strict=True)]
         finally:
             stop.set()

@@ -563,7 +563,8 @@ def _compare_source_once(r: _Run, table: PgTable, sides: list[SqliteSide], lazy_
     method = "pghash" if native else "md5"
 
     def on_batch(done: int) -> None:
-        r.progress(Progress(done, max(table.estimate, done), f"{name}: {done} rows checksummed", step=name,
+        total = max(table.estimate, source_rows, done)  # a line read mid-table says how far along it is
+        r.progress(Progress(done, total, f"{name}: {done:,} of {total:,} rows checksummed", step=name,
                             data={"table": name, "rows": done}))
 
     if key is None and keyed and orderable([table.column(c).typname for c in table.primary_key]):

@@ -78,3 +78,19 @@ def test_a_contentful_fts_table_missing_from_the_target_is_not_blamed_on_the_dba
     skipped = {o["name"]: o for o in report.skipped}
     assert skipped["notes_fts"]["advice"].startswith("not in the target (no table for it there)"), skipped["notes_fts"]
     assert report.status == WARN
+
+
+def test_each_tables_last_progress_line_counts_all_its_rows(tmp_path, target_db) -> None:
+    src = _source(tmp_path)
+    pg_exec(target_db, TARGET)
+    copy_database(src, target_db)
+    lines: list[str] = []
+    verify(target_db, src, progress=lambda p: lines.append(p.message))
+    last = {}
+    for line in lines:
+        if "rows checksummed" in line:
+            name, _, rest = line.partition(": ")
+            last[name] = rest
+    assert last == {"audit": "2 of 2 rows checksummed", "docs": "2 of 2 rows checksummed",
+                    "notes_fts": "3 of 3 rows checksummed"}, lines
+    assert "docs: 1 of 2 rows checksummed" in lines  # a line read mid-table says how far along it is
