@@ -325,8 +325,10 @@ def verify(
     source = source_info.result() if source_info is not None else None
     header = ReportHeader(
         target=target.redacted(), mode="source" if source else "target-only", server_version=schema.server_version,
-        started_at=started, finished_at=_now(), settings={**asdict(options), "checks": sorted(options.checks),
-                                                          "tables": tables}, source=source)
+        started_at=started, finished_at=_now(), settings={
+            **asdict(options), "checks": sorted(options.checks), "tables": tables,
+            # the copy whose rejects explained missing rows, also when the latest one was taken (no copy_id given)
+            "copy_id": r.rejects.copy_id if r.rejects is not None else options.copy_id}, source=source)
     if r.rejects is not None:
         db_findings.insert(0, _rejects_finding(r.rejects))
     if source is not None and source.integrity_check not in (("ok",), ("skipped",)):

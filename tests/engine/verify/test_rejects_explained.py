@@ -62,6 +62,7 @@ def test_it_explains_every_missing_row_by_the_latest_copys_rejects_and_does_not_
     assert report.status == WARN, report.problems()
     rejects = next(f for f in report.findings if f.check == "rejects")
     assert rejects.figures == {"copy_id": "stock-1", "chosen": "latest", "rejected_rows": 8}
+    assert report.header.settings["copy_id"] == "stock-1"  # the report's settings name the copy it took
     assert "the latest copy of this source file into this target" in rejects.message
     item = only(report, "explained", "item")
     assert item.figures["rows"] == 2 and sorted(s["key"] for s in item.samples) == ["I0017", "I0233"]
