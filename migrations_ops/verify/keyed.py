@@ -223,10 +223,12 @@ def diff_multiset(pg: PgSide, lite: SqliteSide, columns: list[str], opts: Bisect
     sample_ids = []
     keys = _source_keys(lite, sorted(only_source)) if explain and lite.key_fields else {}
     for rowid in sorted(only_source):
-        reason = explain((f"rowid:{rowid}",)) if explain else None
+        key: Any = f"rowid:{rowid}"  # an explained row is named as the copy named its reject
+        reason = explain((key,)) if explain else None
         if reason is None and rowid in keys:  # a key of a type ranges cannot order (e.g. a date): the copy's key
             reason = explain(keys[rowid])  # type: ignore[misc]
-        st.add("explained" if reason else "missing", rowid, reason=reason)
+            key = list(keys[rowid])
+        st.add("explained" if reason else "missing", key if reason else rowid, reason=reason)
         if not reason and len(sample_ids) < opts.sample_size:
             sample_ids.append(rowid)
     for _ in range(sum(only_target.values())):

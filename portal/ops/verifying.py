@@ -235,12 +235,21 @@ def _n(v: int | None) -> str:
 def _sample_text(s: Any) -> str:
     """One located row: its key, and the columns that differ, the reject reason or the row's values."""
     if not isinstance(s, dict):
-        return f"key {s}"
+        return f"key {_key_text(s)}"
     if "row" in s:
         values = ", ".join(f"{c}={v}" for c, v in s["row"].items())
         return (f"rowid {s['rowid']}: " if "rowid" in s else "row: ") + values
     if "columns" in s:
-        return f"key {s['key']}: {', '.join(s['columns'])}"
+        return f"key {_key_text(s['key'])}: {', '.join(s['columns'])}"
     if "reason" in s:
-        return f"key {s['key']}: {s['reason']}"
-    return f"key {s.get('key', s)}"
+        return f"key {_key_text(s['key'])}: {s['reason']}"
+    return f"key {_key_text(s.get('key', s))}"
+
+
+def _key_text(key: Any) -> str:
+    """A key as ``ops rejects`` prints it (``O1, 1`` for a composite one), so the two can be matched by eye.
+
+    >>> _key_text(["O1", 1]), _key_text(7), _key_text("rowid:3")
+    ('O1, 1', '7', 'rowid:3')
+    """
+    return ", ".join(str(v) for v in key) if isinstance(key, list | tuple) else str(key)
