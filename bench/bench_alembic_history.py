@@ -5,7 +5,8 @@
 Part 1, new processes (the user path: what a script that parses ``alembic history`` runs),
 interleaved CLI / ours and compared by wall time and CPU time (user + system of the child):
 ``alembic history``, ``alembic history -v``, and ``manage.py ops revisions --project DIR
---format alembic [-v]`` (which also boots Django). Every run's output is compared byte for
+--format alembic [-v]`` (which also boots Django), warm (the listing cache holds these scripts, as
+from the second listing on) and cold (an empty cache every run: Alembic's map is built). Every run's output is compared byte for
 byte with the CLI's (same ``PYTHONHASHSEED``).
 
 Part 2, in-process (labelled so): what the project page computes for its graph, before
@@ -35,10 +36,11 @@ from migrations_ops.schema.revisions import clear_cache, list_revisions  # noqa:
 from tests.engine.big_history import make_big_project  # noqa: E402
 
 BIN = Path(sys.executable).parent
+COLD = "ops revisions --format alembic, cold cache"
 
 
-def timed(args: list[str], cwd: Path) -> tuple[float, float, bytes]:
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
+def timed(args: list[str], cwd: Path, var: Path | None = None) -> tuple[float, float, bytes]:
+    env = {**os.environ, "PYTHONHASHSEED": "0", **({"MOP_VAR_DIR": str(var)} if var else {})}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, check=True)
@@ -72,20 +74,28 @@ def main() -> None:
                                                "--project", str(root), "--format", "alembic", "-v"], ROOT),
         "ops revisions --json": ([sys.executable, str(ROOT / "manage.py"), "ops", "revisions", "--project",
                                   str(root), "--json"], ROOT),
+        "ops revisions": ([sys.executable, str(ROOT / "manage.py"), "ops", "revisions", "--project", str(root)],
+                          ROOT),
         "floor: manage.py ops revisions --help": ([sys.executable, str(ROOT / "manage.py"), "ops", "revisions",
                                                    "--help"], ROOT),
+        COLD: ([sys.executable, str(ROOT / "manage.py"), "ops", "revisions", "--project", str(root), "--format",
+                "alembic"], ROOT),
     }
+    warm_var = Path(tempfile.mkdtemp()) / "var"  # the listing cache of every warm run (filled by the first)
     results: dict[str, list[tuple[float, float]]] = {k: [] for k in cases}
     outputs: dict[str, bytes] = {}
     for _ in range(args.runs):
         for name, (cmd, cwd) in cases.items():
-            wall, cpu, out = timed(cmd, cwd)
+            var = Path(tempfile.mkdtemp()) / "var" if name == COLD else warm_var
+            wall, cpu, out = timed(cmd, cwd, var)
             results[name].append((wall, cpu))
             outputs[name] = out
     assert outputs["ops revisions --format alembic"] == outputs["alembic history (CLI)"]
     assert outputs["ops revisions --format alembic -v"] == outputs["alembic history -v (CLI)"]
+    assert outputs[COLD] == outputs["alembic history (CLI)"]
     base = statistics.median(c for _, c in results["alembic history (CLI)"])
-    print(f"{args.revisions} revisions, medians of {args.runs} runs (new processes; outputs byte-identical)")
+    print(f"{args.revisions} revisions, medians of {args.runs} runs (new processes; outputs byte-identical; "
+          "ops runs read the listing cache its first run filled, except the cold one)")
     print(f"{'command':40} {'wall ms':>8} {'CPU ms':>8} {'CPU vs CLI':>10}")
     for name, samples in results.items():
         wall = statistics.median(w for w, _ in samples)

@@ -157,6 +157,8 @@ MOP_TARGET_SSLROOTCERT = env.str("MOP_TARGET_SSLROOTCERT", default="")
 # Where git-backed Alembic projects are checked out, and SQLite uploads land.
 MOP_VAR_DIR = Path(env.str("MOP_VAR_DIR", default=str(BASE_DIR / "var")))
 MOP_PROJECT_CACHE = MOP_VAR_DIR / "projects"
+# Revision listings by the fingerprint of the scripts, so a new process lists them without importing Alembic.
+MOP_LISTING_CACHE = MOP_PROJECT_CACHE / "listings"
 MOP_IMPORT_DIR = Path(env.str("MOP_IMPORT_DIR", default=str(MOP_VAR_DIR / "imports")))
 # A run whose heartbeat is older than this is declared interrupted by the reaper.
 MOP_HEARTBEAT_SECONDS = env.int("MOP_HEARTBEAT_SECONDS", default=5)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..schema.revisions import RevisionListing
+from ..schema.listing import RevisionListing
 
 
 @dataclass(frozen=True, slots=True)

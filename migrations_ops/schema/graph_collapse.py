@@ -21,8 +21,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .listing import RevisionInfo, RevisionListing
 from .project import ResolvedProject
-from .revisions import RevisionInfo, RevisionListing, list_revisions
+from .revisions import list_revisions
 
 CHAIN_PREFIX = "chain:"
 _MAX_ENTRIES = 32

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from html import escape
 
-from .revisions import RevisionInfo, RevisionListing
+from .listing import RevisionInfo, RevisionListing
 
 ROW = 24
 LANE = 16

@@ -7,6 +7,7 @@ the script files), so that afterwards we can prove which scripts ran.
 
 from __future__ import annotations
 
+import configparser
 import hashlib
 import io
 import os
@@ -103,9 +104,7 @@ def resolve_project(source: ProjectSource, cache_dir: Path | None = None) -> Res
 def _script_location(base: Path, ini: Path | None, location: str) -> Path:
     """Find the script directory: alembic.ini's ``script_location``, or ``base`` itself."""
     if ini is not None:
-        from alembic.config import Config
-
-        raw = Config(str(ini)).get_alembic_option("script_location")
+        raw = _ini_script_location(ini)
         if not raw:
             raise ProjectNotFound(location, f"{ini} has no script_location")
         candidate = Path(raw.replace("%(here)s", str(base)))
@@ -120,6 +119,22 @@ def _script_location(base: Path, ini: Path | None, location: str) -> Path:
     if not candidate.is_dir():
         raise ProjectNotFound(location, f"script_location {candidate} does not exist")
     return candidate.resolve()
+
+
+def _ini_script_location(ini: Path) -> str | None:
+    """``[alembic] script_location`` read as Alembic's ``Config`` reads it (``%(here)s`` is the file's
+    folder), without importing Alembic; a file ``configparser`` refuses goes to Alembic for its own error."""
+    parser = configparser.ConfigParser({"here": ini.absolute().parent.as_posix()})
+    try:
+        parser.read([ini], encoding="locale")
+        if parser.has_option("alembic", "script_location"):
+            return parser.get("alembic", "script_location")
+    except configparser.Error:
+        pass
+    from alembic.config import Config
+
+    raw = Config(str(ini)).get_alembic_option("script_location")
+    return raw if isinstance(raw, str) else None
 
 
 def alembic_config(project: ResolvedProject, stdout: IO[str] | None = None) -> Config:

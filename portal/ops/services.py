@@ -19,6 +19,7 @@ from django.utils.timezone import now
 
 from migrations_ops.errors import BadDSN, OpsError
 from migrations_ops.schema import custom_ops, revisions, runner, safety, state
+from migrations_ops.schema.listing_cache import cached_listing
 from migrations_ops.schema.plan import make_plan
 from migrations_ops.schema.project import ResolvedProject, resolve_project
 from migrations_ops.schema.retry import MAX_LOCK_RETRIES
@@ -87,7 +88,7 @@ def resolve_for_run(run: Run) -> ResolvedProject:
 
 def project_listing(project: AlembicProject):
     """Every revision of the project, read statically (no revision file imported)."""
-    return revisions.list_revisions(resolve(project))
+    return cached_listing(resolve(project), settings.MOP_LISTING_CACHE)
 
 
 def target_status(target: Target):

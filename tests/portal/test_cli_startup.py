@@ -7,6 +7,7 @@ the project module), and a DBA's every ``ops`` call paid for them before printin
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,15 +17,21 @@ HEAVY = ("alembic", "sqlalchemy", "portal.ops.admin", "portal.ops.views.copy", "
          "migrations_ops.schema.runner", "pglast", "portal.celery")
 
 
-def _imported(*args: str) -> set[str]:
-    """The modules a fresh process holds after ``manage.py ops ARGS`` ran as the command line runs it."""
+def _run(*args: str, env: dict[str, str] | None = None) -> tuple[set[str], str]:
+    """The modules a fresh process holds after ``manage.py ops ARGS`` ran as the command line runs it, and
+    what it printed."""
     code = ("import sys\nfrom django.core.management import execute_from_command_line\n"
             f"execute_from_command_line(['manage.py', 'ops', *{list(args)!r}])\n"
             "print('MODULES:' + ' '.join(sorted(sys.modules)))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings"})
+                          env={**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", **(env or {})})
     assert done.returncode == 0, done.stderr[-2000:]
-    return set(done.stdout.rpartition("MODULES:")[2].split())
+    printed, _, modules = done.stdout.rpartition("MODULES:")
+    return set(modules.split()), printed
+
+
+def _imported(*args: str) -> set[str]:
+    return _run(*args)[0]
 
 
 def test_ops_targets_loads_no_engine_no_page_and_no_alembic(db) -> None:
@@ -33,9 +40,22 @@ def test_ops_targets_loads_no_engine_no_page_and_no_alembic(db) -> None:
     assert not [m for m in HEAVY if m in loaded], sorted(m for m in HEAVY if m in loaded)
 
 
-def test_a_command_that_plans_still_loads_what_it_needs(db) -> None:
-    loaded = _imported("revisions", "--project", str(ROOT / "examples" / "billing"))
-    assert "migrations_ops.schema.revisions" in loaded and "portal.ops.admin" not in loaded
+def test_ops_revisions_imports_alembic_once_per_set_of_scripts(db, tmp_path) -> None:
+    """The first listing of a set of scripts needs Alembic's map; the next process reads it from the listing
+    cache (keyed by the scripts' sha256) and prints the same text, in both formats, without Alembic."""
+    project = tmp_path / "billing"
+    shutil.copytree(ROOT / "examples" / "billing", project, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {"MOP_VAR_DIR": str(tmp_path / "var"), "PYTHONHASHSEED": "0"}
+    for args in (("--project", str(project)), ("--project", str(project), "--format", "alembic", "--verbose")):
+        cold, first = _run("revisions", *args, env=env)
+        warm, again = _run("revisions", *args, env=env)
+        assert "migrations_ops.schema.revisions" in cold and "alembic" in cold
+        assert again == first and first.count("\n") > 5
+        assert not [m for m in HEAVY if m in warm], sorted(m for m in HEAVY if m in warm)
+    (project / "versions" / "0099_added.py").write_text(
+        '"""added later\n\nRevision ID: 0099added\n"""\nrevision = "0099added"\ndown_revision = None\n')
+    changed, text = _run("revisions", "--project", str(project), env=env)
+    assert "0099added" in text and "alembic" in changed  # new scripts, new fingerprint: listed afresh
 
 
 def test_the_copy_and_verify_commands_load_no_alembic() -> None:

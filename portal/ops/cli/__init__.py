@@ -23,7 +23,7 @@ from collections.abc import Callable
 COMMANDS: dict[str, str] = {
     "targets": "portal.ops.cli.targets",
     "add-target": "portal.ops.cli.targets",
-    "revisions": "portal.ops.cli.schema",
+    "revisions": "portal.ops.cli.revisions",
     "status": "portal.ops.cli.schema",
     "runs": "portal.ops.cli.schema",
     "upgrade": "portal.ops.cli.schema",

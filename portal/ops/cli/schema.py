@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
-
-from migrations_ops.schema.project import ProjectSource, resolve_project
-from migrations_ops.schema.revisions import list_revisions
 
 from .. import dispatch, lifecycle, services
 from ..models import Run
@@ -25,32 +19,6 @@ from .common import (
     target_named,
     wait,
 )
-
-
-def cmd_revisions(command, options) -> None:
-    check_view(acting_user(options, required=False, what="revisions"), "ops.view_alembicproject")
-    if options.get("format") == "alembic":
-        from .history import alembic_history  # noqa: PLC0415 - only this format needs it
-        return alembic_history(command, options)
-    if options.get("project"):
-        path = Path(options["project"]).expanduser()
-        if not path.exists():
-            raise ValidationError(f"Project path {path} does not exist")
-        listing = list_revisions(resolve_project(ProjectSource(location=str(path.resolve()))))
-    else:
-        listing = services.project_listing(target_named(options["target"]).project)
-    if options["json"]:
-        data = listing.to_json()
-        return dump_json(command, json.loads(data) if isinstance(data, str) else data)
-    for r in listing.revisions:
-        flags = [name for name, on in (("head", r.is_head), ("base", r.is_base), ("branchpoint", r.is_branch_point),
-                                       ("mergepoint", r.is_merge_point)) if on]
-        labels = f" [{', '.join(r.branch_labels)}]" if r.branch_labels else ""
-        deps = f" depends on {', '.join(r.depends_on)}" if r.depends_on else ""
-        flag = f" ({', '.join(flags)})" if flags else ""
-        command.stdout.write(f"{', '.join(r.parents) or '<base>'} -> {r.id}{flag}{labels}{deps}, {r.message}")
-    for p in listing.problems:
-        command.stderr.write(f"problem: {p.path or p.revision}: {p.reason}")
 
 
 def cmd_status(command, options) -> None:

@@ -1,0 +1,116 @@
+"""A project's revision listing kept on disk, keyed by the fingerprint of its scripts.
+
+Building the listing needs Alembic's ``RevisionMap`` (its exact order and
+graph rules), and importing Alembic and SQLAlchemy costs a new process more
+than reading every revision file. A listing depends only on the script files
+(``ResolvedProject.fingerprint``: their sha256, or the git commit), where they
+are, the Alembic release and this engine's own code, so a process that finds
+the listing for that key prints it without importing Alembic. The
+``alembic history`` text also depends on ``PYTHONHASHSEED`` (Alembic prints
+some sets in Python's set order), so its key includes the seed.
+
+A history Alembic would refuse is never cached: it is rebuilt, and fails as
+before, every time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from .listing import RevisionListing
+from .project import ResolvedProject
+
+KEEP = 200  # entries kept per cache folder; the oldest go first
+_ENGINE_FILES = ("listing.py", "listing_cache.py", "revisions.py", "history_format.py", "custom_ops.py",
+                 "project.py")
+
+
+def cached_listing(project: ResolvedProject, cache_dir: Path | None) -> RevisionListing:
+    """``revisions.list_revisions(project)``, read from ``cache_dir`` when this exact set of scripts was listed.
+
+    :param cache_dir: a folder the process may write (None: no cache, always built).
+    """
+    def build() -> str:
+        from .revisions import list_revisions
+
+        return list_revisions(project).dumps(indent=None)
+
+    text = _cached(cache_dir, _key(project, "listing"), build)
+    return RevisionListing.from_json(json.loads(text))
+
+
+def cached_history_text(project: ResolvedProject, verbose: bool, cache_dir: Path | None) -> str:
+    """``history_format.history_text(project, verbose)``, from ``cache_dir`` when it was printed before
+    (raises ``BrokenRevisionHistory`` as it does)."""
+    def build() -> str:
+        from .history_format import history_text
+
+        return history_text(project, verbose=verbose)
+
+    seed = os.environ.get("PYTHONHASHSEED") or "random"
+    return _cached(cache_dir, _key(project, f"history verbose={verbose} seed={seed}"), build)
+
+
+def _cached(cache_dir: Path | None, key: str, build: Callable[[], str]) -> str:
+    """The text stored under ``key``, or ``build()`` stored there (a cache that cannot be written is skipped)."""
+    if cache_dir is None:
+        return build()
+    path = cache_dir / f"{key}.txt"
+    try:
+        return path.read_text(encoding="utf-8")
+    except (FileNotFoundError, UnicodeDecodeError):
+        pass
+    except OSError:
+        return build()
+    text = build()
+    _store(cache_dir, path, text)
+    return text
+
+
+def _store(cache_dir: Path, path: Path, text: str) -> None:
+    """Write atomically (a reader sees the whole text or none) and keep the folder to ``KEEP`` entries."""
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".tmp-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+        entries = sorted(cache_dir.glob("*.txt"), key=lambda p: p.stat().st_mtime)
+        for old in entries[:-KEEP]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        return
+
+
+def _key(project: ResolvedProject, what: str) -> str:
+    """sha256 of what the text depends on: the scripts, their place, Alembic's release and this engine's code."""
+    h = hashlib.sha256()
+    for part in (what, project.fingerprint, str(project.script_location), str(project.root),
+                 str(project.ini_path), *_code_versions()):
+        h.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    return h.hexdigest()
+
+
+def _code_versions() -> list[str]:
+    """The installed Alembic and these modules, as path and modification time (no import of Alembic)."""
+    here = Path(__file__).parent
+    files = [here / name for name in _ENGINE_FILES]
+    spec = importlib.util.find_spec("alembic")
+    if spec is not None and spec.origin:
+        files.append(Path(spec.origin))  # alembic/__init__.py: its __version__
+        files.append(Path(spec.origin).parent / "script" / "revision.py")
+        files.append(Path(spec.origin).parent / "script" / "base.py")
+    out = []
+    for f in files:
+        try:
+            st = f.stat()
+            out.append(f"{f}:{st.st_mtime_ns}:{st.st_size}")
+        except OSError:
+            out.append(f"{f}:missing")
+    return out
