@@ -6,21 +6,21 @@ import time
 
 from django.core.exceptions import ValidationError
 
-from migrations_ops.health import human
 from portal.ops.cli.common import acting_user, check_view, dump_json, target_named
 from portal.ops.models import Run
 
-from . import services
 from .models import ParityCheck
+from .windows import WINDOWS
 
-# The search parity check is imported by its commands: it loads the copy engine, which ``ops`` must not at every start.
+# ``ops`` imports this module at every start to declare the subcommands: the health services, the engine's
+# readings and the search parity check (which loads the copy engine) are imported by the commands that use them.
 
 
 def add_arguments(sub) -> None:
     """Declare the subcommands on ``ops``'s subparsers."""
     p = sub.add_parser("health", help="A target's health over time: charts' figures, slow statements, indexes, events.")
     p.add_argument("target")
-    p.add_argument("--window", choices=tuple(services.WINDOWS), default="6h")
+    p.add_argument("--window", choices=tuple(WINDOWS), default="6h")
     p.add_argument("--since", type=int, metavar="RUN_ID",
                    help="Compare the figures before and after this succeeded run (same window length).")
     p.add_argument("--now", action="store_true", help="Take a reading first (--user; otherwise the stored ones).")
@@ -43,6 +43,8 @@ def add_arguments(sub) -> None:
 
 def cmd_health(command, options) -> None:
     """Print a target's health (``--json``: the same as the page's figures), or the comparison around a run."""
+    from . import services  # noqa: PLC0415 - see the note above
+
     user = acting_user(options, required=options["now"], what="health --now")
     check_view(user, "ops.view_target")
     target = target_named(options["target"])
@@ -65,6 +67,8 @@ def cmd_health(command, options) -> None:
 
 
 def _print_view(command, hv) -> None:
+    from migrations_ops.health import human  # noqa: PLC0415
+
     out = command.stdout.write
     if hv.latest is None:
         out(f"{hv.target.name}: no health snapshot yet (the periodic task takes them; or ops health --now)")
@@ -96,6 +100,8 @@ def _print_view(command, hv) -> None:
 
 
 def _print_since(command, s) -> None:
+    from migrations_ops.health import human  # noqa: PLC0415
+
     out = command.stdout.write
     out(f"Run #{s.run.pk} ({s.run.operation}): {s.window.total_seconds() / 60:.0f} min before vs after")
     for name, w in (("before", s.before), ("after", s.after)):

@@ -25,9 +25,10 @@ from portal.ops.models import Run, Target
 from portal.ops.permissions import require
 
 from .models import HealthEvent, HealthSnapshot, HealthThreshold
+from .windows import WINDOWS
 
 log = logging.getLogger(__name__)
-WINDOWS = {"1h": timedelta(hours=1), "6h": timedelta(hours=6), "24h": timedelta(days=1), "7d": timedelta(days=7)}
+
 CHARTS = (  # field, title, unit, threshold metric drawn as a dashed line
     ("connections", "Connections", "", HealthThreshold.Metric.CONNECTIONS),
     ("active", "Active sessions", "", None),
