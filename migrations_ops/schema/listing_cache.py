@@ -9,6 +9,10 @@ the listing for that key prints it without importing Alembic. The
 ``alembic history`` text also depends on ``PYTHONHASHSEED`` (Alembic prints
 some sets in Python's set order), so its key includes the seed.
 
+The status of a target (``state.target_status``) keeps here what the scripts
+say of its current revisions (heads, pending, unknown), keyed by the scripts
+and those revisions; the version table itself is read every time.
+
 A history Alembic would refuse is never cached: it is rebuilt, and fails as
 before, every time.
 """
@@ -22,13 +26,14 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .listing import RevisionListing
 from .project import ResolvedProject
 
 KEEP = 200  # entries kept per cache folder; the oldest go first
 _ENGINE_FILES = ("listing.py", "listing_cache.py", "revisions.py", "history_format.py", "custom_ops.py",
-                 "project.py")
+                 "project.py", "state.py")
 
 
 def cached_listing(project: ResolvedProject, cache_dir: Path | None) -> RevisionListing:
@@ -57,8 +62,17 @@ def cached_history_text(project: ResolvedProject, verbose: bool, cache_dir: Path
     return _cached(cache_dir, _key(project, f"history verbose={verbose} seed={seed}"), build)
 
 
-def _cached(cache_dir: Path | None, key: str, build: Callable[[], str]) -> str:
-    """The text stored under ``key``, or ``build()`` stored there (a cache that cannot be written is skipped)."""
+def cached_json(project: ResolvedProject, what: str, build: Callable[[], Any], cache_dir: Path | None,
+                keep: Callable[[Any], bool] = lambda _: True) -> Any:
+    """``build()`` (JSON-able), kept under ``what`` for these scripts when ``keep(value)`` says so."""
+    text = _cached(cache_dir, _key(project, what), lambda: json.dumps(build()), keep=lambda t: keep(json.loads(t)))
+    return json.loads(text)
+
+
+def _cached(cache_dir: Path | None, key: str, build: Callable[[], str],
+            keep: Callable[[str], bool] = lambda _: True) -> str:
+    """The text stored under ``key``, or ``build()`` stored there if ``keep`` allows (a cache that cannot be
+    written is skipped)."""
     if cache_dir is None:
         return build()
     path = cache_dir / f"{key}.txt"
@@ -69,7 +83,8 @@ def _cached(cache_dir: Path | None, key: str, build: Callable[[], str]) -> str:
     except OSError:
         return build()
     text = build()
-    _store(cache_dir, path, text)
+    if keep(text):
+        _store(cache_dir, path, text)
     return text
 
 

@@ -8,17 +8,19 @@ back as a ``Problem`` with a plain explanation, so that the portal can show
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import psycopg
-from alembic.script.revision import RevisionError, RevisionMap
 from psycopg import sql
 
 from ..errors import MultipleHeads, OpsError, RevisionNotFound
 from ..target import TargetConn, connect
-from . import revisions
-from .alembic_env import as_resolved
+from .listing_cache import cached_json
 from .project import ProjectSource, ResolvedProject
+
+if TYPE_CHECKING:  # Alembic is imported where the revision map is built: a cached status needs none of it
+    from alembic.script.revision import RevisionMap
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,19 +82,23 @@ def live_heads(target: TargetConn, project: ResolvedProject, application_name: s
     return (heads or (), heads is not None)
 
 
-def target_status(target: TargetConn, project: ResolvedProject | ProjectSource) -> TargetStatus:
+def target_status(target: TargetConn, project: ResolvedProject | ProjectSource,
+                  cache_dir: Path | None = None) -> TargetStatus:
     """Report the target's current revision(s), the project's heads and what is pending.
 
     :param target: the database to inspect (read only).
     :param project: the Alembic project that manages it.
+    :param cache_dir: the listing cache: what the scripts say about these current revisions (heads, pending,
+        unknown) is kept there by fingerprint, so a status read again needs no Alembic (None: always built).
     """
-    resolved = as_resolved(project)
+    resolved = project if isinstance(project, ResolvedProject) else _resolved(project)
     current, has_table = live_heads(target, resolved)
+    facts = cached_json(resolved, "status current=" + ",".join(current), lambda: _facts(resolved, current),
+                        cache_dir, keep=lambda f: f["problem"] is None)
+    if facts["problem"] is not None:
+        return TargetStatus(current, (), (), has_table, False, (Problem(*facts["problem"]),))
+    heads, pending, unknown = tuple(facts["heads"]), tuple(facts["pending"]), facts["unknown"]
     problems: list[Problem] = []
-    rmap = _revision_map(resolved, problems)
-    if rmap is None:
-        return TargetStatus(current, (), (), has_table, False, tuple(problems))
-    heads = tuple(sorted(rmap.heads))
     if not has_table:
         problems.append(Problem(
             "no_version_table", "No version table yet",
@@ -103,15 +109,11 @@ def target_status(target: TargetConn, project: ResolvedProject | ProjectSource) 
     if len(heads) > 1:
         err = MultipleHeads(heads)
         problems.append(Problem(err.code, str(err), err.explanation))
-    pending: tuple[str, ...] = ()
-    unknown = [rev for rev in current if not _known(rmap, rev)]
     for rev in unknown:
         err = RevisionNotFound(rev, "the target's version table records it, the project's scripts do not")
         problems.append(Problem(err.code, str(err), err.explanation + (
             " Until this is fixed no upgrade or downgrade can be planned; if the revision was removed "
             "on purpose, stamp the revision the schema matches.")))
-    if not unknown:
-        pending = _pending(rmap, current)
     up_to_date = not unknown and not pending and bool(heads)
     if pending:
         problems.append(Problem(
@@ -122,6 +124,25 @@ def target_status(target: TargetConn, project: ResolvedProject | ProjectSource) 
     return TargetStatus(current, heads, pending, has_table, up_to_date, tuple(problems))
 
 
+def _resolved(project: ProjectSource) -> ResolvedProject:
+    from .alembic_env import as_resolved
+
+    return as_resolved(project)
+
+
+def _facts(project: ResolvedProject, current: tuple[str, ...]) -> dict[str, Any]:
+    """What Alembic's map says of ``current``: the heads, the revisions ``upgrade heads`` applies (in order),
+    the current revisions the scripts lack, or the problem that stops the map being built."""
+    problems: list[Problem] = []
+    rmap = _revision_map(project, problems)
+    if rmap is None:
+        p = problems[0]
+        return {"problem": [p.code, p.message, p.explanation], "heads": [], "pending": [], "unknown": []}
+    unknown = [rev for rev in current if not _known(rmap, rev)]
+    return {"problem": None, "heads": sorted(rmap.heads), "unknown": unknown,
+            "pending": [] if unknown else list(_pending(rmap, current))}
+
+
 def _revision_map(project: ResolvedProject, problems: list[Problem]) -> RevisionMap | None:
     """The static revision map: read from the files' source, never imported.
 
@@ -129,6 +150,10 @@ def _revision_map(project: ResolvedProject, problems: list[Problem]) -> Revision
     module-level code (and show whatever its exception says), so a file
     that cannot be imported only shows up when a plan is made.
     """
+    from alembic.script.revision import RevisionError
+
+    from . import revisions
+
     try:
         return revisions.static_revision_map(project)
     except (OpsError, RevisionError) as exc:
@@ -137,6 +162,8 @@ def _revision_map(project: ResolvedProject, problems: list[Problem]) -> Revision
 
 
 def _known(rmap: RevisionMap, rev: str) -> bool:
+    from alembic.script.revision import RevisionError
+
     try:
         return rmap.get_revision(rev) is not None
     except RevisionError:
@@ -145,6 +172,8 @@ def _known(rmap: RevisionMap, rev: str) -> bool:
 
 def _pending(rmap: RevisionMap, current: tuple[str, ...]) -> tuple[str, ...]:
     """Revisions ``upgrade heads`` would apply, in order (as ``_upgrade_revs`` walks them)."""
+    from alembic.script.revision import RevisionError
+
     try:
         revs = list(rmap.iterate_revisions("heads", current, implicit_base=True))
     except RevisionError:

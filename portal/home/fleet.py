@@ -16,7 +16,6 @@ from datetime import datetime
 from django.utils.timezone import now
 
 from migrations_ops.errors import OpsError
-from portal.ops import services
 from portal.ops.models import AlembicProject, Target
 from portal.ops.secrets import redact
 
@@ -132,6 +131,8 @@ def latest_observation(state: TargetState | None, run_heads, run_finished_at):
 
 def refresh_graph(project: AlembicProject) -> ProjectGraph:
     """Read the project's scripts (statically) and store heads and parents (reads files, writes the DB)."""
+    from portal.ops import services  # noqa: PLC0415 - a status read stores its heads here without the services
+
     try:
         listing = services.project_listing(project)
     except OpsError as exc:
@@ -167,6 +168,8 @@ def record_heads(target: Target, heads: list[str] | None, has_table: bool, sourc
 
 def check_target(target: Target, source: str = TargetState.Source.FLEET_CHECK) -> None:
     """Read one target's version table and store it (connects to the target)."""
+    from portal.ops import services  # noqa: PLC0415
+
     try:
         from migrations_ops.schema.state import live_heads
 

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils.timezone import now
 
 from migrations_ops.errors import BadDSN, OpsError
-from migrations_ops.schema import custom_ops, revisions, runner, safety, state
+from migrations_ops.schema import custom_ops, revisions, runner, safety
 from migrations_ops.schema.listing_cache import cached_listing
 from migrations_ops.schema.plan import make_plan
 from migrations_ops.schema.project import ResolvedProject, resolve_project
@@ -26,7 +26,7 @@ from migrations_ops.schema.retry import MAX_LOCK_RETRIES
 from migrations_ops.target import TargetConn
 from portal.assure import gates as assure_gates
 
-from . import audit, dispatch, gates, secrets, signals
+from . import audit, dispatch, gates, secrets
 from .models import AlembicProject, AuditEvent, Run, Target
 from .permissions import actor_name as _actor
 from .permissions import (
@@ -89,20 +89,6 @@ def resolve_for_run(run: Run) -> ResolvedProject:
 def project_listing(project: AlembicProject):
     """Every revision of the project, read statically (no revision file imported)."""
     return cached_listing(resolve(project), settings.MOP_LISTING_CACHE)
-
-
-def target_status(target: Target):
-    """The target's live revision(s), pending steps and problems (connects to the target).
-
-    Read-only: revision files are read statically, never imported. Problem
-    texts are redacted (a viewer may open this page).
-    """
-    conn = target.conn()
-    status = state.target_status(conn, resolve(target.project))
-    problems = tuple(dataclasses.replace(p, message=redact_text(p.message, conn.password)) for p in status.problems)
-    status = dataclasses.replace(status, problems=problems)
-    signals.status_read.send(sender=Target, target=target, status=status)
-    return status
 
 
 def _check_operation(operation: str, revision: str) -> None:

@@ -6,11 +6,17 @@ the project module), and a DBA's every ``ops`` call paid for them before printin
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.factories import AlembicProjectFactory, target_for
+from tests.portal.copy_helpers import pg_exec
+
+BILLING_HEAD = "6e7a2c9d4b38"
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("alembic", "sqlalchemy", "portal.ops.admin", "portal.ops.views.copy", "migrations_ops.copy",
@@ -56,6 +62,28 @@ def test_ops_revisions_imports_alembic_once_per_set_of_scripts(db, tmp_path) -> 
         '"""added later\n\nRevision ID: 0099added\n"""\nrevision = "0099added"\ndown_revision = None\n')
     changed, text = _run("revisions", "--project", str(project), env=env)
     assert "0099added" in text and "alembic" in changed  # new scripts, new fingerprint: listed afresh
+
+
+def test_ops_status_reads_the_version_table_every_time_and_alembic_once(transactional_db, make_database,
+                                                                        tmp_path) -> None:
+    """``ops status`` asks the scripts about the target's current revisions once per (scripts, revisions): the
+    next status of the same state needs no Alembic; a new current revision is looked up afresh."""
+    from django.db import connection
+
+    conn = make_database("status")
+    target = target_for(conn, AlembicProjectFactory(name="billing"), name="status-dev")
+    env = {"MOP_VAR_DIR": str(tmp_path / "var"),
+           "DATABASE_URL": os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]}
+    cold, first = _run("status", target.name, env=env)
+    warm, again = _run("status", target.name, env=env)
+    assert "alembic" in cold and not [m for m in HEAVY if m in warm], sorted(m for m in HEAVY if m in warm)
+    assert again == first and "pending: " in first and "[no_version_table]" in first
+    pg_exec(conn, "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
+    pg_exec(conn, "INSERT INTO alembic_version VALUES (%s)", [BILLING_HEAD])
+    moved, now = _run("status", target.name, "--json", env=env)
+    assert "alembic" in moved and json.loads(now)["current"] == [BILLING_HEAD] and json.loads(now)["up_to_date"]
+    _, cached = _run("status", target.name, "--json", env=env)
+    assert json.loads(cached) == json.loads(now)
 
 
 def test_the_copy_and_verify_commands_load_no_alembic() -> None:

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from migrations_ops.errors import MultipleHeads, RevisionNotFound
 from portal.ops import services
 from portal.ops.models import AuditEvent, Run
+from portal.ops.status import target_status
 from tests.engine.alembic_factory import branched
 from tests.factories import AlembicProjectFactory, target_for
 
@@ -97,7 +98,7 @@ def test_it_refuses_an_inactive_target(target, operator):
 
 
 def test_it_previews_the_status_and_the_plan(target):
-    status = services.target_status(target)
+    status = target_status(target)
     assert status.current == () and not status.has_version_table
     plan = services.preview_plan(target, "upgrade", "head")
     assert plan.to_heads == (BILLING_HEAD,) and plan.sql

@@ -19,6 +19,7 @@ from django.urls import reverse
 from migrations_ops.target import TargetConn
 from portal.ops import diagnostics, secrets, services
 from portal.ops.models import AuditEvent, Target
+from portal.ops.status import target_status
 from tests.factories import AlembicProjectFactory, TargetFactory
 from tests.fake_pg import fake_pg_server
 from tests.portal.admin_helpers import dba_client, viewer_client  # noqa: F401
@@ -104,7 +105,7 @@ def test_it_refuses_an_old_row_naming_a_portal_secret_at_connect(viewer_client, 
         Target.objects.filter(pk=target.pk).update(password_env=var)  # as written before the check existed
         target.refresh_from_db()
         with pytest.raises(secrets.PasswordEnvRefused):
-            services.target_status(target)
+            target_status(target)
         page = viewer_client.get(reverse("admin:ops_target_status", args=[target.pk])).content.decode()
         assert diagnostics.snapshot_all_targets()["failed"] == 1
     assert "is refused" in page
@@ -118,7 +119,7 @@ def test_it_refuses_an_allowed_variable_holding_a_portal_secret(monkeypatch):
     with fake_pg_server() as server:
         target = fake_target(server, password_env="MOP_TARGET_PASSWORD_COPY", allow_password_auth=True)
         with pytest.raises(secrets.PasswordEnvRefused, match="its value is one of the portal's own secrets"):
-            services.target_status(target)
+            target_status(target)
     assert server.passwords == []
 
 
@@ -151,7 +152,7 @@ def test_it_allows_cleartext_only_for_the_target_with_the_legacy_override():
         modern = fake_target(server, name="modern", password="modern-pw-4")
         for target in (legacy, modern):
             with pytest.raises(Exception):  # noqa: B017 - the fake server refuses both, in different ways
-                services.target_status(target)
+                target_status(target)
     assert server.passwords == ["legacy-pw-3"]
     assert modern.conn().connect_kwargs("x")["require_auth"] == "scram-sha-256"
     assert "require_auth" not in legacy.conn().connect_kwargs("x")
@@ -170,7 +171,7 @@ def test_it_clears_the_stored_password_when_the_port_changes_and_audits_it(dba_c
         target.refresh_from_db()
         assert target.port == server.port and target.password_encrypted == "" and target.password_env == ""
         with pytest.raises(Exception):  # noqa: B017 - the fake server refuses; what matters is what it got
-            services.target_status(target)
+            target_status(target)
     assert server.passwords == []  # even with cleartext allowed, there was nothing to send
     event = AuditEvent.objects.filter(action="target.changed").latest("id")
     assert event.params["changed"] == ["port"] and event.params["cleared"] == ["password"]
@@ -246,7 +247,7 @@ def test_it_verifies_remote_servers_against_the_configured_ca(settings):
 def test_it_connects_the_example_style_target_over_tcp_with_scram(make_database):
     conn: TargetConn = make_database("scram")
     target = TargetFactory(conn=conn, password=conn.password, sslmode="default")
-    status = services.target_status(target)
+    status = target_status(target)
     assert status.has_version_table is False and status.current == ()
 
 

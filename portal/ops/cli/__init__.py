@@ -23,8 +23,8 @@ from collections.abc import Callable
 COMMANDS: dict[str, str] = {
     "targets": "portal.ops.cli.targets",
     "add-target": "portal.ops.cli.targets",
-    "revisions": "portal.ops.cli.revisions",
-    "status": "portal.ops.cli.schema",
+    "revisions": "portal.ops.cli.readonly",
+    "status": "portal.ops.cli.readonly",
     "runs": "portal.ops.cli.schema",
     "upgrade": "portal.ops.cli.schema",
     "downgrade": "portal.ops.cli.schema",

@@ -21,19 +21,6 @@ from .common import (
 )
 
 
-def cmd_status(command, options) -> None:
-    check_view(acting_user(options, required=False, what="status"), "ops.view_target")
-    target = target_named(options["target"])
-    status = services.target_status(target)
-    if options["json"]:
-        return dump_json(command, {"target": target.name, "environment": target.environment, **status.to_json()})
-    command.stdout.write(f"{target.name} ({target.environment}) at {revs_text(status.current)}")
-    command.stdout.write(f"project heads: {revs_text(status.heads)}")
-    command.stdout.write("up to date" if status.up_to_date else f"pending: {', '.join(status.pending) or '-'}")
-    for p in status.problems:
-        command.stdout.write(f"problem [{p.code}]: {p.message} - {p.explanation}")
-
-
 def cmd_runs(command, options) -> None:
     check_view(acting_user(options, required=False, what="runs"), "ops.view_run")
     runs = Run.objects.select_related("target").order_by("-created_at")

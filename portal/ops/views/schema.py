@@ -25,7 +25,7 @@ from django.urls import reverse
 
 from migrations_ops.errors import OpsError
 
-from .. import gates, permissions, services
+from .. import gates, permissions, services, status
 from ..forms import SYMBOLIC_REVISIONS, ConfirmForm, ScheduleForm, password_state
 from ..models import AlembicProject, Run, Target
 from . import revisions as revisions_page
@@ -42,7 +42,7 @@ STATUS_PAGE_BUDGET_SECONDS = 8
 
 def _status_or_error(target: Target) -> dict[str, Any]:
     try:
-        return {"target": target, "status": services.target_status(target)}
+        return {"target": target, "status": status.target_status(target)}
     except OpsError as exc:
         return {"target": target, "error": error(exc)}
     finally:
@@ -106,7 +106,7 @@ def target_status(model_admin, request, pk: int):
         recent_runs=target.runs.order_by("-created_at")[:10],
     )
     try:
-        ctx["status"] = services.target_status(target)
+        ctx["status"] = status.target_status(target)
     except OpsError as exc:
         ctx["error"] = error(exc)
     return TemplateResponse(request, "admin/ops/target/status.html", ctx)

@@ -1,8 +1,9 @@
-"""``ops revisions``: a project's revisions, as the portal lists them or as ``alembic history [-v]`` prints them.
+"""``ops revisions`` and ``ops status``: a project's revisions (as the portal lists them or as ``alembic
+history [-v]`` prints them) and a target's revision state, the read-only commands a DBA types most.
 
-Read-only and often typed, so it stays light: the listing comes from the
-listing cache (keyed by the scripts' fingerprint) and Alembic is imported
-only when this exact set of scripts has not been listed before.
+They stay light: what the scripts say comes from the listing cache (keyed by
+their fingerprint), so Alembic is imported only when this exact set of
+scripts (and, for a status, these current revisions) has not been seen before.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from migrations_ops.schema.listing import BrokenRevisionHistory
 from migrations_ops.schema.listing_cache import cached_history_text, cached_listing
 from migrations_ops.schema.project import ProjectSource, ResolvedProject, resolve_project
 
-from .common import acting_user, check_view, dump_json, target_named
+from ..status import target_status
+from .common import acting_user, check_view, dump_json, revs_text, target_named
 
 
 def cmd_revisions(command, options) -> None:
@@ -58,3 +60,16 @@ def _alembic_history(command, project: ResolvedProject, verbose: bool, cache: Pa
     except BrokenRevisionHistory as exc:
         raise CommandError(f"FAILED: {exc}", returncode=1) from None
     command.stdout.write(text, ending="")
+
+
+def cmd_status(command, options) -> None:
+    check_view(acting_user(options, required=False, what="status"), "ops.view_target")
+    target = target_named(options["target"])
+    status = target_status(target)
+    if options["json"]:
+        return dump_json(command, {"target": target.name, "environment": target.environment, **status.to_json()})
+    command.stdout.write(f"{target.name} ({target.environment}) at {revs_text(status.current)}")
+    command.stdout.write(f"project heads: {revs_text(status.heads)}")
+    command.stdout.write("up to date" if status.up_to_date else f"pending: {', '.join(status.pending) or '-'}")
+    for p in status.problems:
+        command.stdout.write(f"problem [{p.code}]: {p.message} - {p.explanation}")
