@@ -77,25 +77,46 @@ def _cached(cache_dir: Path | None, key: str, build: Callable[[], str],
         return build()
     path = cache_dir / f"{key}.txt"
     try:
-        return path.read_text(encoding="utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
-        pass
+        stored = _read(path)
     except OSError:
         return build()
+    if stored is not None:
+        return stored
     text = build()
     if keep(text):
         _store(cache_dir, path, text)
     return text
 
 
+def _read(path: Path) -> str | None:
+    """The text kept in ``path``, or None when there is none or it is not whole (its first line is the sha256
+    of the rest: a file truncated, edited or damaged on disk is rebuilt, never printed)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    digest, _, body = data.partition(b"\n")
+    if hashlib.sha256(body).hexdigest().encode() != digest:
+        return None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def _store(cache_dir: Path, path: Path, text: str) -> None:
     """Write atomically (a reader sees the whole text or none) and keep the folder to ``KEEP`` entries."""
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".tmp-", suffix=".txt")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
+        body = text.encode("utf-8")
+        fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+            os.replace(tmp, path)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         entries = sorted(cache_dir.glob("*.txt"), key=lambda p: p.stat().st_mtime)
         for old in entries[:-KEEP]:
             old.unlink(missing_ok=True)

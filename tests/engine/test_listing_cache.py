@@ -107,3 +107,20 @@ def test_the_ini_is_read_as_alembic_reads_it(tmp_path: Path, ini: str, expected:
     alembic_says = Config(str(path)).get_alembic_option("script_location")
     assert _ini_script_location(path) == alembic_says == (expected.format(here=tmp_path.as_posix())
                                                          if expected else None)
+
+
+def test_a_damaged_cache_file_is_rebuilt_never_printed(tmp_path: Path) -> None:
+    project = resolve_project(ProjectSource(str(ROOT / "examples" / "billing")))
+    cache = tmp_path / "cache"
+    expected = history_text(project, verbose=False)
+    assert cached_history_text(project, False, cache) == expected
+    (kept,) = cache.glob("*.txt")
+    whole = kept.read_bytes()
+    for damaged in (whole[: len(whole) // 2], whole.replace(b"->", b"=>", 1), b"garbage", b"", b"\xff\xfe\n\xff"):
+        kept.write_bytes(damaged)
+        assert cached_history_text(project, False, cache) == expected
+        assert kept.read_bytes() == whole  # written again, whole
+    listing = cached_listing(project, cache)
+    (kept_listing,) = set(cache.glob("*.txt")) - {kept}
+    kept_listing.write_bytes(b"{not json")
+    assert cached_listing(project, cache) == listing
