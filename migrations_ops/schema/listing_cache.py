@@ -19,6 +19,7 @@ before, every time.
 
 from __future__ import annotations
 
+import configparser
 import hashlib
 import importlib.util
 import json
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .listing import RevisionListing
-from .project import ResolvedProject
+from .project import ResolvedProject, tree_hash
 
 KEEP = 200  # entries kept per cache folder; the oldest go first
 _ENGINE_FILES = ("listing.py", "listing_cache.py", "revisions.py", "history_format.py", "custom_ops.py",
@@ -125,12 +126,45 @@ def _store(cache_dir: Path, path: Path, text: str) -> None:
 
 
 def _key(project: ResolvedProject, what: str) -> str:
-    """sha256 of what the text depends on: the scripts, their place, Alembic's release and this engine's code."""
+    """sha256 of what the text depends on: the scripts, their place, the ini file and any ``version_locations``
+    folder outside the scripts' folder, Alembic's release and this engine's code."""
     h = hashlib.sha256()
     for part in (what, project.fingerprint, str(project.script_location), str(project.root),
-                 str(project.ini_path), *_code_versions()):
+                 str(project.ini_path), *_ini_inputs(project), *_code_versions()):
         h.update(part.encode("utf-8", "surrogatepass") + b"\0")
     return h.hexdigest()
+
+
+_SEPARATORS = (" ", ",", ":", ";", "\n", os.pathsep)
+
+
+def _ini_inputs(project: ResolvedProject) -> list[str]:
+    """The ini file's bytes (hashed) and the tree hash of every folder its ``version_locations`` may name.
+
+    Which separator splits ``version_locations`` depends on other options and on the Alembic release; the key
+    only has to change when the listing can, so every reading (whole, and split by each separator) that names
+    an existing folder is hashed: more folders than Alembic reads, never fewer.
+    """
+    ini = project.ini_path
+    if ini is None:
+        return []
+    try:
+        data = ini.read_bytes()
+    except OSError:
+        return ["ini:unreadable"]
+    out = ["ini:" + hashlib.sha256(data).hexdigest()]
+    parser = configparser.ConfigParser({"here": ini.absolute().parent.as_posix()})
+    try:
+        parser.read([ini], encoding="locale")
+        raw = parser.get("alembic", "version_locations", fallback="") or ""
+    except (configparser.Error, UnicodeDecodeError):
+        return out
+    candidates = {raw.strip()} | {part.strip() for sep in _SEPARATORS for part in raw.split(sep)}
+    folders = {base / c for c in candidates if c for base in (project.root, Path.cwd(), project.script_location)}
+    for folder in sorted({f.resolve() for f in folders if f.is_dir()}):
+        if not folder.is_relative_to(project.script_location):  # inside it: in the fingerprint already
+            out.append(f"versions:{folder}:{tree_hash(folder)}")
+    return out
 
 
 def _code_versions() -> list[str]:

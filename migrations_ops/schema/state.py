@@ -7,6 +7,7 @@ back as a ``Problem`` with a plain explanation, so that the portal can show
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,7 +94,7 @@ def target_status(target: TargetConn, project: ResolvedProject | ProjectSource,
     """
     resolved = project if isinstance(project, ResolvedProject) else _resolved(project)
     current, has_table = live_heads(target, resolved)
-    facts = cached_json(resolved, "status current=" + ",".join(current), lambda: _facts(resolved, current),
+    facts = cached_json(resolved, "status current=" + json.dumps(list(current)), lambda: _facts(resolved, current),
                         cache_dir, keep=lambda f: f["problem"] is None)
     if facts["problem"] is not None:
         return TargetStatus(current, (), (), has_table, False, (Problem(*facts["problem"]),))

@@ -91,3 +91,4 @@ def test_a_broken_history_fails_like_the_cli(tmp_path):
     args = [sys.executable, str(ROOT / "manage.py"), "ops", "revisions", "--project", str(f.root), "--format", "alembic"]
     proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "nope" in proc.stderr  # alembic itself exits 255 with "FAILED: ..."
+    assert proc.stderr.startswith("FAILED: Revision history is broken"), proc.stderr  # no "CommandError:"

@@ -124,3 +124,29 @@ def test_a_damaged_cache_file_is_rebuilt_never_printed(tmp_path: Path) -> None:
     (kept_listing,) = set(cache.glob("*.txt")) - {kept}
     kept_listing.write_bytes(b"{not json")
     assert cached_listing(project, cache) == listing
+
+
+def test_version_locations_outside_the_scripts_and_the_ini_are_in_the_key(tmp_path: Path) -> None:
+    """A revision in an extra ``version_locations`` folder, and an edit of alembic.ini, are seen at once."""
+    root = make_project(tmp_path / "p")
+    extra = root / "extra"
+    extra.mkdir()
+    ini = root / "alembic.ini"
+    ini.write_text("[alembic]\nscript_location = %(here)s/migrations\n"
+                   "path_separator = space\nversion_locations = %(here)s/migrations/versions %(here)s/extra\n")
+    cache = tmp_path / "cache"
+
+    def ids() -> list[str]:
+        project = resolve_project(ProjectSource(str(root)))
+        assert cached_listing(project, cache) == list_revisions(project)
+        return [r.id for r in cached_listing(project, cache).revisions]
+
+    assert ids() == ["a1"]
+    write_rev(extra, "b2", "a1", "in the extra folder")
+    assert ids() == ["b2", "a1"]
+    write_rev(extra, "b2", "a1", "edited there")
+    project = resolve_project(ProjectSource(str(root)))
+    assert cached_listing(project, cache).get("b2").message == "edited there"
+    assert "edited there" in cached_history_text(project, False, cache)
+    ini.write_text("[alembic]\nscript_location = %(here)s/migrations\n")  # the extra folder no longer listed
+    assert ids() == ["a1"]

@@ -85,3 +85,21 @@ def test_it_reads_a_version_table_in_another_schema(tmp_path, target_db):
     run_plan(target_db, project, "upgrade", "r1", run_id="t")
     status = target_status(target_db, project)
     assert status.current == ("r1",) and status.has_version_table
+
+
+def test_a_kept_status_answers_only_for_the_same_scripts_and_the_same_rows(tmp_path, target_db):
+    """With the listing cache: the same answers as without it, read again; one row 'b2l,b2r' is not the two
+    rows 'b2l' and 'b2r' (it is an unknown revision, as ``alembic current`` says)."""
+    project = branched(tmp_path, merged=False).resolved()
+    cache = tmp_path / "cache"
+    run_plan(target_db, project, "upgrade", "heads", run_id="t")
+    fresh = target_status(target_db, project)
+    assert fresh.current == ("b2l", "b2r") and fresh.up_to_date
+    assert target_status(target_db, project, cache) == fresh == target_status(target_db, project, cache)
+    with connect(target_db, "test") as conn:
+        conn.execute("DELETE FROM alembic_version")
+        conn.execute("INSERT INTO alembic_version VALUES ('b2l,b2r')")
+        conn.commit()
+    joined = target_status(target_db, project, cache)
+    assert joined == target_status(target_db, project) and joined.current == ("b2l,b2r",)
+    assert "revision_not_found" in codes(joined) and not joined.up_to_date

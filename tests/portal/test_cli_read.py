@@ -63,6 +63,17 @@ def test_it_reports_status_as_json(target):
     assert {"code", "message", "explanation"} <= set(data["problems"][0])
 
 
+def test_it_says_the_heads_are_unknown_when_the_scripts_do_not_form_a_history(target, tmp_path):
+    target, _ = target
+    f = branched(tmp_path / "b", merged=False)
+    (f.root / "versions" / "zz_broken.py").write_text('revision = "zz"\ndown_revision = "nope"\n')
+    target.project = AlembicProjectFactory(name="broken", location=str(f.root))
+    target.save()
+    text = ops("status", "billing-dev")
+    assert "project heads: unknown" in text and "project heads: base" not in text
+    assert "[broken_revision_history]" in text and "nope" in text
+
+
 def test_it_prints_the_upgrade_sql_without_scheduling(target):
     sql = ops("upgrade", "billing-dev", "head", "--sql")
     assert "CREATE TABLE users" in sql and "alembic_version" in sql

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.management.base import CommandError
 
 from migrations_ops.schema.listing import BrokenRevisionHistory
 from migrations_ops.schema.listing_cache import cached_history_text, cached_listing
@@ -58,7 +57,8 @@ def _alembic_history(command, project: ResolvedProject, verbose: bool, cache: Pa
     try:
         text = cached_history_text(project, verbose, cache)
     except BrokenRevisionHistory as exc:
-        raise CommandError(f"FAILED: {exc}", returncode=1) from None
+        command.stderr.write(f"FAILED: {exc}")  # as the Alembic CLI words it, for scripts that read it
+        raise SystemExit(1) from None
     command.stdout.write(text, ending="")
 
 
@@ -69,7 +69,9 @@ def cmd_status(command, options) -> None:
     if options["json"]:
         return dump_json(command, {"target": target.name, "environment": target.environment, **status.to_json()})
     command.stdout.write(f"{target.name} ({target.environment}) at {revs_text(status.current)}")
-    command.stdout.write(f"project heads: {revs_text(status.heads)}")
+    unknown = not status.heads and any(p.code != "no_version_table" for p in status.problems)
+    command.stdout.write("project heads: " + ("unknown (the scripts do not form a history: see the problem below)"
+                                               if unknown else revs_text(status.heads)))
     command.stdout.write("up to date" if status.up_to_date else f"pending: {', '.join(status.pending) or '-'}")
     for p in status.problems:
         command.stdout.write(f"problem [{p.code}]: {p.message} - {p.explanation}")
