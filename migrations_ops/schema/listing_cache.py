@@ -19,7 +19,6 @@ before, every time.
 
 from __future__ import annotations
 
-import configparser
 import hashlib
 import importlib.util
 import json
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .listing import RevisionListing
-from .project import ResolvedProject, tree_hash
+from .project import ResolvedProject
 
 KEEP = 200  # entries kept per cache folder; the oldest go first
 _ENGINE_FILES = ("listing.py", "listing_cache.py", "revisions.py", "history_format.py", "custom_ops.py",
@@ -135,36 +134,15 @@ def _key(project: ResolvedProject, what: str) -> str:
     return h.hexdigest()
 
 
-_SEPARATORS = (" ", ",", ":", ";", "\n", os.pathsep)
-
-
 def _ini_inputs(project: ResolvedProject) -> list[str]:
-    """The ini file's bytes (hashed) and the tree hash of every folder its ``version_locations`` may name.
-
-    Which separator splits ``version_locations`` depends on other options and on the Alembic release; the key
-    only has to change when the listing can, so every reading (whole, and split by each separator) that names
-    an existing folder is hashed: more folders than Alembic reads, never fewer.
-    """
-    ini = project.ini_path
-    if ini is None:
+    """The ini file's bytes, hashed (its options choose the scripts; the ``version_locations`` folders
+    themselves are in the fingerprint)."""
+    if project.ini_path is None:
         return []
     try:
-        data = ini.read_bytes()
+        return ["ini:" + hashlib.sha256(project.ini_path.read_bytes()).hexdigest()]
     except OSError:
         return ["ini:unreadable"]
-    out = ["ini:" + hashlib.sha256(data).hexdigest()]
-    parser = configparser.ConfigParser({"here": ini.absolute().parent.as_posix()})
-    try:
-        parser.read([ini], encoding="locale")
-        raw = parser.get("alembic", "version_locations", fallback="") or ""
-    except (configparser.Error, UnicodeDecodeError):
-        return out
-    candidates = {raw.strip()} | {part.strip() for sep in _SEPARATORS for part in raw.split(sep)}
-    folders = {base / c for c in candidates if c for base in (project.root, Path.cwd(), project.script_location)}
-    for folder in sorted({f.resolve() for f in folders if f.is_dir()}):
-        if not folder.is_relative_to(project.script_location):  # inside it: in the fingerprint already
-            out.append(f"versions:{folder}:{tree_hash(folder)}")
-    return out
 
 
 def _code_versions() -> list[str]:

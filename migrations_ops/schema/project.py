@@ -91,7 +91,7 @@ def resolve_project(source: ProjectSource, cache_dir: Path | None = None) -> Res
     ini = base / "alembic.ini"
     script_location = _script_location(base, ini if ini.is_file() else None, source.location)
     if not fingerprint:
-        fingerprint = "sha256:" + tree_hash(script_location)
+        fingerprint = "sha256:" + _scripts_hash(script_location, ini if ini.is_file() else None, base)
     return ResolvedProject(
         source=source,
         root=base,
@@ -149,6 +149,41 @@ def alembic_config(project: ResolvedProject, stdout: IO[str] | None = None) -> C
     cfg.set_main_option("script_location", str(project.script_location))
     cfg.set_main_option("sqlalchemy.url", "")
     return cfg
+
+
+_SEPARATORS = (" ", ",", ":", ";", "\n", os.pathsep)
+
+
+def _scripts_hash(script_location: Path, ini: Path | None, base: Path) -> str:
+    """``tree_hash`` of the scripts' folder; with revisions in ``version_locations`` folders outside it, those
+    folders' hashes too (a revision there runs like any other, so the fingerprint must cover it)."""
+    own = tree_hash(script_location)
+    extra = extra_version_folders(ini, base, script_location) if ini is not None else []
+    if not extra:
+        return own
+    h = hashlib.sha256(own.encode())
+    for folder in extra:
+        h.update(f"\0{folder}\0{tree_hash(folder)}".encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def extra_version_folders(ini: Path, base: Path, script_location: Path) -> list[Path]:
+    """Folders ``version_locations`` in ``ini`` may name that are outside ``script_location``.
+
+    Which separator splits the option depends on other options and on the Alembic release, so every reading
+    (whole, and split by each separator) that names an existing folder counts: more folders than Alembic
+    reads, never fewer.
+    """
+    parser = configparser.ConfigParser({"here": ini.absolute().parent.as_posix()})
+    try:
+        parser.read([ini], encoding="locale")
+        raw = parser.get("alembic", "version_locations", fallback="") or ""
+    except (configparser.Error, UnicodeDecodeError, OSError):
+        return []
+    candidates = {raw.strip()} | {part.strip() for sep in _SEPARATORS for part in raw.split(sep)}
+    folders = {root / c for c in candidates if c for root in (base, Path.cwd(), script_location)}
+    return sorted(f for f in {f.resolve() for f in folders if f.is_dir()}
+                  if not f.is_relative_to(script_location))
 
 
 def tree_hash(directory: Path) -> str:

@@ -143,3 +143,21 @@ def test_it_refuses_bad_git_sources(tmp_path: Path) -> None:
         resolve_project(ProjectSource(str(tmp_path / "nope"), kind="git"), cache_dir=tmp_path / "c")
     with pytest.raises(ProjectNotFound, match="unknown project kind"):
         resolve_project(ProjectSource(str(repo), kind="svn"), cache_dir=tmp_path / "c")  # type: ignore[arg-type]
+
+
+def test_the_fingerprint_covers_revisions_in_version_locations_outside_the_scripts(tmp_path: Path) -> None:
+    from migrations_ops.schema.project import tree_hash
+
+    root = make_project(tmp_path / "p")
+    plain = resolve_project(ProjectSource(str(root)))
+    assert plain.fingerprint == "sha256:" + tree_hash(plain.script_location)  # as before for a usual project
+    extra = root / "extra"
+    extra.mkdir()
+    (root / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/migrations\npath_separator = space\n"
+                                      "version_locations = %(here)s/migrations/versions %(here)s/extra\n")
+    before = resolve_project(ProjectSource(str(root))).fingerprint
+    write_rev(extra, "b2", "a1")
+    added = resolve_project(ProjectSource(str(root)))
+    assert added.fingerprint != before and [r.id for r in list_revisions(added).revisions] == ["b2", "a1"]
+    write_rev(extra, "b2", "a1", "edited")
+    assert resolve_project(ProjectSource(str(root))).fingerprint != added.fingerprint
