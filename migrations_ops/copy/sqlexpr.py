@@ -17,11 +17,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pglast import ast, parse_sql
-from pglast.enums import A_Expr_Kind
-from pglast.parser import ParseError
-from pglast.stream import RawStream
+if TYPE_CHECKING:
+    from pglast import ast
+
+
+def _load_pglast() -> None:
+    """Import PostgreSQL's parser at the first translation: most processes that import the copy engine (the
+    command line, the pages) never translate an expression, and pglast is 5 MB and 30 ms to load."""
+    global ast, parse_sql, A_Expr_Kind, ParseError, RawStream  # noqa: PLW0603 - bound once, read by the helpers
+    from pglast import ast, parse_sql
+    from pglast.enums import A_Expr_Kind
+    from pglast.parser import ParseError
+    from pglast.stream import RawStream
+
 
 _TOKEN = re.compile(r"""
     (?P<ws>\s+|--[^\n]*|/\*.*?(?:\*/|\Z))
@@ -156,6 +166,7 @@ def index_where(create_sql: str) -> str | None:
 
 def _parse(expr: str) -> ast.Node:
     """The expression as PostgreSQL's parser reads it (one select-list entry, nothing else)."""
+    _load_pglast()
     try:
         stmts = parse_sql("VALUES (" + expr + ")")
     except ParseError as exc:

@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 
 from migrations_ops.copy.skipped import format_skipped
 
-from .. import copy_figures, copy_sources, copying, verifying
+from .. import copy_figures, copy_sources, copying
 from ..models import Run, VerificationReport
 from .common import EXIT_FAILED, acting_user, check_view, dump_json, exit_for, run_json, target_named, wait
 
@@ -144,6 +144,8 @@ def cmd_copy_abandon(command, options) -> None:
 
 
 def cmd_verify(command, options) -> None:
+    from .. import verifying  # noqa: PLC0415 - the verification engine, for this command only
+
     target = target_named(options["target"])
     user = acting_user(options, required=True, what="verify")
     run = verifying.schedule_verify(target=target, source=options.get("sqlite"), tables=options.get("tables"),
