@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from portal.assure import drift, rehearsing
@@ -10,6 +12,7 @@ from portal.change.models import Policy
 from portal.ops.models import Run
 from tests.engine.alembic_factory import Factory
 from tests.factories import AlembicProjectFactory, RunFactory
+from tests.polling import wait_for
 from tests.portal.assure_portal.helpers import dev_and_prod, execute
 
 pytestmark = pytest.mark.browser
@@ -92,3 +95,19 @@ def test_it_shows_drift_rehearsals_and_recovery(transactional_db, live_server, p
     page.click("#mop-rehearse-form input[type=submit]")
     page.wait_for_selector("#mop-rehearsal-status")
     assert Rehearsal.objects.filter(target=other).count() == 2  # queued (a session worker may take it)
+    _settle(Rehearsal.objects.filter(target=other).latest("pk"))
+
+
+def _settle(rehearsal: Rehearsal) -> None:
+    """Let a rehearsal a session worker took finish before the test's database is emptied: its writes during
+    the teardown's TRUNCATE deadlocked it. One nobody took within a few seconds is left queued (it writes
+    nothing)."""
+    started = time.monotonic()
+
+    def settled() -> bool:
+        rehearsal.refresh_from_db()
+        if rehearsal.status == Rehearsal.Status.QUEUED:
+            return time.monotonic() - started > 3
+        return rehearsal.status != Rehearsal.Status.RUNNING
+
+    wait_for(settled, timeout=180, what="the queued rehearsal to finish")
