@@ -24,6 +24,7 @@ import glob
 import os
 import shutil
 import subprocess
+import time
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -138,8 +139,55 @@ def flush_statements(statements: list[str], tables: list[str]) -> list[str]:
     return [DISABLE_AUDIT_TRUNCATE, *statements, ENABLE_AUDIT_TRUNCATE]
 
 
+SETTLE_SECONDS = 60
+"""How long a flush waits for the workers' writes to stop (a run still running, a session in a statement)."""
+CLAIM_SECONDS = 2.0
+"""How long a queued run may stay queued before the flush stops waiting for a worker to take it."""
+
+
 def execute_flush(dbname: str, statements: list[str]) -> None:
-    """Run the flush in one transaction as the tables' owner."""
-    with psycopg.connect(**owner_kwargs(dbname)) as c:
-        for statement in statements:
-            c.execute(statement)
+    """Run the flush in one transaction as the tables' owner, once the workers' writes have settled.
+
+    A test may end while a session worker still runs what the test queued last (the verification a copy
+    queues itself, a rehearsal): its writes during the TRUNCATE deadlocked it, and a flush that fails leaves
+    rows behind for the next test. So the flush waits until no run is running and no other session of
+    this database is in a statement or a transaction, and runs again if it still meets a deadlock.
+    """
+    with psycopg.connect(**owner_kwargs(dbname), autocommit=True) as c:
+        for attempt in range(5):
+            _settle(c)
+            try:
+                with c.transaction():
+                    for statement in statements:
+                        c.execute(statement)
+                return
+            except psycopg.errors.DeadlockDetected:
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+
+def _settle(c: psycopg.Connection) -> None:
+    """Wait (at most SETTLE_SECONDS) while a worker of the tests is connected to this database and busy: in a
+    statement or a transaction, running a run that still beats, or not yet taking a run queued just now
+    (CLAIM_SECONDS). Without a worker session nothing writes behind the test's back: no wait.
+
+    Who is connected is visible to the owner; what another role's session is doing only to a superuser (the
+    tests' maintenance role), asked only when a worker is there.
+    """
+    workers = "FROM pg_stat_activity WHERE datname = %s AND application_name = 'mop-worker'"
+    dbname = c.info.dbname
+    if not c.execute("SELECT count(*) " + workers, [dbname]).fetchone()[0]:
+        return
+    started = time.monotonic()
+    with psycopg.connect(**admin_conn().connect_kwargs("mop-tests"), autocommit=True) as admin:
+        while time.monotonic() - started < SETTLE_SECONDS:
+            busy = admin.execute("SELECT count(*) " + workers + " AND (state = 'active' OR state LIKE "
+                                 "'idle in transaction%%')", [dbname]).fetchone()[0]
+            running, fresh = c.execute(
+                "SELECT count(*) FILTER (WHERE status = 'running' AND heartbeat_at > now() - interval '15 s'), "
+                "count(*) FILTER (WHERE status = 'queued' AND created_at > now() - interval '10 s') FROM ops_run"
+            ).fetchone()
+            if not busy and not running and (not fresh or time.monotonic() - started > CLAIM_SECONDS):
+                return
+            time.sleep(0.05)
