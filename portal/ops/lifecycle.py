@@ -205,19 +205,22 @@ def record_outcome(run: Run, *, result=None, error: BaseException | None = None,
             fields["step_timings"] = list(timings)
     if error is not None:
         log.warning("run %s %s: %s", run.pk, status, fields.get("error", ""), extra={"run_id": run.pk})
-    # A run the reaper declared interrupted while it was alive still gets its true outcome.
-    Run.objects.filter(pk=run.pk, status__in=[Run.Status.RUNNING, Run.Status.INTERRUPTED]).update(
-        status=status, finished_at=now(), current_step="", **fields
-    )
-    run.refresh_from_db()
-    audit.record(
-        actor=run.actor, actor_kind=run_actor_kind(run), action="run.finished", target=run.target, run=run,
-        operation=run.operation, from_revision=run.from_heads,
-        to_revision=run.result_heads if run.result_heads is not None else run.to_heads,
-        sql_hash=run.sql_hash, outcome=status, error=run.error,
-        params={"worker": run.worker, "steps_done": run.steps_done, "steps_total": run.steps_total,
-                **({"error_data": run.error_data} if run.error_data else {})},
-    )
+    # One transaction: the status change is announced (mop_run_status) at its commit, and whoever it wakes
+    # (ops ... --wait, then ops audit) must find the run's audit event already there.
+    with transaction.atomic():
+        # A run the reaper declared interrupted while it was alive still gets its true outcome.
+        Run.objects.filter(pk=run.pk, status__in=[Run.Status.RUNNING, Run.Status.INTERRUPTED]).update(
+            status=status, finished_at=now(), current_step="", **fields
+        )
+        run.refresh_from_db()
+        audit.record(
+            actor=run.actor, actor_kind=run_actor_kind(run), action="run.finished", target=run.target, run=run,
+            operation=run.operation, from_revision=run.from_heads,
+            to_revision=run.result_heads if run.result_heads is not None else run.to_heads,
+            sql_hash=run.sql_hash, outcome=status, error=run.error,
+            params={"worker": run.worker, "steps_done": run.steps_done, "steps_total": run.steps_total,
+                    **({"error_data": run.error_data} if run.error_data else {})},
+        )
     gates.notify(run, status)
     return status
 
