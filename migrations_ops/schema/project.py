@@ -121,16 +121,23 @@ def _script_location(base: Path, ini: Path | None, location: str) -> Path:
     return candidate.resolve()
 
 
-def _ini_script_location(ini: Path) -> str | None:
-    """``[alembic] script_location`` read as Alembic's ``Config`` reads it (``%(here)s`` is the file's
-    folder), without importing Alembic; a file ``configparser`` refuses goes to Alembic for its own error."""
+def _ini_option(ini: Path, name: str) -> str | None:
+    """``[alembic] name`` read as Alembic's ``Config`` reads the ini (``%(here)s`` is the file's folder), without
+    importing Alembic; None when the option is absent or ``configparser`` refuses the file."""
     parser = configparser.ConfigParser({"here": ini.absolute().parent.as_posix()})
     try:
         parser.read([ini], encoding="locale")
-        if parser.has_option("alembic", "script_location"):
-            return parser.get("alembic", "script_location")
-    except configparser.Error:
-        pass
+        return parser.get("alembic", name) if parser.has_option("alembic", name) else None
+    except (configparser.Error, UnicodeDecodeError, OSError):
+        return None
+
+
+def _ini_script_location(ini: Path) -> str | None:
+    """``script_location``; a file ``configparser`` cannot give it for goes to Alembic for its own answer (or
+    its own error)."""
+    raw = _ini_option(ini, "script_location")
+    if raw is not None:
+        return raw
     from alembic.config import Config
 
     raw = Config(str(ini)).get_alembic_option("script_location")
@@ -174,12 +181,7 @@ def extra_version_folders(ini: Path, base: Path, script_location: Path) -> list[
     (whole, and split by each separator) that names an existing folder counts: more folders than Alembic
     reads, never fewer.
     """
-    parser = configparser.ConfigParser({"here": ini.absolute().parent.as_posix()})
-    try:
-        parser.read([ini], encoding="locale")
-        raw = parser.get("alembic", "version_locations", fallback="") or ""
-    except (configparser.Error, UnicodeDecodeError, OSError):
-        return []
+    raw = _ini_option(ini, "version_locations") or ""
     candidates = {raw.strip()} | {part.strip() for sep in _SEPARATORS for part in raw.split(sep)}
     folders = {root / c for c in candidates if c for root in (base, Path.cwd(), script_location)}
     return sorted(f for f in {f.resolve() for f in folders if f.is_dir()}

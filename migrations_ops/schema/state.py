@@ -18,7 +18,7 @@ from psycopg import sql
 from ..errors import MultipleHeads, OpsError, RevisionNotFound
 from ..target import TargetConn, connect
 from .listing_cache import cached_json
-from .project import ProjectSource, ResolvedProject
+from .project import ProjectSource, ResolvedProject, resolve_project
 
 if TYPE_CHECKING:  # Alembic is imported where the revision map is built: a cached status needs none of it
     from alembic.script.revision import RevisionMap
@@ -92,7 +92,7 @@ def target_status(target: TargetConn, project: ResolvedProject | ProjectSource,
     :param cache_dir: the listing cache: what the scripts say about these current revisions (heads, pending,
         unknown) is kept there by fingerprint, so a status read again needs no Alembic (None: always built).
     """
-    resolved = project if isinstance(project, ResolvedProject) else _resolved(project)
+    resolved = project if isinstance(project, ResolvedProject) else resolve_project(project)
     current, has_table = live_heads(target, resolved)
     facts = cached_json(resolved, "status current=" + json.dumps(list(current)), lambda: _facts(resolved, current),
                         cache_dir, keep=lambda f: f["problem"] is None)
@@ -123,12 +123,6 @@ def target_status(target: TargetConn, project: ResolvedProject | ProjectSource,
             "'alembic revision --autogenerate' refuses to run against it.",
         ))
     return TargetStatus(current, heads, pending, has_table, up_to_date, tuple(problems))
-
-
-def _resolved(project: ProjectSource) -> ResolvedProject:
-    from .alembic_env import as_resolved
-
-    return as_resolved(project)
 
 
 def _facts(project: ResolvedProject, current: tuple[str, ...]) -> dict[str, Any]:

@@ -168,12 +168,10 @@ def record_heads(target: Target, heads: list[str] | None, has_table: bool, sourc
 
 def check_target(target: Target, source: str = TargetState.Source.FLEET_CHECK) -> None:
     """Read one target's version table and store it (connects to the target)."""
-    from portal.ops import services  # noqa: PLC0415
-
     try:
         from migrations_ops.schema.state import live_heads
 
-        heads, has_table = live_heads(target.conn(), services.resolve(target.project), "mop:fleet-check")
+        heads, has_table = live_heads(target.conn(), target.project.resolved(), "mop:fleet-check")
     except OpsError as exc:
         record_heads(target, None, True, source, error=str(exc))
         return

@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
 
-from migrations_ops.schema.project import ProjectSource
+from migrations_ops.schema.project import ProjectSource, ResolvedProject, resolve_project
 from migrations_ops.schema.retry import MAX_LOCK_RETRIES
 from migrations_ops.target import SCRAM_ONLY, TargetConn, default_tls
 
@@ -99,6 +99,10 @@ class AlembicProject(models.Model):
             url_scheme=self.url_scheme,
             operation_modules=tuple(m.strip() for m in self.operation_modules.splitlines() if m.strip()),
         )
+
+    def resolved(self) -> ResolvedProject:
+        """The project pinned to its scripts (git refs checked out into MOP_PROJECT_CACHE); reads files."""
+        return resolve_project(self.source(), cache_dir=settings.MOP_PROJECT_CACHE)
 
 
 class Target(models.Model):

@@ -54,7 +54,7 @@ _SERVER_FIELDS = ("host", "port", "dbname", "user", "sslmode", "sslrootcert", "a
 
 def resolve(project: AlembicProject) -> ResolvedProject:
     """Pin the project's scripts (checking out git refs into MOP_PROJECT_CACHE)."""
-    return resolve_project(project.source(), cache_dir=settings.MOP_PROJECT_CACHE)
+    return project.resolved()
 
 
 class ScriptsChanged(OpsError):

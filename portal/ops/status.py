@@ -12,7 +12,6 @@ import dataclasses
 from django.conf import settings
 
 from migrations_ops.schema import state
-from migrations_ops.schema.project import resolve_project
 
 from . import signals
 from .models import Target
@@ -26,8 +25,7 @@ def target_status(target: Target) -> state.TargetStatus:
     texts are redacted (a viewer may open this page).
     """
     conn = target.conn()
-    project = resolve_project(target.project.source(), cache_dir=settings.MOP_PROJECT_CACHE)
-    status = state.target_status(conn, project, cache_dir=settings.MOP_LISTING_CACHE)
+    status = state.target_status(conn, target.project.resolved(), cache_dir=settings.MOP_LISTING_CACHE)
     problems = tuple(dataclasses.replace(p, message=redact(p.message, conn.password)) for p in status.problems)
     status = dataclasses.replace(status, problems=problems)
     signals.status_read.send(sender=Target, target=target, status=status)

@@ -40,6 +40,15 @@ def _imported(*args: str) -> set[str]:
     return _run(*args)[0]
 
 
+def _after_setup(modules: str) -> set[str]:
+    """The modules a fresh process holds after ``django.setup()`` and ``import MODULES``."""
+    code = ("import os, sys, django\nos.environ['DJANGO_SETTINGS_MODULE'] = 'portal.settings'\ndjango.setup()\n"
+            f"import {modules}\nprint('MODULES:' + ' '.join(sorted(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return set(done.stdout.rpartition("MODULES:")[2].split())
+
+
 def test_ops_targets_loads_no_engine_no_page_and_no_alembic(db) -> None:
     loaded = _imported("targets")
     assert "portal.ops.cli.targets" in loaded  # the command ran
@@ -90,12 +99,7 @@ def test_the_copy_and_verify_commands_load_no_alembic() -> None:
     """``ops copy`` and ``ops verify`` (and their pre-flight) never touch a migration: Alembic and SQLAlchemy
     cost them 0.18 s of every start when the run lifecycle and the permission check came with the schema
     services."""
-    code = ("import os, sys, django\nos.environ['DJANGO_SETTINGS_MODULE'] = 'portal.settings'\ndjango.setup()\n"
-            "import portal.ops.cli.copy, portal.ops.copying, portal.ops.verifying\n"
-            "print('MODULES:' + ' '.join(sorted(sys.modules)))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    loaded = set(done.stdout.rpartition("MODULES:")[2].split())
+    loaded = _after_setup("portal.ops.cli.copy, portal.ops.copying, portal.ops.verifying")
     assert "migrations_ops.copy.preflight" in loaded
     assert not {"alembic", "sqlalchemy", "portal.ops.services"} & loaded
 
@@ -103,11 +107,6 @@ def test_the_copy_and_verify_commands_load_no_alembic() -> None:
 def test_ops_copy_loads_neither_the_verifier_nor_the_sql_parser() -> None:
     """``ops copy`` schedules and waits: the verification engine (``ops verify``'s) and pglast (translating a
     CHECK for a table the copy creates, on the worker) were 110 ms and 10 MB of its start."""
-    code = ("import os, sys, django\nos.environ['DJANGO_SETTINGS_MODULE'] = 'portal.settings'\ndjango.setup()\n"
-            "import portal.ops.cli.copy\n"
-            "print('MODULES:' + ' '.join(sorted(sys.modules)))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    loaded = set(done.stdout.rpartition("MODULES:")[2].split())
+    loaded = _after_setup("portal.ops.cli.copy")
     assert "portal.ops.copying" in loaded and "migrations_ops.copy.create" in loaded
     assert not {"pglast", "migrations_ops.verify", "portal.ops.verifying"} & loaded

@@ -48,8 +48,7 @@ def _project(options) -> ResolvedProject:
         if not path.exists():
             raise ValidationError(f"Project path {path} does not exist")
         return resolve_project(ProjectSource(location=str(path.resolve())))
-    target = target_named(options["target"])
-    return resolve_project(target.project.source(), cache_dir=Path(settings.MOP_PROJECT_CACHE))
+    return target_named(options["target"]).project.resolved()
 
 
 def _alembic_history(command, project: ResolvedProject, verbose: bool, cache: Path) -> None:
