@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.core.management.commands import flush as flush_command
 from django.db.backends.postgresql.operations import DatabaseOperations
 
 from tests.factories import UserFactory
@@ -33,15 +34,17 @@ CELERY = ROOT / ".venv" / "bin" / "celery"
 # --- The test database and its flushes -----------------------------------------
 # The test database is set up as production's: migrated by the owner role, used
 # by the portal's role (tests/portal/portal_db.py). The audit table refuses
-# TRUNCATE (migration 0002) and the portal's role may not TRUNCATE at all, so
-# Django's flush after each transactional test runs as the owner, with the
-# audit table's TRUNCATE trigger disabled inside that one transaction.
+# TRUNCATE and DELETE (migration 0002) and the portal's role may not TRUNCATE at all, so
+# Django's flush after each transactional test runs as the owner, as deletes with the
+# audit table's delete trigger disabled inside that one transaction (portal_db.flush_statements).
 _orig_sql_flush = DatabaseOperations.sql_flush
 _orig_execute_sql_flush = DatabaseOperations.execute_sql_flush
 
 
-def _sql_flush_past_audit_trigger(self, style, tables, *args, **kwargs):
-    return portal_db.flush_statements(_orig_sql_flush(self, style, tables, *args, **kwargs), tables)
+def _sql_flush_past_audit_trigger(self, style, tables, *args, reset_sequences=False, **kwargs):
+    return portal_db.flush_statements(
+        _orig_sql_flush(self, style, tables, *args, reset_sequences=reset_sequences, **kwargs), tables,
+        reset_sequences=reset_sequences)
 
 
 def _execute_sql_flush_as_owner(self, sql_list):
@@ -52,6 +55,22 @@ def _execute_sql_flush_as_owner(self, sql_list):
 
 DatabaseOperations.sql_flush = _sql_flush_past_audit_trigger
 DatabaseOperations.execute_sql_flush = _execute_sql_flush_as_owner
+_orig_emit_post_migrate = flush_command.emit_post_migrate_signal
+
+
+def _post_migrate_unless_restored(*args, **kwargs):
+    """The flush put post_migrate's rows back itself (portal_db.KEPT_TABLES): the signal would redo 0.2 s of it."""
+    if not portal_db.restores_migrated_rows():
+        _orig_emit_post_migrate(*args, **kwargs)
+
+
+flush_command.emit_post_migrate_signal = _post_migrate_unless_restored
+
+
+@pytest.fixture
+def real_flush(monkeypatch):
+    """A flush that leaves post_migrate's rows to the signal, as in production (for the tests of those handlers)."""
+    monkeypatch.setattr(portal_db, "RESTORE_KEPT_ROWS", False)
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +104,8 @@ def _pytest_django_db_setup(request, django_db_blocker):
         teardown_databases(config, verbosity=request.config.option.verbose)
 
 
-# A flush also empties auth_group; the roles come back by post_migrate (portal/ops/apps.py).
+# A flush also empties auth_group; the roles come back from the rows kept after the migration
+# (portal_db.KEPT_TABLES), which post_migrate made (portal/ops/apps.py).
 
 
 # --- Directories of the session ---------------------------------------------------

@@ -11,7 +11,7 @@ from portal.ops.throttle import UNLOCK_PERMISSIONS
 
 
 @pytest.mark.django_db(transaction=True)
-def test_roles_exist_after_a_flush():
+def test_roles_exist_after_a_flush(real_flush):
     call_command("flush", "--noinput", verbosity=0)
     groups = {g.name: g for g in Group.objects.prefetch_related("permissions__content_type")}
     assert set(groups) >= set(ROLES)
