@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Queue
 from typing import Any
 
 import psycopg
@@ -64,10 +65,23 @@ class RangeResult:
     skipped: bool = False
 
 
+QUEUED_CHUNKS = 16
+"""COPY chunks (psycopg splits writes into 128 kB) the reader may be ahead of the server: 2 MB. psycopg's
+own bound is 1,024 chunks, 128 MB a range when SQLite and the codec outrun the server's inserts."""
+
+
 class _CountingWriter(QueuedLibpqWriter):
-    """Queue COPY data to a writer thread (conversion and network overlap) and count the bytes."""
+    """Queue COPY data to a writer thread (conversion and network overlap) and count the bytes.
+
+    The queue holds at most QUEUED_CHUNKS: once the server is the slower side, reading waits for it
+    instead of piling converted rows up in the worker's memory.
+    """
 
     nbytes = 0
+
+    def __init__(self, cursor: Any) -> None:
+        super().__init__(cursor)
+        self._queue: Queue[Any] = Queue(maxsize=QUEUED_CHUNKS)
 
     def write(self, data: Any) -> None:
         self.nbytes += len(data)
