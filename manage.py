@@ -42,6 +42,9 @@ if __name__ == "__main__":
     if sys.argv[1:2] != ["ops"]:
         execute_from_command_line(sys.argv)
     else:
+        from portal.ops.cli import handover
+
+        handover.STANDALONE = True  # a --wait may hand this process over to the small waiter
         try:
             execute_from_command_line(sys.argv)
         except SystemExit as exc:

@@ -14,7 +14,7 @@ from django.db import transaction
 from ..models import AuditEvent, Run, RunLog, Target
 from ..permissions import require
 
-EXIT_FAILED, EXIT_STOPPED = 1, 2
+EXIT_FAILED, EXIT_STOPPED, EXIT_TIMEOUT = 1, 2, 3
 EXIT_REJECTS = 4  # with --wait: a copy ended "succeeded with rejects" (every table loaded, some rows rejected)
 
 
@@ -125,7 +125,7 @@ def wait(command, run: Run, *, timeout: float | None = None, quiet: bool = False
         if not run.is_active and run.status not in Run.WAITING:
             return run
         if deadline is not None and time.monotonic() > deadline:
-            raise CommandError(f"Run #{run.pk} still {run.status} after {timeout:g} s; it goes on", returncode=3)
+            raise CommandError(f"Run #{run.pk} still {run.status} after {timeout:g} s; it goes on", returncode=EXIT_TIMEOUT)
         _nap(min(nap, poll), listening)
         nap *= 2
 

@@ -18,6 +18,7 @@ from migrations_ops.copy.skipped import format_skipped
 from .. import copy_figures, copy_sources, copying
 from ..models import Run, VerificationReport
 from .common import EXIT_FAILED, acting_user, check_view, dump_json, exit_for, run_json, target_named, wait
+from .handover import hand_over
 
 COPY_OPTION_KEYS = ("text_policy", "max_rejects", "create_missing_tables", "drop_secondary_indexes",
                     "defer_constraints", "accept_float4_rounding", "if_not_empty", "skip_tables",
@@ -107,6 +108,8 @@ def cmd_copy(command, options) -> None:
         command.stdout.write(f"Scheduled copy run #{run.pk}: {run.params['source']} into {target.name}, "
                              f"copy id {run.params['copy_id']}")
     if options.get("wait"):
+        if not options.get("json"):  # the rest of this process's work is waiting: done by a small one
+            hand_over(command, run, timeout=options.get("timeout"), outcome_line=True)
         run = wait(command, run, timeout=options.get("timeout"), quiet=options.get("json"))
         # The summary and the rejects by reason came with the run's last log line, printed above.
         if not options.get("json") and run.progress_data.get("summary_text"):

@@ -19,6 +19,7 @@ from .common import (
     target_named,
     wait,
 )
+from .handover import hand_over
 
 
 def cmd_runs(command, options) -> None:
@@ -80,6 +81,8 @@ def _schedule(command, options, operation: str) -> None:
             command.stdout.write(f"Run #{run.pk} is {run.get_status_display().lower()}; see 'ops approvals'"
                                  + ("; waiting for it (--wait)" if options.get("wait") else ""))
     if options.get("wait"):
+        if not options.get("json"):  # the rest of this process's work is waiting: done by a small one
+            hand_over(command, run, timeout=options.get("timeout"))
         run = wait(command, run, timeout=options.get("timeout"), quiet=options.get("json"))
     if options.get("json"):
         dump_json(command, run_json(run))

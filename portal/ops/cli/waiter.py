@@ -1,0 +1,101 @@
+"""Following a queued run to its end in a process that holds nothing but one database connection.
+
+Why: ``ops copy --wait`` and ``ops upgrade --wait`` waited in the process that scheduled the run,
+Django with every app loaded: 67 MB held for as long as the run takes, a third of what the worker
+itself uses for a copy. Once the run is queued, the command hands its process over (``exec``) to
+this module: the same process id, the same lines, the same exit codes, from ~20 MB.
+
+It imports no Django: what it needs comes as one JSON document on an inherited pipe whose number is
+its argument (built by ``handover.py``): the connection with its password (so never in the command
+line or the environment, where ``ps`` and ``/proc`` show them), the run, the status names, labels
+and exit codes, and what to print at the end. Like ``common.wait`` it LISTENs for status changes (migration 0011) and reads new log lines
+at least every ``poll`` seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any, TextIO
+
+import psycopg
+
+_RUN = "SELECT status, error, error_data, progress_data FROM ops_run WHERE id = %s"
+_LINES = "SELECT id, created_at, level, message FROM ops_runlog WHERE run_id = %s AND id > %s ORDER BY id"
+
+
+def follow(spec: dict[str, Any], out: TextIO, err: TextIO) -> int:
+    """Print the run's log lines until it ends; return the exit code ``common.exit_for`` would give."""
+    run_id, last_id = spec["run"], 0
+    timeout = spec.get("timeout")
+    deadline = None if timeout is None else time.monotonic() + timeout
+    nap = 0.05
+    with psycopg.connect(spec["conninfo"], autocommit=True) as conn:
+        conn.execute("SET TIME ZONE 'UTC'")  # as Django's connection shows the lines' times
+        conn.execute("LISTEN mop_run_status")
+        while True:
+            row = conn.execute(_RUN, [run_id]).fetchone()
+            if row is None:
+                err.write(f"CommandError: run #{run_id} no longer exists\n")
+                return spec["exit"]["stopped"]
+            status, error, error_data, progress = row
+            for line_id, created_at, level, message in conn.execute(_LINES, [run_id, last_id]):
+                last_id = line_id
+                out.write(f"{created_at:%H:%M:%S} {level:<7} {message}\n")
+            out.flush()
+            if status not in spec["active"] and status not in spec["waiting"]:
+                return _ended(spec, status, error, error_data or {}, progress or {}, out, err)
+            if deadline is not None and time.monotonic() > deadline:
+                err.write(f"CommandError: Run #{run_id} still {status} after {timeout:g} s; it goes on\n")
+                return spec["exit"]["timeout"]
+            for _note in conn.notifies(timeout=min(nap, spec.get("poll", 0.5)), stop_after=1):
+                break
+            nap *= 2
+
+
+def _ended(spec: dict[str, Any], status: str, error: str, error_data: dict[str, Any], progress: dict[str, Any],
+           out: TextIO, err: TextIO) -> int:
+    """The command's last line, then ``exit_for``'s message and code."""
+    if spec.get("outcome_line") and progress.get("summary_text"):
+        out.write(f"Outcome: {spec['labels'].get(status, status)}: {progress.get('outcome', '')}\n")
+    out.flush()
+    codes = spec["exit"]
+    if status == "succeeded":
+        return 0
+    if status == "succeeded_rejects":
+        err.write(f"CommandError: Run #{spec['run']} {status}: {progress.get('outcome', '')}\n")
+        return codes["succeeded_rejects"]
+    why = f": {error}" if error else ""
+    if error_data.get("failure"):  # class, statement, revision file and line, as the Alembic CLI shows them
+        from migrations_ops.schema.failure import failure_lines
+
+        why += "".join(f"\n  {line}" for line in failure_lines(error_data["failure"]))
+    err.write(f"CommandError: Run #{spec['run']} {status}{why}\n")
+    return codes.get(status, codes["stopped"])
+
+
+def read_spec(fd: int) -> dict[str, Any]:
+    with os.fdopen(fd, "rb") as f:
+        return json.loads(f.read())
+
+
+def main() -> None:
+    spec = read_spec(int(sys.argv[1]))
+    try:
+        code = follow(spec, sys.stdout, sys.stderr)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"\nStopped waiting; run #{spec['run']} goes on ('ops runs' shows it)\n")
+        code = 130
+    except psycopg.Error as exc:
+        sys.stderr.write(f"CommandError: lost the portal's database while waiting for run #{spec['run']}: "
+                         f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}\n")
+        code = spec["exit"]["stopped"]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()
