@@ -47,6 +47,34 @@ def _freeze_before_fork(**_kwargs) -> None:
     gc.freeze()
 
 
+_LIBC = None
+
+
+@signals.task_postrun.connect
+def _give_memory_back(**_kwargs) -> None:
+    """Hand the heap a task freed back to the system (glibc's ``malloc_trim``) before the child idles.
+
+    A copy's range or a verification frees its buffers when it ends, but glibc keeps the
+    pages: a prefork child stayed at its largest (~100 MB PSS per child after one copy of a
+    1.3 M-row file) until the next task, so the worker's share of the machine never went down.
+    The trim costs a few milliseconds after each task; where there is no glibc it does nothing.
+    """
+    global _LIBC
+    if _LIBC is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        import gc
+
+        gc.collect()  # the task's own cycles (the modules are frozen before the fork: not scanned)
+        _LIBC(0)
+
+
 @signals.beat_init.connect
 def _beat_starting(**_kwargs) -> None:
     _name_db_connections("mop-beat")
