@@ -17,8 +17,10 @@ What it does, in one go on this machine:
 - after the last round, on the portal's copy: ``ops verify TARGET --sqlite FILE --wait`` against
   ``count(*)`` of every table on both sides (SQLite and PostgreSQL, in this process);
 - every 50 ms, the RSS of every process of each worker, of the ``ops`` process and of pgloader, from
-  /proc: the peak of each process and the peak of their sum; CPU (user + system) of each from /proc
-  (workers: the difference over the run) and of all PostgreSQL server processes (other work included).
+  /proc: the peak of each process and the peak of their sum; the portal's PSS also at one moment (worker
+  and ``ops`` together: ``ops`` is largest before it hands over to its waiter, the worker during the copy);
+  CPU (user + system) of each from /proc (workers: the difference over the run) and of all PostgreSQL
+  server processes (other work included).
 
 Everything it creates is dropped at the end. Needs pgloader (Debian package ``pgloader``) and the
 tests' maintenance superuser (``MOP_TEST_ADMIN_URL`` in .env) to create databases.
@@ -107,6 +109,9 @@ class Sampler(threading.Thread):
         self.cpu_last: dict[tuple[str, int], float] = {}
         self.peak_sum: dict[str, int] = {}
         self.peak_pss_sum: dict[str, int] = {}
+        self.peak_pss_portal = 0
+        """The largest PSS of the worker's and the ``ops`` processes *at one moment* (their own peaks may fall
+        apart in time: ``ops`` is largest before it hands over to its waiter, the worker during the copy)."""
         self.pg_cpu0 = self._pg_cpu()
 
     @staticmethod
@@ -135,6 +140,7 @@ class Sampler(threading.Thread):
             self.peak_sum[k] = max(self.peak_sum.get(k, 0), v)
         for k, v in pss.items():
             self.peak_pss_sum[k] = max(self.peak_pss_sum.get(k, 0), v)
+        self.peak_pss_portal = max(self.peak_pss_portal, pss.get("worker", 0) + pss.get("ops", 0))
 
     def run(self) -> None:
         while not self.stop_ev.wait(0.05):
@@ -150,6 +156,7 @@ class Sampler(threading.Thread):
                  for (label, pid) in sorted(self.peak)]
         return {"processes": procs, "peak_sum_mb": {k: round(v / 2**20, 1) for k, v in self.peak_sum.items()},
                 "peak_pss_sum_mb": {k: round(v / 2**20, 1) for k, v in self.peak_pss_sum.items()},
+                "peak_pss_portal_mb": round(self.peak_pss_portal / 2**20, 1),
                 "server_cpu_s": round(self._pg_cpu() - self.pg_cpu0, 2)}
 
 
@@ -407,8 +414,9 @@ def _print(row: dict, tail: str = "") -> None:
 
 
 def summary(rows: list[dict]) -> None:
-    print("\n| data | round | method | wall s | x pgloader | peak RSS MB, busiest process | sum of peaks RSS / PSS MB | CPU s client / server (all postgres) |")
-    print("|---|---:|---|---:|---:|---:|---:|---:|")
+    print("\n| data | round | method | wall s | x pgloader | peak RSS MB, busiest process | sum of peaks RSS / PSS MB "
+          "| peak PSS MB at one moment | CPU s client / server (all postgres) |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         if "verify" in r["method"]:
             continue
@@ -419,8 +427,10 @@ def summary(rows: list[dict]) -> None:
         rss = round(sum(v for k, v in r["peak_sum_mb"].items() if k in mine), 1)
         pss = round(sum(v for k, v in r["peak_pss_sum_mb"].items() if k in mine), 1)
         client = sum(p["cpu_s"] for p in r["processes"] if p["who"].split("#")[0] in mine)
+        together = r["peak_pss_portal_mb"] if "worker" in mine else pss
         print(f"| {r['data']} | {r['round']} | {r['method']} | {r['wall_s']} | "
-              f"{round(base / r['wall_s'], 2) if base else ''} | {peak} | {rss} / {pss} | {round(client, 1)} / {r['server_cpu_s']} |")
+              f"{round(base / r['wall_s'], 2) if base else ''} | {peak} | {rss} / {pss} | {together} | "
+              f"{round(client, 1)} / {r['server_cpu_s']} |")
     print("\n| data | round | `ops verify --wait` wall s | worker s | count(*) both sides s | x count (wall / worker) | peak RSS MB per process | status |")
     print("|---|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
