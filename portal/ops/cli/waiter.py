@@ -43,7 +43,8 @@ def follow(spec: dict[str, Any], out: TextIO, err: TextIO) -> int:
             status, error, error_data, progress = row
             for line_id, created_at, level, message in conn.execute(_LINES, [run_id, last_id]):
                 last_id = line_id
-                out.write(f"{created_at:%H:%M:%S} {level:<7} {message}\n")
+                text = f"{created_at:%H:%M:%S} {level:<7} {message}"
+                out.write(text if text.endswith("\n") else text + "\n")  # as a command's stdout.write
             out.flush()
             if status not in spec["active"] and status not in spec["waiting"]:
                 return _ended(spec, status, error, error_data or {}, progress or {}, out, err)
