@@ -45,6 +45,7 @@ if __name__ == "__main__":
         from portal.ops.cli import handover
 
         handover.STANDALONE = True  # a --wait may hand this process over to the small waiter
+        handover.ENVIRON = dict(os.environ)  # before the settings read .env into it: the waiter gets no secret
         try:
             execute_from_command_line(sys.argv)
         except SystemExit as exc:

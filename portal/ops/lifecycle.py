@@ -206,12 +206,13 @@ def record_outcome(run: Run, *, result=None, error: BaseException | None = None,
     if error is not None:
         log.warning("run %s %s: %s", run.pk, status, fields.get("error", ""), extra={"run_id": run.pk})
     # One transaction: the status change is announced (mop_run_status) at its commit, and whoever it wakes
-    # (ops ... --wait, then ops audit) must find the run's audit event already there.
+    # (ops ... --wait, then ops audit) must find the run's last log line and audit event already there.
     with transaction.atomic():
         # A run the reaper declared interrupted while it was alive still gets its true outcome.
         Run.objects.filter(pk=run.pk, status__in=[Run.Status.RUNNING, Run.Status.INTERRUPTED]).update(
             status=status, finished_at=now(), current_step="", **fields
         )
+        log_line(run.pk, f"Run {status}", "info" if status == Run.Status.SUCCEEDED else "error", secret)
         run.refresh_from_db()
         audit.record(
             actor=run.actor, actor_kind=run_actor_kind(run), action="run.finished", target=run.target, run=run,

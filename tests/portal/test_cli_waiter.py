@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import time
 import urllib.parse
@@ -52,6 +53,7 @@ def test_a_waiting_command_becomes_the_small_waiter_and_ends_as_before(transacti
     target_for(make_database("waiter"), AlembicProjectFactory(name="billing"), name="billing-waiter")
     queue = f"mop-nobody-{uuid.uuid4().hex[:8]}"  # no worker consumes it
     env = _cli_env(celery_broker, queue)
+    secrets = {k: env.pop(k) for k in ("MOP_FERNET_KEYS", "DJANGO_SECRET_KEY") if k in env}  # the settings read .env
     try:
         proc = subprocess.Popen([PY, "manage.py", "ops", "upgrade", "billing-waiter", "head", "--wait",
                                  "--timeout", "4"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -67,6 +69,7 @@ def test_a_waiting_command_becomes_the_small_waiter_and_ends_as_before(transacti
         rss = _rss_kb(proc.pid)
         shown = _cmdline(proc.pid) + open(f"/proc/{proc.pid}/environ", "rb").read().decode(errors="replace")
         assert "conninfo" not in shown and "host=" not in shown, "the spec (with the password) is on show"
+        assert not [k for k, v in secrets.items() if v in shown], "what the settings read from .env is on show"
         out, err = proc.communicate(timeout=60)
         # the same command waiting in-process (Django's entry point, no manage.py: no hand-over)
         code = ("import os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'portal.settings'); "
@@ -74,9 +77,22 @@ def test_a_waiting_command_becomes_the_small_waiter_and_ends_as_before(transacti
                 "execute_from_command_line(['manage.py', 'ops', *sys.argv[1:]])")
         inproc = subprocess.run([PY, "-c", code, "upgrade", "billing-waiter", "head", "--wait", "--timeout", "4"],
                                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        # Ctrl-C stops the waiting, not the run, in one line
+        stopped = subprocess.Popen([PY, "manage.py", "ops", "upgrade", "billing-waiter", "head", "--wait"], cwd=ROOT,
+                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "portal.ops.cli.waiter" not in _cmdline(stopped.pid):
+            time.sleep(0.05)
+        time.sleep(1.0)  # past its imports, listening
+        stopped.send_signal(signal.SIGINT)
+        _, stop_err = stopped.communicate(timeout=30)
     finally:
         redis.Redis.from_url(celery_broker["broker_url"]).delete(queue)
-    first, second = Run.objects.order_by("pk")
+    assert stopped.returncode == 130 and "Traceback" not in stop_err
+    third = Run.objects.order_by("pk").last()
+    assert stop_err.strip() == f"Stopped waiting; run #{third.pk} goes on ('ops runs' shows it)"
+    assert third.status == Run.Status.QUEUED  # nothing was cancelled
+    first, second = Run.objects.order_by("pk")[:2]
     assert proc.returncode == inproc.returncode == 3
     assert err.splitlines()[-1] == f"CommandError: Run #{first.pk} still queued after 4 s; it goes on"
     assert inproc.stderr.splitlines()[-1] == f"CommandError: Run #{second.pk} still queued after 4 s; it goes on"

@@ -10,14 +10,23 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 STANDALONE = False
 """True in a ``manage.py ops`` process (set by manage.py), which may be replaced by the waiter."""
+ENVIRON: dict[str, str] = {}
+"""The process's environment as it started, before the settings loaded ``.env`` into ``os.environ``
+(passwords, the Fernet keys, the secret key): the waiter gets this one, so its ``/proc/PID/environ``
+shows no more than the command's own did."""
 
 ROOT = Path(__file__).resolve().parents[3]
+_PLAIN = {"PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TERM", "TZ", "PYTHONIOENCODING",
+          "PYTHONUNBUFFERED", "PYTHONPATH"}
+"""Where the starting environment is unknown (not started by manage.py): only these go to the waiter."""
 
 
 def possible() -> bool:
@@ -31,7 +40,8 @@ def hand_over(command, run, *, timeout: float | None, outcome_line: bool = False
     if not possible():
         return
     spec = json.dumps(_spec(run, timeout, outcome_line)).encode()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    base = ENVIRON or {k: v for k, v in os.environ.items() if k in _PLAIN}
+    env = {**base, "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [base.get("PYTHONPATH")])])}
     fd = spec_pipe(spec)
     command.stdout.flush()
     command.stderr.flush()
@@ -40,6 +50,9 @@ def hand_over(command, run, *, timeout: float | None, outcome_line: bool = False
     from django.db import connections
 
     connections.close_all()  # the server sees a clean goodbye, not a socket left to the next program
+    # Ctrl-C while the waiter's Python starts would print a traceback from its imports: ignored until its
+    # main() installs its own handler (an ignored signal stays ignored across exec).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.execve(sys.executable, [sys.executable, "-m", "portal.ops.cli.waiter", str(fd)], env)
 
 
@@ -63,6 +76,7 @@ def _spec(run, timeout: float | None, outcome_line: bool) -> dict[str, Any]:
 
     return {
         "conninfo": _conninfo(), "run": run.pk, "timeout": timeout, "poll": 0.5,
+        "deadline": None if timeout is None else time.time() + timeout,  # counted from here, as common.wait does
         "active": [str(s) for s in Run.ACTIVE], "waiting": [str(s) for s in Run.WAITING],
         "labels": {str(v): str(label) for v, label in Run.Status.choices},
         "exit": {"failed": EXIT_FAILED, "succeeded_rejects": EXIT_REJECTS, "stopped": EXIT_STOPPED,

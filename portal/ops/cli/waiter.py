@@ -3,7 +3,7 @@
 Why: ``ops copy --wait`` and ``ops upgrade --wait`` waited in the process that scheduled the run,
 Django with every app loaded: 67 MB held for as long as the run takes, a third of what the worker
 itself uses for a copy. Once the run is queued, the command hands its process over (``exec``) to
-this module: the same process id, the same lines, the same exit codes, from ~20 MB.
+this module: the same process id, the same lines, the same exit codes, from ~35 MB RSS.
 
 It imports no Django: what it needs comes as one JSON document on an inherited pipe whose number is
 its argument (built by ``handover.py``): the connection with its password (so never in the command
@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from typing import Any, TextIO
-
-import psycopg
 
 _RUN = "SELECT status, error, error_data, progress_data FROM ops_run WHERE id = %s"
 _LINES = "SELECT id, created_at, level, message FROM ops_runlog WHERE run_id = %s AND id > %s ORDER BY id"
@@ -28,9 +27,10 @@ _LINES = "SELECT id, created_at, level, message FROM ops_runlog WHERE run_id = %
 
 def follow(spec: dict[str, Any], out: TextIO, err: TextIO) -> int:
     """Print the run's log lines until it ends; return the exit code ``common.exit_for`` would give."""
+    import psycopg  # here, not at the top: main() catches a Ctrl-C that lands while it loads
+
     run_id, last_id = spec["run"], 0
-    timeout = spec.get("timeout")
-    deadline = None if timeout is None else time.monotonic() + timeout
+    timeout, deadline = spec.get("timeout"), spec.get("deadline")
     nap = 0.05
     with psycopg.connect(spec["conninfo"], autocommit=True) as conn:
         conn.execute("SET TIME ZONE 'UTC'")  # as Django's connection shows the lines' times
@@ -48,7 +48,7 @@ def follow(spec: dict[str, Any], out: TextIO, err: TextIO) -> int:
             out.flush()
             if status not in spec["active"] and status not in spec["waiting"]:
                 return _ended(spec, status, error, error_data or {}, progress or {}, out, err)
-            if deadline is not None and time.monotonic() > deadline:
+            if deadline is not None and time.time() > deadline:
                 err.write(f"CommandError: Run #{run_id} still {status} after {timeout:g} s; it goes on\n")
                 return spec["exit"]["timeout"]
             for _note in conn.notifies(timeout=min(nap, spec.get("poll", 0.5)), stop_after=1):
@@ -83,18 +83,27 @@ def read_spec(fd: int) -> dict[str, Any]:
 
 
 def main() -> None:
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # ignored across the exec (handover.py)
     spec = read_spec(int(sys.argv[1]))
     try:
         code = follow(spec, sys.stdout, sys.stderr)
     except KeyboardInterrupt:
         sys.stderr.write(f"\nStopped waiting; run #{spec['run']} goes on ('ops runs' shows it)\n")
         code = 130
-    except psycopg.Error as exc:
-        sys.stderr.write(f"CommandError: lost the portal's database while waiting for run #{spec['run']}: "
-                         f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}\n")
+    except BrokenPipeError:  # | head: the reader has what it wanted, the run goes on
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 141
+    except Exception as exc:  # noqa: BLE001 - a lost database connection (psycopg.Error), said in one line
+        if not type(exc).__module__.startswith("psycopg"):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        sys.stderr.write(f"CommandError: lost the portal's database while waiting for run #{spec['run']}: {first}\n")
         code = spec["exit"]["stopped"]
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass
     os._exit(code)
 
 

@@ -43,12 +43,11 @@ def _upgrade(job: Job, reporter: Reporter, worker: str):
 
 
 def _finish(job: Job, reporter: Reporter) -> str:
-    """Record the outcome, whatever happened; keep what blocked a failed run's lock."""
+    """Record the outcome (its "Run <status>" line with it), whatever happened; keep what blocked a failed run's lock."""
     reporter.writes.close()  # every line and field of the run written before its outcome
     error = worker_fingerprint.explain_if_stale(job.error) if job.error is not None else None
     outcome = lifecycle.record_outcome(job.run, result=job.result, error=error, timings=reporter.timings,
                                        secret=reporter.secret)
-    reporter.log(f"Run {outcome}", "info" if outcome == Run.Status.SUCCEEDED else "error")
     if outcome == Run.Status.FAILED:
         diagnostics.snapshot_after_failure(job.run, error)  # keeps what blocked a lock_timeout; never raises
     return outcome
