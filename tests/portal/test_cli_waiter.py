@@ -173,3 +173,12 @@ def test_the_waiter_says_how_long_it_waited_and_that_the_run_goes_on(run):
     assert proc.returncode == 3
     assert err.strip() == f"CommandError: Run #{run.pk} still running after 1.5 s; it goes on"
     assert Run.objects.get(pk=run.pk).status == Run.Status.RUNNING
+
+
+def test_the_waiter_and_what_it_prints_load_no_django_and_no_sqlalchemy():
+    """Its memory is the point: the waiter, its spec reader and the shared texts import neither."""
+    code = ("import sys, portal.ops.cli.waiter as w; import psycopg; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'django', 'sqlalchemy', 'alembic', 'celery'}))")
+    done = subprocess.run([PY, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -13,10 +13,16 @@ from django.db import transaction
 
 from ..models import AuditEvent, Run, RunLog, Target
 from ..permissions import require
-
-EXIT_FAILED, EXIT_STOPPED, EXIT_TIMEOUT = 1, 2, 3
-EXIT_REJECTS = 4  # with --wait: a copy ended "succeeded with rejects" (every table loaded, some rows rejected)
-
+from .ending import (  # noqa: F401 - the exit codes are the CLI's: the subcommands import them from here
+    EXIT_FAILED,
+    EXIT_REJECTS,
+    EXIT_STOPPED,
+    EXIT_TIMEOUT,
+    exit_code,
+    exit_text,
+    log_text,
+    timeout_text,
+)
 
 # --- helpers ------------------------------------------------------------------------
 
@@ -121,11 +127,11 @@ def wait(command, run: Run, *, timeout: float | None = None, quiet: bool = False
         for line in lines:
             last_id = line.pk
             if not quiet:
-                command.stdout.write(f"{line.created_at:%H:%M:%S} {line.level:<7} {line.message}")
+                command.stdout.write(log_text(line.created_at, line.level, line.message))
         if not run.is_active and run.status not in Run.WAITING:
             return run
         if deadline is not None and time.monotonic() > deadline:
-            raise CommandError(f"Run #{run.pk} still {run.status} after {timeout:g} s; it goes on", returncode=EXIT_TIMEOUT)
+            raise CommandError(timeout_text(run.pk, run.status, timeout), returncode=EXIT_TIMEOUT)
         _nap(min(nap, poll), listening)
         nap *= 2
 
@@ -157,18 +163,11 @@ def _nap(seconds: float, listening: bool) -> None:
 
 
 def exit_for(run: Run) -> None:
-    if run.status == Run.Status.SUCCEEDED:
-        return
-    code = {Run.Status.FAILED: EXIT_FAILED, Run.Status.SUCCEEDED_REJECTS: EXIT_REJECTS}.get(run.status, EXIT_STOPPED)
-    if run.status == Run.Status.SUCCEEDED_REJECTS:
-        raise CommandError(f"Run #{run.pk} {run.status}: {(run.progress_data or {}).get('outcome', '')}", returncode=code)
-    why = f": {run.error}" if run.error else ""
-    failure = (run.error_data or {}).get("failure")
-    if failure:  # class, statement, revision file and line, as the Alembic CLI shows them
-        from migrations_ops.schema.failure import failure_lines  # noqa: PLC0415
-
-        why += "".join(f"\n  {line}" for line in failure_lines(failure))
-    raise CommandError(f"Run #{run.pk} {run.status}{why}", returncode=code)
+    """Return if the run succeeded; else the command's message and exit code (``ending``)."""
+    code = exit_code(run.status)
+    if code:
+        raise CommandError(exit_text(run.pk, run.status, run.error, run.error_data,
+                                     (run.progress_data or {}).get("outcome", "")), returncode=code)
 
 
 # --- locks and activity -------------------------------------------------------

@@ -18,6 +18,7 @@ from migrations_ops.copy.skipped import format_skipped
 from .. import copy_figures, copy_sources, copying
 from ..models import Run, VerificationReport
 from .common import EXIT_FAILED, acting_user, check_view, dump_json, exit_for, run_json, target_named, wait
+from .ending import outcome_text
 from .handover import hand_over
 
 COPY_OPTION_KEYS = ("text_policy", "max_rejects", "create_missing_tables", "drop_secondary_indexes",
@@ -113,7 +114,7 @@ def cmd_copy(command, options) -> None:
         run = wait(command, run, timeout=options.get("timeout"), quiet=options.get("json"))
         # The summary and the rejects by reason came with the run's last log line, printed above.
         if not options.get("json") and run.progress_data.get("summary_text"):
-            command.stdout.write(f"Outcome: {run.get_status_display()}: {run.progress_data.get('outcome', '')}")
+            command.stdout.write(outcome_text(run.get_status_display(), run.progress_data.get("outcome", "")))
     if options.get("json"):
         dump_json(command, copy_json(run))
     if options.get("wait"):

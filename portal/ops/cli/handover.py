@@ -69,18 +69,14 @@ def spec_pipe(spec: bytes) -> int:
 
 
 def _spec(run, timeout: float | None, outcome_line: bool) -> dict[str, Any]:
-    """What the waiter needs, Django's names and codes included, so it repeats none of them."""
+    """What the waiter needs from Django: the connection, the run, which statuses still wait, their labels."""
     from portal.ops.models import Run
-
-    from .common import EXIT_FAILED, EXIT_REJECTS, EXIT_STOPPED, EXIT_TIMEOUT
 
     return {
         "conninfo": _conninfo(), "run": run.pk, "timeout": timeout, "poll": 0.5,
         "deadline": None if timeout is None else time.time() + timeout,  # counted from here, as common.wait does
         "active": [str(s) for s in Run.ACTIVE], "waiting": [str(s) for s in Run.WAITING],
         "labels": {str(v): str(label) for v, label in Run.Status.choices},
-        "exit": {"failed": EXIT_FAILED, "succeeded_rejects": EXIT_REJECTS, "stopped": EXIT_STOPPED,
-                 "timeout": EXIT_TIMEOUT},
         "outcome_line": outcome_line,
     }
 

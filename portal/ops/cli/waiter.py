@@ -8,10 +8,11 @@ from ~35 MB RSS.
 
 It imports no Django: what it needs comes as one JSON document on an inherited pipe whose number is
 its argument (built by ``handover.py``): the connection with its password (so never in the command
-line or the environment, where ``ps`` and ``/proc`` show them), the run, the status names, labels
-and exit codes, and what to print at the end. Like ``common.wait`` it LISTENs for status changes
-(migration 0011), reads the run's status before its new lines (the last line commits with the
-status), and reads at least every ``poll`` seconds.
+line or the environment, where ``ps`` and ``/proc`` show them), the run, which statuses still wait,
+their labels and what to print at the end; the lines, messages and exit codes come from ``ending``,
+as the Django wait's do. Like ``common.wait`` it LISTENs for status changes (migration 0011), reads
+the run's status before its new lines (the last line commits with the status), and reads at least
+every ``poll`` seconds.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import signal
 import sys
 import time
 from typing import Any, TextIO
+
+from .ending import EXIT_STOPPED, EXIT_TIMEOUT, exit_code, exit_text, log_text, outcome_text, timeout_text
 
 _RUN = "SELECT status, error, error_data, progress_data FROM ops_run WHERE id = %s"
 _LINES = "SELECT id, created_at, level, message FROM ops_runlog WHERE run_id = %s AND id > %s ORDER BY id"
@@ -41,18 +44,18 @@ def follow(spec: dict[str, Any], out: TextIO, err: TextIO) -> int:
             row = conn.execute(_RUN, [run_id]).fetchone()
             if row is None:
                 err.write(f"CommandError: run #{run_id} no longer exists\n")
-                return spec["exit"]["stopped"]
+                return EXIT_STOPPED
             status, error, error_data, progress = row
             for line_id, created_at, level, message in conn.execute(_LINES, [run_id, last_id]):
                 last_id = line_id
-                text = f"{created_at:%H:%M:%S} {level:<7} {message}"
+                text = log_text(created_at, level, message)
                 out.write(text if text.endswith("\n") else text + "\n")  # as a command's stdout.write
             out.flush()
             if status not in spec["active"] and status not in spec["waiting"]:
                 return _ended(spec, status, error, error_data or {}, progress or {}, out, err)
             if deadline is not None and time.time() > deadline:
-                err.write(f"CommandError: Run #{run_id} still {status} after {timeout:g} s; it goes on\n")
-                return spec["exit"]["timeout"]
+                err.write(f"CommandError: {timeout_text(run_id, status, timeout)}\n")
+                return EXIT_TIMEOUT
             for _note in conn.notifies(timeout=min(nap, spec.get("poll", 0.5)), stop_after=1):
                 break
             nap *= 2
@@ -62,21 +65,12 @@ def _ended(spec: dict[str, Any], status: str, error: str, error_data: dict[str, 
            out: TextIO, err: TextIO) -> int:
     """The command's last line, then ``exit_for``'s message and code."""
     if spec.get("outcome_line") and progress.get("summary_text"):
-        out.write(f"Outcome: {spec['labels'].get(status, status)}: {progress.get('outcome', '')}\n")
+        out.write(outcome_text(spec["labels"].get(status, status), progress.get("outcome", "")) + "\n")
     out.flush()
-    codes = spec["exit"]
-    if status == "succeeded":
-        return 0
-    if status == "succeeded_rejects":
-        err.write(f"CommandError: Run #{spec['run']} {status}: {progress.get('outcome', '')}\n")
-        return codes["succeeded_rejects"]
-    why = f": {error}" if error else ""
-    if error_data.get("failure"):  # class, statement, revision file and line, as the Alembic CLI shows them
-        from migrations_ops.schema.failure import failure_lines
-
-        why += "".join(f"\n  {line}" for line in failure_lines(error_data["failure"]))
-    err.write(f"CommandError: Run #{spec['run']} {status}{why}\n")
-    return codes.get(status, codes["stopped"])
+    code = exit_code(status)
+    if code:
+        err.write(f"CommandError: {exit_text(spec['run'], status, error, error_data, progress.get('outcome', ''))}\n")
+    return code
 
 
 def read_spec(fd: int) -> dict[str, Any]:
@@ -100,7 +94,7 @@ def main() -> None:
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         sys.stderr.write(f"CommandError: lost the portal's database while waiting for run #{spec['run']}: {first}\n")
-        code = spec["exit"]["stopped"]
+        code = EXIT_STOPPED
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
