@@ -296,6 +296,10 @@ def _doubles() -> list[float]:
     out += [struct.unpack("<d", rng.randbytes(8))[0] for _ in range(12000)]
     out += [2.0**k for k in range(-1074, 1024)] + [-(2.0**k) for k in range(-30, 60)]
     out += [10.0**k for k in range(-30, 30)] + [math.nextafter(2.0**k, 0) for k in range(-30, 60)]
+    # amounts at every scale the fast path takes, their neighbours (which it must not), and 15/16/17 digits
+    scaled = [round(rng.uniform(-1e9, 1e9), k) for k in range(0, 16) for _ in range(200)]
+    out += scaled + [math.nextafter(x, math.inf) for x in scaled[::7]] + [rng.uniform(-1, 1) for _ in range(500)]
+    out += [1.005, 0.1 + 0.2, 123456789012345.6, 999999999999999.9, 0.000123, 1e15, 1e15 - 1, 4503599627370497.0]
     return [x for x in out if not math.isnan(x)]  # SQLite stores NaN as NULL
 
 
@@ -306,7 +310,8 @@ def test_reals_into_numeric_are_repr_exact(tmp_path, target_db) -> None:
     values = _doubles()
     path = tmp_path / "d.sqlite"
     _store(path, values)
-    for target in (TargetType("numeric"), TargetType("numeric", precision=12, scale=2)):
+    for target in (TargetType("numeric"), TargetType("numeric", precision=12, scale=2),
+                   TargetType("numeric", precision=30, scale=6), TargetType("numeric", precision=38, scale=15)):
         spec = RangeSpec("c", "t", "public", "t", "rowid", ("id",), (ColumnPlan("v", "v", target, "s"),), 1,
                          len(values))
         slow_ids, taken = set(), []
