@@ -5,6 +5,11 @@ import os
 from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+# Celery's Django fix-up runs Django's system checks when a worker starts and ignores what they find; the URL
+# check among them imports the URLconf: every admin page, view and template tag, and through them Alembic and
+# SQLAlchemy (~45 MB a worker held, shared by its children, that no copy or verification uses). The web
+# process and ``manage.py check`` run the checks; a task that needs a URL loads the URLconf when it asks.
+os.environ.setdefault("CELERY_SKIP_CHECKS", "1")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -12,7 +12,6 @@ from migrations_ops.errors import OpsError
 from migrations_ops.scratch import reap_scratch
 from portal.ops.models import Target
 
-from . import backups, drift, rehearsing
 from .models import Backup, Rehearsal, TargetAssurance
 
 log = logging.getLogger(__name__)
@@ -21,6 +20,8 @@ log = logging.getLogger(__name__)
 @shared_task(name="assure.rehearse", ignore_result=True, acks_late=False)
 def rehearse(rehearsal_id: int) -> str:
     """Run one rehearsal (claimed once; a redelivery finds it no longer queued)."""
+    from . import rehearsing  # noqa: PLC0415 - Alembic and SQLAlchemy load where a rehearsal runs, not at start
+
     close_old_connections()
     return rehearsing.execute(rehearsal_id)
 
@@ -28,6 +29,8 @@ def rehearse(rehearsal_id: int) -> str:
 @shared_task(name="assure.check_drift", ignore_result=True, acks_late=True)
 def check_drift(target_id: int, actor: str = "schedule:drift") -> str:
     """Check one target's drift (read-only on the target, so acks_late: a redelivery checks again)."""
+    from . import drift  # noqa: PLC0415 - see rehearse
+
     close_old_connections()
     target = Target.objects.select_related("project").filter(pk=target_id, is_active=True).first()
     if target is None:
@@ -37,6 +40,8 @@ def check_drift(target_id: int, actor: str = "schedule:drift") -> str:
 
 @shared_task(name="assure.restore_test", ignore_result=True)
 def restore_test(backup_id: int, actor: str = "system") -> bool:
+    from . import backups  # noqa: PLC0415 - see rehearse
+
     close_old_connections()
     backup = Backup.objects.select_related("target").get(pk=backup_id)
     return bool(backups.run_restore_test(backup, actor=actor).restore_test.get("passed"))
@@ -46,6 +51,8 @@ def restore_test(backup_id: int, actor: str = "system") -> bool:
 def reap_scratch_databases() -> int:
     """Drop scratch databases older than MOP_SCRATCH_MAX_AGE_SECONDS on every rehearsal server in use, keep one
     spare on servers that rehearse, and apply the backups' retention (count and age; each deletion audited)."""
+    from . import backups  # noqa: PLC0415 - see rehearse
+
     close_old_connections()
     servers = {c.rehearsal_server for c in TargetAssurance.objects.select_related("rehearsal_server")
                if c.rehearsal_server is not None}

@@ -18,9 +18,7 @@ from django.db import transaction
 from django.utils.timezone import now
 
 from migrations_ops.errors import BadDSN, OpsError
-from migrations_ops.schema import custom_ops, revisions, runner, safety
 from migrations_ops.schema.listing_cache import cached_listing
-from migrations_ops.schema.plan import make_plan
 from migrations_ops.schema.project import ResolvedProject, resolve_project
 from migrations_ops.schema.retry import MAX_LOCK_RETRIES
 from migrations_ops.target import TargetConn
@@ -131,6 +129,8 @@ def plan_findings(resolved: ResolvedProject, plan) -> tuple:
     upgrade/downgrade step, found in the static listing (never imported),
     3 most severe first, the plan's SQL findings before the files' at a level.
     """
+    from migrations_ops.schema import custom_ops, revisions, safety  # noqa: PLC0415 - see _make_plan
+
     findings = list(safety.check_plan_sql(plan.sql or ""))
     listing = revisions.list_revisions(resolved)
     seen: set[str] = set()
@@ -167,6 +167,10 @@ def _make_plan(target: Target, resolved: ResolvedProject, operation: str, revisi
     engine's (over the unredacted text) so that preview and schedule compare.
     """
     conn = target.conn()
+    # Alembic loads here, for the processes that plan (the web, the CLI, a child running a schema run),
+    # not in a worker that only copies and verifies (~40 MB less in each).
+    from migrations_ops.schema.plan import make_plan  # noqa: PLC0415
+
     plan = make_plan(conn, resolved, operation, revision.strip(), with_sql=True)
     return dataclasses.replace(
         plan, sql=redact_text(plan.sql or "", conn.password),
@@ -346,6 +350,8 @@ def cancel_run(run: Run, *, user=None, actor: str | None = None) -> Run:
     run.refresh_from_db()
     if run.status == Run.Status.RUNNING:
         # The worker's should_cancel() stops between steps; this cancels the statement in flight.
+        from migrations_ops.schema import runner  # noqa: PLC0415 - see _make_plan
+
         try:
             runner.cancel_run_backend(run.target.conn(), run.pk)
         except OpsError as exc:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from migrations_ops.schema import runner
-from portal.assure import hooks as assure_hooks
-
-from .. import diagnostics, lifecycle, services, worker_fingerprint
+from .. import diagnostics, lifecycle, worker_fingerprint
 from ..models import Run
 from .skeleton import Job, Reporter, claim_run, run_task, worker_name
 
@@ -26,6 +23,13 @@ def run_operation(self, run_id: int) -> str:
 
 
 def _upgrade(job: Job, reporter: Reporter, worker: str):
+    # Alembic and SQLAlchemy (~40 MB) load in the child that runs the first schema run, not in every worker
+    # process at start: a worker that only copies and verifies never holds them.
+    from migrations_ops.schema import runner  # noqa: PLC0415
+    from portal.assure import hooks as assure_hooks  # noqa: PLC0415
+
+    from .. import services  # noqa: PLC0415
+
     run = job.run
     lifecycle.record_started(run)
     conn = run.target.conn()
