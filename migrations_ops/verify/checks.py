@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from ..copy import orphans
 from .canonical import sqlite_sql
 from .errors import VerifyCancelled
 from .report import FAIL, PASS, WARN, Finding
@@ -252,9 +253,14 @@ def source_nulls(lite: sqlite3.Connection, table: str, columns: list[str], key: 
 
 
 def source_foreign_keys(lite: sqlite3.Connection, tables: set[str], sample_size: int) -> dict[str, list[Finding]]:
-    """``PRAGMA foreign_key_check`` of the source, streamed: counts and sample rowids per table and parent."""
+    """``PRAGMA foreign_key_check`` of the source: counts and sample rowids per table and parent.
+
+    Its rows as the copy's pre-flight reads them (``copy.orphans``: a key whose every distinct value has its
+    parent needs no row looked up; the others by index or by the pragma, in its order), and its error on a
+    key to columns without a unique index ("foreign key mismatch") as the pragma of the whole file raises it.
+    """
     groups: dict[tuple[str, str, int], list[Any]] = {}
-    for table, rowid, parent, fkid in lite.execute("PRAGMA foreign_key_check"):
+    for table, rowid, parent, fkid in orphans.foreign_key_rows(lite, mismatch_raises=True):
         g = groups.setdefault((table, parent, fkid), [0])
         g[0] += 1
         if len(g) <= sample_size:

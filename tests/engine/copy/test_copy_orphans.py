@@ -104,8 +104,34 @@ def test_orphans_by_index_are_the_pragmas_rows_in_its_order(seed, tmp_path) -> N
     src = source.open_source(path)
     try:
         assert orphans.foreign_key_rows(src) == _pragma(src)
+        _distinct_values_agree_with_rows(src)
     finally:
         src.close()
+    # the same file with every orphan deleted: the clean file most copies read, each key proven by its values
+    conn = sqlite3.connect(path)
+    with conn:
+        while left := {r[:2] for r in _pragma(conn)}:  # a deleted parent row may leave new orphans behind it
+            for table, rowid in left:
+                if rowid is None:  # a WITHOUT ROWID table: its rows have no rowid to name
+                    conn.execute(sq("DELETE FROM {}", table))
+                else:
+                    conn.execute(sq("DELETE FROM {} WHERE rowid = ?", table), (rowid,))
+    conn.close()
+    src = source.open_source(path)
+    try:
+        assert orphans.foreign_key_rows(src) == _pragma(src)
+        _distinct_values_agree_with_rows(src)
+    finally:
+        src.close()
+
+
+def _distinct_values_agree_with_rows(src: sqlite3.Connection) -> None:
+    """Where a table's keys take the NOT EXISTS rule, its distinct values find an orphan exactly when its rows do."""
+    for (name,) in src.execute("SELECT name FROM pragma_table_list WHERE schema = 'main'").fetchall():
+        keys = src.execute('SELECT id, seq, "table", "from", "to" FROM pragma_foreign_key_list(?)', (name,)).fetchall()
+        pairs = orphans._same_rule_keys(src, name, keys) if keys else None
+        if pairs is not None:
+            assert orphans._any_orphan_value(src, name, pairs) == bool(orphans._by_index(src, name, pairs)), name
 
 
 def test_the_fast_path_is_taken_where_it_is_the_same_rule(tmp_path) -> None:
@@ -129,13 +155,18 @@ def test_the_fast_path_is_taken_where_it_is_the_same_rule(tmp_path) -> None:
     """)
     conn.close()
     src = source.open_source(path)
-    keys = src.execute("SELECT id, seq, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list('orders')").fetchall()
-    assert orphans._by_index(src, "orders", keys) == [("orders", 2, "users", 0), ("orders", 4, "users", 0),
-                                                      ("orders", 6, "users", 0)]
-    # a rowid parent, a key of another affinity and a NOCASE parent column stay with the pragma
-    for table in ("notes", "mixed", "tagged"):
+    def pairs(table: str):
         keys = src.execute('SELECT id, seq, "table", "from", "to" FROM pragma_foreign_key_list(?)', (table,)).fetchall()
-        assert orphans._by_index(src, table, keys) is None
+        return orphans._same_rule_keys(src, table, keys)
+
+    assert orphans._by_index(src, "orders", pairs("orders")) == [("orders", 2, "users", 0), ("orders", 4, "users", 0),
+                                                                 ("orders", 6, "users", 0)]
+    # a rowid parent is sought by value as the pragma seeks it
+    assert pairs("notes") == [(0, "users", "user_id", "id")]
+    assert orphans._by_index(src, "notes", pairs("notes")) == [("notes", 2, "users", 0)]
+    # a key of another affinity and a NOCASE parent column stay with the pragma
+    for table in ("mixed", "tagged"):
+        assert pairs(table) is None
     assert orphans.foreign_key_rows(src) == src.execute("PRAGMA foreign_key_check").fetchall()
     assert {g["table"]: g["orphans"] for g in source.foreign_key_orphans(src)} == {
         "orders": 3, "notes": 1, "mixed": 1, "tagged": 1}
