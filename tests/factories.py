@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import factory
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
 from factory.django import DjangoModelFactory
 
@@ -14,6 +16,13 @@ from portal.ops.models import AlembicProject, Run, Target
 ROOT = Path(__file__).resolve().parent.parent
 BILLING = ROOT / "examples" / "billing"
 USER_PASSWORD = "pw-for-tests-0"
+
+
+@functools.cache
+def _user_password_hash() -> str:
+    """USER_PASSWORD hashed once per session with the portal's own hasher (PBKDF2, 1,000,000 iterations: ~0.3 s
+    here), not once per user: logins still check it the way production does."""
+    return make_password(USER_PASSWORD)
 
 
 class UserFactory(DjangoModelFactory):
@@ -27,7 +36,7 @@ class UserFactory(DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.test")
     is_staff = True
-    password = factory.django.Password(USER_PASSWORD)
+    password = factory.LazyFunction(_user_password_hash)
 
     @factory.post_generation
     def roles(self, create, extracted, **kwargs):
