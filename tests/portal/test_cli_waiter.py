@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -54,10 +55,16 @@ def test_a_waiting_command_becomes_the_small_waiter_and_ends_as_before(transacti
     queue = f"mop-nobody-{uuid.uuid4().hex[:8]}"  # no worker consumes it
     env = _cli_env(celery_broker, queue)
     secrets = {k: env.pop(k) for k in ("MOP_FERNET_KEYS", "DJANGO_SECRET_KEY") if k in env}  # the settings read .env
+    # the same command waiting in-process (Django's entry point, no manage.py: no hand-over), side by side
+    code = ("import os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'portal.settings'); "
+            "from django.core.management import execute_from_command_line; "
+            "execute_from_command_line(['manage.py', 'ops', *sys.argv[1:]])")
     try:
         proc = subprocess.Popen([PY, "manage.py", "ops", "upgrade", "billing-waiter", "head", "--wait",
                                  "--timeout", "4"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
+        inproc = subprocess.Popen([PY, "-c", code, "upgrade", "billing-waiter", "head", "--wait", "--timeout", "4"],
+                                  cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline, handed = time.monotonic() + 30, False
         while time.monotonic() < deadline and proc.poll() is None:
             if "portal.ops.cli.waiter" in _cmdline(proc.pid):
@@ -71,12 +78,7 @@ def test_a_waiting_command_becomes_the_small_waiter_and_ends_as_before(transacti
         assert "conninfo" not in shown and "host=" not in shown, "the spec (with the password) is on show"
         assert not [k for k, v in secrets.items() if v in shown], "what the settings read from .env is on show"
         out, err = proc.communicate(timeout=60)
-        # the same command waiting in-process (Django's entry point, no manage.py: no hand-over)
-        code = ("import os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'portal.settings'); "
-                "from django.core.management import execute_from_command_line; "
-                "execute_from_command_line(['manage.py', 'ops', *sys.argv[1:]])")
-        inproc = subprocess.run([PY, "-c", code, "upgrade", "billing-waiter", "head", "--wait", "--timeout", "4"],
-                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        in_out, in_err = inproc.communicate(timeout=120)
         # Ctrl-C stops the waiting, not the run, in one line
         stopped = subprocess.Popen([PY, "manage.py", "ops", "upgrade", "billing-waiter", "head", "--wait"], cwd=ROOT,
                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -92,11 +94,12 @@ def test_a_waiting_command_becomes_the_small_waiter_and_ends_as_before(transacti
     third = Run.objects.order_by("pk").last()
     assert stop_err.strip() == f"Stopped waiting; run #{third.pk} goes on ('ops runs' shows it)"
     assert third.status == Run.Status.QUEUED  # nothing was cancelled
-    first, second = Run.objects.order_by("pk")[:2]
+    first, second = (int(re.search(r"#(\d+)", text).group(1)) for text in (out, in_out))  # started side by side
+    assert {first, second} == set(Run.objects.order_by("pk").values_list("pk", flat=True)[:2])
     assert proc.returncode == inproc.returncode == 3
-    assert err.splitlines()[-1] == f"CommandError: Run #{first.pk} still queued after 4 s; it goes on"
-    assert inproc.stderr.splitlines()[-1] == f"CommandError: Run #{second.pk} still queued after 4 s; it goes on"
-    assert out.replace(f"#{first.pk}", "#N") == inproc.stdout.replace(f"#{second.pk}", "#N")
+    assert err.splitlines()[-1] == f"CommandError: Run #{first} still queued after 4 s; it goes on"
+    assert in_err.splitlines()[-1] == f"CommandError: Run #{second} still queued after 4 s; it goes on"
+    assert out.replace(f"#{first}", "#N") == in_out.replace(f"#{second}", "#N")
     assert rss < 45_000, f"the waiter holds {rss} kB"
 
 
