@@ -7,29 +7,9 @@ from celery import Celery, signals
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 # Celery's Django fix-up runs Django's system checks when a worker starts and ignores what they find; the URL
 # check among them imports the URLconf: every admin page, view and template tag, and through them Alembic and
-# SQLAlchemy (~45 MB a worker held, shared by its children, that no copy or verification uses). The web
+# SQLAlchemy (~30 MB of PSS a worker held, shared by its children, that no copy or verification uses). The web
 # process and ``manage.py check`` run the checks; a task that needs a URL loads the URLconf when it asks.
 os.environ.setdefault("CELERY_SKIP_CHECKS", "1")
-
-def _fewer_malloc_arenas(limit: int = 2) -> None:
-    """Cap glibc's malloc arenas (``M_ARENA_MAX``) in the worker and the children it forks.
-
-    Every thread a copy or a verification starts (range readers, COPY writers, checksum sides)
-    got an arena of its own, up to 8 per core, and each kept ~2 MB a child no longer used after
-    ``malloc_trim``: a prefork child grew by ~12 MB over its first copies and stayed there.
-    Two arenas serve the few threads a task runs at once. No glibc: nothing to do.
-    """
-    import ctypes
-    import ctypes.util
-
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt(-8, limit)  # M_ARENA_MAX
-
-
-_fewer_malloc_arenas()
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -55,6 +35,35 @@ def _name_db_connections(role: str) -> None:
 @signals.celeryd_init.connect
 def _worker_starting(**_kwargs) -> None:
     _name_db_connections("mop-worker")
+    _fewer_malloc_arenas()
+
+
+_M_ARENA_MAX = -8
+
+
+def _glibc():
+    """The C library when it is glibc (``mallopt``, ``malloc_trim``), else None: then both are left alone."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
+    except OSError:
+        return None
+
+
+def _fewer_malloc_arenas(limit: int = 2) -> None:
+    """Cap glibc's malloc arenas in the worker before it forks its children (they inherit the cap).
+
+    Every thread a copy or a verification starts (range readers, COPY writers, checksum sides)
+    got an arena of its own, up to 8 per core, and each kept ~2 MB a child no longer used after
+    ``malloc_trim``: a prefork child grew by ~12 MB over its first copies and stayed there.
+    Two arenas serve the few threads a task runs at once.
+    """
+    libc = _glibc()
+    if libc is not None:
+        libc.mallopt(_M_ARENA_MAX, limit)
 
 
 @signals.worker_init.connect
@@ -86,18 +95,12 @@ def _give_memory_back(**_kwargs) -> None:
     """
     global _LIBC
     if _LIBC is None:
-        import ctypes
-        import ctypes.util
-
-        try:
-            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _LIBC = False
+        _LIBC = _glibc() or False
     if _LIBC:
         import gc
 
         gc.collect()  # the task's own cycles (the modules are frozen before the fork: not scanned)
-        _LIBC(0)
+        _LIBC.malloc_trim(0)
 
 
 @signals.beat_init.connect

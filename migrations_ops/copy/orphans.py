@@ -17,7 +17,9 @@ row by rowid, its keys by id.
 
 from __future__ import annotations
 
+import heapq
 import sqlite3
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from psycopg import sql
@@ -25,33 +27,35 @@ from psycopg import sql
 from .sqlfiles import q, t
 
 
-def foreign_key_rows(conn: sqlite3.Connection, *, mismatch_raises: bool = False) -> list[tuple[Any, ...]]:
-    """``(table, rowid, parent, fkid)`` rows of ``PRAGMA foreign_key_check``, in its order.
+def foreign_key_rows(conn: sqlite3.Connection, on_mismatch: Callable[[str, str], None] | None = None,
+                     ) -> Iterator[tuple[Any, ...]]:
+    """``(table, rowid, parent, fkid)`` rows of ``PRAGMA foreign_key_check``, in its order, as they come.
 
     A table with a foreign key to columns without a unique index ("foreign key
-    mismatch": its key cannot be created in PostgreSQL either, and ``create``
-    names it) is left out, the others still checked; ``mismatch_raises``: the
-    pragma's error instead, as ``PRAGMA foreign_key_check`` of the whole file raises it.
+    mismatch": SQLite cannot check it, its key cannot be created in PostgreSQL
+    either, and ``create`` names it) is left out, the others still checked;
+    ``on_mismatch(table, SQLite's message)`` hears of each one left out.
     """
-    rows: list[tuple[Any, ...]] = []
     walk = conn.execute(q("copy_sqlite_orphan_table_walk").as_string(None)).fetchall()
     for (name,) in walk:
         keys = conn.execute(q("copy_sqlite_orphan_keys").as_string(None), (name,)).fetchall()
         if not keys:
             continue
         pairs = _same_rule_keys(conn, str(name), keys)
-        if pairs is not None and not _any_orphan_value(conn, str(name), pairs):
-            continue  # the usual file: every key's distinct values found in their parent, no row read twice
-        fast = None if pairs is None else _by_index(conn, str(name), pairs)
-        if fast is not None:
-            rows += fast
+        if pairs is not None:
+            if _any_orphan_value(conn, str(name), pairs):
+                yield from _by_index(conn, str(name), pairs)
+            # else the usual file: every key's distinct values found in their parent, no row read twice
             continue
-        try:
-            rows += conn.execute(q("copy_sqlite_orphan_check_table").as_string(None), (name,)).fetchall()
+        try:  # the pragma finds a mismatch as it compiles, before its first row
+            rows = conn.execute(q("copy_sqlite_orphan_check_table").as_string(None), (name,))
         except sqlite3.OperationalError as exc:
-            if mismatch_raises or "foreign key mismatch" not in str(exc):
+            if "foreign key mismatch" not in str(exc):
                 raise
-    return rows
+            if on_mismatch is not None:
+                on_mismatch(str(name), str(exc))
+            continue
+        yield from rows
 
 
 KeyPair = tuple[int, str, str, str]
@@ -87,13 +91,15 @@ def _any_orphan_value(conn: sqlite3.Connection, table: str, pairs: list[KeyPair]
                for p in pairs)
 
 
-def _by_index(conn: sqlite3.Connection, table: str, pairs: list[KeyPair]) -> list[tuple[Any, ...]]:
-    """The table's orphan rows by ``NOT EXISTS`` (``pairs`` from ``_same_rule_keys``), in the pragma's order."""
-    found: list[tuple[int, int, str]] = []
-    for pair in pairs:
+def _by_index(conn: sqlite3.Connection, table: str, pairs: list[KeyPair]) -> Iterator[tuple[Any, ...]]:
+    """The table's orphan rows by ``NOT EXISTS`` (``pairs`` from ``_same_rule_keys``), in the pragma's order:
+    each key's rows by rowid, merged (a row with two orphan keys: by key id), none held in memory."""
+    def rows(pair: KeyPair) -> Iterator[tuple[int, int, str]]:
         stmt = t("copy_t_sqlite_fk_orphans", **_slots(table, pair)).as_string(None)
-        found += [(int(r), pair[0], pair[1]) for (r,) in conn.execute(stmt)]
-    return [(table, rowid, parent, fkid) for rowid, fkid, parent in sorted(found)]
+        return ((int(r), pair[0], pair[1]) for (r,) in conn.execute(stmt))
+
+    for rowid, fkid, parent in heapq.merge(*(rows(p) for p in pairs)):
+        yield table, rowid, parent, fkid
 
 
 def _same_rule_columns(conn: sqlite3.Connection, table: str, col: str, parent: str,

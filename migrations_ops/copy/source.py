@@ -329,7 +329,7 @@ def damage_as_unreadable(path: str | Path, integrity: Sequence[str] = ()) -> Ite
         raise SourceUnreadable(str(path), f"the file is damaged ({exc}){detail}") from None
 
 
-def _foreign_key_check(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+def _foreign_key_check(conn: sqlite3.Connection) -> Iterator[tuple[Any, ...]]:
     """``PRAGMA foreign_key_check`` rows, in its order (``orphans``: by index where that is provably the same);
     a table whose foreign key points at non-unique columns ("foreign key mismatch") is left out (its key cannot
     be created in PostgreSQL either, and ``create`` names it), the others are still checked."""

@@ -256,11 +256,13 @@ def source_foreign_keys(lite: sqlite3.Connection, tables: set[str], sample_size:
     """``PRAGMA foreign_key_check`` of the source: counts and sample rowids per table and parent.
 
     Its rows as the copy's pre-flight reads them (``copy.orphans``: a key whose every distinct value has its
-    parent needs no row looked up; the others by index or by the pragma, in its order), and its error on a
-    key to columns without a unique index ("foreign key mismatch") as the pragma of the whole file raises it.
+    parent needs no row looked up; the others by index or by the pragma, in its order), streamed. A table
+    whose key points at columns without a unique index cannot be checked (SQLite's "foreign key mismatch"):
+    it is named, the other tables are still checked.
     """
     groups: dict[tuple[str, str, int], list[Any]] = {}
-    for table, rowid, parent, fkid in orphans.foreign_key_rows(lite, mismatch_raises=True):
+    unchecked: dict[str, str] = {}
+    for table, rowid, parent, fkid in orphans.foreign_key_rows(lite, on_mismatch=unchecked.__setitem__):
         g = groups.setdefault((table, parent, fkid), [0])
         g[0] += 1
         if len(g) <= sample_size:
@@ -272,4 +274,10 @@ def source_foreign_keys(lite: sqlite3.Connection, tables: set[str], sample_size:
                 "source_orphans", WARN, f"source: {n} row(s) of {table} reference missing {parent} rows "
                 "(PRAGMA foreign_key_check; SQLite does not enforce foreign keys by default)",
                 table, (), {"name": f"{parent}#{fkid}", "orphans": n, "references": parent}, tuple(samples)))
+    for table, message in sorted(unchecked.items()):
+        if table in tables:
+            out.setdefault(table, []).append(Finding(
+                "source_keys_unchecked", WARN, f"source: the foreign keys of {table} could not be checked for "
+                f"orphans ({message}): a key's parent columns have no unique index, so SQLite cannot look its rows "
+                "up and PostgreSQL cannot create that key", table, (), {"sqlite": message}))
     return out

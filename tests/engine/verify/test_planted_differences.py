@@ -81,6 +81,26 @@ def test_it_reports_the_sources_own_orphans(billing):
     assert only(report, "missing", "invoices").samples == (9,)
 
 
+def test_a_source_key_sqlite_cannot_check_is_named_and_the_others_are_still_checked(billing, pg_exec):
+    """A key to columns without a unique index: SQLite's "foreign key mismatch" (a valid file all the same,
+    foreign keys are off by default). The verification names it and goes on; it used to call the file unreadable."""
+    target, src = billing
+    with sqlite3.connect(src) as lite:
+        lite.executescript("""
+            CREATE TABLE "Tag Codes" (id INTEGER PRIMARY KEY, code TEXT);
+            CREATE TABLE tagged (id INTEGER PRIMARY KEY, code TEXT REFERENCES "Tag Codes" (code));
+            INSERT INTO "Tag Codes" VALUES (1, 'a'); INSERT INTO tagged VALUES (1, 'a'), (2, 'nowhere');
+            INSERT INTO invoices VALUES (9, 42, NULL, 1, 0, 'orphan in source');
+        """)
+    pg_exec('CREATE TABLE "Tag Codes" (id bigint PRIMARY KEY, code text)',
+            "CREATE TABLE tagged (id bigint PRIMARY KEY, code text)",
+            """INSERT INTO "Tag Codes" VALUES (1, 'a')""", "INSERT INTO tagged VALUES (1, 'a'), (2, 'nowhere')")
+    report = verify(target, src)
+    f = only(report, "source_keys_unchecked", "tagged")
+    assert f.status == WARN and 'foreign key mismatch - "tagged" referencing "Tag Codes"' in f.message
+    assert only(report, "source_orphans", "invoices").samples == (9,)  # the other tables' keys still checked
+
+
 def test_it_finds_nulls_in_not_null_columns(billing, pg_exec):
     target, src = billing
     pg_exec("ALTER TABLE invoices ADD CONSTRAINT note_required CHECK (note IS NOT NULL) NOT VALID")
