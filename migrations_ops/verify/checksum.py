@@ -52,7 +52,7 @@ from .canonical import (
     sqlite_functions,
     sqlite_sql,
 )
-from .schema import key_range, qualified, run
+from .schema import key_range, qualified, query, run
 
 CHUNK_KEYS = 256
 """Key values per hashed chunk: few md5 calls, and at most 256 rows' text in memory on either side."""
@@ -127,10 +127,11 @@ class PgSide:
 
     def __init__(self, conn: psycopg.Connection, schema: str, table: str, columns: Sequence[tuple[str, ColumnType]],
                  key: str | None, timeout_ms: int, lock_timeout_ms: int, estimate: int = -1,
-                 key_columns: Sequence[tuple[str, ColumnType]] = (), native: bool | None = None) -> None:
+                 key_columns: Sequence[tuple[str, ColumnType]] = (), native: bool | None = None,
+                 catalog: pghash.Catalog | None = None) -> None:
         self.conn, self.table, self.key, self.estimate = conn, table, key, estimate
         self.native = pghash.supported(columns) if native is None else native
-        self.row_hash = pghash.pg_row_hash(columns) if self.native else None
+        self.row_hash = pghash.pg_row_hash(columns, catalog) if self.native else None
         self.timeout_ms, self.lock_timeout_ms = timeout_ms, lock_timeout_ms
         self.rel = qualified(schema, table)
         self.fields = [pg_field(sql.Identifier(c), ct) for c, ct in columns]
@@ -267,7 +268,11 @@ class SqliteSide:
         return self.conn.execute(sqlite_sql(stmt), params).fetchone()
 
     def bounds(self) -> tuple[int | None, int | None]:
-        return self._one(sql.SQL("SELECT min({k}), max({k}) FROM {t}").format(k=self.k, t=self.rel))
+        """The key's least and greatest value: from the ends of its b-tree when it has one, else one scan."""
+        in_btree = self.conn.execute(query("sqlite_key_in_btree"), (self.table, self.key or "rowid")).fetchone()
+        form = "SELECT (SELECT min({k}) FROM {t}), (SELECT max({k}) FROM {t})" if in_btree else \
+            "SELECT min({k}), max({k}) FROM {t}"
+        return self._one(sql.SQL(form).format(k=self.k, t=self.rel))
 
     def bounds_and_count(self) -> tuple[int | None, int | None, int]:
         lo, hi = self.bounds()  # separate statements: each has its own fast path in SQLite

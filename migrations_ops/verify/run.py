@@ -543,11 +543,12 @@ def _compare_source_once(r: _Run, table: PgTable, sides: list[SqliteSide], lazy_
     key = table.range_key if keyed else None
     key_cols = [(c, table.column(c).type) for c in table.primary_key] if keyed else []
     native = opts.native_hash and pghash.supported(cols)
+    catalog = _catalog(table)
     pg = PgSide(r.ctx.conn, r.ctx.schema, name, cols, key, opts.statement_timeout_ms, opts.lock_timeout_ms,
-                table.estimate, key_cols, native)
+                table.estimate, key_cols, native, catalog)
     if r.partners is not None and key is not None and table.estimate >= opts.batch_rows:
         pg.partners = [PgSide(c, r.ctx.schema, name, cols, key, opts.statement_timeout_ms, opts.lock_timeout_ms,
-                              table.estimate, key_cols, native) for c in r.partners.get()]
+                              table.estimate, key_cols, native, catalog) for c in r.partners.get()]
     src = r.src(name)
     src_types = [(r.src(name, c), ct) for c, ct in cols]
     src_keys = [(r.src(name, c), ct) for c, ct in key_cols]
@@ -589,6 +590,11 @@ def _compare_source_once(r: _Run, table: PgTable, sides: list[SqliteSide], lazy_
     return _diff_findings(name, diff, src_cols, table, opts, method, r.rejects), diff
 
 
+def _catalog(table: PgTable) -> pghash.Catalog:
+    """Each column's type name and NOT NULL, for the checksum's SQL (``pghash.pg_hash``)."""
+    return {c.name: (c.typname, c.not_null) for c in table.columns}
+
+
 def _diff_by_key_values(r: _Run, table: PgTable, cols: list[tuple[str, ColumnType]],
                         src_types: list[tuple[str, ColumnType]], bis: BisectOptions, native: bool, source_rows: int,
                         on_batch: Any, explain: Any, sides: list[SqliteSide], lazy_units: bool) -> TableDiff:
@@ -605,7 +611,7 @@ def _diff_by_key_values(r: _Run, table: PgTable, cols: list[tuple[str, ColumnTyp
 
     def side(conn: psycopg.Connection) -> PgKeyed:
         pg = PgKeyed(conn, r.ctx.schema, name, cols, opts.statement_timeout_ms, opts.lock_timeout_ms, keys, native,
-                     byte_order)
+                     byte_order, _catalog(table))
         pg.estimate = estimate
         return pg
 

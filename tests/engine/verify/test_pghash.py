@@ -38,13 +38,17 @@ def pg(target_db):
         yield conn
 
 
+CATALOG = {"bigint": ("int8", -1), "integer": ("int4", -1), "smallint": ("int2", -1), "boolean": ("bool", -1),
+           "double precision": ("float8", -1), "real": ("float4", -1),
+           "numeric(12,2)": ("numeric", (12 << 16 | 2) + 4), "numeric": ("numeric", -1), "text": ("text", -1),
+           "varchar": ("varchar", -1), "bytea": ("bytea", -1), "timestamptz": ("timestamptz", -1),
+           "timestamp": ("timestamp", -1), "date": ("date", -1), "jsonb": ("jsonb", -1), "json": ("json", -1),
+           "uuid": ("uuid", -1)}
+"""Each type as the catalog names it (``pg_type.typname``, ``atttypmod``)."""
+
+
 def column_type(pg_type: str) -> ColumnType:
-    kinds = {"bigint": ("int8", -1), "integer": ("int4", -1), "smallint": ("int2", -1), "boolean": ("bool", -1),
-             "double precision": ("float8", -1), "real": ("float4", -1), "numeric(12,2)": ("numeric", (12 << 16 | 2) + 4),
-             "numeric": ("numeric", -1), "text": ("text", -1), "varchar": ("varchar", -1), "bytea": ("bytea", -1),
-             "timestamptz": ("timestamptz", -1), "timestamp": ("timestamp", -1), "date": ("date", -1),
-             "jsonb": ("jsonb", -1), "json": ("json", -1), "uuid": ("uuid", -1)}
-    return ColumnType.from_pg(*kinds[pg_type])
+    return ColumnType.from_pg(*CATALOG[pg_type])
 
 
 def pg_input(ct: ColumnType, raw: object) -> str:
@@ -59,8 +63,10 @@ def assert_same_hashes(pg, pg_type: str, raws: list[object], pg_texts: list[str]
     """PostgreSQL's hash of each value (as column i, seeds vary) == the C extension's hash of the raw value."""
     ct = column_type(pg_type)
     texts = pg_texts if pg_texts is not None else [pg_input(ct, r) for r in raws]
-    for i in (0, 3):
-        expr = pghash.pg_hash(sql.SQL("CAST(x AS {})").format(sql.SQL(pg_type)), ct, i)  # constant type names
+    typname = CATALOG[pg_type][0]
+    for i, hints in ((0, ()), (3, ()), (0, (typname, True)), (3, (typname, True))):
+        # the kind's own form, and the column's: its type's own hash function, no NULL branch (NOT NULL)
+        expr = pghash.pg_hash(sql.SQL("CAST(x AS {})").format(sql.SQL(pg_type)), ct, i, *hints)  # constant type names
         got = pg.execute(sql.SQL("SELECT array_agg({} ORDER BY n) FROM unnest(%s::text[]) WITH ORDINALITY AS u(x, n)"
                                  ).format(expr), (texts,)).fetchone()[0]
         mine = [pghash.value_hash(ct, r, i) for r in raws]
