@@ -124,7 +124,11 @@ def open_session(conn: psycopg.Connection, statement_timeout_ms: int, lock_timeo
     """Make the session read-only, time-bounded and print values the canonical way.
 
     Autocommit stays on: every statement is its own short transaction, so no
-    snapshot or lock outlives one batch.
+    snapshot or lock outlives one batch. No parallel workers: the verification
+    already runs its own sessions side by side, and on a live target it should
+    not take the server's worker slots from other sessions; a parallel anti-join
+    of the orphan check cost three processes' CPU for one answer (whole orders
+    verification, in-process, 16 rounds each: median 0.61 s against 0.67 s).
     """
     settings = {
         "default_transaction_read_only": "on",
@@ -135,6 +139,7 @@ def open_session(conn: psycopg.Connection, statement_timeout_ms: int, lock_timeo
         "TimeZone": "UTC",
         "extra_float_digits": "1",
         "bytea_output": "hex",
+        "max_parallel_workers_per_gather": "0",
     }
     for name, value in settings.items():
         conn.execute("SELECT set_config(%s, %s, false)", (name, value))
