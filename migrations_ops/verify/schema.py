@@ -141,8 +141,8 @@ def open_session(conn: psycopg.Connection, statement_timeout_ms: int, lock_timeo
         "bytea_output": "hex",
         "max_parallel_workers_per_gather": "0",
     }
-    for name, value in settings.items():
-        conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+    calls = sql.SQL(", ").join([sql.SQL("set_config(%s, %s, false)")] * len(settings))
+    conn.execute(sql.SQL("SELECT {}").format(calls), [v for item in settings.items() for v in item])  # one trip
 
 
 def run(
