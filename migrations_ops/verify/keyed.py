@@ -189,6 +189,11 @@ def diff_keyed(pg: PgKeyed, lite: LiteKeyed, columns: list[str], opts: BisectOpt
     """
     st = _State(columns, opts, explain)
     est = max(source_rows, pg.estimate)
+    if est <= opts.batch_rows:  # one batch: the whole table first, cut only if it differs (as ``diff_table``)
+        [(s, t)] = _summaries(pool, lite, pg, [(None, None)], should_cancel, on_batch)  # type: ignore[list-item]
+        st.ranges += 1
+        if s == t:
+            return result(st, s.rows, t.rows, False, 0)
     side: PgKeyed | LiteKeyed = lite if source_rows >= pg.estimate else pg
     cuts = side.boundaries(None, None, max(1, -(-est // max(-(-est // opts.batch_rows), opts.factor))))
     edges = [None, *cuts, None]
