@@ -110,7 +110,8 @@ def diff_table(
     """Compare a table on both sides and locate differing rows.
 
     1. Key bounds and source row count (cheap) give the top-level ranges of about
-       ``batch_rows`` rows each (at least ``factor`` of them).
+       ``batch_rows`` rows each (at least ``factor`` of them). A table of one batch
+       is checksummed whole first, and split only if that differs.
     2. Count and hash sum of every range on both sides: SQLite's queued in ``pool``
        (threads or processes), PostgreSQL's one statement at a time, in key order;
        cancel is checked between statements.
@@ -137,6 +138,7 @@ def diff_table(
     differing: list[tuple[int, int, int]] = []
     # at least `factor` top ranges, so that a difference costs ~1/factor of the table to re-read
     top = split_range(lo, hi, max(-(-est // opts.batch_rows), opts.factor))
+    counting: Callable[[int], None] | None = on_batch
     if est <= opts.batch_rows and len(top) > 1:
         # a table of one batch is checksummed whole first (one statement a side instead of `factor`: 64 of
         # the orders file's 80 range statements a side were for its four small tables); split only if it differs
@@ -144,7 +146,8 @@ def diff_table(
         st.ranges += 1
         if s == t:
             return result(st, s.rows, t.rows, False, 0)
-    for (a, b), (s, t) in zip(top, _summaries(pool, lite, pg, top, should_cancel, on_batch), strict=True):
+        counting = None  # the table's rows were counted in progress once: they are not counted again from zero
+    for (a, b), (s, t) in zip(top, _summaries(pool, lite, pg, top, should_cancel, counting), strict=True):
         st.ranges += 1
         totals[0] += s.rows
         totals[1] += t.rows

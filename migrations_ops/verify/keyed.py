@@ -179,6 +179,7 @@ def diff_keyed(pg: PgKeyed, lite: LiteKeyed, columns: list[str], opts: BisectOpt
                explain: Explain | None = None) -> TableDiff:
     """Compare a table on both sides and locate its differing rows by key boundaries.
 
+    0. A table of one batch (``batch_rows``) is checksummed whole first; the rest only if that differs.
     1. The side with more rows (source count, target estimate) gives every
        ``n / parts``-th key value (one ordered index scan): the boundaries of the
        top-level ranges, about ``batch_rows`` rows each and at least ``factor`` of them.
@@ -189,17 +190,19 @@ def diff_keyed(pg: PgKeyed, lite: LiteKeyed, columns: list[str], opts: BisectOpt
     """
     st = _State(columns, opts, explain)
     est = max(source_rows, pg.estimate)
+    counting: Callable[[int], None] | None = on_batch
     if est <= opts.batch_rows:  # one batch: the whole table first, cut only if it differs (as ``diff_table``)
         [(s, t)] = _summaries(pool, lite, pg, [(None, None)], should_cancel, on_batch)  # type: ignore[list-item]
         st.ranges += 1
         if s == t:
             return result(st, s.rows, t.rows, False, 0)
+        counting = None  # the table's rows were counted in progress once: they are not counted again from zero
     side: PgKeyed | LiteKeyed = lite if source_rows >= pg.estimate else pg
     cuts = side.boundaries(None, None, max(1, -(-est // max(-(-est // opts.batch_rows), opts.factor))))
     edges = [None, *cuts, None]
     top = list(zip(edges, edges[1:], strict=False))
     totals, differing = [0, 0], []
-    for (a, b), (s, t) in zip(top, _summaries(pool, lite, pg, top, should_cancel, on_batch), strict=True):  # type: ignore[arg-type]
+    for (a, b), (s, t) in zip(top, _summaries(pool, lite, pg, top, should_cancel, counting), strict=True):  # type: ignore[arg-type]
         st.ranges += 1
         totals[0] += s.rows
         totals[1] += t.rows
