@@ -110,6 +110,7 @@ def _drop(*names: str) -> None:
 
 def _start_worker(log_path: Path) -> subprocess.Popen:
     env = {**os.environ, "MOP_APPLICATION_NAME": "mop-worker", "PYTHONUNBUFFERED": "1"}
+    start = log_path.stat().st_size if log_path.exists() else 0  # the log is appended to: read this start's lines
     log = open(log_path, "ab")  # noqa: SIM115 - the worker writes to it until it stops
     proc = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "celery"), "-A", "portal", "worker", "-Q", os.environ["MOP_CELERY_QUEUE"],
@@ -117,7 +118,7 @@ def _start_worker(log_path: Path) -> subprocess.Popen:
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     deadline = time.monotonic() + 60
-    while " ready." not in log_path.read_text(errors="replace"):
+    while " ready." not in log_path.read_bytes()[start:].decode(errors="replace"):
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"worker did not start:\n{log_path.read_text(errors='replace')[-2000:]}")
         time.sleep(0.1)

@@ -210,13 +210,14 @@ def _recreate(name: str, ddl: str | None = None) -> str:
 
 def _start_worker(name: str, log_path: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    start = log_path.stat().st_size if log_path.exists() else 0  # the log is appended to: read this start's lines
     log = open(log_path, "ab")  # noqa: SIM115 - the worker writes to it until it stops
     proc = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "celery"), "-A", "portal", "worker", "-Q", os.environ["MOP_CELERY_QUEUE"],
          "-c", str(CONCURRENCY[0]), "-l", "info", "-n", f"{name}@%h"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 90
-    while " ready." not in log_path.read_text(errors="replace"):
+    while " ready." not in log_path.read_bytes()[start:].decode(errors="replace"):
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"worker did not start:\n{log_path.read_text(errors='replace')[-2000:]}")
         time.sleep(0.1)
