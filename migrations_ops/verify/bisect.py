@@ -140,12 +140,8 @@ def diff_table(
     top = split_range(lo, hi, max(-(-est // opts.batch_rows), opts.factor))
     counting: Callable[[int], None] | None = on_batch
     if est <= opts.batch_rows and len(top) > 1:
-        # a table of one batch is checksummed whole first (one statement a side instead of `factor`: 64 of
-        # the orders file's 80 range statements a side were for its four small tables); split only if it differs
-        [(s, t)] = _summaries(pool, lite, pg, [(lo, hi)], should_cancel, on_batch)
-        st.ranges += 1
-        if s == t:
-            return result(st, s.rows, t.rows, False, 0)
+        if (whole := whole_first(st, pool, lite, pg, (lo, hi), should_cancel, on_batch)) is not None:
+            return whole
         counting = None  # the table's rows were counted in progress once: they are not counted again from zero
     for (a, b), (s, t) in zip(top, _summaries(pool, lite, pg, top, should_cancel, counting), strict=True):
         st.ranges += 1
@@ -156,6 +152,16 @@ def diff_table(
     for a, b, n in differing:
         _locate(pg, lite, st, pool, should_cancel, a, b, n)
     return result(st, totals[0], totals[1], bool(differing), len(differing))
+
+
+def whole_first(st: _State, pool: Executor, lite: SqliteSide, pg: PgSide, bounds: tuple[Any, Any],
+                should_cancel: Callable[[], bool], on_batch: Callable[[int], None] | None) -> TableDiff | None:
+    """A table of one batch checksummed whole, one statement a side: its result when both sides match, None
+    when it differs and must be cut into ranges (64 of the orders file's 80 range statements a side were for
+    its four small tables, which match)."""
+    [(s, t)] = _summaries(pool, lite, pg, [bounds], should_cancel, on_batch)
+    st.ranges += 1
+    return result(st, s.rows, t.rows, False, 0) if s == t else None
 
 
 def result(st: _State, source_rows: int, target_rows: int, differed: bool, differing: int, reason: str = ""

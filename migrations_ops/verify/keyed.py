@@ -25,7 +25,17 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from .bisect import GROUP_LIMIT, BisectOptions, TableDiff, _both, _compare_rows, _State, _summaries, result
+from .bisect import (
+    GROUP_LIMIT,
+    BisectOptions,
+    TableDiff,
+    _both,
+    _compare_rows,
+    _State,
+    _summaries,
+    result,
+    whole_first,
+)
 from .canonical import ColumnType, pg_row_hash, row_hash_bytes, sqlite_sql, unfield
 from .checksum import PgSide, SqliteSide, Summary
 from .errors import VerifyCancelled
@@ -191,11 +201,9 @@ def diff_keyed(pg: PgKeyed, lite: LiteKeyed, columns: list[str], opts: BisectOpt
     st = _State(columns, opts, explain)
     est = max(source_rows, pg.estimate)
     counting: Callable[[int], None] | None = on_batch
-    if est <= opts.batch_rows:  # one batch: the whole table first, cut only if it differs (as ``diff_table``)
-        [(s, t)] = _summaries(pool, lite, pg, [(None, None)], should_cancel, on_batch)  # type: ignore[list-item]
-        st.ranges += 1
-        if s == t:
-            return result(st, s.rows, t.rows, False, 0)
+    if est <= opts.batch_rows:
+        if (whole := whole_first(st, pool, lite, pg, (None, None), should_cancel, on_batch)) is not None:
+            return whole
         counting = None  # the table's rows were counted in progress once: they are not counted again from zero
     side: PgKeyed | LiteKeyed = lite if source_rows >= pg.estimate else pg
     cuts = side.boundaries(None, None, max(1, -(-est // max(-(-est // opts.batch_rows), opts.factor))))

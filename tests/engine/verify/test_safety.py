@@ -27,6 +27,12 @@ APP = "mop:verify:safety"
 def test_it_opens_a_read_only_session(billing):
     with connect(billing[0], "t") as conn:
         open_session(conn, 1000, 1000)
+        # every setting, sent in one statement; no parallel workers taken from a live target's other sessions
+        got = dict(conn.execute("SELECT name, setting FROM pg_settings WHERE name = ANY(%s)", ([
+            "default_transaction_read_only", "statement_timeout", "lock_timeout", "TimeZone",
+            "max_parallel_workers_per_gather"],)).fetchall())
+        assert got == {"default_transaction_read_only": "on", "statement_timeout": "1000", "lock_timeout": "1000",
+                       "TimeZone": "UTC", "max_parallel_workers_per_gather": "0"}, got
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("INSERT INTO invoices (total) VALUES (1)")
 
